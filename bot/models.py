@@ -1,0 +1,83 @@
+"""The boundary models every channel speaks: one Inbound in, Outbounds back.
+
+Patient text is excluded from ``repr`` so that a model that slips into a log line or an
+exception message does not carry raw patient words with it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    WECHAT = "wechat"
+    TELEGRAM = "telegram"
+    CONSOLE = "console"
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    VOICE = "voice"
+    IMAGE = "image"
+    EVENT = "event"
+    BUTTON = "button"
+
+
+class OutboundKind(StrEnum):
+    ANSWER = "answer"
+    EMERGENCY = "emergency"
+    HANDOFF = "handoff"
+    NOTICE = "notice"
+
+
+class ButtonId(StrEnum):
+    """Buttons careline itself understands; channels carry the id back as an Inbound BUTTON."""
+
+    HUMAN = "human"
+    EMERGENCY_NUMBERS = "emergency_numbers"
+    FORGET = "forget"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    conversation_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
+    kind: InboundKind = InboundKind.TEXT
+    text: str = Field(default="", repr=False, max_length=20_000)
+    language: str | None = None
+    received_at: datetime = Field(default_factory=_now)
+    extras: dict[str, str] = Field(default_factory=dict, repr=False)
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=64)
+
+
+class Outbound(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    text: str = Field(repr=False)
+    kind: OutboundKind = OutboundKind.ANSWER
+    buttons: tuple[Button, ...] = ()
+    reply_to: str | None = None
+
+    def text_with_choices(self) -> str:
+        """Buttons rendered as numbered text, for channels that cannot show buttons."""
+        if not self.buttons:
+            return self.text
+        choices = "\n".join(f"  {i}. {b.label}" for i, b in enumerate(self.buttons, start=1))
+        return f"{self.text}\n\n{choices}"
