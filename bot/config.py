@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -156,8 +157,20 @@ class Settings(BaseSettings):
                 name.endswith(("_key", "_secret", "_token")) and value
             ):
                 value = "********"
+            elif name.endswith("_url") and value:
+                value = redact_url(str(value))
             shown[ENV_PREFIX + name.upper()] = value if value is not None else ""
         return shown
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for logs and printed configuration."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:****@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -58,6 +58,11 @@ class Inbound(BaseModel):
     received_at: datetime = Field(default_factory=_now)
     extras: dict[str, str] = Field(default_factory=dict, repr=False)
 
+    @property
+    def key(self) -> str:
+        """The conversation's key across channels: ``<channel>:<conversation id>``."""
+        return f"{self.channel}:{self.conversation_id}"
+
 
 class Button(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -69,11 +74,13 @@ class Button(BaseModel):
 class Outbound(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    channel: Channel
     conversation_id: str
     text: str = Field(repr=False)
     kind: OutboundKind = OutboundKind.ANSWER
     buttons: tuple[Button, ...] = ()
     reply_to: str | None = None
+    lang: str = "zh"
 
     def text_with_choices(self) -> str:
         """Buttons rendered as numbered text, for channels that cannot show buttons."""

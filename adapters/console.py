@@ -1,0 +1,57 @@
+"""The terminal channel: one patient typing in a terminal, or a script piping lines in.
+
+Buttons become numbered choices; typing the number presses the button. ``/human``,
+``/numbers`` and ``/forget`` are the typed forms of the same buttons.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TextIO
+
+from bot.models import Button, ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+
+COMMANDS = {
+    "/human": ButtonId.HUMAN,
+    "/numbers": ButtonId.EMERGENCY_NUMBERS,
+    "/forget": ButtonId.FORGET,
+}
+PREFIX = {
+    OutboundKind.ANSWER: "careline",
+    OutboundKind.EMERGENCY: "careline [EMERGENCY]",
+    OutboundKind.HANDOFF: "careline [staff]",
+    OutboundKind.NOTICE: "careline",
+}
+
+
+class ConsoleChannel:
+    """Parses typed lines into Inbound messages and prints Outbound ones."""
+
+    def __init__(self, out: TextIO, conversation_id: str, user_id: str) -> None:
+        self._out = out
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+        self._choices: tuple[Button, ...] = ()
+        self._ids = itertools.count(1)
+
+    def parse(self, line: str) -> Inbound | None:
+        """The message a typed line stands for; None for an empty line."""
+        text = line.strip()
+        if not text:
+            return None
+        button: str | None = COMMANDS.get(text.lower())
+        if button is None and text.isdigit() and 1 <= int(text) <= len(self._choices):
+            button = self._choices[int(text) - 1].id
+        return Inbound(
+            channel=Channel.CONSOLE,
+            conversation_id=self.conversation_id,
+            user_id=self.user_id,
+            message_id=str(next(self._ids)),
+            kind=InboundKind.BUTTON if button else InboundKind.TEXT,
+            text=button or text,
+        )
+
+    async def send(self, out: Outbound) -> None:
+        self._choices = out.buttons
+        self._out.write(f"{PREFIX[out.kind]}> {out.text_with_choices()}\n\n")
+        self._out.flush()

@@ -1,0 +1,186 @@
+"""The ``careline`` command: chat, serve, check, config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("careline")
+
+# Library loggers that are chatty at INFO (httpx logs every request line).
+QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+# ------------------------------------------------------------------- chat
+
+
+async def _read_line(stream: TextIO) -> str | None:
+    line = await asyncio.to_thread(stream.readline)
+    return line if line else None
+
+
+async def chat(settings: Settings, conversation: str | None, stdin: TextIO, stdout: TextIO) -> int:
+    from adapters.console import ConsoleChannel
+    from bot.models import Channel
+    from bot.runtime import open_runtime
+
+    interactive = stdin.isatty()
+    user = getpass.getuser()
+    channel = ConsoleChannel(
+        stdout, conversation_id=conversation or f"{user}-{int(time.time())}", user_id=user
+    )
+    async with open_runtime(settings, {Channel.CONSOLE: channel}) as runtime:
+        print(f"careline: Redis is {runtime.redis.description}", file=sys.stderr)
+        readiness = await runtime.llm.check()
+        if not (readiness.reachable and readiness.model_present):
+            print(
+                f"careline: the model is not available ({readiness.detail}). "
+                "Emergency replies, masking and the staff fallback still work.",
+                file=sys.stderr,
+            )
+        if interactive:
+            print(
+                "careline chat: type a message; a number picks a choice; "
+                "/human, /numbers, /forget; Ctrl-D ends.\n",
+                file=stdout,
+            )
+        while True:
+            if interactive:
+                stdout.write("you> ")
+                stdout.flush()
+            line = await _read_line(stdin)
+            if line is None:
+                break
+            msg = channel.parse(line)
+            if msg is None:
+                continue
+            await runtime.dispatcher.submit(msg)
+            await runtime.dispatcher.drain()
+    return 0
+
+
+# ------------------------------------------------------------------ check
+
+
+async def check(settings: Settings, out: TextIO) -> int:
+    """Tell in plain words what is configured, what is reachable, and what to do."""
+    from bot.llm import make_llm
+    from bot.redis_conn import open_redis
+
+    problems = 0
+    out.write(f"Hospital:  {settings.hospital_name} (region {settings.hospital_region})\n")
+    try:
+        handle = await open_redis(settings.redis_url, settings.data_dir)
+        try:
+            await asyncio.wait_for(handle.client.ping(), 5)
+            out.write(f"Redis:     OK, {handle.description}\n")
+        finally:
+            await handle.close()
+    except Exception as exc:
+        problems += 1
+        out.write(
+            f"Redis:     NOT REACHABLE ({type(exc).__name__}). Check CARELINE_REDIS_URL, "
+            "or unset it to use the embedded redis-server.\n"
+        )
+    target = settings.ollama_host if settings.llm_backend == "ollama" else settings.openai_base_url
+    llm = make_llm(settings)
+    try:
+        readiness = await llm.check()
+    finally:
+        await llm.aclose()
+    if readiness.reachable and readiness.model_present:
+        out.write(
+            f"LLM:       OK, {settings.llm_backend} at {target}, model {settings.llm_model}\n"
+        )
+    else:
+        problems += 1
+        out.write(
+            f"LLM:       NOT READY ({settings.llm_backend} at {target}): {readiness.detail}\n"
+        )
+    if settings.vault_key is None:
+        out.write(
+            "Vault key: not set; masked values are not restorable after a restart. "
+            "Set CARELINE_VAULT_KEY (make one with `careline config --new-vault-key`).\n"
+        )
+    out.write(
+        "All good: careline is ready.\n"
+        if problems == 0
+        else f"{problems} problem(s): emergency replies and masking work, model answers do not.\n"
+    )
+    return 0 if problems == 0 else 1
+
+
+# ----------------------------------------------------------------- config
+
+
+def show_config(settings: Settings, out: TextIO) -> int:
+    shown = settings.redacted()
+    width = max(len(k) for k in shown)
+    for key, value in shown.items():
+        out.write(f"{key.ljust(width)}  {value}\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="careline", description="Patient-messaging bot for hospitals.")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("chat", help="talk to careline in the terminal (stdin may be piped)")
+    c.add_argument("--conversation", help="conversation id to resume (default: a new one)")
+    sub.add_parser("serve", help="run the HTTP server (health, readiness, channel webhooks)")
+    sub.add_parser("check", help="say what is configured and reachable, and what to do")
+    cfg = sub.add_parser("config", help="print the effective configuration, secrets hidden")
+    cfg.add_argument("--new-vault-key", action="store_true", help="print a new CARELINE_VAULT_KEY")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "config" and args.new_vault_key:
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "config":
+        return show_config(settings, sys.stdout)
+    setup_logging("WARNING" if args.command in ("chat", "check") else settings.log_level)
+    try:
+        if args.command == "chat":
+            return asyncio.run(chat(settings, args.conversation, sys.stdin, sys.stdout))
+        if args.command == "check":
+            return asyncio.run(check(settings, sys.stdout))
+        if args.command == "serve":
+            from bot.server import serve
+
+            serve(settings)
+            return 0
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

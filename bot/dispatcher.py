@@ -1,0 +1,460 @@
+"""The pipeline every patient message goes through, whatever channel brought it.
+
+``submit`` is the intake: it assesses the raw text for an emergency at once (no Redis, no
+model) and answers one with the emergency template before anything else can fail. Every other
+message joins its conversation's lane: messages of one chat are handled one at a time in
+arrival order, and different chats run concurrently under ``max_concurrent``. A lane runs the
+steps in ``Dispatcher.STEPS`` order; a step returns False to end the message there.
+
+Raw patient text stays in this module's locals: only masked text reaches Redis and the model,
+and log lines name a conversation by a short hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+import redis.exceptions
+from safety.emergency import Assessment, assess
+from safety.guard import guard
+from safety.language import detect
+from safety.pii import Vault, mask
+
+from bot import replies
+from bot.config import Settings
+from bot.context import ContextStore, Exchange
+from bot.handoff import HandoffState, HandoffStore
+from bot.llm import ChatMessage, LLMClient, LLMError, system_prompt
+from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+from bot.ratelimit import ConversationLimiter
+from bot.vault_cipher import VaultCipher
+
+log = logging.getLogger(__name__)
+
+# How long an idle lane (and its worker task) lives before it is dropped.
+LANE_IDLE_S = 30.0
+# Longest answer body per channel, before the disclaimer; channels split further if they must.
+MAX_REPLY_CHARS: Mapping[Channel, int] = {
+    Channel.CONSOLE: 2000,
+    Channel.TELEGRAM: 3000,
+    Channel.WECHAT: 1200,
+}
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+
+
+class Sender(Protocol):
+    async def send(self, out: Outbound) -> None: ...
+
+
+def conversation_tag(key: str) -> str:
+    """A short, stable, non-reversible name for a conversation in logs."""
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+@dataclass
+class Turn:
+    """One message on its way through the lane."""
+
+    msg: Inbound
+    lang: str
+    accepted_at: float
+    state: HandoffState = HandoffState.BOT
+    history: list[Exchange] = field(default_factory=list)
+    vault: Vault = field(default_factory=Vault)
+    vault_size: int = 0
+    redis_ok: bool = True
+    masked: str = ""
+    reply: str = ""
+    out: Outbound | None = None
+
+    @property
+    def key(self) -> str:
+        return self.msg.key
+
+
+@dataclass
+class _Lane:
+    queue: asyncio.Queue[tuple[Inbound, float]]
+    task: asyncio.Task[None] | None = None
+    emergency_at: float = float("-inf")
+
+
+Step = Callable[[Turn], Awaitable[bool]]
+
+
+class Dispatcher:
+    STEPS = (
+        "commands",
+        "rate_limit",
+        "gate",
+        "mask",
+        "handoff",
+        "generate",
+        "guard",
+        "remember",
+        "deliver",
+    )
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        llm: LLMClient,
+        senders: Mapping[Channel, Sender],
+    ) -> None:
+        self.settings = settings
+        self.hospital = settings.hospital
+        self.redis = redis
+        self.llm = llm
+        self.senders = senders  # channels may register after start
+        prefix = settings.redis_prefix
+        self.context = ContextStore(
+            redis,
+            prefix,
+            settings.context_turns,
+            settings.context_max_chars,
+            settings.context_ttl_s,
+        )
+        self.handoff = HandoffStore(redis, prefix, settings.context_ttl_s)
+        self.limiter = ConversationLimiter(redis, prefix, settings.rate_limit)
+        self.cipher = VaultCipher(
+            settings.vault_key.get_secret_value() if settings.vault_key else None
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrent)
+        self._lanes: dict[str, _Lane] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._steps: tuple[Step, ...] = tuple(getattr(self, f"_step_{n}") for n in self.STEPS)
+        self._closing = False
+        # Messages queued or being handled; drain() waits for zero.
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ----------------------------------------------------------------- intake
+
+    async def submit(self, msg: Inbound) -> None:
+        """Accept a message; returns at once. Emergencies are answered before this returns."""
+        if self._closing:
+            raise RuntimeError("dispatcher is shutting down")
+        lang = self._language(msg)
+        if msg.kind in (InboundKind.TEXT, InboundKind.VOICE) and msg.text:
+            assessment = assess(msg.text, lang)
+            if assessment.escalate:
+                await self._emergency(msg, lang, assessment)
+                return
+        lane = self._lanes.get(msg.key)
+        if lane is None:
+            lane = _Lane(queue=asyncio.Queue(maxsize=self.settings.queue_per_conversation))
+            self._lanes[msg.key] = lane
+        try:
+            lane.queue.put_nowait((msg, time.monotonic()))
+        except asyncio.QueueFull:
+            self._spawn(self._send(self._notice(msg, lang, "rate_limited")))
+            return
+        self._in_flight += 1
+        self._idle.clear()
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._run_lane(msg.key, lane))
+
+    def _language(self, msg: Inbound) -> str:
+        if msg.language in ("zh", "en"):
+            return msg.language
+        if msg.language:
+            return "zh" if msg.language.lower().startswith("zh") else "en"
+        if msg.text:
+            return detect(msg.text)
+        return self.settings.default_language
+
+    async def _emergency(self, msg: Inbound, lang: str, assessment: Assessment) -> None:
+        """Template reply first; flagging for staff and the record come after, best-effort."""
+        lane = self._lanes.get(msg.key)
+        if lane is not None:
+            lane.emergency_at = time.monotonic()
+        text = replies.emergency(assessment.category, lang, self.hospital)
+        await self._send(
+            Outbound(
+                channel=msg.channel,
+                conversation_id=msg.conversation_id,
+                text=text,
+                kind=OutboundKind.EMERGENCY,
+                buttons=replies.buttons(lang),
+                reply_to=msg.message_id,
+                lang=lang,
+            )
+        )
+        log.warning(
+            "emergency conv=%s category=%s level=%s",
+            conversation_tag(msg.key),
+            assessment.category,
+            assessment.level,
+        )
+        self._spawn(self._record_emergency(msg, lang, assessment, text))
+
+    async def _record_emergency(
+        self, msg: Inbound, lang: str, assessment: Assessment, reply: str
+    ) -> None:
+        try:
+            await self.handoff.escalate(
+                msg.key, "emergency", assessment.category or "", assessment.level
+            )
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self.context.queue_read(pipe, msg.key)
+                _window, blob = await pipe.execute()
+            vault = self.cipher.open(blob)
+            masked = mask(msg.text, vault, lang).text
+            await self.context.append(msg.key, Exchange(masked, reply), self.cipher.seal(vault))
+        except REDIS_ERRORS as exc:
+            log.error(
+                "emergency not recorded for staff conv=%s (%s): Redis unavailable",
+                conversation_tag(msg.key),
+                type(exc).__name__,
+            )
+
+    # ------------------------------------------------------------------ lanes
+
+    async def _run_lane(self, key: str, lane: _Lane) -> None:
+        while True:
+            try:
+                msg, accepted_at = await asyncio.wait_for(lane.queue.get(), LANE_IDLE_S)
+            except TimeoutError:
+                if self._lanes.get(key) is lane and lane.queue.empty():
+                    del self._lanes[key]
+                    return
+                continue
+            try:
+                async with self._slots:
+                    await self._process(Turn(msg, self._language(msg), accepted_at), lane)
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
+
+    async def _process(self, turn: Turn, lane: _Lane) -> None:
+        try:
+            for step in self._steps:
+                if not await step(turn):
+                    break
+            else:
+                return
+            if turn.out is not None:
+                await self._send(turn.out)
+        except Exception as exc:
+            # A bug must not cost the patient their answer: tell them staff will reply.
+            frame = exc.__traceback__
+            while frame is not None and frame.tb_next is not None:
+                frame = frame.tb_next
+            where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+            log.error(
+                "message failed conv=%s error=%s at %s",
+                conversation_tag(turn.key),
+                type(exc).__name__,
+                where,
+            )
+            await self._send(self._notice(turn.msg, turn.lang, "staff_will_reply"))
+            await self._escalate_quietly(turn.key, "internal_error")
+
+    # ------------------------------------------------------------------ steps
+
+    async def _step_commands(self, turn: Turn) -> bool:
+        """Buttons careline understands: a human, the emergency numbers, erase my history."""
+        if turn.msg.kind is InboundKind.BUTTON:
+            command = turn.msg.text.strip()
+            if command == ButtonId.HUMAN:
+                await self._escalate_quietly(turn.key, "patient_request")
+                turn.out = self._notice(
+                    turn.msg, turn.lang, "handoff_requested", with_buttons=False
+                )
+                turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
+            elif command == ButtonId.EMERGENCY_NUMBERS:
+                turn.out = self._notice(turn.msg, turn.lang, "numbers", with_buttons=False)
+            elif command == ButtonId.FORGET:
+                await self.context.forget(turn.key)
+                turn.out = self._notice(turn.msg, turn.lang, "forgotten", with_buttons=False)
+            else:
+                return True
+            return False
+        if turn.msg.kind is InboundKind.EVENT:
+            return False
+        if not turn.msg.text.strip():
+            turn.out = self._notice(turn.msg, turn.lang, "unsupported_kind")
+            return False
+        return True
+
+    async def _step_rate_limit(self, turn: Turn) -> bool:
+        # The terminal channel is the operator's own; scripts pipe many lines into it.
+        if turn.msg.channel is Channel.CONSOLE or await self.limiter.allow(turn.key):
+            return True
+        if await self.limiter.first_refusal(turn.key):
+            turn.out = self._notice(turn.msg, turn.lang, "rate_limited", with_buttons=False)
+        log.info("rate limited conv=%s", conversation_tag(turn.key))
+        return False
+
+    async def _step_gate(self, turn: Turn) -> bool:
+        """One round trip: who holds the chat, the window, the vault."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self.handoff.queue_read(pipe, turn.key)
+                self.context.queue_read(pipe, turn.key)
+                state, window, blob = await pipe.execute()
+        except REDIS_ERRORS as exc:
+            log.warning(
+                "Redis unavailable (%s): answering conv=%s without context",
+                type(exc).__name__,
+                conversation_tag(turn.key),
+            )
+            turn.redis_ok = False
+            return True
+        turn.state = self.handoff.parse(state)
+        turn.history = self.context.window(window)
+        turn.vault = self.cipher.open(blob)
+        turn.vault_size = len(turn.vault)
+        return True
+
+    async def _step_mask(self, turn: Turn) -> bool:
+        turn.masked = mask(turn.msg.text, turn.vault, turn.lang).text
+        return True
+
+    async def _step_handoff(self, turn: Turn) -> bool:
+        """While staff have the chat (or it waits for them), the bot keeps quiet."""
+        if turn.state in (HandoffState.WAITING, HandoffState.STAFF):
+            turn.out = self._notice(turn.msg, turn.lang, "staff_will_reply", with_buttons=False)
+            await self._remember(turn, "")
+            return False
+        return True
+
+    async def _step_generate(self, turn: Turn) -> bool:
+        prompt = system_prompt(turn.lang).format(hospital_name=self.hospital.name)
+        messages = [ChatMessage("system", prompt)]
+        for past in turn.history:
+            messages.append(ChatMessage("user", past.user))
+            if past.assistant:
+                messages.append(ChatMessage("assistant", past.assistant))
+        messages.append(ChatMessage("user", turn.masked))
+        try:
+            turn.reply = await self.llm.complete(messages)
+        except LLMError as exc:
+            log.warning("LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
+            turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
+            turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
+            await self._escalate_quietly(turn.key, "llm_failure")
+            await self._remember(turn, "")
+            return False
+        return True
+
+    async def _step_guard(self, turn: Turn) -> bool:
+        disclaimer = replies.render("disclaimer", turn.lang, self.hospital)
+        guarded = guard(
+            turn.reply,
+            lang=turn.lang,
+            disclaimer=disclaimer,
+            known=turn.vault,
+            max_chars=MAX_REPLY_CHARS.get(turn.msg.channel, 2000),
+        )
+        turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
+        turn.out = Outbound(
+            channel=turn.msg.channel,
+            conversation_id=turn.msg.conversation_id,
+            text=turn.vault.restore(guarded.text),
+            kind=OutboundKind.ANSWER,
+            buttons=replies.buttons(turn.lang),
+            reply_to=turn.msg.message_id,
+            lang=turn.lang,
+        )
+        return True
+
+    async def _step_remember(self, turn: Turn) -> bool:
+        await self._remember(turn, turn.reply)
+        return True
+
+    async def _step_deliver(self, turn: Turn) -> bool:
+        lane = self._lanes.get(turn.key)
+        if lane is not None and lane.emergency_at > turn.accepted_at:
+            # An emergency from this patient was answered meanwhile; an ordinary answer to an
+            # earlier question would only get in the way now.
+            log.info("answer withheld after emergency conv=%s", conversation_tag(turn.key))
+            return False
+        if turn.out is not None:
+            await self._send(turn.out)
+        turn.out = None
+        return False
+
+    # ---------------------------------------------------------------- helpers
+
+    async def _remember(self, turn: Turn, reply: str) -> None:
+        if not turn.redis_ok:
+            return
+        blob = self.cipher.seal(turn.vault) if len(turn.vault) != turn.vault_size else None
+        try:
+            await self.context.append(turn.key, Exchange(turn.masked, reply), blob)
+        except REDIS_ERRORS as exc:
+            log.warning(
+                "context not saved conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__
+            )
+
+    async def _escalate_quietly(self, key: str, reason: str) -> None:
+        try:
+            if await self.handoff.escalate(key, reason):
+                log.warning("escalated to staff conv=%s reason=%s", conversation_tag(key), reason)
+        except REDIS_ERRORS as exc:
+            log.error(
+                "could not flag conv=%s for staff (%s)", conversation_tag(key), type(exc).__name__
+            )
+
+    def _notice(
+        self, msg: Inbound, lang: str, template: str, *, with_buttons: bool = True
+    ) -> Outbound:
+        return Outbound(
+            channel=msg.channel,
+            conversation_id=msg.conversation_id,
+            text=replies.render(template, lang, self.hospital),
+            kind=OutboundKind.NOTICE,
+            buttons=replies.buttons(lang) if with_buttons else (),
+            reply_to=msg.message_id,
+            lang=lang,
+        )
+
+    async def _send(self, out: Outbound) -> None:
+        sender = self.senders.get(out.channel)
+        if sender is None:
+            log.error("no sender for channel %s", out.channel)
+            return
+        try:
+            await sender.send(out)
+        except Exception as exc:
+            log.error(
+                "send failed channel=%s kind=%s (%s)", out.channel, out.kind, type(exc).__name__
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def drain(self) -> None:
+        """Wait until every accepted message has been answered."""
+        while True:
+            await self._idle.wait()
+            pending = [t for t in self._tasks if not t.done()]
+            if not pending and self._in_flight == 0:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop taking messages, finish what was accepted, then stop the lanes."""
+        self._closing = True
+        await self.drain()
+        tasks = [*self._tasks, *(lane.task for lane in self._lanes.values() if lane.task)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()

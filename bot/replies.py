@@ -1,0 +1,51 @@
+"""Fixed replies rendered from the templates in ``prompts/``, filled from the hospital profile."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import prompts
+from bot.config import HospitalProfile
+from bot.models import Button, ButtonId
+
+# Categories whose emergency reply differs from the general one; the template is
+# ``emergency_<category>.txt``. Others use ``emergency.txt``.
+SPECIFIC_EMERGENCY_TEMPLATES = frozenset({"self_harm"})
+
+
+def _fields(hospital: HospitalProfile) -> dict[str, str]:
+    return {
+        "hospital_name": hospital.name,
+        "hospital_phone": hospital.phone,
+        "hospital_address": hospital.address,
+        "emergency_department": hospital.emergency_department,
+        "opening_hours": hospital.opening_hours,
+        **hospital.numbers,
+    }
+
+
+def render(name: str, lang: str, hospital: HospitalProfile) -> str:
+    return prompts.load(name, lang).format(**_fields(hospital))
+
+
+def emergency(category: str | None, lang: str, hospital: HospitalProfile) -> str:
+    name = f"emergency_{category}" if category in SPECIFIC_EMERGENCY_TEMPLATES else "emergency"
+    return render(name, lang, hospital)
+
+
+@cache
+def _labels(lang: str) -> dict[str, str]:
+    labels = {}
+    for line in prompts.load("buttons", lang).splitlines():
+        key, sep, label = line.partition("=")
+        if sep:
+            labels[key.strip()] = label.strip()
+    return labels
+
+
+def buttons(lang: str) -> tuple[Button, ...]:
+    """The choices every answer carries: a human, and the emergency numbers."""
+    labels = _labels(lang)
+    return tuple(
+        Button(id=b, label=labels[b]) for b in (ButtonId.HUMAN, ButtonId.EMERGENCY_NUMBERS)
+    )

@@ -1,0 +1,47 @@
+"""Wiring of one careline process: Redis, the model client and the dispatcher, opened and
+closed together in the right order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.dispatcher import Dispatcher, Sender
+from bot.llm import LLMClient, make_llm
+from bot.models import Channel
+from bot.redis_conn import RedisHandle, open_redis
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: RedisHandle
+    llm: LLMClient
+    dispatcher: Dispatcher
+    senders: MutableMapping[Channel, Sender]
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, senders: MutableMapping[Channel, Sender] | None = None
+) -> AsyncIterator[Runtime]:
+    """Start everything a careline process needs; channels add their senders to ``senders``."""
+    import safety
+
+    safety.warm_up()
+    senders = senders if senders is not None else {}
+    redis = await open_redis(settings.redis_url, settings.data_dir)
+    try:
+        llm = make_llm(settings)
+        try:
+            dispatcher = Dispatcher(settings, redis.client, llm, senders)
+            try:
+                yield Runtime(settings, redis, llm, dispatcher, senders)
+            finally:
+                await dispatcher.aclose()
+        finally:
+            await llm.aclose()
+    finally:
+        await redis.close()

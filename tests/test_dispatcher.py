@@ -1,0 +1,399 @@
+"""The pipeline end to end: real Redis, the real safety library, the real Ollama client
+against a loopback fake of Ollama's HTTP API. Only the channel is a recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.config import Settings
+from bot.context import ContextStore, Exchange
+from bot.dispatcher import Dispatcher
+from bot.handoff import HandoffState
+from bot.llm import make_llm
+from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+from tests.conftest import make_settings
+from tests.fakes import Failure
+from tests.fakes.ollama import FakeOllama
+
+PHONE = "13912345678"
+CHANNEL = Channel.TELEGRAM  # any platform channel; the console is exempt from the flood limit
+
+
+class Recorder:
+    """Stands in for a channel: keeps what would have been sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+        self._changed = asyncio.Condition()
+
+    async def send(self, out: Outbound) -> None:
+        async with self._changed:
+            self.sent.append(out)
+            self._changed.notify_all()
+
+    def to(self, conversation: str) -> list[Outbound]:
+        return [o for o in self.sent if o.conversation_id == conversation]
+
+    async def wait_for(self, count: int, conversation: str | None = None) -> list[Outbound]:
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(
+                    lambda: len(self.to(conversation) if conversation else self.sent) >= count
+                ),
+                10,
+            )
+        return self.to(conversation) if conversation else list(self.sent)
+
+
+_ids = iter(range(1, 1_000_000))
+
+
+def inbound(text: str, conversation: str = "c1", **kw: Any) -> Inbound:
+    return Inbound(
+        channel=kw.pop("channel", CHANNEL),
+        conversation_id=conversation,
+        user_id=conversation,
+        message_id=str(next(_ids)),
+        text=text,
+        **kw,
+    )
+
+
+async def model_busy(fake: FakeOllama) -> None:
+    """Wait until the fake model is working on an answer."""
+    async with asyncio.timeout(10):
+        while fake.in_flight == 0:  # noqa: ASYNC110 - the fake offers no event to wait on
+            await asyncio.sleep(0.01)
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    return str(body["messages"][-1]["content"])
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOllama]:
+    async with FakeOllama(reply="建议多休息，多喝水。") as server:
+        yield server
+
+
+async def start(settings: Settings, recorder: Recorder, redis: aioredis.Redis) -> Dispatcher:
+    return Dispatcher(
+        settings, redis, make_llm(settings), {CHANNEL: recorder, Channel.CONSOLE: recorder}
+    )
+
+
+@pytest.fixture
+async def pipeline(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> AsyncIterator[tuple[Dispatcher, Recorder]]:
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    try:
+        yield dispatcher, recorder
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+
+
+async def all_values(client: aioredis.Redis, prefix: str) -> bytes:
+    """Every byte careline stored under the test's prefix, whatever the key type."""
+    dump = b""
+    async for key in client.scan_iter(match=f"{prefix}*"):
+        kind = (await client.type(key)).decode()
+        if kind == "string":
+            dump += await client.get(key) or b""
+        elif kind == "list":
+            dump += b"".join(await client.lrange(key, 0, -1))
+        elif kind == "hash":
+            dump += json.dumps(
+                {k.decode(): v.decode() for k, v in (await client.hgetall(key)).items()}
+            ).encode()
+        elif kind == "stream":
+            dump += repr(await client.xrange(key)).encode()
+        elif kind == "zset":
+            dump += repr(await client.zrange(key, 0, -1)).encode()
+    return dump
+
+
+async def test_answer_carries_disclaimer_and_handoff_button(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("最近总是失眠，怎么办？"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.ANSWER
+    assert out.text.startswith("建议多休息")
+    assert out.text.count("仅供健康参考") == 1
+    assert ButtonId.HUMAN in [b.id for b in out.buttons]
+    request = fake.chat_bodies[0]
+    assert request["messages"][0]["role"] == "system"
+    assert "测试医院" in request["messages"][0]["content"]
+
+
+async def test_no_raw_pii_reaches_the_model_or_redis(
+    pipeline: Any, fake: FakeOllama, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    dispatcher, recorder = pipeline
+    fake.reply = lambda body: f"好的，我们会打 {last_user_text(body).split('打')[-1]}"
+    await dispatcher.submit(inbound(f"我叫王小明，电话 {PHONE}，能帮我回电话吗？请打{PHONE}"))
+    [out] = await recorder.wait_for(1)
+    sent_to_model = json.dumps(fake.chat_bodies, ensure_ascii=False)
+    assert PHONE not in sent_to_model
+    assert "王小明" not in sent_to_model
+    stored = await all_values(redis_client, prefix)
+    assert stored, "the exchange should have been stored"
+    assert PHONE.encode() not in stored
+    assert "王小明".encode() not in stored
+    # The model answered with a placeholder; the patient sees the real number again.
+    assert PHONE in out.text
+
+
+async def test_history_is_masked_and_stable_across_messages(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound(f"我的电话是{PHONE}"))
+    await recorder.wait_for(1)
+    await dispatcher.submit(inbound(f"还是这个号码{PHONE}，记住了吗"))
+    await recorder.wait_for(2)
+    second = fake.chat_bodies[1]["messages"]
+    earlier_user = second[1]["content"]
+    current_user = second[-1]["content"]
+    placeholders = [p for p in ("[电话1]", "[PHONE_1]") if p in earlier_user]
+    assert placeholders, earlier_user
+    assert placeholders[0] in current_user
+
+
+async def test_emergency_never_reaches_the_model_and_flags_staff(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("我爸突然胸口剧痛，满头大汗，喘不上气"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.EMERGENCY
+    assert "120" in out.text
+    await dispatcher.drain()
+    assert fake.chat_bodies == []
+    assert await dispatcher.handoff.state(f"{CHANNEL}:c1") is HandoffState.WAITING
+    alerts = await dispatcher.redis.xrange(dispatcher.handoff.alert_stream)
+    assert alerts and alerts[0][1][b"reason"] == b"emergency"
+
+
+async def test_waiting_chat_gets_no_model_answer(pipeline: Any, fake: FakeOllama) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.handoff.escalate(f"{CHANNEL}:c1", "patient_request")
+    await dispatcher.submit(inbound("请问什么时候有人回复我？"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.NOTICE
+    assert "工作人员" in out.text
+    assert fake.chat_bodies == []
+    # The message is kept, masked, for the staff member who picks the chat up.
+    window = await dispatcher.context.read(f"{CHANNEL}:c1")
+    assert window[-1].user == "请问什么时候有人回复我？"
+
+
+async def test_messages_of_one_chat_in_order_chats_concurrent(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    fake.reply = lambda body: "答:" + last_user_text(body)
+    fake.delay = 0.2
+    for i in range(4):
+        await dispatcher.submit(inbound(f"问题{i}", "a"))
+        await dispatcher.submit(inbound(f"问题{i}", "b"))
+    await dispatcher.drain()
+    for conv in ("a", "b"):
+        answers = [o.text.split("\n")[0] for o in recorder.to(conv)]
+        assert answers == [f"答:问题{i}" for i in range(4)]
+    # One request at a time per chat, but both chats at once.
+    assert fake.max_in_flight == 2
+
+
+async def test_slow_answer_does_not_delay_another_patients_emergency(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    fake.delay = 2.0
+    await dispatcher.submit(inbound("高血压平时饮食要注意什么？", "slow"))
+    await model_busy(fake)
+    await dispatcher.submit(inbound("I think I'm having a stroke, my face is drooping", "urgent"))
+    first = (await recorder.wait_for(1))[0]
+    assert first.conversation_id == "urgent"
+    assert first.kind is OutboundKind.EMERGENCY
+    assert fake.in_flight == 1  # the slow answer was still being generated
+    await dispatcher.drain()
+
+
+async def test_emergency_in_same_chat_is_not_queued_behind_its_slow_answer(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    fake.delay = 1.0
+    await dispatcher.submit(inbound("感冒吃什么好？"))
+    await model_busy(fake)
+    await dispatcher.submit(inbound("现在胸口压榨样疼痛，出冷汗"))
+    await dispatcher.drain()
+    kinds = [o.kind for o in recorder.sent]
+    # The emergency reply came first, and the stale answer to the cold question was withheld.
+    assert kinds == [OutboundKind.EMERGENCY]
+
+
+async def test_model_down_gives_fallback_and_alerts_staff(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    async with FakeOllama() as fake:
+        url = fake.url
+    # The fake is closed: the port now refuses connections, as a stopped Ollama does.
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=url)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    try:
+        await dispatcher.submit(inbound("头疼两天了"))
+        [out] = await recorder.wait_for(1)
+        assert out.kind is OutboundKind.HANDOFF
+        assert "工作人员" in out.text and "010-12345678" in out.text
+        assert await dispatcher.handoff.state(f"{CHANNEL}:c1") is HandoffState.WAITING
+        alerts = await redis_client.xrange(dispatcher.handoff.alert_stream)
+        assert alerts[0][1][b"reason"] == b"llm_failure"
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+
+
+async def test_model_error_status_gives_fallback(pipeline: Any, fake: FakeOllama) -> None:
+    dispatcher, recorder = pipeline
+    fake.fail = Failure.ERROR_500
+    await dispatcher.submit(inbound("What should I eat after a fever?"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.HANDOFF
+    assert "staff" in out.text
+
+
+async def test_window_is_bounded_by_turns_and_characters(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    settings = make_settings(
+        redis_url, prefix, tmp_path, ollama_host=fake.url, context_turns=3, context_max_chars=200
+    )
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    try:
+        for i in range(5):
+            await dispatcher.submit(inbound(f"第{i}个问题"))
+        await dispatcher.drain()
+        key = dispatcher.context.window_key(f"{CHANNEL}:c1")
+        stored = [json.loads(x)["u"] for x in await redis_client.lrange(key, 0, -1)]
+        assert stored == ["第2个问题", "第3个问题", "第4个问题"]
+        ttl = await redis_client.ttl(key)
+        assert 0 < ttl <= settings.context_ttl_s
+        # The last request carried the two exchanges before it, not more.
+        sent = [m["content"] for m in fake.chat_bodies[-1]["messages"] if m["role"] == "user"]
+        assert sent == ["第2个问题", "第3个问题", "第4个问题"]
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+    store = ContextStore(redis_client, prefix, turns=10, max_chars=30, ttl_s=60)
+    raw = [Exchange("x" * 10, "y" * 10).to_json().encode(), Exchange("a", "b").to_json().encode()]
+    assert store.window(raw) == [Exchange("a", "b")]  # the older one would pass 30 characters
+
+
+async def test_window_expires_after_idle_time(redis_client: aioredis.Redis, prefix: str) -> None:
+    store = ContextStore(redis_client, prefix, turns=5, max_chars=1000, ttl_s=1)
+    await store.append("console:x", Exchange("问", "答"), b"vault")
+    assert await store.read("console:x") == [Exchange("问", "答")]
+    await asyncio.sleep(1.5)
+    assert await store.read("console:x") == []
+    assert await redis_client.exists(store.vault_key("console:x")) == 0
+
+
+async def test_forget_erases_history_and_vault(
+    pipeline: Any, fake: FakeOllama, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound(f"我电话{PHONE}，我有糖尿病"))
+    await recorder.wait_for(1)
+    assert await all_values(redis_client, prefix)
+    await dispatcher.submit(inbound(ButtonId.FORGET, kind=InboundKind.BUTTON))
+    forgot = (await recorder.wait_for(2))[1]
+    assert "删除" in forgot.text or "erased" in forgot.text
+    key = f"{CHANNEL}:c1"
+    assert (
+        await redis_client.exists(
+            dispatcher.context.window_key(key), dispatcher.context.vault_key(key)
+        )
+        == 0
+    )
+    await dispatcher.submit(inbound("血糖高怎么办"))
+    await recorder.wait_for(3)
+    users = [m for m in fake.chat_bodies[-1]["messages"] if m["role"] == "user"]
+    assert len(users) == 1
+
+
+async def test_flood_from_one_chat_gets_one_notice_and_spares_others(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    settings = make_settings(
+        redis_url, prefix, tmp_path, ollama_host=fake.url, rate_limit="3/minute"
+    )
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    try:
+        for i in range(8):
+            await dispatcher.submit(inbound(f"刷屏消息{i}", "flood"))
+        await dispatcher.submit(inbound("我想问一下体检预约", "calm"))
+        await dispatcher.drain()
+        flood = recorder.to("flood")
+        assert [o.kind for o in flood].count(OutboundKind.ANSWER) == 3
+        assert [o.kind for o in flood].count(OutboundKind.NOTICE) == 1
+        assert [o.kind for o in recorder.to("calm")] == [OutboundKind.ANSWER]
+        assert len(fake.chat_bodies) == 4
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+
+
+async def test_redis_down_still_answers_emergency_and_questions(
+    fake: FakeOllama, tmp_path: Path, prefix: str
+) -> None:
+    settings = make_settings("redis://127.0.0.1:1/0", prefix, tmp_path, ollama_host=fake.url)
+    dead = aioredis.Redis.from_url(settings.redis_url or "", socket_connect_timeout=0.5)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, dead)
+    try:
+        await dispatcher.submit(inbound("我不想活了", "e"))
+        await dispatcher.submit(inbound("孩子发烧38度怎么处理", "q"))
+        await dispatcher.drain()
+        [emergency] = recorder.to("e")
+        assert emergency.kind is OutboundKind.EMERGENCY and "12356" in emergency.text
+        [answer] = recorder.to("q")
+        assert answer.kind is OutboundKind.ANSWER
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+        await dead.aclose()
+
+
+async def test_human_button_escalates(pipeline: Any) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound(ButtonId.HUMAN, kind=InboundKind.BUTTON, language="en"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.HANDOFF
+    assert "staff member" in out.text
+    assert await dispatcher.handoff.state(f"{CHANNEL}:c1") is HandoffState.WAITING
+
+
+async def test_image_gets_polite_notice_with_handoff_offer(pipeline: Any, fake: FakeOllama) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("", kind=InboundKind.IMAGE, language="zh"))
+    [out] = await recorder.wait_for(1)
+    assert "文字" in out.text
+    assert ButtonId.HUMAN in [b.id for b in out.buttons]
+    assert fake.chat_bodies == []
