@@ -199,7 +199,8 @@ def serve_memory(redis_url: str | None) -> None:
             proc.terminate()
             proc.wait(timeout=30)
     print(
-        f"careline serve: answering /healthz after {ready_s:.2f} s; resident memory {rss_kb / 1024:.0f} MB"
+        f"careline serve: answering /healthz after {ready_s:.2f} s; "
+        f"resident memory {rss_kb / 1024:.0f} MB"
     )
 
 

@@ -1,0 +1,40 @@
+"""The wheel a hospital installs carries the prompts and the safety lexicons."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("careline-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for lang in ("zh", "en"):
+        for template in ("system", "disclaimer", "emergency", "llm_unavailable", "buttons"):
+            assert f"prompts/{lang}/{template}.txt" in names
+    lexicons = {n for n in names if n.startswith("safety/data/")}
+    assert lexicons == {
+        f"safety/data/{p.name}" for p in (ROOT / "safety" / "data").iterdir() if p.is_file()
+    }
+    assert "bot/cli.py" in names and "adapters/console.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "careline = bot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
