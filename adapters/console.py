@@ -15,6 +15,8 @@ COMMANDS = {
     "/human": ButtonId.HUMAN,
     "/numbers": ButtonId.EMERGENCY_NUMBERS,
     "/forget": ButtonId.FORGET,
+    "转人工": ButtonId.HUMAN,
+    "删除记录": ButtonId.FORGET,
 }
 PREFIX = {
     OutboundKind.ANSWER: "careline",
@@ -32,6 +34,7 @@ class ConsoleChannel:
         self.conversation_id = conversation_id
         self.user_id = user_id
         self._choices: tuple[Button, ...] = ()
+        self._lang: str | None = None
         self._ids = itertools.count(1)
 
     def parse(self, line: str) -> Inbound | None:
@@ -49,9 +52,12 @@ class ConsoleChannel:
             message_id=str(next(self._ids)),
             kind=InboundKind.BUTTON if button else InboundKind.TEXT,
             text=button or text,
+            # A pressed button speaks the language of the message that offered it.
+            language=self._lang if button else None,
         )
 
     async def send(self, out: Outbound) -> None:
         self._choices = out.buttons
+        self._lang = out.lang
         self._out.write(f"{PREFIX[out.kind]}> {out.text_with_choices()}\n\n")
         self._out.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import logging
 import sys
 import time
@@ -14,6 +15,10 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("careline")
+
+# Modules that add commands: each has ``register_cli(subparsers)`` adding parsers whose
+# defaults carry ``run=function(settings, args) -> exit code``.
+CLI_PLUGINS: tuple[str, ...] = ()
 
 # Library loggers that are chatty at INFO (httpx logs every request line).
 QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")
@@ -149,6 +154,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="say what is configured and reachable, and what to do")
     cfg = sub.add_parser("config", help="print the effective configuration, secrets hidden")
     cfg.add_argument("--new-vault-key", action="store_true", help="print a new CARELINE_VAULT_KEY")
+    for module in CLI_PLUGINS:
+        importlib.import_module(module).register_cli(sub)
     return p
 
 
@@ -166,8 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "config":
         return show_config(settings, sys.stdout)
-    setup_logging("WARNING" if args.command in ("chat", "check") else settings.log_level)
+    setup_logging(settings.log_level if args.command == "serve" else "WARNING")
     try:
+        run = getattr(args, "run", None)
+        if run is not None:
+            return int(run(settings, args))
         if args.command == "chat":
             return asyncio.run(chat(settings, args.conversation, sys.stdin, sys.stdout))
         if args.command == "check":

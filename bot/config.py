@@ -90,12 +90,34 @@ class Settings(BaseSettings):
     # Hospital profile
     hospital_name: str = "示例医院 Example Hospital"
     hospital_phone: str = "010-00000000"
-    hospital_address: str = "（请在 CARELINE_HOSPITAL_ADDRESS 中填写医院地址）"
+    hospital_address: str = ""
     hospital_emergency_department: str = "急诊科 Emergency Department"
     hospital_opening_hours: str = "Mon-Fri 08:00-17:00"
     hospital_region: Literal["CN", "US", "UK", "EU"] = "CN"
 
-    @field_validator("ollama_host", "openai_base_url")
+    # --- WeChat Official Account channel (enabled when wechat_token is set) ---
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_reply_mode: Literal["active", "passive"] = "active"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_transfer_customer_service: bool = False
+    # --- end WeChat ---
+
+    # --- Telegram channel (enabled when telegram_token is set) ---
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    # --- end Telegram ---
+
+    # --- Human handoff and staff console ---
+    handoff_claim_timeout_s: int = Field(default=600, ge=10)
+    handoff_staff_idle_s: int = Field(default=1800, ge=60)
+    staff_telegram_chat_id: str = ""
+    # --- end handoff ---
+
+    @field_validator("ollama_host", "openai_base_url", "wechat_api_base", "telegram_api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

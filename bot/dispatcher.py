@@ -13,6 +13,7 @@ and log lines name a conversation by a short hash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -22,24 +23,35 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import redis.exceptions
-from safety.emergency import Assessment, assess
-from safety.guard import guard
-from safety.language import detect
-from safety.pii import Vault, mask
 
 from bot import replies
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
 from bot.llm import ChatMessage, LLMClient, LLMError, system_prompt
-from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+from bot.models import (
+    EXTRA_DRAFTS,
+    ButtonId,
+    Channel,
+    EventName,
+    Inbound,
+    InboundKind,
+    Outbound,
+    OutboundKind,
+)
 from bot.ratelimit import ConversationLimiter
 from bot.vault_cipher import VaultCipher
+from safety.emergency import Assessment, assess
+from safety.guard import guard
+from safety.language import detect
+from safety.pii import Vault, mask
 
 log = logging.getLogger(__name__)
 
 # How long an idle lane (and its worker task) lives before it is dropped.
 LANE_IDLE_S = 30.0
+# Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
+DRAFT_INTERVAL_S = 0.7
 # Longest answer body per channel, before the disclaimer; channels split further if they must.
 MAX_REPLY_CHARS: Mapping[Channel, int] = {
     Channel.CONSOLE: 2000,
@@ -50,6 +62,13 @@ REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 
 
 class Sender(Protocol):
+    """A channel's way out. Channels may also offer, and the dispatcher then uses:
+
+    ``async def typing(msg: Inbound) -> None``: show that an answer is being written;
+    ``async def draft(msg: Inbound, text: str) -> None``: show the answer so far (only for
+    messages whose extras carry ``EXTRA_DRAFTS``).
+    """
+
     async def send(self, out: Outbound) -> None: ...
 
 
@@ -168,7 +187,7 @@ class Dispatcher:
             return msg.language
         if msg.language:
             return "zh" if msg.language.lower().startswith("zh") else "en"
-        if msg.text:
+        if msg.text and msg.kind is not InboundKind.BUTTON:
             return detect(msg.text)
         return self.settings.default_language
 
@@ -281,6 +300,11 @@ class Dispatcher:
                 return True
             return False
         if turn.msg.kind is InboundKind.EVENT:
+            event = turn.msg.text.strip()
+            if event == EventName.SUBSCRIBE:
+                turn.out = self._notice(turn.msg, turn.lang, "welcome")
+            elif event == EventName.UNSUBSCRIBE:
+                await self.context.forget(turn.key)
             return False
         if not turn.msg.text.strip():
             turn.out = self._notice(turn.msg, turn.lang, "unsupported_kind")
@@ -337,8 +361,16 @@ class Dispatcher:
             if past.assistant:
                 messages.append(ChatMessage("assistant", past.assistant))
         messages.append(ChatMessage("user", turn.masked))
+        sender = self.senders.get(turn.msg.channel)
+        typing = getattr(sender, "typing", None)
+        if typing is not None:
+            await self._quietly(typing(turn.msg), "typing")
+        draft = getattr(sender, "draft", None)
         try:
-            turn.reply = await self.llm.complete(messages)
+            if draft is not None and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
+                turn.reply = await self._stream_with_drafts(turn, messages, draft)
+            else:
+                turn.reply = await self.llm.complete(messages)
         except LLMError as exc:
             log.warning("LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
             turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
@@ -347,6 +379,32 @@ class Dispatcher:
             await self._remember(turn, "")
             return False
         return True
+
+    async def _stream_with_drafts(
+        self,
+        turn: Turn,
+        messages: list[ChatMessage],
+        draft: Callable[[Inbound, str], Awaitable[None]],
+    ) -> str:
+        """Stream the answer, showing the patient guarded, unmasked drafts as it grows."""
+        parts: list[str] = []
+        shown_at = time.monotonic()
+        limit = MAX_REPLY_CHARS.get(turn.msg.channel, 2000)
+        async with contextlib.aclosing(self.llm.stream(messages)) as stream:
+            async for piece in stream:
+                parts.append(piece)
+                if time.monotonic() - shown_at >= DRAFT_INTERVAL_S:
+                    shown_at = time.monotonic()
+                    preview = guard(
+                        "".join(parts),
+                        lang=turn.lang,
+                        disclaimer="",
+                        known=turn.vault,
+                        max_chars=limit,
+                    ).text
+                    if preview:
+                        await self._quietly(draft(turn.msg, turn.vault.restore(preview)), "draft")
+        return "".join(parts)
 
     async def _step_guard(self, turn: Turn) -> bool:
         disclaimer = replies.render("disclaimer", turn.lang, self.hospital)
@@ -406,6 +464,13 @@ class Dispatcher:
             log.error(
                 "could not flag conv=%s for staff (%s)", conversation_tag(key), type(exc).__name__
             )
+
+    async def _quietly(self, call: Awaitable[None], what: str) -> None:
+        """A courtesy to the patient (typing, a draft) must never cost them the answer."""
+        try:
+            await call
+        except Exception as exc:
+            log.info("%s failed (%s)", what, type(exc).__name__)
 
     def _notice(
         self, msg: Inbound, lang: str, template: str, *, with_buttons: bool = True

@@ -59,11 +59,11 @@ class HandoffStore:
         pipe.hget(self.key(conversation), "state")
 
     @staticmethod
-    def parse(raw: bytes | None) -> HandoffState:
+    def parse(raw: bytes | str | None) -> HandoffState:
         if raw is None:
             return HandoffState.BOT
         try:
-            return HandoffState(raw.decode())
+            return HandoffState(raw.decode() if isinstance(raw, bytes) else raw)
         except ValueError:
             return HandoffState.BOT
 

@@ -41,6 +41,17 @@ class ButtonId(StrEnum):
     FORGET = "forget"
 
 
+class EventName(StrEnum):
+    """Platform events careline acts on; an Inbound EVENT carries the name as its text."""
+
+    SUBSCRIBE = "subscribe"  # a patient followed the account or started the bot: welcome
+    UNSUBSCRIBE = "unsubscribe"  # the patient left: erase their history, say nothing
+
+
+# Inbound.extras keys a channel may set.
+EXTRA_DRAFTS = "drafts"  # "1": this chat can show an answer while it is being written
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -26,7 +26,8 @@ class ConversationLimiter:
             "async+redis://",
             implementation="redispy",
             key_prefix=f"{prefix}:rl",
-            connection_pool=redis.connection_pool,
+            # documented option, though the library's type hints do not list it
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
         )
         self._limiter = MovingWindowRateLimiter(storage)
 

@@ -19,6 +19,9 @@ def _fields(hospital: HospitalProfile) -> dict[str, str]:
         "hospital_phone": hospital.phone,
         "hospital_address": hospital.address,
         "emergency_department": hospital.emergency_department,
+        "emergency_place": ", ".join(
+            part for part in (hospital.emergency_department, hospital.address) if part
+        ),
         "opening_hours": hospital.opening_hours,
         **hospital.numbers,
     }

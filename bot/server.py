@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiohttp import web
 
+from adapters.base import ChannelAdapter, ChannelContext
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
 
@@ -19,9 +20,11 @@ RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 MAX_BODY_BYTES = 256 * 1024
 READY_TIMEOUT_S = 3.0
 
-# A channel mounts itself with a function that adds its routes and, through the app's
-# cleanup_ctx (which runs after careline's own), registers its sender with the runtime.
-Mount = Callable[[web.Application], None]
+
+def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
+    """The channels this configuration enables (each is enabled by its credentials)."""
+    adapters: list[ChannelAdapter] = []
+    return adapters
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -51,20 +54,42 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
-def build_app(settings: Settings, mounts: tuple[Mount, ...] = ()) -> web.Application:
+def build_app(
+    settings: Settings, adapters: Sequence[ChannelAdapter] | None = None
+) -> web.Application:
+    """The server: health, readiness, and the routes of every enabled channel."""
+    channels = list(channel_adapters(settings) if adapters is None else adapters)
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    for adapter in channels:
+        app.router.add_routes(adapter.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
             app[RUNTIME] = runtime
-            log.info("careline serving on http://%s:%s", settings.host, settings.port)
-            yield
+            context = ChannelContext(settings, runtime.redis.client, runtime.dispatcher.submit)
+            started: list[ChannelAdapter] = []
+            try:
+                for adapter in channels:
+                    await adapter.start(context)
+                    runtime.senders[adapter.channel] = adapter
+                    started.append(adapter)
+                names = ", ".join(a.channel for a in channels) or "none"
+                log.info(
+                    "careline serving on http://%s:%s (channels: %s)",
+                    settings.host,
+                    settings.port,
+                    names,
+                )
+                yield
+            finally:
+                # Answer what was accepted while the channels can still deliver it.
+                await runtime.dispatcher.aclose()
+                for adapter in reversed(started):
+                    await adapter.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    for mount in mounts:
-        mount(app)
     return app
 
 

@@ -281,7 +281,7 @@ async def test_window_is_bounded_by_turns_and_characters(
     fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
     settings = make_settings(
-        redis_url, prefix, tmp_path, ollama_host=fake.url, context_turns=3, context_max_chars=200
+        redis_url, prefix, tmp_path, ollama_host=fake.url, context_turns=3, context_max_chars=40
     )
     recorder = Recorder()
     dispatcher = await start(settings, recorder, redis_client)
@@ -294,15 +294,16 @@ async def test_window_is_bounded_by_turns_and_characters(
         assert stored == ["第2个问题", "第3个问题", "第4个问题"]
         ttl = await redis_client.ttl(key)
         assert 0 < ttl <= settings.context_ttl_s
-        # The last request carried the two exchanges before it, not more.
+        # Three exchanges were stored before the last message, but an exchange here is 15
+        # characters, so only the newest two fit in 40.
         sent = [m["content"] for m in fake.chat_bodies[-1]["messages"] if m["role"] == "user"]
         assert sent == ["第2个问题", "第3个问题", "第4个问题"]
     finally:
         await dispatcher.aclose()
         await dispatcher.llm.aclose()
-    store = ContextStore(redis_client, prefix, turns=10, max_chars=30, ttl_s=60)
+    store = ContextStore(redis_client, prefix, turns=10, max_chars=21, ttl_s=60)
     raw = [Exchange("x" * 10, "y" * 10).to_json().encode(), Exchange("a", "b").to_json().encode()]
-    assert store.window(raw) == [Exchange("a", "b")]  # the older one would pass 30 characters
+    assert store.window(raw) == [Exchange("a", "b")]  # with the older one: 22 characters
 
 
 async def test_window_expires_after_idle_time(redis_client: aioredis.Redis, prefix: str) -> None:
