@@ -437,6 +437,7 @@ class Dispatcher:
             # An emergency from this patient was answered meanwhile; an ordinary answer to an
             # earlier question would only get in the way now.
             log.info("answer withheld after emergency conv=%s", conversation_tag(turn.key))
+            turn.out = None
             return False
         if turn.out is not None:
             await self._send(turn.out)

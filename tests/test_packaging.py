@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NOT_SOURCE = (".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 
 def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
+    # Build from a copy, so the build's own files never land in (or race on) the work tree.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     subprocess.run(
         [
             sys.executable,
@@ -21,7 +26,7 @@ def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
             "--quiet",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

@@ -1,0 +1,234 @@
+"""Shared text layer: one normalisation with an offset map, one jieba segmentation.
+
+``assess`` and ``mask`` both start from the same raw message, so both go through
+:func:`analyse`, which is cached: the pipeline pays for normalisation and segmentation once.
+Every normalised character remembers which original characters it came from, so that PII
+spans found in normalised text map back to exact offsets in the original.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_CACHE_SIZE = 256
+# Frequency given to lexicon words so that jieba keeps them as one token.
+_USER_WORD_FREQ = 60_000
+
+_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"}
+
+
+def data_path(name: str) -> Path:
+    """Path of a data file shipped in ``safety/data``."""
+    return Path(str(resources.files("safety") / "data" / name))
+
+
+def read_lines(name: str) -> list[str]:
+    """Non-empty, non-comment lines of a data file."""
+    out: list[str] = []
+    for raw in data_path(name).read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in read_lines("t2s.txt"):
+        for pair in line.split():
+            if len(pair) == 2:
+                table[pair[0]] = pair[1]
+    return table
+
+
+@lru_cache(maxsize=1)
+def _colloquial() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    rewrites: dict[str, str] = {}
+    for line in read_lines("colloquial_zh.txt"):
+        parts = line.split()
+        if len(parts) == 2:
+            rewrites[parts[0]] = parts[1]
+    if not rewrites:
+        return None, rewrites
+    keys = sorted(rewrites, key=len, reverse=True)
+    return re.compile("|".join(re.escape(k) for k in keys)), rewrites
+
+
+def _is_emoji(ch: str) -> bool:
+    cp = ord(ch)
+    if ch in "\u200d\ufe0e\ufe0f\u20e3":
+        return True
+    if 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0xE0020 <= cp <= 0xE007F:
+        return True
+    return unicodedata.category(ch) == "So" and cp > 0x2100
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text plus, per character, the original span it came from."""
+
+    text: str  # NFKC, traditional->simplified, colloquial rewrites, lowercase, no emoji
+    cased: str  # same, but case kept (for English names)
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised span [start, end) back to the original text."""
+        return self.starts[start], self.ends[end - 1]
+
+
+def normalize(text: str) -> Normalized:
+    return _normalize_cached(text)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_cached(text: str) -> Normalized:
+    t2s = _t2s()
+    cased: list[str] = []
+    lower: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(text):
+        if _is_emoji(ch):
+            continue
+        piece = unicodedata.normalize("NFKC", ch)
+        piece = "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
+        low = piece.lower()
+        if len(low) != len(piece):
+            low = piece
+        for c, lc in zip(piece, low, strict=True):
+            cased.append(c)
+            lower.append(lc)
+            starts.append(i)
+            ends.append(i + 1)
+    pattern, rewrites = _colloquial()
+    if pattern is None:
+        return Normalized("".join(lower), "".join(cased), tuple(starts), tuple(ends))
+    stage = "".join(lower)
+    out_l: list[str] = []
+    out_c: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+    pos = 0
+    for m in pattern.finditer(stage):
+        for j in range(pos, m.start()):
+            out_l.append(lower[j])
+            out_c.append(cased[j])
+            out_s.append(starts[j])
+            out_e.append(ends[j])
+        repl = rewrites[m.group()]
+        s0, e0 = starts[m.start()], ends[m.end() - 1]
+        for c in repl:
+            out_l.append(c)
+            out_c.append(c)
+            out_s.append(s0)
+            out_e.append(e0)
+        pos = m.end()
+    for j in range(pos, len(stage)):
+        out_l.append(lower[j])
+        out_c.append(cased[j])
+        out_s.append(starts[j])
+        out_e.append(ends[j])
+    return Normalized("".join(out_l), "".join(out_c), tuple(out_s), tuple(out_e))
+
+
+# --- jieba ---------------------------------------------------------------------------------
+
+_lock = threading.RLock()
+_tokenizer: Any = None
+_word_providers: list[Callable[[], Iterable[str]]] = []
+
+
+def register_words(provider: Callable[[], Iterable[str]]) -> None:
+    """Register a source of words (lexicon terms, never-names) that jieba must keep whole.
+
+    Providers are called when the tokenizer is built, so importing a module stays cheap; one
+    registered after the build is applied at once.
+    """
+    with _lock:
+        _word_providers.append(provider)
+        if _tokenizer is not None:
+            for w in provider():
+                _tokenizer.add_word(w, _USER_WORD_FREQ)
+            _segment.cache_clear()
+            boundaries.cache_clear()
+
+
+def tokenizer() -> Any:
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import jieba
+
+                logging.getLogger("jieba").setLevel(logging.WARNING)
+                jieba.setLogLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                for provider in _word_providers:
+                    for w in provider():
+                        tok.add_word(w, _USER_WORD_FREQ)
+                _tokenizer = tok
+    return _tokenizer
+
+
+@lru_cache(maxsize=1)
+def jieba_name_words() -> frozenset[str]:
+    """Words tagged ``nr`` (person name) in jieba's main dictionary."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    names: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "nr":
+                names.add(parts[0])
+    return frozenset(names)
+
+
+def word_freq(word: str) -> int:
+    """Frequency of ``word`` in the tokenizer's dictionary (0 when unknown)."""
+    freq: dict[str, int] = tokenizer().FREQ
+    return freq.get(word, 0)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # offsets into the normalised text
+    end: int
+
+
+def tokens(norm: str) -> tuple[Token, ...]:
+    return _segment(norm)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _segment(norm: str) -> tuple[Token, ...]:
+    out: list[Token] = []
+    pos = 0
+    for piece in tokenizer().cut(norm, HMM=True):
+        out.append(Token(piece, pos, pos + len(piece)))
+        pos += len(piece)
+    return tuple(out)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def boundaries(norm: str) -> frozenset[int]:
+    """Token start/end offsets of the normalised text."""
+    cuts = {0, len(norm)}
+    for t in _segment(norm):
+        cuts.add(t.start)
+        cuts.add(t.end)
+    return frozenset(cuts)

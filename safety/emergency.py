@@ -1,0 +1,386 @@
+"""Emergency assessment of a raw patient message, in Chinese and English.
+
+Rules live in ``safety/data/emergency_*.toml`` (a hospital extends them without code) and
+context cues in ``emergency_context.toml``. A rule fires when each of its term groups has a
+*live* hit: a hit that is not negated ("没有胸痛", "denies shortness of breath"), not
+resolved ("胸痛已经好了"), not old history ("三年前心梗"), not hypothetical ("如果胸痛怎么办")
+and not part of a general information question ("心梗有什么前兆？"). Self-harm rules ignore
+negation words, because the phrases themselves contain them ("我不想活了").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from safety import _text
+from safety.language import Lang, detect
+
+Level = Literal["emergency", "urgent", "none"]
+_LEVEL_RANK: dict[str, int] = {"none": 0, "urgent": 1, "emergency": 2}
+CATEGORIES = frozenset({
+    "cardiac", "stroke", "breathing", "bleeding", "allergy", "self_harm", "poisoning",
+    "seizure", "unconscious", "pregnancy", "infant_fever", "trauma", "burn", "other",
+})
+LEXICON_FILES: dict[str, str] = {"zh": "emergency_zh.toml", "en": "emergency_en.toml"}
+CONTEXT_FILE = "emergency_context.toml"
+
+# Characters allowed between the parts of an "A~B" term (same clause, a few characters/words).
+_ZH_GAP = r"[^，,。.!！?？；;\n]{0,8}?"
+_EN_GAP = r"(?:[^\w.!?;,\n]+[\w'-]+){0,4}?[^\w.!?;,\n]+"
+_CLAUSE_RE = re.compile(
+    r"[，,。！!？?；;\n]|(?<!\d)\.|\.(?!\d)|\s(?:but|however|although|though|whereas)\b"
+)
+_SENTENCE_END_RE = re.compile(r"[。！!？?\n]|(?<!\d)\.(?!\d)")
+_AFTER_WINDOW = 40
+_REGEX_META = set("\\^$.|?*+()[]{}")
+_EN_STAR_RE = re.compile(r"(\w)\*")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    escalate: bool
+    level: Level
+    category: str | None
+    lang: Lang
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Term:
+    key: str
+    pattern: re.Pattern[str]
+    probe: str | None  # literal that must occur for the pattern to have a chance
+    aligned: bool  # Chinese word terms must line up with jieba token boundaries
+    gapped: bool = False
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    category: str
+    level: Level
+    lang: str
+    groups: tuple[tuple[_Term, ...], ...]
+    negatable: bool = True
+    history: bool = True
+    unless: tuple[_Term, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Context:
+    window: int
+    negations: frozenset[str]
+    pseudo_tokens: frozenset[str]
+    pseudo_re: re.Pattern[str] | None
+    terminators: frozenset[str]
+    ongoing_after: re.Pattern[str]
+    resolved_after: re.Pattern[str]
+    history: re.Pattern[str]
+    present: re.Pattern[str]
+    hypothetical: re.Pattern[str]
+    info_cue: re.Pattern[str]
+    info_strip: re.Pattern[str]
+    personal: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    rules: tuple[_Rule, ...]
+    context: dict[str, _Context]
+    facility_after: re.Pattern[str]
+    zh_words: tuple[str, ...] = field(default=())
+
+
+class LexiconError(ValueError):
+    """A lexicon data file is malformed (the message names the file and rule, not text)."""
+
+
+def _en_fragment(part: str) -> str:
+    """English term text to regex: "word*" takes any ending, spaces match any whitespace."""
+    return _EN_STAR_RE.sub(r"\1[\\w'-]*", r"\s+".join(part.strip().split()))
+
+
+def _compile_term(raw: str, lang: str) -> _Term:
+    if raw.startswith("re:"):
+        return _Term(raw, re.compile(raw[3:]), None, False)
+    parts = raw.split("~")
+    if lang == "zh":
+        body = _ZH_GAP.join(parts)
+        first = parts[0]
+        probe = first if not (set(first) & _REGEX_META) else None
+        return _Term(raw, re.compile(body), probe, True, len(parts) > 1)
+    body = _EN_GAP.join(_en_fragment(p) for p in parts)
+    first_word = parts[0].split()[0] if parts[0].split() else ""
+    probe = first_word.rstrip("*") if first_word and not (set(first_word.rstrip("*"))
+                                                          & _REGEX_META) else None
+    return _Term(raw, re.compile(r"(?<![\w'])" + body + r"(?![\w])"), probe, False)
+
+
+def _load_context(data: dict[str, Any], lang: str) -> _Context:
+    pseudo = data["pseudo"]
+    return _Context(
+        window=int(data["negation_window"]),
+        negations=frozenset(data["negations"]),
+        pseudo_tokens=frozenset(pseudo) if isinstance(pseudo, list) else frozenset(),
+        pseudo_re=re.compile(pseudo) if isinstance(pseudo, str) else None,
+        terminators=frozenset(data["terminators"]),
+        ongoing_after=re.compile(data["ongoing_after"]),
+        resolved_after=re.compile(data["resolved_after"]),
+        history=re.compile(data["history"]),
+        present=re.compile(data["present"]),
+        hypothetical=re.compile(data["hypothetical"]),
+        info_cue=re.compile(data["info_cue"]),
+        info_strip=re.compile(data["info_strip"]),
+        personal=re.compile(data["personal"]),
+    )
+
+
+def _expand(group: Any, concepts: dict[str, list[str]], where: str) -> list[str]:
+    items = group if isinstance(group, list) else [group]
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise LexiconError(f"{where}: terms must be strings")
+        if item.startswith("@"):
+            if item[1:] not in concepts:
+                raise LexiconError(f"{where}: unknown concept {item}")
+            out.extend(concepts[item[1:]])
+        else:
+            out.append(item)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> _Lexicon:
+    rules: list[_Rule] = []
+    zh_words: set[str] = set()
+    cache: dict[tuple[str, str], _Term] = {}
+
+    def term(raw: str, lang: str) -> _Term:
+        key = (lang, raw)
+        if key not in cache:
+            cache[key] = _compile_term(raw, lang)
+            if lang == "zh" and not raw.startswith("re:"):
+                zh_words.update(p for p in raw.split("~") if not (set(p) & _REGEX_META))
+        return cache[key]
+
+    for lang, name in LEXICON_FILES.items():
+        with _text.data_path(name).open("rb") as fh:
+            data = tomllib.load(fh)
+        concepts: dict[str, list[str]] = data.get("concepts", {})
+        for entry in data.get("rule", []):
+            where = f"{name}:{entry.get('id', '?')}"
+            level = entry.get("level")
+            if level not in ("emergency", "urgent") or entry.get("category") not in CATEGORIES:
+                raise LexiconError(f"{where}: bad level or category")
+            groups = tuple(
+                tuple(term(t, lang) for t in _expand(g, concepts, where)) for g in entry["all"]
+            )
+            rules.append(_Rule(
+                id=entry["id"], category=entry["category"], level=level, lang=lang,
+                groups=groups, negatable=bool(entry.get("negatable", True)),
+                history=bool(entry.get("history", True)),
+                unless=tuple(term(t, lang) for t in _expand(entry.get("unless", []), concepts,
+                                                            where)),
+            ))
+    with _text.data_path(CONTEXT_FILE).open("rb") as fh:
+        ctx = tomllib.load(fh)
+    context = {lang: _load_context(ctx[lang], lang) for lang in ("zh", "en")}
+    facility = re.compile(ctx["facility"]["after"])
+    return _Lexicon(tuple(rules), context, facility, tuple(sorted(zh_words)))
+
+
+def lexicon_words() -> tuple[str, ...]:
+    """Chinese lexicon words, for jieba's user dictionary."""
+    return _lexicon().zh_words
+
+
+_text.register_words(lexicon_words)
+
+
+def warm_up() -> None:
+    """Load lexicons and jieba once (the server calls this at start)."""
+    _lexicon()
+    _text.tokenizer()
+
+
+class _Message:
+    """Per-message state shared by all rules: normalised text, clauses, tokens, cue flags."""
+
+    def __init__(self, norm: str, lex: _Lexicon) -> None:
+        self.norm = norm
+        self.lex = lex
+        cuts = [0]
+        for m in _CLAUSE_RE.finditer(norm):
+            cuts.append(m.start())
+            cuts.append(m.end())
+        cuts.append(len(norm))
+        self.clause_starts = cuts[0::2]
+        self.clause_ends = cuts[1::2]
+        sents = [0]
+        for m in _SENTENCE_END_RE.finditer(norm):
+            sents.append(m.end())
+        self.sentence_starts = sents
+        self._tokens: tuple[_text.Token, ...] | None = None
+        self._bounds: frozenset[int] | None = None
+        self._hits: dict[str, list[tuple[int, int]]] = {}
+        self._clause_flags: dict[tuple[str, int], tuple[bool, bool]] = {}
+        self.info = {lang: self._is_info(lex.context[lang]) for lang in ("zh", "en")}
+
+    @property
+    def tokens(self) -> tuple[_text.Token, ...]:
+        if self._tokens is None:
+            self._tokens = _text.tokens(self.norm)
+        return self._tokens
+
+    @property
+    def bounds(self) -> frozenset[int]:
+        if self._bounds is None:
+            self._bounds = _text.boundaries(self.norm)
+        return self._bounds
+
+    def _is_info(self, ctx: _Context) -> bool:
+        if not ctx.info_cue.search(self.norm):
+            return False
+        rest = ctx.info_cue.sub(" ", ctx.info_strip.sub(" ", self.norm))
+        return not ctx.personal.search(rest)
+
+    def clause_of(self, pos: int) -> int:
+        return max(0, bisect_right(self.clause_starts, pos) - 1)
+
+    def clause_text(self, idx: int) -> str:
+        return self.norm[self.clause_starts[idx]:self.clause_ends[idx]]
+
+    def flags(self, lang: str, idx: int) -> tuple[bool, bool]:
+        """(historical, hypothetical) for clause ``idx``.
+
+        A past, habitual or already-diagnosed narrative anywhere in the sentence makes the
+        clause historical, unless the clause itself says the problem is happening now.
+        """
+        key = (lang, idx)
+        if key not in self._clause_flags:
+            ctx = self.lex.context[lang]
+            text = self.clause_text(idx)
+            start = self.clause_starts[idx]
+            si = max(0, bisect_right(self.sentence_starts, start) - 1)
+            s_lo = self.sentence_starts[si]
+            s_hi = self.sentence_starts[si + 1] if si + 1 < len(self.sentence_starts) else len(
+                self.norm)
+            sentence = self.norm[s_lo:s_hi]
+            historical = bool(ctx.history.search(sentence)) and not ctx.present.search(text)
+            self._clause_flags[key] = (historical, bool(ctx.hypothetical.search(text)))
+        return self._clause_flags[key]
+
+    def hits(self, term: _Term) -> list[tuple[int, int]]:
+        found = self._hits.get(term.key)
+        if found is None:
+            found = []
+            if term.probe is None or term.probe in self.norm:
+                for m in term.pattern.finditer(self.norm):
+                    s, e = m.span()
+                    if e <= s:
+                        continue
+                    if term.aligned and not self._aligned(term, s, e):
+                        continue
+                    if self.lex.facility_after.match(self.norm, e):
+                        continue
+                    found.append((s, e))
+            self._hits[term.key] = found
+        return found
+
+    def _aligned(self, term: _Term, start: int, end: int) -> bool:
+        """Literal words must be whole tokens; "A~B" terms need only start on a token."""
+        if end - start == 1:  # a one-character word ends a token: 药 in 降糖药, 片 in 好几片
+            return end in self.bounds
+        if start not in self.bounds:
+            return False
+        return term.gapped or end in self.bounds
+
+    def negated(self, lang: str, start: int, end: int) -> bool:
+        ctx = self.lex.context[lang]
+        clause = self.clause_of(start)
+        c_start = self.clause_starts[clause]
+        if lang == "zh":
+            before = [t.text for t in self.tokens if c_start <= t.start and t.end <= start
+                      and t.text.strip()]
+            window = before[-ctx.window:]
+            for i in range(len(window) - 1, -1, -1):
+                tok = window[i]
+                pair = window[i - 1] + tok if i > 0 else tok
+                if tok in ctx.pseudo_tokens or pair in ctx.pseudo_tokens:
+                    break
+                if tok in ctx.terminators:
+                    break
+                if tok in ctx.negations:
+                    return True
+        else:
+            pre = self.norm[c_start:start]
+            if not (ctx.pseudo_re and ctx.pseudo_re.search(pre)):
+                words = re.findall(r"[a-z']+", pre)[-ctx.window:]
+                for w in reversed(words):
+                    if w in ctx.terminators:
+                        break
+                    if w in ctx.negations or w.endswith("n't"):
+                        return True
+        after = self.norm[end:end + _AFTER_WINDOW]
+        stop = _SENTENCE_END_RE.search(after)
+        if stop:
+            after = after[:stop.start()]
+        if ctx.ongoing_after.search(after):
+            return False
+        return bool(ctx.resolved_after.search(after))
+
+    def live(self, rule: _Rule, term: _Term) -> bool:
+        for s, e in self.hits(term):
+            clause = self.clause_of(s)
+            historical, hypothetical = self.flags(rule.lang, clause)
+            if hypothetical or (rule.history and historical):
+                continue
+            if rule.negatable and self.negated(rule.lang, s, e):
+                continue
+            if rule.unless and self._vetoed(rule, clause):
+                continue
+            return True
+        return False
+
+    def _vetoed(self, rule: _Rule, clause: int) -> bool:
+        lo, hi = self.clause_starts[clause], self.clause_ends[clause]
+        return any(lo <= s < hi for t in rule.unless for s, _ in self.hits(t))
+
+
+def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
+    fired: list[_Rule] = []
+    for rule in rules:
+        if msg.info[rule.lang]:
+            continue
+        if all(any(msg.live(rule, t) for t in group) for group in rule.groups):
+            fired.append(rule)
+    return fired
+
+
+def assess(text: str, lang: str | None = None) -> Assessment:
+    """Assess a raw patient message. Never raises on odd input; never logs the text."""
+    lex = _lexicon()
+    out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
+    norm = _text.normalize(text).text
+    if not norm.strip():
+        return Assessment(False, "none", None, out_lang)
+    msg = _Message(norm, lex)
+    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in norm)
+    has_latin = any("a" <= ch <= "z" for ch in norm)
+    rules = [r for r in lex.rules if (r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin)]
+    rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
+    fired = _fired(msg, rules)
+    if not fired:
+        return Assessment(False, "none", None, out_lang)
+    # The most specific rule names the category: "pregnant + bleeding" beats "bleeding".
+    top = max(fired, key=lambda r: (_LEVEL_RANK[r.level], len(r.groups)))
+    level: Level = top.level
+    matched = tuple(r.id for r in sorted(fired, key=lambda r: -_LEVEL_RANK[r.level]))
+    return Assessment(level == "emergency", level, top.category, out_lang, matched)

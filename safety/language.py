@@ -1,0 +1,24 @@
+"""Language of a patient message: Chinese when CJK characters dominate, else English."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+")
+
+
+def detect(text: str) -> Lang:
+    """"zh" when there are at least as many CJK characters as Latin words, else "en".
+
+    Chinese patients write drug names and tests in Latin letters (CT, MRI, mg), so a few
+    Latin words inside Chinese text keep it Chinese; an empty message defaults to "en".
+    """
+    cjk = len(_CJK_RE.findall(text))
+    if cjk == 0:
+        return "en"
+    words = len(_LATIN_WORD_RE.findall(text))
+    return "zh" if cjk >= words else "en"

@@ -1,0 +1,180 @@
+"""Emergency assessment: real lexicons, real jieba; sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety import emergency
+from safety.emergency import Assessment, assess
+from safety.language import detect
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我老公胸口痛了四十分钟，出了一身冷汗", "cardiac"),
+        ("爷爷胸口像压着石头一样，左胳膊也疼", "cardiac"),
+        ("我妈突然嘴歪了，说话不清楚", "stroke"),
+        ("他刚才突然一侧肢体无力，站都站不住", "stroke"),
+        ("孩子喘不上气，嘴唇发紫", "breathing"),
+        ("呼吸不畅，憋得难受", "breathing"),
+        ("我爸吐血了，吐了一大口", "bleeding"),
+        ("吃了花生以后喉咙发紧，脸也肿了", "allergy"),
+        ("我不想活了", "self_harm"),
+        ("活着没意思，我想自杀", "self_harm"),
+        ("我妈喝了农药", "poisoning"),
+        ("三岁的女儿误吃了好几片降糖药", "poisoning"),
+        ("孩子全身抽搐，叫他没反应", "seizure"),
+        ("我爸晕倒在地上，叫不醒", "unconscious"),
+        ("怀孕32周，下面流了很多血", "pregnancy"),
+        ("宝宝才出生十五天，发烧38.3度", "infant_fever"),
+        ("我弟从三楼摔下来了", "trauma"),
+        ("开水烫伤了一大片，整个手臂都起泡了", "burn"),
+    ],
+)
+def test_chinese_emergencies_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert result.escalate
+    assert result.level == "emergency"
+    assert result.category == category
+    assert result.lang == "zh"
+    assert result.matched
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("My husband has crushing chest pain and he is sweating", "cardiac"),
+        ("Her face is drooping on one side and her speech is slurred", "stroke"),
+        ("My son can't breathe", "breathing"),
+        ("I want to kill myself", "self_harm"),
+        ("I don't want to be alive anymore", "self_harm"),
+        ("I don't want to live anymore", "self_harm"),
+        ("My dad took the whole bottle of sleeping pills", "poisoning"),
+        ("My wife is having a seizure right now", "seizure"),
+        ("He collapsed and is unresponsive", "unconscious"),
+        ("My 3-week-old baby has a fever of 38.4 C", "infant_fever"),
+        ("I'm 20 weeks pregnant and bleeding heavily", "pregnancy"),
+        ("After eating shrimp my throat is swelling up", "allergy"),
+        ("The chest pain is not going away and I feel sick", "cardiac"),
+    ],
+)
+def test_english_emergencies_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert result.escalate, result
+    assert result.category == category
+    assert result.lang == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我没有胸痛，也没有呼吸困难，就是想开点胃药",
+        "患者否认胸痛，否认呼吸困难",
+        "无胸闷气短，只是有点咳嗽",
+        "三年前心梗放了支架，想问下复查挂哪个科",
+        "我爸十年前中风过，想问康复训练的事",
+        "心梗有什么前兆？",
+        "中风的早期症状有哪些",
+        "如果出现胸痛应该怎么办",
+        "眼皮抽搐好几天了",
+        "过敏性鼻炎又犯了，能吃氯雷他定吗",
+        "降压药吃完了，可以网上续方吗",
+        "I have no chest pain and no shortness of breath",
+        "She denies shortness of breath",
+        "I had a heart attack in 2019, can I fly?",
+        "What are the signs of a stroke?",
+        "How do you know if someone is having a heart attack?",
+        "Can I take ibuprofen for a headache?",
+    ],
+)
+def test_negated_history_and_questions_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
+
+
+def test_pseudo_negations_escalate() -> None:
+    assert assess("吃了药胸痛还是没有缓解，出冷汗").escalate
+    assert assess("胸口痛，医生说不排除心梗，现在还在痛").escalate
+    assert assess("喘不上气").escalate
+    assert assess("The pain in my chest is not going away and I'm sweating").escalate
+    assert assess("I can't breathe").escalate
+
+
+def test_self_harm_is_never_suppressed_by_negation_words() -> None:
+    for text in ("我真的不想活了", "没有人在乎我，我不想活了", "I don't want to be alive"):
+        result = assess(text)
+        assert result.escalate and result.category == "self_harm", text
+
+
+def test_resolved_finding_does_not_escalate_but_ongoing_does() -> None:
+    assert not assess("昨天胸痛，现在已经好了").escalate
+    assert assess("胸痛到现在都没有好，满头大汗").escalate
+
+
+def test_urgent_level_does_not_escalate() -> None:
+    result = assess("发烧三天了，一直39度多")
+    assert result.level == "urgent"
+    assert not result.escalate
+    assert result.category == "other"
+
+
+def test_plain_question_is_none() -> None:
+    result = assess("请问周六门诊开不开？")
+    assert result == Assessment(False, "none", None, "zh", ())
+
+
+def test_normalisation_full_width_traditional_and_cantonese() -> None:
+    assert assess("我爸心口痛，出咗好多汗").escalate  # colloquial 心口痛 + Cantonese 咗
+    assert assess("唞唔到氣").category == "breathing"  # Cantonese, traditional
+    assert assess("突然說話不清，嘴歪了").category == "stroke"  # traditional
+    assert assess("ＣＡＮ'Ｔ ＢＲＥＡＴＨＥ").escalate  # full-width English
+    assert assess("I can’t breathe 😰").escalate  # curly apostrophe and emoji
+
+
+def test_matched_holds_rule_ids_not_patient_text() -> None:
+    text = "我妈喝了农药"
+    result = assess(text)
+    assert result.matched
+    assert all(m.startswith("zh.") for m in result.matched)
+    assert all(text not in m for m in result.matched)
+
+
+def test_lang_parameter_wins_over_detection() -> None:
+    assert assess("胸痛", lang="en").lang == "en"
+    assert assess("hello").lang == "en"
+
+
+def test_language_detection() -> None:
+    assert detect("我头疼，需要做CT吗") == "zh"
+    assert detect("I have a headache") == "en"
+    assert detect("") == "en"
+    assert detect("１２３") == "en"
+
+
+def test_empty_and_odd_input() -> None:
+    assert assess("").level == "none"
+    assert assess("   \n").level == "none"
+    assert assess("😀😀😀").level == "none"
+
+
+def test_warm_up_is_idempotent() -> None:
+    emergency.warm_up()
+    emergency.warm_up()
+    assert assess("胸痛，大汗").escalate
+
+
+def test_department_names_and_chronic_narratives_do_not_escalate() -> None:
+    assert assess("胸痛中心在几楼？").level == "none"
+    assert assess("Where is the chest pain clinic?").level == "none"
+    assert not assess("我儿子有癫痫，以前经常抽搐，现在吃药控制得好，想问能不能停药").escalate
+
+
+def test_habitual_history_never_hides_self_harm() -> None:
+    assert assess("我经常想自杀").category == "self_harm"
+    assert not assess("心情不好，但是没有自杀的想法").escalate
+
+
+def test_new_clinical_patterns_escalate() -> None:
+    assert assess("突然左边手脚没劲，拿不住筷子").category == "stroke"
+    assert assess("拉黑便两天，今天站起来就头晕眼前发黑").category == "bleeding"
+    assert assess("心跳180多，感觉要晕倒").category == "cardiac"

@@ -1,0 +1,210 @@
+"""PII masking: validated numbers, names with cues, exact offsets, a stable vault."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety import pii
+from safety.pii import PLACEHOLDER_RE, Entity, Vault, VaultFormatError, mask
+
+
+def _id_with_check(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def _luhn_complete(prefix: str) -> str:
+    for last in "0123456789":
+        if pii.luhn_ok(prefix + last):
+            return prefix + last
+    raise AssertionError("unreachable")
+
+
+VALID_ID = _id_with_check("33010619900307123")
+VALID_ID_X = next(
+    _id_with_check(f"44030519851122{n:03d}") for n in range(1000)
+    if _id_with_check(f"44030519851122{n:03d}").endswith("X")
+)
+CARD = _luhn_complete("622848001234567890")
+
+
+def _kinds(text: str) -> list[tuple[str, str]]:
+    return [(e.kind, text[e.start:e.end]) for e in mask(text).entities]
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = f"你好，我叫王晓明，电话１３９－１２３４－５６７８，身份证{VALID_ID}。"
+    res = mask(text)
+    for e in res.entities:
+        assert text[e.start:e.end] == e.value
+    assert ("PERSON", "王晓明") in _kinds(text)
+    assert ("PHONE", "１３９－１２３４－５６７８") in _kinds(text)
+    assert ("ID_CARD", VALID_ID) in _kinds(text)
+    assert res.text == "你好，我叫[姓名1]，电话[电话1]，身份证[身份证1]。"
+
+
+def test_id_card_checksum_and_x() -> None:
+    assert pii.valid_cn_id(VALID_ID)
+    assert pii.valid_cn_id(VALID_ID_X)
+    assert pii.valid_cn_id(VALID_ID_X.lower())
+    wrong = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    assert not pii.valid_cn_id(wrong)
+    assert ("ID_CARD", VALID_ID_X) in _kinds(f"身份证号{VALID_ID_X}")
+    assert all(kind != "ID_CARD" for kind, _ in _kinds(f"身份证号{wrong}"))
+
+
+def test_id_card_needs_real_region_and_date() -> None:
+    bad_region = _id_with_check("93010619900307123")
+    bad_date = _id_with_check("33010619901332123")
+    assert not pii.valid_cn_id(bad_region)
+    assert not pii.valid_cn_id(bad_date)
+
+
+def test_phone_prefixes_and_longer_digit_runs() -> None:
+    assert _kinds("手机13812345678") == [("PHONE", "13812345678")]
+    assert _kinds("call +86 138 1234 5678 please") == [("PHONE", "+86 138 1234 5678")]
+    assert _kinds("号码12012345678") == []  # 120 is not a mobile prefix
+    assert _kinds("订单号9913812345678012") == []  # a mobile inside a longer run
+    assert _kinds("检查单编号13812345678901") == []
+
+
+def test_landline_with_area_code() -> None:
+    assert ("PHONE", "010-62345678") in _kinds("家里电话010-62345678")
+
+
+def test_bank_card_luhn() -> None:
+    spaced = " ".join(CARD[i:i + 4] for i in range(0, len(CARD), 4))
+    assert ("BANK_CARD", spaced) in _kinds(f"退款到卡号{spaced}")
+    broken = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)
+    assert all(k != "BANK_CARD" for k, _ in _kinds(f"退款到卡号{broken}"))
+
+
+def test_email_mrn_passport_wechat() -> None:
+    kinds = _kinds("邮箱 li.na@example.com，住院号：ZY2023001，护照E12345678，微信号 lina_2020")
+    assert ("EMAIL", "li.na@example.com") in kinds
+    assert ("MRN", "ZY2023001") in kinds
+    assert ("PASSPORT", "E12345678") in kinds
+    assert ("WECHAT_ID", "lina_2020") in kinds
+
+
+def test_other_ids_hk_and_plate() -> None:
+    kinds = _kinds("香港身份证A123456(3)，车牌粤B12345")
+    assert ("OTHER_ID", "A123456(3)") in kinds
+    assert ("OTHER_ID", "粤B12345") in kinds
+
+
+def test_address_street_level_only() -> None:
+    kinds = _kinds("我住在杭州市西湖区文三路138号东方大厦5楼502室，请问去你们医院心内科怎么走")
+    assert kinds[0][0] == "ADDRESS"
+    assert kinds[0][1].startswith("杭州市西湖区文三路138号")
+    assert _kinds("我在杭州，想挂心内科") == []
+    assert _kinds("请问北京协和医院的急诊科在几楼") == []
+    assert ("ADDRESS", "221 Baker Street") in _kinds("I live at 221 Baker Street, London")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "连翘和柴胡能一起煮水喝吗",
+        "杜仲泡水喝有什么作用",
+        "当归黄芪汤适合什么人",
+        "今天小雨，体温38.5度",
+    ],
+)
+def test_herbs_and_common_words_are_not_names(text: str) -> None:
+    res = mask(text)
+    assert res.entities == ()
+    assert res.text == text
+
+
+def test_names_with_cues_and_titles() -> None:
+    assert ("PERSON", "周建国") in _kinds("家属周建国想问一下探视时间")
+    assert ("PERSON", "李") in _kinds("患者姓李，今年六十岁")
+    assert ("PERSON", "陈思远") in _kinds("陈思远医生今天出诊吗")
+    assert ("PERSON", "Emily Clark") in _kinds("Hi, my name is Emily Clark")
+    assert ("PERSON", "Patel") in _kinds("Is Dr. Patel available on Monday?")
+    assert _kinds("I'm worried about my cough") == []
+
+
+def test_medical_numbers_are_kept() -> None:
+    text = "血压150/95，血糖7.8，布洛芬0.3g吃了一片"
+    assert mask(text).text == text
+
+
+def test_vault_is_stable_across_messages() -> None:
+    vault = Vault()
+    first = mask("我叫赵雅琴，电话13912345678", vault=vault)
+    second = mask("电话是139 1234 5678，赵雅琴是我本人，备用号码13587654321", vault=vault)
+    assert first.text == "我叫[姓名1]，电话[电话1]"
+    assert "[电话1]" in second.text and "[电话2]" in second.text
+    assert "[姓名1]" in second.text
+    assert len(vault) == 3
+    assert vault.restore("请拨打[电话1]联系[姓名1]") == "请拨打13912345678联系赵雅琴"
+
+
+def test_vault_language_follows_first_use() -> None:
+    vault = Vault()
+    mask("my email is a.b@example.org", vault=vault)
+    res = mask("我的邮箱是c.d@example.org", vault=vault)
+    assert res.text == "我的邮箱是[EMAIL_2]"
+
+
+def test_placeholder_language_from_lang_or_detection() -> None:
+    assert mask("tel 13812345678", lang="zh").text == "tel [电话1]"
+    assert mask("my phone is 13812345678").text == "my phone is [PHONE_1]"
+
+
+def test_vault_round_trip() -> None:
+    vault = Vault()
+    mask("我叫孙丽华，邮箱slh@example.com", vault=vault)
+    data = vault.to_bytes()
+    again = Vault.from_bytes(data)
+    assert len(again) == len(vault)
+    assert "[邮箱1]" in again
+    assert again.restore("[姓名1]/[邮箱1]") == "孙丽华/slh@example.com"
+    assert again.placeholder_for("PHONE", "13800001111", "en") == "[电话1]"
+    assert again.placeholder_for("PERSON", "孙丽华", "zh") == "[姓名1]"
+    assert again.placeholder_for("PERSON", "另一人", "zh") == "[姓名2]"
+
+
+def test_vault_from_bad_bytes_names_no_values() -> None:
+    with pytest.raises(VaultFormatError) as info:
+        Vault.from_bytes(
+            b'{"format": 1, "entries": [{"kind": "PHONE", "value": "13812345678"}]}'
+        )
+    assert "13812345678" not in str(info.value)
+    with pytest.raises(VaultFormatError):
+        Vault.from_bytes(b"\xff\xfe")
+
+
+def test_repr_never_shows_values() -> None:
+    vault = Vault()
+    res = mask("我叫钱多多，手机13612345678", vault=vault)
+    for shown in (repr(vault), repr(res), repr(res.entities[0]), str(res.entities)):
+        assert "13612345678" not in shown
+        assert "钱多多" not in shown
+    assert isinstance(res.entities[0], Entity)
+
+
+def test_placeholder_re_matches_both_languages() -> None:
+    for ph in ("[电话1]", "[姓名12]", "[PHONE_1]", "[WECHAT_ID_3]", "[证件号2]"):
+        assert PLACEHOLDER_RE.fullmatch(ph)
+    for not_ph in ("[电话]", "[PHONE]", "[1]", "[PHONE_0]", "[xx_1]"):
+        assert not PLACEHOLDER_RE.fullmatch(not_ph)
+    assert pii.kind_of("[病历号2]") == "MRN"
+    assert pii.kind_of("[ID_CARD_1]") == "ID_CARD"
+
+
+def test_unknown_kind_is_rejected_without_value() -> None:
+    with pytest.raises(ValueError) as info:
+        Vault().placeholder_for("SECRET", "13812345678", "zh")
+    assert "13812345678" not in str(info.value)
+
+
+def test_vault_remasks_names_seen_earlier_without_a_cue() -> None:
+    vault = Vault()
+    mask("我叫欧阳娜娜", vault=vault)
+    res = mask("欧阳娜娜明天来复查", vault=vault)
+    assert res.text == "[姓名1]明天来复查"
+    assert res.entities[0].start == 0 and res.entities[0].end == 4
