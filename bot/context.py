@@ -84,6 +84,9 @@ class ContextStore:
             pipe.expire(key, self.ttl_s)
         if vault_blob is not None:
             pipe.set(self.vault_key(conversation), vault_blob, ex=self.ttl_s)
+        else:
+            # The map back must live as long as the history that refers to it.
+            pipe.expire(self.vault_key(conversation), self.ttl_s)
 
     async def read(self, conversation: str) -> list[Exchange]:
         async with self._redis.pipeline(transaction=False) as pipe:

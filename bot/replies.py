@@ -10,10 +10,26 @@ from bot.models import Button, ButtonId
 
 # Categories whose emergency reply differs from the general one; the template is
 # ``emergency_<category>.txt``. Others use ``emergency.txt``.
-SPECIFIC_EMERGENCY_TEMPLATES = frozenset({"self_harm"})
+SPECIFIC_EMERGENCY_TEMPLATES = frozenset(
+    {
+        "self_harm",
+        "cardiac",
+        "stroke",
+        "breathing",
+        "bleeding",
+        "allergy",
+        "poisoning",
+        "seizure",
+        "unconscious",
+        "pregnancy",
+        "infant_fever",
+        "trauma",
+        "burn",
+    }
+)
 
 
-def _fields(hospital: HospitalProfile) -> dict[str, str]:
+def fields(hospital: HospitalProfile) -> dict[str, str]:
     return {
         "hospital_name": hospital.name,
         "hospital_phone": hospital.phone,
@@ -28,7 +44,7 @@ def _fields(hospital: HospitalProfile) -> dict[str, str]:
 
 
 def render(name: str, lang: str, hospital: HospitalProfile) -> str:
-    return prompts.load(name, lang).format(**_fields(hospital))
+    return prompts.load(name, lang).format(**fields(hospital))
 
 
 def emergency(category: str | None, lang: str, hospital: HospitalProfile) -> str:

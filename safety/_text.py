@@ -182,19 +182,29 @@ def tokenizer() -> Any:
     return _tokenizer
 
 
+PERSON_TAGS = frozenset({"nr", "nrt", "nrfg"})
+
+
 @lru_cache(maxsize=1)
+def jieba_person_tags() -> dict[str, str]:
+    """Words jieba's dictionary tags as persons (``nr``, ``nrt``, ``nrfg``).
+
+    Read from ``data/person_words_zh.txt`` (built from jieba's dictionary by
+    ``python -m safety.build_name_stats``) because parsing jieba's whole dictionary at start-up
+    costs more than the start-up budget allows.
+    """
+    names: dict[str, str] = {}
+    for line in data_path("person_words_zh.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            word, _, tag = line.partition(" ")
+            if tag in PERSON_TAGS:
+                names[word] = tag
+    return names
+
+
 def jieba_name_words() -> frozenset[str]:
     """Words tagged ``nr`` (person name) in jieba's main dictionary."""
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
-    names: set[str] = set()
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) == 3 and parts[2] == "nr":
-                names.add(parts[0])
-    return frozenset(names)
+    return frozenset(w for w, t in jieba_person_tags().items() if t == "nr")
 
 
 def word_freq(word: str) -> int:

@@ -23,10 +23,24 @@ from safety.language import Lang, detect
 
 Level = Literal["emergency", "urgent", "none"]
 _LEVEL_RANK: dict[str, int] = {"none": 0, "urgent": 1, "emergency": 2}
-CATEGORIES = frozenset({
-    "cardiac", "stroke", "breathing", "bleeding", "allergy", "self_harm", "poisoning",
-    "seizure", "unconscious", "pregnancy", "infant_fever", "trauma", "burn", "other",
-})
+CATEGORIES = frozenset(
+    {
+        "cardiac",
+        "stroke",
+        "breathing",
+        "bleeding",
+        "allergy",
+        "self_harm",
+        "poisoning",
+        "seizure",
+        "unconscious",
+        "pregnancy",
+        "infant_fever",
+        "trauma",
+        "burn",
+        "other",
+    }
+)
 LEXICON_FILES: dict[str, str] = {"zh": "emergency_zh.toml", "en": "emergency_en.toml"}
 CONTEXT_FILE = "emergency_context.toml"
 
@@ -40,6 +54,8 @@ _SENTENCE_END_RE = re.compile(r"[。！!？?\n]|(?<!\d)\.(?!\d)")
 _AFTER_WINDOW = 40
 _REGEX_META = set("\\^$.|?*+()[]{}")
 _EN_STAR_RE = re.compile(r"(\w)\*")
+# Words for the negation scan; quotes around a word ("'denies") are not part of it.
+_EN_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class _Rule:
     negatable: bool = True
     history: bool = True
     unless: tuple[_Term, ...] = ()
+    unless_message: tuple[_Term, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ class _Context:
     ongoing_after: re.Pattern[str]
     resolved_after: re.Pattern[str]
     history: re.Pattern[str]
+    handled: re.Pattern[str]
     present: re.Pattern[str]
     hypothetical: re.Pattern[str]
     info_cue: re.Pattern[str]
@@ -117,8 +135,11 @@ def _compile_term(raw: str, lang: str) -> _Term:
         return _Term(raw, re.compile(body), probe, True, len(parts) > 1)
     body = _EN_GAP.join(_en_fragment(p) for p in parts)
     first_word = parts[0].split()[0] if parts[0].split() else ""
-    probe = first_word.rstrip("*") if first_word and not (set(first_word.rstrip("*"))
-                                                          & _REGEX_META) else None
+    probe = (
+        first_word.rstrip("*")
+        if first_word and not (set(first_word.rstrip("*")) & _REGEX_META)
+        else None
+    )
     return _Term(raw, re.compile(r"(?<![\w'])" + body + r"(?![\w])"), probe, False)
 
 
@@ -133,6 +154,7 @@ def _load_context(data: dict[str, Any], lang: str) -> _Context:
         ongoing_after=re.compile(data["ongoing_after"]),
         resolved_after=re.compile(data["resolved_after"]),
         history=re.compile(data["history"]),
+        handled=re.compile(data["handled"]),
         present=re.compile(data["present"]),
         hypothetical=re.compile(data["hypothetical"]),
         info_cue=re.compile(data["info_cue"]),
@@ -182,13 +204,24 @@ def _lexicon() -> _Lexicon:
             groups = tuple(
                 tuple(term(t, lang) for t in _expand(g, concepts, where)) for g in entry["all"]
             )
-            rules.append(_Rule(
-                id=entry["id"], category=entry["category"], level=level, lang=lang,
-                groups=groups, negatable=bool(entry.get("negatable", True)),
-                history=bool(entry.get("history", True)),
-                unless=tuple(term(t, lang) for t in _expand(entry.get("unless", []), concepts,
-                                                            where)),
-            ))
+            rules.append(
+                _Rule(
+                    id=entry["id"],
+                    category=entry["category"],
+                    level=level,
+                    lang=lang,
+                    groups=groups,
+                    negatable=bool(entry.get("negatable", True)),
+                    history=bool(entry.get("history", True)),
+                    unless=tuple(
+                        term(t, lang) for t in _expand(entry.get("unless", []), concepts, where)
+                    ),
+                    unless_message=tuple(
+                        term(t, lang)
+                        for t in _expand(entry.get("unless_message", []), concepts, where)
+                    ),
+                )
+            )
     with _text.data_path(CONTEXT_FILE).open("rb") as fh:
         ctx = tomllib.load(fh)
     context = {lang: _load_context(ctx[lang], lang) for lang in ("zh", "en")}
@@ -255,13 +288,15 @@ class _Message:
         return max(0, bisect_right(self.clause_starts, pos) - 1)
 
     def clause_text(self, idx: int) -> str:
-        return self.norm[self.clause_starts[idx]:self.clause_ends[idx]]
+        return self.norm[self.clause_starts[idx] : self.clause_ends[idx]]
 
     def flags(self, lang: str, idx: int) -> tuple[bool, bool]:
         """(historical, hypothetical) for clause ``idx``.
 
-        A past, habitual or already-diagnosed narrative anywhere in the sentence makes the
-        clause historical, unless the clause itself says the problem is happening now.
+        Time cues scope forward: the nearest cue at or before the clause, within its sentence,
+        decides ("三年前心梗，今天胸口痛" keeps today's pain live; "今天胸口痛，之前有高血压"
+        does not make it old). An event the sentence says was already seen to ("送到医院",
+        "医生说是…") is historical wherever the cue stands, unless the clause says "now".
         """
         key = (lang, idx)
         if key not in self._clause_flags:
@@ -270,12 +305,32 @@ class _Message:
             start = self.clause_starts[idx]
             si = max(0, bisect_right(self.sentence_starts, start) - 1)
             s_lo = self.sentence_starts[si]
-            s_hi = self.sentence_starts[si + 1] if si + 1 < len(self.sentence_starts) else len(
-                self.norm)
-            sentence = self.norm[s_lo:s_hi]
-            historical = bool(ctx.history.search(sentence)) and not ctx.present.search(text)
+            s_hi = (
+                self.sentence_starts[si + 1]
+                if si + 1 < len(self.sentence_starts)
+                else len(self.norm)
+            )
+            historical = False
+            if not ctx.present.search(text):
+                historical = (
+                    bool(ctx.history.search(text))
+                    or bool(ctx.handled.search(self.norm, s_lo, s_hi))
+                    or self._past_before(ctx, idx, s_lo)
+                )
             self._clause_flags[key] = (historical, bool(ctx.hypothetical.search(text)))
         return self._clause_flags[key]
+
+    def _past_before(self, ctx: _Context, idx: int, s_lo: int) -> bool:
+        """Walk back through earlier clauses of the sentence; the latest time cue wins."""
+        for j in range(idx - 1, -1, -1):
+            if self.clause_ends[j] <= s_lo:
+                break
+            text = self.clause_text(j)
+            last_hist = max((m.end() for m in ctx.history.finditer(text)), default=-1)
+            last_pres = max((m.end() for m in ctx.present.finditer(text)), default=-1)
+            if last_hist >= 0 or last_pres >= 0:
+                return last_hist > last_pres
+        return False
 
     def hits(self, term: _Term) -> list[tuple[int, int]]:
         found = self._hits.get(term.key)
@@ -307,9 +362,12 @@ class _Message:
         clause = self.clause_of(start)
         c_start = self.clause_starts[clause]
         if lang == "zh":
-            before = [t.text for t in self.tokens if c_start <= t.start and t.end <= start
-                      and t.text.strip()]
-            window = before[-ctx.window:]
+            before = [
+                t.text
+                for t in self.tokens
+                if c_start <= t.start and t.end <= start and t.text.strip()
+            ]
+            window = before[-ctx.window :]
             for i in range(len(window) - 1, -1, -1):
                 tok = window[i]
                 pair = window[i - 1] + tok if i > 0 else tok
@@ -322,16 +380,16 @@ class _Message:
         else:
             pre = self.norm[c_start:start]
             if not (ctx.pseudo_re and ctx.pseudo_re.search(pre)):
-                words = re.findall(r"[a-z']+", pre)[-ctx.window:]
+                words = _EN_WORD_RE.findall(pre)[-ctx.window :]
                 for w in reversed(words):
                     if w in ctx.terminators:
                         break
                     if w in ctx.negations or w.endswith("n't"):
                         return True
-        after = self.norm[end:end + _AFTER_WINDOW]
+        after = self.norm[end : end + _AFTER_WINDOW]
         stop = _SENTENCE_END_RE.search(after)
         if stop:
-            after = after[:stop.start()]
+            after = after[: stop.start()]
         if ctx.ongoing_after.search(after):
             return False
         return bool(ctx.resolved_after.search(after))
@@ -358,6 +416,8 @@ def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
     fired: list[_Rule] = []
     for rule in rules:
         if msg.info[rule.lang]:
+            continue
+        if rule.unless_message and any(msg.hits(t) for t in rule.unless_message):
             continue
         if all(any(msg.live(rule, t) for t in group) for group in rule.groups):
             fired.append(rule)

@@ -12,7 +12,7 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+")
 
 
 def detect(text: str) -> Lang:
-    """"zh" when there are at least as many CJK characters as Latin words, else "en".
+    """ "zh" when there are at least as many CJK characters as Latin words, else "en".
 
     Chinese patients write drug names and tests in Latin letters (CT, MRI, mg), so a few
     Latin words inside Chinese text keep it Chinese; an empty message defaults to "en".

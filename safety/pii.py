@@ -21,13 +21,28 @@ from safety import _text
 from safety.language import detect
 
 KINDS: tuple[str, ...] = (
-    "PERSON", "PHONE", "ID_CARD", "BANK_CARD", "EMAIL", "ADDRESS", "PASSPORT", "MRN",
-    "WECHAT_ID", "OTHER_ID",
+    "PERSON",
+    "PHONE",
+    "ID_CARD",
+    "BANK_CARD",
+    "EMAIL",
+    "ADDRESS",
+    "PASSPORT",
+    "MRN",
+    "WECHAT_ID",
+    "OTHER_ID",
 )
 ZH_LABELS: dict[str, str] = {
-    "PERSON": "姓名", "PHONE": "电话", "ID_CARD": "身份证", "BANK_CARD": "银行卡",
-    "EMAIL": "邮箱", "ADDRESS": "地址", "PASSPORT": "护照", "MRN": "病历号",
-    "WECHAT_ID": "微信号", "OTHER_ID": "证件号",
+    "PERSON": "姓名",
+    "PHONE": "电话",
+    "ID_CARD": "身份证",
+    "BANK_CARD": "银行卡",
+    "EMAIL": "邮箱",
+    "ADDRESS": "地址",
+    "PASSPORT": "护照",
+    "MRN": "病历号",
+    "WECHAT_ID": "微信号",
+    "OTHER_ID": "证件号",
 }
 _ZH_TO_KIND = {v: k for k, v in ZH_LABELS.items()}
 
@@ -55,47 +70,100 @@ _BANK_LENGTHS = range(16, 20)
 _MIN_DIGITS_FOR_PHONE_LIB = 7
 _PHONE_CUE_WINDOW = 12
 _NAME_MAX_GIVEN = 2
-_COMMON_WORD_FREQ = 50
-_MIN_REMEMBERED_LEN = 2  # jieba dictionary frequency above which a word is "ordinary"
+_COMMON_WORD_FREQ = 50  # jieba dictionary frequency above which a word is "ordinary"
+_COMMON_GIVEN_FREQ = 200  # a two-character given part this common is an ordinary word
+_MIN_REMEMBERED_LEN = 2
+# Name evidence (see _Detector.zh_names): a candidate needs NAME_ACCEPT points.
+NAME_ACCEPT = 2.5
+_EV_DICT_FULL = 2.0  # jieba's dictionary tags the whole surname+given word as a person
+_EV_DICT_SHORT = 0.5  # ... a two-character one (many ordinary words are tagged nr too)
+_EV_NEW_WORD = 1.0  # jieba's HMM made a new word of exactly this span
+_EV_GIVEN_GOOD = 1.0  # every given character is name-like (score >= _GIVEN_GOOD)
+_EV_LEFT_CUE = 2.0  # 患者/孩子/我妈妈 … before
+_EV_TITLE = 2.0  # 主任/先生 … after
+_EV_VERB = 1.0  # 说/表示 … after
+_EV_WEAK_RIGHT = 0.5  # 在/和/的 … after
+_EV_LIST = 2.0  # next to a name already found, joined by 、/和/与
+_EV_DEMOGRAPHIC = 2.0  # "，男，58岁"
+_PEN_COMMON_WORD = 3.0  # the whole candidate is an ordinary dictionary word
+_PEN_COMMON_GIVEN = 2.0  # the given part is an ordinary word (段时间)
+_GIVEN_GOOD = 0.5
+_GIVEN_STRONG = (
+    2.0  # a two-character dictionary "name" counts only with a very name-like given char
+)
+_GIVEN_FLOOR = -1.0  # a given character below this (的, 了, 有) rules a guess out
+_GIVEN_FLOOR_CUED = -2.5  # ... unless a cue stands before it (孩子邓一鸣)
+_GIVEN_UNKNOWN = -4.0
+_MIN_FOREIGN_LEN = 3
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
-    "MRN": 5, "PASSPORT": 5, "WECHAT_ID": 5, "OTHER_ID": 4, "ID_CARD": 4, "EMAIL": 4,
-    "BANK_CARD": 3, "PHONE": 3, "ADDRESS": 2, "PERSON": 1,
+    "MRN": 5,
+    "PASSPORT": 5,
+    "WECHAT_ID": 5,
+    "OTHER_ID": 4,
+    "ID_CARD": 4,
+    "EMAIL": 4,
+    "BANK_CARD": 3,
+    "PHONE": 3,
+    "ADDRESS": 2,
+    "PERSON": 1,
 }
 
-_DIGIT_RUN_RE = re.compile(
-    r"(?<![0-9a-z.])\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]?x)?(?![0-9a-z])"
-)
+_DIGIT_RUN_RE = re.compile(r"(?<![0-9a-z.])\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]?x)?(?![0-9a-z])")
 _EMAIL_RE = re.compile(
     r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
 )
 _CUE_SEP = r"\s*(?:号码|号)?\s*(?:是|为|:|#)?\s*"
+_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*:?\s*"
 _MRN_RE = re.compile(
-    r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|医保卡号|"
-    r"mrn|medical record(?:\s+(?:number|no\.?))?|hospital (?:number|no\.?)|patient id)"
-    + _CUE_SEP + r"([a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
+    r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
+    r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
+    r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
+    r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record)"
+    r"\s+(?:number|no\.?|id|#)|patient id)"
+    + r"(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"((?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
 )
 _PASSPORT_CUE_RE = re.compile(
-    r"(?:护照|passport(?:\s*(?:no\.?|number|#))?)" + _CUE_SEP
-    + r"([a-z]{1,2}[0-9]{6,9}|[0-9]{8,9})(?![a-z0-9])"
+    r"(?:护照|passport)(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12})(?![a-z0-9])"
 )
 _PASSPORT_BARE_RE = re.compile(
     r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8})(?![a-z0-9])"
 )
 _WECHAT_RE = re.compile(
-    r"(?:微信|vx|wx|v信|weixin|wechat(?:\s*id)?)" + r"\s*(?:号码|号|id)?\s*(?:是|为|:)?\s*"
-    + r"([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
+    r"(?:微信|vx|wx|v信|weixin|wechat)"
+    r"(?:[^。.!?！？\n]{0,20}?(?:号码|账号|号|\bid\b)|\s*(?:id)?)"
+    r"\s*(?:是|为|:|：|is)?\s*([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
 )
 _PERMIT_RE = re.compile(
-    r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证)" + _CUE_SEP
-    + r"([a-z]?[0-9]{7,10}(?:\([0-9a]\))?)(?![a-z0-9])"
+    r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
+    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|"
+    r"social security(?: number| no\.?)?|ssn|national insurance(?: number| no\.?)?|nhs number|"
+    r"insurance (?:number|no\.?|id)|member id)(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"([a-z]{0,2}[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10})(?![a-z0-9])"
 )
 _HKID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{6})\s?\(?([0-9A])\)?(?![A-Za-z0-9])")
 _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
 _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
     r"[a-hj-np-z][·\s]?[a-hj-np-z0-9]{5,6}(?![a-z0-9])"
+)
+_INTL_PHONE_RE = re.compile(
+    r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
 )
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|号码|热线|打|tel|phone|call|fax|mobile|cell|ring)"
@@ -106,7 +174,7 @@ _ZH_NUM = r"0-9一二三四五六七八九十百零〇两"
 _ADDR_ROAD = (
     rf"(?:[{_CJK}]{{2,6}}(?:省|自治区))?(?:[{_CJK}]{{1,6}}?(?:市|州|盟))?"
     rf"(?:[{_CJK}]{{1,6}}?(?:区|县|旗))?(?:[{_CJK}]{{1,8}}?(?:镇|乡|街道))?"
-    rf"[{_CJK}0-9]{{1,10}}?(?:路|街|大道|巷|胡同|弄|里|村)"
+    rf"[{_CJK}0-9]{{1,10}}?(?:路|街|大道|道|巷|胡同|弄|里|村)"
     rf"[{_ZH_NUM}]+(?:号|弄|巷)"
 )
 _ADDR_UNIT = rf"(?:[{_ZH_NUM}a-z\-]+(?:号院|号楼|栋|幢|座|单元|楼|层|室|号|户))"
@@ -118,38 +186,151 @@ _ADDR_ZH_RE = re.compile(
 _ADDR_LEAD_RE = re.compile(
     r"^(?:.*?(?:住在|住址|地址|家住|家在|寄到|送到|位于|搬到|来自|住|在|是|到|于))+"
 )
+_EN_UNIT = (
+    r"(?:(?:apartment|apt|room|rm|unit|flat|suite|building|bldg|block|floor|fl)\.?\s*"
+    r"#?[0-9a-z\-]{1,6},?\s+)"
+)
 _ADDR_EN_RE = re.compile(
-    r"(?<![a-z0-9])[0-9]{1,5}[a-z]?\s+(?:[a-z]+\s+){1,3}"
+    r"(?<![a-z0-9])" + _EN_UNIT + r"{0,3}[0-9]{1,5}[a-z]?\s+(?:[a-z]+\s+){1,3}"
     r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
     r"terrace|crescent|close|highway|hwy)\b\.?"
     r"(?:,?\s*(?:apt|apartment|unit|suite|flat|#)\.?\s*[a-z0-9\-]+)?"
 )
 
-_ZH_NAME_CUE_RE = re.compile(
-    r"(?P<strong>我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|本人)"
-    r"|(?P<weak>我是|患者|病人|家属|病患|"
-    r"我(?:的)?(?:妈妈|妈|爸爸|爸|父亲|母亲|老公|老婆|爱人|丈夫|妻子|儿子|女儿|奶奶|爷爷|外婆|"
-    r"姥姥|外公|姥爷|哥哥|哥|姐姐|姐|弟弟|弟|妹妹|妹|婆婆|公公|岳母|岳父|孩子|闺女|同事|朋友))"
+_ADDR_EN_TAIL_RE = re.compile(r",\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})(?![A-Za-z])")
+_ADDR_EN_MAX_TAIL = 3
+_DEMOGRAPHIC_RE = re.compile(r"[，,\s]*(?:(?:男|女)(?:性)?[，,\s]|[0-9]{1,3}\s*岁)")
+# Characters used to transliterate foreign names (克林顿, 叶利钦): a new word made only of
+# these, three or more long, is taken for a foreign name; drug names end in 素/唑/片 instead.
+_TRANSLIT = frozenset(
+    "阿埃艾爱安奥巴拜班邦鲍贝本比彼毕宾波伯博布查达戴丹道德迪蒂丁东杜多厄恩尔法菲费芬丰弗福夫"
+    "盖甘冈高戈格哥古瓜圭哈海汉豪赫亨胡华怀霍基吉加贾杰金卡凯坎康考柯科克肯库拉莱赖兰朗劳勒雷"
+    "蕾里理丽利莉连列林琳留卢鲁路伦罗洛马玛迈麦曼芒梅门蒙米密明莫姆穆纳娜奈南内尼妮涅宁纽努诺"
+    "欧帕佩彭皮珀普奇齐恰乔切钦琼丘萨塞桑瑟森沙莎尚舍圣施什史舒斯松苏索塔泰坦汤唐特提图托瓦"
+    "万旺威韦维温沃乌伍西希锡席夏谢辛休雅亚扬耶伊因英尤约泽扎詹兹卓佐朱略娃诺契茨"
 )
-_ZH_TITLE_RE = re.compile(r"(医生|大夫|护士长|护士|主任|教授|院长|先生|女士|小姐|老师)")
+_DRUG_TAIL = frozenset("素唑胺酮醇酸酯片丸散汀平林宁因韦松")
+# What follows a drug, herb or lab name, never a person's: 谷丙|转氨酶, 莫沙|必利, 乌灵|胶囊.
+_MEDICAL_NEXT_RE = re.compile(
+    r"(?:转氨|氨酸|必利|福韦|胶囊|颗粒|口服液|注射液|片|丸|散|膏|酶|素|唑|蛋白|冲剂|合剂|医院|牌)"
+)
+# What precedes a medicine, never a person: 吃|阿德福韦, 喝|神农金康.
+_INTAKE_BEFORE = (
+    "吃了",
+    "吃",
+    "服用",
+    "服了",
+    "服",
+    "喝了",
+    "喝",
+    "用了",
+    "打了",
+    "注射",
+    "涂",
+    "抹",
+    "口服",
+    "换成",
+    "改吃",
+    "加用",
+)
+# Surname characters that are everyday function words: never masked alone (那医生, 和同学).
+_FUNCTION_SURNAMES = frozenset(
+    "那和向时但高于及与同将把被给让在对从自以为是有也都还就又才只很太最"
+    "更可能会要应该全成相连常白易来"
+)
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
+_EN_KIN = (
+    r"mother|father|mom|mum|dad|wife|husband|son|daughter|sister|brother|grandmother|"
+    r"grandfather|grandma|grandpa|partner|friend|aunt|uncle|cousin|niece|nephew|child|"
+    r"boyfriend|girlfriend|fiancee?|carer|caregiver|neighbou?r|colleague|boss|doctor|gp"
+)
 _EN_NAME_CUE_RE = re.compile(
-    r"(?i:\b(?:my name is|my name's|name is|name:|this is|i am|i'm|patient|"
-    r"my (?:mother|father|mom|mum|dad|wife|husband|son|daughter)(?:'s name is| is called|,)?))"
+    r"(?i:\b(?:my name is|my name's|name is|name:|this is|i am|i'm|patient|contact|ask for|"
+    r"(?:my|our|his|her) (?:" + _EN_KIN + r")(?:'s name is| is called| is named|,)?))"
     r"\s+([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
+)
+# "James Wilson is my husband": the name stands before the kinship phrase.
+_EN_NAME_BEFORE_RE = re.compile(
+    r"\b([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}),?\s+(?i:is|was)\s+(?i:my|our)\s+(?i:"
+    + _EN_KIN
+    + r")\b"
 )
 _EN_TITLE_RE = re.compile(
     r"\b(?:Dr|Mr|Mrs|Ms|Miss|Prof|Doctor|Nurse)\.?\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
 )
-_EN_NOT_NAMES = frozenset({
-    "I", "Not", "Sure", "So", "Very", "Really", "Having", "Going", "Feeling", "Worried",
-    "Pregnant", "Here", "Back", "Diabetic", "The", "A", "An", "Also", "Just", "Still", "Now",
-    "In", "On", "At", "From", "Taking", "Currently", "Allergic", "Asking", "Writing", "Calling",
-    "Concerned", "Scared", "Afraid", "Sorry", "Fine", "Okay", "Ok", "Well", "Sick", "Better",
-    "Worse", "Tired", "Over", "Under", "About", "Trying", "Wondering", "Monday", "Tuesday",
-    "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Thank", "Thanks", "Hello", "Hi",
-    "Dear", "Please", "Yes", "No", "Type", "Male", "Female", "Age", "English", "Chinese",
-})
+_EN_NOT_NAMES = frozenset(
+    {
+        "I",
+        "Not",
+        "Sure",
+        "So",
+        "Very",
+        "Really",
+        "Having",
+        "Going",
+        "Feeling",
+        "Worried",
+        "Pregnant",
+        "Here",
+        "Back",
+        "Diabetic",
+        "The",
+        "A",
+        "An",
+        "Also",
+        "Just",
+        "Still",
+        "Now",
+        "In",
+        "On",
+        "At",
+        "From",
+        "Taking",
+        "Currently",
+        "Allergic",
+        "Asking",
+        "Writing",
+        "Calling",
+        "Concerned",
+        "Scared",
+        "Afraid",
+        "Sorry",
+        "Fine",
+        "Okay",
+        "Ok",
+        "Well",
+        "Sick",
+        "Better",
+        "Worse",
+        "Tired",
+        "Over",
+        "Under",
+        "About",
+        "Trying",
+        "Wondering",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Thank",
+        "Thanks",
+        "Hello",
+        "Hi",
+        "Dear",
+        "Please",
+        "Yes",
+        "No",
+        "Type",
+        "Male",
+        "Female",
+        "Age",
+        "English",
+        "Chinese",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -335,18 +516,56 @@ class _Names:
     compound: frozenset[str]
     never: frozenset[str]
     given: frozenset[str]
+    scores: dict[str, float]
+    left_strong: re.Pattern[str]
+    left_weak: re.Pattern[str]
+    titles: tuple[str, ...]
+    verbs: tuple[str, ...]
+    weak_right: tuple[str, ...]
+    joiners: frozenset[str]
+    kin_after: re.Pattern[str]
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
 def _names() -> _Names:
+    import tomllib
+
     words = [w for line in _text.read_lines("surnames_zh.txt") for w in line.split()]
     never = [w for line in _text.read_lines("never_names_zh.txt") for w in line.split()]
+    scores: dict[str, float] = {}
+    for line in (
+        _text.data_path("given_name_scores_zh.txt").read_text(encoding="utf-8").splitlines()
+    ):
+        ch, _, val = line.partition(" ")
+        if line and not line.startswith("#"):
+            scores[ch] = float(val)
+    with _text.data_path("name_cues_zh.toml").open("rb") as fh:
+        cues = tomllib.load(fh)
+    kin = _alternation(cues["kinship"])
+    weak = tuple(cues["weak_after"])
+    verbs = tuple(cues["verbs"]) + tuple(cues["after_subject"])
     return _Names(
         surnames=frozenset(w for w in words if len(w) == 1),
         compound=frozenset(w for w in words if len(w) == 2),
-        never=frozenset(never),
-        given=frozenset(c for line in _text.read_lines("given_name_chars_zh.txt") for c in line
-                        if not c.isspace()),
+        never=frozenset(never) | frozenset(cues["kinship"]),
+        given=frozenset(
+            c
+            for line in _text.read_lines("given_name_chars_zh.txt")
+            for c in line
+            if not c.isspace()
+        ),
+        scores=scores,
+        left_strong=re.compile(f"(?:{_alternation(cues['left_strong'])})[\\s:：,，是为]*"),
+        left_weak=re.compile(f"(?:{_alternation(cues['left_weak'])}|(?:{kin}))[\\s:：,，是叫]*"),
+        titles=tuple(sorted(cues["titles"], key=len, reverse=True)),
+        verbs=tuple(sorted(verbs, key=len, reverse=True)),
+        weak_right=weak,
+        joiners=frozenset(cues["joiners"]),
+        kin_after=re.compile(f"是(?:我|他|她|我们)的?(?:{kin})"),
     )
 
 
@@ -361,7 +580,7 @@ def warm_up() -> None:
     """Load word lists, jieba and the phone metadata once (the server calls this at start)."""
     _names()
     _text.tokenizer()
-    _text.jieba_name_words()
+    _text.jieba_person_tags()
     import phonenumbers
 
     phonenumbers.parse("+8613800000000", None)
@@ -382,6 +601,9 @@ class _Detector:
         self.n = norm
         self.t = norm.text
         self.cands: list[_Cand] = []
+        self._bounds: frozenset[int] = frozenset()
+        self._person_tags: dict[str, str] = {}
+        self._new_words: set[tuple[int, int]] = set()
 
     def add(self, kind: str, start: int, end: int) -> None:
         if end > start:
@@ -423,7 +645,7 @@ class _Detector:
             local = digits
             for prefix in ("0086", "86"):
                 if local.startswith(prefix) and len(local) == 11 + len(prefix):
-                    local = local[len(prefix):]
+                    local = local[len(prefix) :]
             if valid_cn_mobile(local):
                 self.add("PHONE", s, e)
             elif len(digits) in _BANK_LENGTHS and luhn_ok(digits):
@@ -442,13 +664,27 @@ class _Detector:
             if (s > 0 and self.t[s - 1].isdigit()) or (e < len(self.t) and self.t[e].isdigit()):
                 continue
             raw = match.raw_string.lstrip("(")
-            cue = _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW):s])
+            cue = _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s])
             if raw.startswith(("+", "0")) or cue:
+                self.add("PHONE", s, e)
+        for m in _INTL_PHONE_RE.finditer(self.t):
+            s, e = m.span()
+            if any(s < b and a < e for a, b in taken):
+                continue
+            try:
+                num = phonenumbers.parse(m.group(), None)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(num):
                 self.add("PHONE", s, e)
 
     def cued(self) -> None:
-        for rx, kind in ((_MRN_RE, "MRN"), (_PASSPORT_CUE_RE, "PASSPORT"),
-                         (_WECHAT_RE, "WECHAT_ID"), (_PERMIT_RE, "OTHER_ID")):
+        for rx, kind in (
+            (_MRN_RE, "MRN"),
+            (_PASSPORT_CUE_RE, "PASSPORT"),
+            (_WECHAT_RE, "WECHAT_ID"),
+            (_PERMIT_RE, "OTHER_ID"),
+        ):
             for m in rx.finditer(self.t):
                 self.add(kind, *m.span(1))
         for m in _PASSPORT_BARE_RE.finditer(self.t):
@@ -476,88 +712,191 @@ class _Detector:
             if e - s >= 4:
                 self.add("ADDRESS", s, e)
         for m in _ADDR_EN_RE.finditer(self.t):
-            self.add("ADDRESS", *m.span())
+            end = m.end()
+            for _ in range(_ADDR_EN_MAX_TAIL):  # ", Chaoyang District, Beijing"
+                tail = _ADDR_EN_TAIL_RE.match(self.n.cased, end)
+                if not tail or tail.group(1).split()[0] in _EN_NOT_NAMES:
+                    break
+                end = tail.end()
+            self.add("ADDRESS", m.start(), end)
 
     # -- names --
 
     def _is_cjk(self, s: str) -> bool:
-        return all("\u4e00" <= c <= "\u9fff" for c in s)
+        return bool(s) and all("\u4e00" <= c <= "\u9fff" for c in s)
 
     def _surname_len(self, pos: int) -> int:
         names = _names()
-        if self.t[pos:pos + 2] in names.compound:
+        if self.t[pos : pos + 2] in names.compound:
             return 2
-        return 1 if self.t[pos:pos + 1] in names.surnames else 0
+        return 1 if self.t[pos : pos + 1] in names.surnames else 0
 
-    def _plausible(self, cand: str, strong: bool) -> bool:
-        """Strong cues ("我叫") accept any Chinese word that is not a never-name; otherwise
-        the word must be rare in jieba's dictionary and use given-name characters."""
+    def _given_scores(self, given: str) -> list[float]:
         names = _names()
+        return [
+            max(
+                names.scores.get(c, _GIVEN_UNKNOWN),
+                _GIVEN_GOOD if c in names.given else _GIVEN_UNKNOWN,
+            )
+            for c in given
+        ]
+
+    def _right_evidence(self, end: int) -> float:
+        names = _names()
+        rest = self.t[end : end + 4]
+        if _DEMOGRAPHIC_RE.match(self.t, end) or names.kin_after.match(self.t, end):
+            return _EV_DEMOGRAPHIC
+        if any(rest.startswith(w) for w in names.titles):
+            return _EV_TITLE
+        if any(rest.startswith(w) for w in names.verbs):
+            return _EV_VERB
+        if (
+            any(rest.startswith(w) for w in names.weak_right)
+            or end == len(self.t)
+            or (not self._is_cjk(self.t[end : end + 1]))
+        ):
+            return _EV_WEAK_RIGHT
+        return 0.0
+
+    def _name_score(self, start: int, end: int, left: float, strong: bool) -> float | None:
+        """Evidence that t[start:end] (surname first) is a person's name; None: never."""
+        names = _names()
+        cand = self.t[start:end]
         if not self._is_cjk(cand) or cand in names.never:
-            return False
-        if any(cand.startswith(w) or cand.endswith(w) for w in names.never if len(w) >= 2
-               and len(w) <= len(cand)):
-            return False
+            return None
+        sl = self._surname_len(start)
+        given = cand[sl:]
+        if not given or given[0] == cand[0] or (given in names.never and not left):
+            return None
         if strong:
-            return True
-        if _text.word_freq(cand) >= _COMMON_WORD_FREQ:
-            return False
-        given = cand[self._surname_len_of(cand):]
-        return bool(given) and all(c in names.given for c in given)
+            return NAME_ACCEPT
+        scores = self._given_scores(given)
+        if min(scores) < (_GIVEN_FLOOR_CUED if left else _GIVEN_FLOOR):
+            return None
+        bounds = self._bounds
+        right = self._right_evidence(end)
+        if end not in bounds and right < _EV_VERB:
+            return None
+        if _MEDICAL_NEXT_RE.match(self.t, end) or self.t[:start].endswith(_INTAKE_BEFORE):
+            return None
+        ev = left + right
+        tag = self._person_tags.get(cand)
+        freq = _text.word_freq(cand)
+        if tag is not None and (len(cand) >= 3 or max(scores) >= _GIVEN_STRONG):
+            ev += _EV_DICT_FULL if len(cand) >= 3 else _EV_DICT_SHORT
+        elif tag is not None:
+            pass
+        elif freq >= _COMMON_WORD_FREQ:
+            ev -= _PEN_COMMON_WORD
+        elif (start, end) in self._new_words:
+            ev += _EV_NEW_WORD
+        if min(scores) >= _GIVEN_GOOD:
+            ev += _EV_GIVEN_GOOD
+        if (
+            len(given) == 2
+            and left + right < _EV_TITLE  # 段时间 with no context; 家属周建国 has one
+            and tag is None
+            and _text.word_freq(given) >= _COMMON_GIVEN_FREQ
+            and given not in self._person_tags
+        ):
+            ev -= _PEN_COMMON_GIVEN
+        return ev
 
-    def _surname_len_of(self, cand: str) -> int:
-        names = _names()
-        return 2 if cand[:2] in names.compound else 1
-
-    def _name_at(self, pos: int, strong: bool) -> tuple[int, int] | None:
-        """Longest plausible name starting at ``pos`` that ends on a token boundary."""
-        sl = self._surname_len(pos)
+    def _best_at(
+        self, start: int, left: float, strong: bool = False, end_at: int | None = None
+    ) -> tuple[int, int, float] | None:
+        sl = self._surname_len(start)
         if not sl:
             return None
-        bounds = _text.boundaries(self.t)
+        best: tuple[int, int, float] | None = None
         for given in range(_NAME_MAX_GIVEN, 0, -1):
-            end = pos + sl + given
-            if end > len(self.t) or end not in bounds:
+            end = start + sl + given
+            if end > len(self.t) or (end_at is not None and end != end_at):
                 continue
-            if self._plausible(self.t[pos:end], strong):
-                return pos, end
-        return None
+            ev = self._name_score(start, end, left, strong)
+            if ev is not None and (best is None or ev > best[2]):
+                best = (start, end, ev)
+        return best
 
     def zh_names(self) -> None:
-        for m in _ZH_NAME_CUE_RE.finditer(self.t):
-            pos = m.end()
-            while pos < len(self.t) and self.t[pos] in " :：,，":
-                pos += 1
-            found = self._name_at(pos, strong=m.group("strong") is not None)
-            if found:
-                self.add("PERSON", *found)
-        for m in _ZH_TITLE_RE.finditer(self.t):
-            s = m.start()
-            for length in (3, 2):
-                pos = s - length
-                if pos < 0:
-                    continue
-                found = self._name_at(pos, strong=False)
-                if found and found[1] == s:
-                    self.add("PERSON", *found)
-                    break
+        names = _names()
+        self._bounds = _text.boundaries(self.t)
+        self._person_tags = _text.jieba_person_tags()
+        toks = _text.tokens(self.t)
+        self._new_words = {
+            (k.start, k.end) for k in toks if len(k.text) > 1 and _text.word_freq(k.text) == 0
+        }
+        found: dict[int, tuple[int, int]] = {}
+
+        def take(span: tuple[int, int, float] | None) -> bool:
+            if span is None or span[2] < NAME_ACCEPT:
+                return False
+            if all(span[1] <= s or e <= span[0] for s, e in found.values()):
+                found[span[0]] = (span[0], span[1])
+                return True
+            return False
+
+        for m in names.left_strong.finditer(self.t):
+            take(self._best_at(m.end(), 0.0, strong=True))
+        for m in names.left_weak.finditer(self.t):
+            take(self._best_at(m.end(), _EV_LEFT_CUE))
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
-            if m.group(1) in _names().surnames:
+            if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
-        nr = _text.jieba_name_words()
-        for tok in _text.tokens(self.t):
-            w = tok.text
-            if not (2 <= len(w) <= 4) or not self._is_cjk(w):
+        for k in toks:
+            if k.start in found:
                 continue
-            sl = self._surname_len(tok.start)
-            if not sl or len(w) - sl not in (1, 2):
-                continue
-            if (w in nr or _text.word_freq(w) == 0) and self._plausible(w, strong=False):
-                self.add("PERSON", tok.start, tok.end)
+            if self._surname_len(k.start):
+                take(self._best_at(k.start, 0.0))
+                if k.start not in found and len(k.text) == 1:
+                    # a lone surname before a title: 江主席, 王医生
+                    rest = self.t[k.end : k.end + 4]
+                    if (
+                        any(rest.startswith(w) for w in names.titles)
+                        and k.text not in _FUNCTION_SURNAMES
+                    ):
+                        found[k.start] = (k.start, k.end)
+            elif (
+                len(k.text) >= _MIN_FOREIGN_LEN
+                and self._foreign(k.text)
+                and not (
+                    _MEDICAL_NEXT_RE.match(self.t, k.end)
+                    or self.t[: k.start].endswith(_INTAKE_BEFORE)
+                )
+            ):
+                found[k.start] = (k.start, k.end)
+        # lists and coordination: 王芳、李娜和张伟
+        changed = True
+        while changed:
+            changed = False
+            for s, e in list(found.values()):
+                if self.t[e : e + 1] in names.joiners:
+                    changed |= take(self._best_at(e + 1, _EV_LIST))
+                if s > 0 and self.t[s - 1] in names.joiners:
+                    for length in (3, 2):
+                        pos = s - 1 - length
+                        if (
+                            pos >= 0
+                            and pos not in found
+                            and take(self._best_at(pos, _EV_LIST, end_at=s - 1))
+                        ):
+                            changed = True
+                            break
+        for s, e in found.values():
+            self.add("PERSON", s, e)
+
+    def _foreign(self, word: str) -> bool:
+        """A transliterated foreign name (克林顿): jieba tags it, or its HMM made it."""
+        names = _names()
+        if word in names.never or (word[-1] in _DRUG_TAIL and word not in self._person_tags):
+            return False
+        if not all(c in _TRANSLIT for c in word):
+            return False
+        return word in self._person_tags or _text.word_freq(word) == 0
 
     def en_names(self) -> None:
         cased = self.n.cased
-        for rx in (_EN_NAME_CUE_RE, _EN_TITLE_RE):
+        for rx in (_EN_NAME_CUE_RE, _EN_TITLE_RE, _EN_NAME_BEFORE_RE):
             for m in rx.finditer(cased):
                 words = m.group(1).split()
                 keep: list[str] = []
@@ -580,9 +919,7 @@ class _Detector:
         return sorted(chosen, key=lambda c: c.start)
 
 
-def detect_entities(
-    text: str, known: Iterable[tuple[str, str]] = ()
-) -> list[tuple[str, int, int]]:
+def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int, int]]:
     """(kind, start, end) spans of personal information in the original ``text``.
 
     ``known`` holds (kind, value) pairs already seen in the conversation.

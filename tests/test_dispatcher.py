@@ -315,6 +315,16 @@ async def test_window_expires_after_idle_time(redis_client: aioredis.Redis, pref
     assert await redis_client.exists(store.vault_key("console:x")) == 0
 
 
+async def test_vault_lives_as_long_as_the_history(
+    redis_client: aioredis.Redis, prefix: str
+) -> None:
+    short = ContextStore(redis_client, prefix, turns=5, max_chars=1000, ttl_s=100)
+    long = ContextStore(redis_client, prefix, turns=5, max_chars=1000, ttl_s=5000)
+    await short.append("console:v", Exchange("我电话[电话1]", "好的"), b"sealed-vault")
+    await long.append("console:v", Exchange("还是胸闷", "建议就医"))  # no new personal data
+    assert await redis_client.ttl(long.vault_key("console:v")) > 100
+
+
 async def test_forget_erases_history_and_vault(
     pipeline: Any, fake: FakeOllama, redis_client: aioredis.Redis, prefix: str
 ) -> None:

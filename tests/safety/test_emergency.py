@@ -178,3 +178,108 @@ def test_new_clinical_patterns_escalate() -> None:
     assert assess("突然左边手脚没劲，拿不住筷子").category == "stroke"
     assert assess("拉黑便两天，今天站起来就头晕眼前发黑").category == "bleeding"
     assert assess("心跳180多，感觉要晕倒").category == "cardiac"
+
+
+# --- families added in the second round (own sentences, one per family) -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # 中风120: one side of the face does not move, one raised arm drifts down
+        ("奶奶笑起来右边脸不动，叫她举双手，有一只举不住往下掉", "stroke"),
+        ("他刚才突然右半边身子没劲，走路往一边偏", "stroke"),
+        # seizure: repeated without waking (NHS 999 list), prolonged, febrile fit
+        ("儿子今天接连发作两次，中间一直没醒", "seizure"),
+        ("老婆抽搐快十分钟了还没停", "seizure"),
+        # self-harm: stockpile and a plan, cutting
+        ("安眠药攒够了，准备今晚一次吃掉，跟你们永别了", "self_harm"),
+        ("刚才拿刀片割了胳膊，止不住", "self_harm"),
+        # reduced fetal movement
+        ("怀孕34周，从早上到现在都没感觉到胎动", "pregnancy"),
+        # infant fever: age written as "孩子40天", bare 38.x reading
+        ("宝宝40天，额头摸着很烫，量了38.2", "infant_fever"),
+        # uncontrolled bleeding, melaena with shock signs
+        ("手被玻璃划了，压了十几分钟血还是止不住", "bleeding"),
+        ("大便黑得像柏油，现在一站起来就发晕", "bleeding"),
+        # anaphylaxis: sting/food + airway; swelling + wheeze
+        ("被蜜蜂蜇了，嘴唇肿起来，胸口发紧", "allergy"),
+        ("吃了腰果以后眼睛和嘴都肿了，咳嗽气喘", "allergy"),
+        # tachycardia with near-syncope, number in its own clause
+        ("心慌得不行，手表显示每分钟170多下，站不稳", "cardiac"),
+        # unconscious now
+        ("我爸刚刚晕倒了，现在叫他没反应", "unconscious"),
+    ],
+)
+def test_second_round_chinese_families(text: str, category: str) -> None:
+    result = assess(text)
+    assert result.escalate, result
+    assert result.category == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I swallowed around 40 paracetamol tablets this morning", "poisoning"),
+        ("32 weeks pregnant and I have not felt the baby kick all day", "pregnancy"),
+        ("Started penicillin today and now my throat feels tight and I'm wheezing", "allergy"),
+        ("Hot oil splashed over my hand and the skin looks white and leathery", "burn"),
+        ("His face is drooping and his arm is weak", "stroke"),
+    ],
+)
+def test_second_round_english_families(text: str, category: str) -> None:
+    result = assess(text)
+    assert result.escalate, result
+    assert result.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # already seen to: the event led to a hospital visit and a diagnosis
+        "上周同事突然倒地抽搐，送到医院后医生说是癫痫，平时饮食要注意什么",
+        # a faint told afterwards by the person who fainted
+        "我前几天在地铁里晕倒了一次，需要查什么",
+        # a known epileptic's usual fit, asked about management
+        "我妹妹是癫痫病人，每次发作时口吐白沫，吃什么药控制好",
+        # a diagnosis word, not an event
+        "脑出血后遗症怎么康复锻炼",
+        # fear of a future event, and a consequence question
+        "我爸有高血压，特别怕他哪天突然晕倒",
+        "哮喘发作会不会窒息吗",
+        # globus sensation, not choking
+        "感觉喉咙里好像有东西卡在喉咙，吞不下去也吐不出来",
+        # "I don't want to die" is the opposite of ideation
+        "我不想死，这个病还能治吗",
+        # needle-stick: urgent care, not an ambulance
+        "护士被用过的针头刺伤了手指，要打什么针",
+        # quoted clinical negations
+        "The letter says 'denies chest pain, denies palpitations'. What does that mean?",
+        "What exactly is sleep paralysis?",
+    ],
+)
+def test_second_round_hard_negatives(text: str) -> None:
+    assert not assess(text).escalate, assess(text)
+
+
+def test_time_cues_scope_forward() -> None:
+    # a history cue after today's finding does not make it old
+    assert assess("今天胸口痛，出了一身冷汗，之前有高血压").escalate
+    # a history cue before, then "today", keeps today's finding live
+    assert assess("三年前放过支架，今天胸口又开始闷痛，二十分钟了").escalate
+    # a faint that resolved is urgent, not an ambulance
+    faint = assess("我妈昨天突然晕倒了一下，很快就醒了")
+    assert faint.level == "urgent" and not faint.escalate
+
+
+def test_known_epilepsy_fit_is_urgent_but_prolonged_is_emergency() -> None:
+    usual = assess("我儿子有癫痫，今天又抽搐了一次，已经好了")
+    assert not usual.escalate
+    assert assess("我儿子有癫痫，今天抽了快十分钟还不停").escalate
+
+
+def test_unless_message_option_is_data() -> None:
+    """The known-epilepsy veto is a lexicon option, so a hospital can extend it."""
+    lex = emergency._lexicon()
+    rule = next(r for r in lex.rules if r.id == "zh.seizure")
+    assert rule.unless_message

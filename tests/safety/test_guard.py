@@ -47,8 +47,13 @@ def test_absolute_claims_are_hedged() -> None:
     assert "肯定是" not in text and "100%安全" not in text and "绝对没问题" not in text
     assert "可能是胃炎" in text
     assert "absolute_claim" in changes
-    en = guard("It is definitely a cold and this tea is guaranteed to cure it. It is 100% safe.",
-               lang="en", disclaimer=EN_DISCLAIMER, known=(), max_chars=500)
+    en = guard(
+        "It is definitely a cold and this tea is guaranteed to cure it. It is 100% safe.",
+        lang="en",
+        disclaimer=EN_DISCLAIMER,
+        known=(),
+        max_chars=500,
+    )
     assert "definitely" not in en.text and "guaranteed to cure" not in en.text
     assert "100% safe" not in en.text
     assert "absolute_claim" in en.changes
@@ -62,8 +67,13 @@ def test_specific_dosing_points_to_the_doctor() -> None:
     assert "dosing" in changes
     text2, _ = _zh("退烧药一次2片。")
     assert "2片" not in text2
-    en = guard("You can take 400 mg every 6 hours with food.", lang="en",
-               disclaimer=EN_DISCLAIMER, known=(), max_chars=500)
+    en = guard(
+        "You can take 400 mg every 6 hours with food.",
+        lang="en",
+        disclaimer=EN_DISCLAIMER,
+        known=(),
+        max_chars=500,
+    )
     assert "400 mg" not in en.text and "6 hours" not in en.text
     assert "doctor" in en.text
     assert "dosing" in en.changes
