@@ -91,54 +91,81 @@ def normalize(text: str) -> Normalized:
     return _normalize_cached(text)
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _normalize_cached(text: str) -> Normalized:
-    t2s = _t2s()
-    cased: list[str] = []
-    lower: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, ch in enumerate(text):
-        if _is_emoji(ch):
-            continue
+# Characters whose normalised form is remembered; past this, new characters are computed
+# each time (odd input cannot grow the table without bound).
+_CHAR_TABLE_LIMIT = 65_536
+_char_table: dict[str, tuple[str, str] | None] = {}
+
+
+def _char_forms(ch: str) -> tuple[str, str] | None:
+    """(cased, lowercase) normalised form of one character; None for an emoji (dropped)."""
+    if ch in _char_table:
+        return _char_table[ch]
+    if _is_emoji(ch):
+        found: tuple[str, str] | None = None
+    else:
+        t2s = _t2s()
         piece = unicodedata.normalize("NFKC", ch)
         piece = "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
         low = piece.lower()
-        if len(low) != len(piece):
-            low = piece
-        for c, lc in zip(piece, low, strict=True):
-            cased.append(c)
-            lower.append(lc)
-            starts.append(i)
-            ends.append(i + 1)
+        found = (piece, low if len(low) == len(piece) else piece)
+    if len(_char_table) < _CHAR_TABLE_LIMIT:
+        _char_table[ch] = found
+    return found
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_cached(text: str) -> Normalized:
+    """Character by character (so offsets map back), through a table of seen characters."""
+    cased_map: dict[int, str | None] = {}
+    lower_map: dict[int, str | None] = {}
+    one_to_one = True
+    for ch in set(text):
+        forms = _char_forms(ch)
+        if forms is None:
+            cased_map[ord(ch)] = lower_map[ord(ch)] = None
+            one_to_one = False
+        else:
+            cased_map[ord(ch)], lower_map[ord(ch)] = forms
+            one_to_one = one_to_one and len(forms[0]) == 1
+    cased = text.translate(cased_map)
+    lower = text.translate(lower_map)
+    if one_to_one:
+        starts: tuple[int, ...] = tuple(range(len(text)))
+        ends: tuple[int, ...] = tuple(range(1, len(text) + 1))
+    else:
+        s_list: list[int] = []
+        for i, ch in enumerate(text):
+            piece = cased_map[ord(ch)]
+            if piece:
+                s_list.extend([i] * len(piece))
+        starts = tuple(s_list)
+        ends = tuple(i + 1 for i in s_list)
     pattern, rewrites = _colloquial()
     if pattern is None:
-        return Normalized("".join(lower), "".join(cased), tuple(starts), tuple(ends))
-    stage = "".join(lower)
+        return Normalized(lower, cased, starts, ends)
     out_l: list[str] = []
     out_c: list[str] = []
     out_s: list[int] = []
     out_e: list[int] = []
     pos = 0
-    for m in pattern.finditer(stage):
-        for j in range(pos, m.start()):
-            out_l.append(lower[j])
-            out_c.append(cased[j])
-            out_s.append(starts[j])
-            out_e.append(ends[j])
+    for m in pattern.finditer(lower):
+        out_l.append(lower[pos : m.start()])
+        out_c.append(cased[pos : m.start()])
+        out_s.extend(starts[pos : m.start()])
+        out_e.extend(ends[pos : m.start()])
         repl = rewrites[m.group()]
-        s0, e0 = starts[m.start()], ends[m.end() - 1]
-        for c in repl:
-            out_l.append(c)
-            out_c.append(c)
-            out_s.append(s0)
-            out_e.append(e0)
+        out_l.append(repl)
+        out_c.append(repl)
+        out_s.extend([starts[m.start()]] * len(repl))
+        out_e.extend([ends[m.end() - 1]] * len(repl))
         pos = m.end()
-    for j in range(pos, len(stage)):
-        out_l.append(lower[j])
-        out_c.append(cased[j])
-        out_s.append(starts[j])
-        out_e.append(ends[j])
+    if pos == 0:
+        return Normalized(lower, cased, starts, ends)
+    out_l.append(lower[pos:])
+    out_c.append(cased[pos:])
+    out_s.extend(starts[pos:])
+    out_e.extend(ends[pos:])
     return Normalized("".join(out_l), "".join(out_c), tuple(out_s), tuple(out_e))
 
 

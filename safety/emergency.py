@@ -10,6 +10,7 @@ negation words, because the phrases themselves contain them ("我不想活了").
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from bisect import bisect_right
@@ -56,6 +57,19 @@ _REGEX_META = set("\\^$.|?*+()[]{}")
 _EN_STAR_RE = re.compile(r"(\w)\*")
 # Words for the negation scan; quotes around a word ("'denies") are not part of it.
 _EN_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Scripts present in a normalised message decide which language's rules apply.
+_CJK_CHAR_RE = re.compile("[\u4e00-\u9fff]")
+_LATIN_CHAR_RE = re.compile("[a-z]")
+# A character class this small becomes one literal factor per member ("[左右]" -> 左, 右).
+_MAX_CLASS_FACTORS = 12
+# The regex parser behind ``re.compile``; used only to read which literals a term needs.
+# It is private to the standard library: without it, regex terms just get no pre-check.
+try:
+    _re_parser: Any = importlib.import_module("re._parser")
+except ImportError:  # pragma: no cover - other Python versions
+    _re_parser = None
+
+Factors = frozenset[str] | None  # literals one of which every match contains; None: unknown
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,7 @@ class _Term:
     probe: str | None  # literal that must occur for the pattern to have a chance
     aligned: bool  # Chinese word terms must line up with jieba token boundaries
     gapped: bool = False
+    factors: Factors = None  # a message without any of these cannot match the pattern
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ class _Rule:
     history: bool = True
     unless: tuple[_Term, ...] = ()
     unless_message: tuple[_Term, ...] = ()
+    group_factors: tuple[Factors, ...] = ()  # per group, the union of its terms' factors
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,11 @@ class _Lexicon:
     context: dict[str, _Context]
     facility_after: re.Pattern[str]
     zh_words: tuple[str, ...] = field(default=())
+    # Term factors: one-character ones, and longer ones by their first two characters.
+    char_factors: frozenset[str] = frozenset()
+    factor_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Rule order per (reply language, has CJK, has Latin): computed once, not per message.
+    orders: dict[tuple[str, bool, bool], tuple[_Rule, ...]] = field(default_factory=dict)
 
 
 class LexiconError(ValueError):
@@ -124,7 +145,112 @@ def _en_fragment(part: str) -> str:
     return _EN_STAR_RE.sub(r"\1[\\w'-]*", r"\s+".join(part.strip().split()))
 
 
+def _op_name(op: Any) -> str:
+    return str(getattr(op, "name", op))
+
+
+def _best(options: list[frozenset[str]]) -> Factors:
+    """The most selective factor set: longest shortest literal, then fewest literals."""
+    if not options:
+        return None
+    return max(options, key=lambda f: (min(len(x) for x in f), -len(f)))
+
+
+def _seq_factors(items: Any) -> Factors:
+    """Factors of a parsed regex sequence: a literal run, or one required element's factors."""
+    options: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        name = _op_name(op)
+        if name == "LITERAL":
+            run.append(chr(av))
+            continue
+        if run:
+            options.append(frozenset({"".join(run)}))
+            run = []
+        if name in ("ASSERT", "ASSERT_NOT", "AT"):
+            continue  # zero width: neither requires nor breaks anything around it
+        found = _item_factors(name, av)
+        if found is not None:
+            options.append(found)
+    if run:
+        options.append(frozenset({"".join(run)}))
+    return _best(options)
+
+
+def _item_factors(name: str, av: Any) -> Factors:
+    if name == "IN":
+        chars = [chr(v) for op, v in av if _op_name(op) == "LITERAL"]
+        if len(chars) != len(av) or not chars or len(chars) > _MAX_CLASS_FACTORS:
+            return None
+        return frozenset(chars)
+    if name == "SUBPATTERN":
+        _group, add_flags, _del_flags, sub = av
+        return None if add_flags & re.IGNORECASE else _seq_factors(sub)
+    if name == "ATOMIC_GROUP":
+        return _seq_factors(av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _high, sub = av
+        return _seq_factors(sub) if low >= 1 else None
+    if name == "BRANCH":
+        union: set[str] = set()
+        for alt in av[1]:
+            found = _seq_factors(alt)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    return None
+
+
+def _pattern_factors(pattern: re.Pattern[str]) -> Factors:
+    """Literals one of which every match of ``pattern`` must contain (None: cannot tell).
+
+    Lets a message be checked against all lexicon terms in one cheap pass: a term none of
+    whose factors occurs in the message cannot match, so its regex is never run.
+    """
+    if _re_parser is None or pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _re_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # an odd pattern just gets no pre-check
+        return None
+    found = _seq_factors(parsed)
+    if found is None or not all(found):
+        return None
+    return found
+
+
+def _literal_factors(raw: str, lang: str) -> Factors:
+    """Factors of a plain term straight from its words (parsing its regex costs start-up).
+
+    Every word of "A~B" (Chinese) or "word word*" (English) occurs in any match as written,
+    less an English word's final "*"; the longest one is the most selective. None when a
+    word holds regex syntax.
+    """
+    if raw.startswith("re:"):
+        return None
+    words = raw.split("~") if lang == "zh" else [w for p in raw.split("~") for w in p.split()]
+    literals = [w[:-1] if lang == "en" and _EN_STAR_RE.fullmatch(w[-2:]) else w for w in words]
+    if not literals or any(not w or set(w) & _REGEX_META for w in literals):
+        return None
+    return frozenset({max(literals, key=len)})
+
+
 def _compile_term(raw: str, lang: str) -> _Term:
+    term = _compile_term_pattern(raw, lang)
+    factors = _literal_factors(raw, lang)
+    return _Term(
+        term.key,
+        term.pattern,
+        term.probe,
+        term.aligned,
+        term.gapped,
+        factors if factors is not None else _pattern_factors(term.pattern),
+    )
+
+
+def _compile_term_pattern(raw: str, lang: str) -> _Term:
     if raw.startswith("re:"):
         return _Term(raw, re.compile(raw[3:]), None, False)
     parts = raw.split("~")
@@ -204,6 +330,7 @@ def _lexicon() -> _Lexicon:
             groups = tuple(
                 tuple(term(t, lang) for t in _expand(g, concepts, where)) for g in entry["all"]
             )
+            group_factors = tuple(_union_factors(g) for g in groups)
             rules.append(
                 _Rule(
                     id=entry["id"],
@@ -220,13 +347,61 @@ def _lexicon() -> _Lexicon:
                         term(t, lang)
                         for t in _expand(entry.get("unless_message", []), concepts, where)
                     ),
+                    group_factors=group_factors,
                 )
             )
     with _text.data_path(CONTEXT_FILE).open("rb") as fh:
         ctx = tomllib.load(fh)
     context = {lang: _load_context(ctx[lang], lang) for lang in ("zh", "en")}
     facility = re.compile(ctx["facility"]["after"])
-    return _Lexicon(tuple(rules), context, facility, tuple(sorted(zh_words)))
+    factors = {f for t in cache.values() for f in (t.factors or ())}
+    index: dict[str, list[str]] = {}
+    for factor in sorted(f for f in factors if len(f) > 1):
+        index.setdefault(factor[:2], []).append(factor)
+    return _Lexicon(
+        tuple(rules),
+        context,
+        facility,
+        tuple(sorted(zh_words)),
+        frozenset(f for f in factors if len(f) == 1),
+        {pair: tuple(fs) for pair, fs in index.items()},
+    )
+
+
+def _union_factors(terms: Iterable[_Term]) -> Factors:
+    union: set[str] = set()
+    for t in terms:
+        if t.factors is None:
+            return None
+        union |= t.factors
+    return frozenset(union)
+
+
+def _present_factors(norm: str, lex: _Lexicon) -> frozenset[str]:
+    """Every lexicon factor that occurs in ``norm``.
+
+    Set intersections do most of the work: single characters directly, longer factors by
+    their first two characters, so only the few factors whose start occurs are searched for.
+    """
+    present = set(norm) & lex.char_factors
+    bigrams = set(map(str.__add__, norm, norm[1:]))
+    index = lex.factor_index
+    for pair in bigrams & index.keys():
+        present.update(f for f in index[pair] if len(f) == 2 or f in norm)
+    return frozenset(present)
+
+
+def _rule_order(lex: _Lexicon, out_lang: str, has_cjk: bool, has_latin: bool) -> tuple[_Rule, ...]:
+    """Rules that apply to the message's scripts, reply language first, then by level."""
+    key = (out_lang, has_cjk, has_latin)
+    order = lex.orders.get(key)
+    if order is None:
+        rules = [
+            r for r in lex.rules if (r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin)
+        ]
+        rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
+        order = lex.orders[key] = tuple(rules)
+    return order
 
 
 def lexicon_words() -> tuple[str, ...]:
@@ -246,9 +421,10 @@ def warm_up() -> None:
 class _Message:
     """Per-message state shared by all rules: normalised text, clauses, tokens, cue flags."""
 
-    def __init__(self, norm: str, lex: _Lexicon) -> None:
+    def __init__(self, norm: str, lex: _Lexicon, present: frozenset[str]) -> None:
         self.norm = norm
         self.lex = lex
+        self.present = present
         cuts = [0]
         for m in _CLAUSE_RE.finditer(norm):
             cuts.append(m.start())
@@ -264,7 +440,7 @@ class _Message:
         self._bounds: frozenset[int] | None = None
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self._clause_flags: dict[tuple[str, int], tuple[bool, bool]] = {}
-        self.info = {lang: self._is_info(lex.context[lang]) for lang in ("zh", "en")}
+        self._info: dict[str, bool] = {}
 
     @property
     def tokens(self) -> tuple[_text.Token, ...]:
@@ -277,6 +453,13 @@ class _Message:
         if self._bounds is None:
             self._bounds = _text.boundaries(self.norm)
         return self._bounds
+
+    def info(self, lang: str) -> bool:
+        """Is the message a general information question (for rules of ``lang``)?"""
+        found = self._info.get(lang)
+        if found is None:
+            found = self._info[lang] = self._is_info(self.lex.context[lang])
+        return found
 
     def _is_info(self, ctx: _Context) -> bool:
         if not ctx.info_cue.search(self.norm):
@@ -336,7 +519,9 @@ class _Message:
         found = self._hits.get(term.key)
         if found is None:
             found = []
-            if term.probe is None or term.probe in self.norm:
+            if (term.factors is None or not term.factors.isdisjoint(self.present)) and (
+                term.probe is None or term.probe in self.norm
+            ):
                 for m in term.pattern.finditer(self.norm):
                     s, e = m.span()
                     if e <= s:
@@ -415,7 +600,7 @@ class _Message:
 def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
     fired: list[_Rule] = []
     for rule in rules:
-        if msg.info[rule.lang]:
+        if msg.info(rule.lang):
             continue
         if rule.unless_message and any(msg.hits(t) for t in rule.unless_message):
             continue
@@ -431,12 +616,19 @@ def assess(text: str, lang: str | None = None) -> Assessment:
     norm = _text.normalize(text).text
     if not norm.strip():
         return Assessment(False, "none", None, out_lang)
-    msg = _Message(norm, lex)
-    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in norm)
-    has_latin = any("a" <= ch <= "z" for ch in norm)
-    rules = [r for r in lex.rules if (r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin)]
-    rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
-    fired = _fired(msg, rules)
+    has_cjk = _CJK_CHAR_RE.search(norm) is not None
+    has_latin = _LATIN_CHAR_RE.search(norm) is not None
+    present = _present_factors(norm, lex)
+    # A rule with a term group none of whose literals occurs cannot fire: most messages end
+    # here, before clause splitting, segmentation or negation analysis.
+    rules = [
+        r
+        for r in _rule_order(lex, out_lang, has_cjk, has_latin)
+        if all(f is None or not f.isdisjoint(present) for f in r.group_factors)
+    ]
+    if not rules:
+        return Assessment(False, "none", None, out_lang)
+    fired = _fired(_Message(norm, lex, present), rules)
     if not fired:
         return Assessment(False, "none", None, out_lang)
     # The most specific rule names the category: "pregnant + bleeding" beats "bleeding".

@@ -1,0 +1,99 @@
+"""The literal pre-check of emergency assessment: it may skip work, never change a decision."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from safety import _text, emergency
+from safety.emergency import _fired, _Message, _pattern_factors, _present_factors, assess
+
+SENTENCES = [
+    "我老公胸口痛了四十分钟，出了一身冷汗",
+    "我妈突然嘴歪了，左边脸耷拉下来，说话不清楚",
+    "孩子喘不上气，嘴唇发紫",
+    "我爸流血半个小时了按不住",
+    "三岁的女儿误吃了好几片降糖药",
+    "我不想活了，想把攒的药一口气吃了",
+    "没有胸痛，也不气短，就是有点咳嗽",
+    "三年前心梗过，今天想复查一下",
+    "如果胸口痛应该怎么办？",
+    "心梗有什么前兆？",
+    "怀孕32周，下面流了很多血",
+    "宝宝才出生十五天，发烧38.3度",
+    "请问明天上午的内科门诊还能挂号吗？需要带什么材料？",
+    "血氧只有85，心跳一分钟170",
+    "My husband has crushing chest pain and he is sweating",
+    "She denies chest pain but has a cough",
+    "I want to kill myself",
+    "My 3-week-old baby has a fever of 38.4 C",
+    "What are the warning signs of a stroke?",
+    "Can I take ibuprofen with my blood pressure pills?",
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "factors"),
+    [
+        ("胸口痛", {"胸口痛"}),
+        ("(左|右)(边|侧)?脸", {"脸"}),
+        ("(胸痛|心梗)了?", {"胸痛", "心梗"}),
+        ("[左右]", {"左", "右"}),
+        ("[左右]手", {"手"}),
+        (r"(?<![\w'])chest\s+pain(?![\w])", {"chest"}),
+        ("(多)?片", {"片"}),
+    ],
+)
+def test_factors_are_literals_every_match_contains(pattern: str, factors: set[str]) -> None:
+    assert _pattern_factors(re.compile(pattern)) == frozenset(factors)
+
+
+def test_gapped_term_factors_come_from_its_parts() -> None:
+    assert emergency._compile_term("胸口~痛得厉害", "zh").factors == frozenset({"痛得厉害"})
+
+
+@pytest.mark.parametrize("pattern", ["(多)?", "[^，。]{0,4}", "(?i)chest", "a|b*", r"\d+"])
+def test_patterns_without_a_required_literal_are_always_checked(pattern: str) -> None:
+    assert _pattern_factors(re.compile(pattern)) is None
+
+
+def _all_terms() -> list[emergency._Term]:
+    lex = emergency._lexicon()
+    terms: dict[str, emergency._Term] = {}
+    for rule in lex.rules:
+        for term in (*[t for g in rule.groups for t in g], *rule.unless, *rule.unless_message):
+            terms[term.key] = term
+    return list(terms.values())
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_a_term_that_matches_always_has_a_factor_present(text: str) -> None:
+    """Soundness over the real lexicon: the pre-check never hides a real match."""
+    lex = emergency._lexicon()
+    norm = _text.normalize(text).text
+    present = _present_factors(norm, lex)
+    for term in _all_terms():
+        if term.pattern.search(norm) and term.factors is not None:
+            assert term.factors & present, term.key
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_pre_check_gives_the_decision_of_a_full_scan(text: str) -> None:
+    """Evaluating every rule with every term let through fires exactly what assess reports."""
+    lex = emergency._lexicon()
+    norm = _text.normalize(text).text
+    everything = frozenset(f for t in _all_terms() for f in (t.factors or ()))
+    full = _fired(_Message(norm, lex, everything), lex.rules)
+    assert sorted(r.id for r in full) == sorted(assess(text).matched)
+
+
+def test_normalize_maps_expanded_and_dropped_characters_back() -> None:
+    """A ligature expands to two characters of one origin; an emoji disappears."""
+    for _ in range(2):  # the second call goes through the table of seen characters
+        norm = _text.normalize("A😀ﬁ頭")
+        assert norm.text == "afi头"
+        assert norm.cased == "Afi头"
+        assert norm.starts == (0, 2, 2, 3)
+        assert norm.ends == (1, 3, 3, 4)
+        _text._normalize_cached.cache_clear()
