@@ -24,6 +24,11 @@ class ChannelContext:
     redis: aioredis.Redis
     submit: Callable[[Inbound], Awaitable[None]]
     """Hands a message to the pipeline; returns at once (after an emergency reply is sent)."""
+    escalate: Callable[[str, str], Awaitable[None]]
+    """Puts a conversation (its key, ``<channel>:<id>``) in front of staff, with a reason;
+    for what only the channel knows (a platform refusing to deliver). Never raises."""
+    held_by_staff: Callable[[str], Awaitable[bool]]
+    """Whether a conversation is waiting for or held by staff."""
 
 
 class ChannelAdapter(Protocol):

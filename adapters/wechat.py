@@ -1,0 +1,717 @@
+"""The WeChat Official Account channel: webhook in, customer-service API or passive reply out.
+
+Receiving (``/wechat``): the signature is checked in constant time before anything else;
+compatible and safe (AES) modes are decrypted with wechatpy's ``WeChatCrypto`` and replies
+are encrypted when the request was. WeChat delivers a message up to three times (5 s apart
+when unanswered); a counter in Redis makes the first delivery, on any replica, the only one
+handed to the pipeline.
+
+Answering, by ``CARELINE_WECHAT_REPLY_MODE``:
+
+- ``active`` (verified service accounts): the webhook answers ``success`` at once and the
+  answer goes out through the customer-service API, with handoff choices as a ``msgmenu``.
+- ``passive`` (subscription accounts): each delivery waits up to ``PASSIVE_WAIT_S`` for the
+  answer, which ``send`` stores in Redis under the message it answers and announces on a
+  pub/sub channel, so a retry landing on another replica returns the same answer. An early
+  delivery that times out keeps the connection open until WeChat hangs up (that is what
+  makes WeChat retry); the last one says the answer is being prepared, and the answer is
+  carried with the patient's next message.
+
+In both modes a reply produced while ``submit`` runs (an emergency: it needs no model) is
+returned in the webhook response of the first delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Coroutine, Sequence
+from typing import Any
+
+import aiohttp
+import redis.exceptions
+import xmltodict  # type: ignore[import-untyped]  # no stubs; wechatpy parses with it too
+from aiohttp import web
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.replies import TextReply, TransferCustomerServiceReply
+
+from adapters.base import ChannelContext
+from adapters.wechat_api import (
+    QuotaExceeded,
+    TokenManager,
+    TypingCommand,
+    Unavailable,
+    WeChatAPI,
+    WeChatAPIError,
+)
+from adapters.wechat_store import StoredReply, WeChatStore
+from adapters.wechat_text import (
+    TEXT_LIMIT_BYTES,
+    keyword_button,
+    render,
+    split_text,
+    utf8_len,
+    with_typed_choices,
+)
+from bot.config import Settings
+from bot.models import (
+    ButtonId,
+    Channel,
+    EventName,
+    Inbound,
+    InboundKind,
+    Outbound,
+    OutboundKind,
+)
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/wechat"
+SUCCESS = "success"  # tells WeChat "handled, do not retry"
+
+# WeChat hangs up after 5 s and retries; three deliveries in all.
+WECHAT_DEADLINE_S = 5.0
+WECHAT_DELIVERIES = 3
+# Passive mode: how long a delivery waits for its answer (margin left for the network).
+PASSIVE_WAIT_S = 4.5
+# An early delivery without its answer is held open past WeChat's deadline, so that WeChat
+# retries; if WeChat is somehow still there after this long, it is treated as the last.
+HOLD_MAX_S = WECHAT_DEADLINE_S + 1.0
+HOLD_POLL_S = 0.05
+# Waiters re-read Redis this often even without a pub/sub notice (a lost notice costs this).
+WAIT_POLL_S = 0.5
+PUBSUB_READ_S = 1.0
+PUBSUB_RETRY_S = 1.0
+# Redis calls made before the pipeline sees a message: slower than this, act without them.
+REDIS_FAST_S = 0.5
+INLINE_STORE_TIMEOUT_S = 2.0
+# How long a transferred message's own notices are held back (its lane answers well within).
+TRANSFER_MEMORY_S = 600.0
+
+# Menu CLICK keys a hospital sets up in its account's custom menu.
+MENU_KEY_HUMAN = "CARELINE_HUMAN"
+MENU_KEY_NUMBERS = "CARELINE_EMERGENCY_NUMBERS"
+MENU_KEYS: dict[str, ButtonId] = {
+    MENU_KEY_HUMAN: ButtonId.HUMAN,
+    MENU_KEY_NUMBERS: ButtonId.EMERGENCY_NUMBERS,
+}
+# A msgmenu option id is "<button id>:<language>", so a click answers in the right language.
+MENU_ID_SEP = ":"
+BUTTON_IDS = frozenset(b.value for b in ButtonId)
+# Bytes kept free in the last part of an answer for the msgmenu options.
+MENU_RESERVE_BYTES = 256
+MAX_INBOUND_CHARS = 20_000
+MEDIA_TYPES = frozenset({"image", "video", "shortvideo", "location", "link", "miniprogrampage"})
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
+SEGMENT_SEP = "\n\n"
+
+
+def _tag(openid: str) -> str:
+    """Log name of a chat: the same short hash the dispatcher uses for ``wechat:<openid>``."""
+    return hashlib.sha256(f"{Channel.WECHAT}:{openid}".encode()).hexdigest()[:10]
+
+
+def _signature(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def _cdata_safe(text: str) -> str:
+    """wechatpy writes text into CDATA unescaped; a ``]]>`` in an answer must not end it."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+def _guess_lang(text: str, default: str) -> str:
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return "zh"
+    if any(ch.isascii() and ch.isalpha() for ch in text):
+        return "en"
+    return default
+
+
+class BadRequest(Exception):
+    """The body cannot be read as a WeChat message (the reason names no content)."""
+
+
+class BadSignature(Exception):
+    pass
+
+
+class WeChatChannel:
+    """careline's WeChat Official Account channel (see the module docstring)."""
+
+    channel = Channel.WECHAT
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        passive_wait_s: float = PASSIVE_WAIT_S,
+        hold_max_s: float = HOLD_MAX_S,
+    ) -> None:
+        if settings.wechat_token is None:
+            raise ValueError("the WeChat channel needs CARELINE_WECHAT_TOKEN")
+        self.settings = settings
+        self.passive = settings.wechat_reply_mode == "passive"
+        self._token = settings.wechat_token.get_secret_value()
+        self._wait_s = passive_wait_s
+        self._hold_s = max(hold_max_s, passive_wait_s)
+        self._crypto: WeChatCrypto | None = None
+        if settings.wechat_aes_key is not None:
+            try:
+                self._crypto = WeChatCrypto(
+                    self._token, settings.wechat_aes_key.get_secret_value(), settings.wechat_app_id
+                )
+            except Exception:
+                log.error(
+                    "CARELINE_WECHAT_AES_KEY is not a valid EncodingAESKey (43 characters): "
+                    "encrypted messages cannot be read"
+                )
+        self._ctx: ChannelContext | None = None
+        self._store: WeChatStore | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.api: WeChatAPI | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._listener: asyncio.Task[None] | None = None
+        # Replies produced while a webhook handler is inside ``submit``, by message id.
+        self._inline: dict[str, list[Outbound]] = {}
+        # Passive waiters in this process, by message id.
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        # Messages handed to WeChat's customer-service staff (transfer), with when.
+        self._transferred: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def routes(self) -> Sequence[web.AbstractRouteDef]:
+        return [web.get(WEBHOOK_PATH, self._verify), web.post(WEBHOOK_PATH, self._receive)]
+
+    async def start(self, context: ChannelContext) -> None:
+        self._ctx = context
+        self._store = WeChatStore(context.redis, self.settings)
+        self._session = aiohttp.ClientSession()
+        secret = self.settings.wechat_app_secret
+        if secret is not None and self.settings.wechat_app_id:
+            tokens = TokenManager(
+                context.redis,
+                self.settings.redis_prefix,
+                self.settings.wechat_app_id,
+                secret.get_secret_value(),
+                self.settings.wechat_api_base,
+                self._session,
+            )
+            self.api = WeChatAPI(tokens, self.settings.wechat_api_base, self._session)
+        elif not self.passive:
+            log.error(
+                "WeChat active mode needs CARELINE_WECHAT_APP_ID and CARELINE_WECHAT_APP_SECRET;"
+                " answers cannot be sent and chats will be put in front of staff"
+            )
+        if self.passive:
+            self._listener = asyncio.create_task(self._listen())
+        log.info(
+            "WeChat channel ready at %s (%s mode)",
+            WEBHOOK_PATH,
+            "passive" if self.passive else "active",
+        )
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._listener] if self._listener else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._listener = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def store(self) -> WeChatStore:
+        if self._store is None:
+            raise RuntimeError("the WeChat channel is not started")
+        return self._store
+
+    @property
+    def context(self) -> ChannelContext:
+        if self._ctx is None:
+            raise RuntimeError("the WeChat channel is not started")
+        return self._ctx
+
+    # -------------------------------------------------------------------- webhook
+
+    def _signed(self, request: web.Request) -> bool:
+        q = request.query
+        signature, timestamp, nonce = q.get("signature"), q.get("timestamp"), q.get("nonce")
+        if not (signature and timestamp and nonce):
+            return False
+        expected = _signature(self._token, timestamp, nonce)
+        return hmac.compare_digest(expected.encode(), signature.encode())
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        """WeChat's URL check when the server address is saved: echo ``echostr``."""
+        if not self._signed(request):
+            log.warning("WeChat URL verification with a bad signature refused")
+            return web.Response(status=403, text="bad signature")
+        return web.Response(text=request.query.get("echostr", ""))
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        if not self._signed(request):
+            log.warning("WeChat message with a bad signature refused")
+            return web.Response(status=403, text="bad signature")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("WeChat message refused: body too large")
+            raise
+        encrypted = request.query.get("encrypt_type", "").lower() == "aes"
+        try:
+            xml = self._decrypt(body, request) if encrypted else body.decode("utf-8")
+            if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+                raise BadRequest("document type declarations are not accepted")
+            message = parse_message(xml)
+            if message is None or not message.source:
+                raise BadRequest("no sender")
+        except BadSignature:
+            log.warning("WeChat message with a bad msg_signature refused")
+            return web.Response(status=403, text="bad signature")
+        except Exception as exc:
+            log.warning("WeChat message refused: unreadable body (%s)", type(exc).__name__)
+            return web.Response(status=400, text="malformed message")
+        reply = await self._handle(message, request, arrived)
+        return self._respond(message, reply, encrypted)
+
+    def _decrypt(self, body: bytes, request: web.Request) -> str:
+        if self._crypto is None:
+            raise BadRequest("encrypted message but no usable CARELINE_WECHAT_AES_KEY")
+        q = request.query
+        envelope = xmltodict.parse(body.decode("utf-8"))["xml"]
+        encrypt = envelope.get("Encrypt") if isinstance(envelope, dict) else None
+        if not encrypt:
+            raise BadRequest("no Encrypt element")
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        expected = _signature(self._token, timestamp, nonce, encrypt)
+        if not hmac.compare_digest(expected.encode(), q.get("msg_signature", "").encode()):
+            raise BadSignature
+        # The signature is already verified (in constant time); wechatpy checks it again.
+        return str(self._crypto.decrypt_message(envelope, expected, timestamp, nonce))
+
+    def _respond(self, message: Any, reply: str | None, encrypted: bool) -> web.Response:
+        if reply is None:
+            return web.Response(text=SUCCESS)
+        if reply is _RETRY_LATER:
+            return web.Response(status=503, text="try again")
+        if reply is _TRANSFER:
+            xml = TransferCustomerServiceReply(message=message).render()
+        else:
+            xml = TextReply(message=message, content=_cdata_safe(reply)).render()
+        if encrypted and self._crypto is not None:
+            xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time())))
+        return web.Response(text=xml, content_type="application/xml")
+
+    # -------------------------------------------------------------------- mapping
+
+    def _to_inbound(self, message: Any) -> Inbound | str | None:
+        """The Inbound a WeChat message stands for; a str is the adapter's own notice to
+        return at once; None means acknowledge and ignore."""
+        openid = str(message.source)[:200]
+        lang = self.settings.default_language
+        base: dict[str, Any] = {
+            "channel": Channel.WECHAT,
+            "conversation_id": openid,
+            "user_id": openid,
+        }
+        kind = message.type
+        if kind == "event":
+            event = str(getattr(message, "event", "")).lower()
+            base["message_id"] = f"{openid}:{message.time}:{event}"[:200]
+            # The event's name is English; the patient's language is the hospital's default.
+            base["language"] = lang
+            if event in ("subscribe", "subscribe_scan"):
+                return Inbound(**base, kind=InboundKind.EVENT, text=EventName.SUBSCRIBE)
+            if event == "unsubscribe":
+                return Inbound(**base, kind=InboundKind.EVENT, text=EventName.UNSUBSCRIBE)
+            if event == "click":
+                button = MENU_KEYS.get(str(getattr(message, "key", "") or ""))
+                if button is not None:
+                    return Inbound(**base, kind=InboundKind.BUTTON, text=button)
+            return None
+        base["message_id"] = str(message.id or f"{openid}:{message.time}:{kind}")
+        if kind == "text":
+            content = str(message.content or "")[:MAX_INBOUND_CHARS]
+            data = getattr(message, "_data", {})
+            menu_id = str(data.get("bizmsgmenuid") or "") if isinstance(data, dict) else ""
+            if menu_id:
+                button_id, _, button_lang = menu_id.partition(MENU_ID_SEP)
+                if button_id in BUTTON_IDS:
+                    return Inbound(
+                        **base,
+                        kind=InboundKind.BUTTON,
+                        text=button_id,
+                        language=button_lang or None,
+                    )
+            keyword = keyword_button(content)
+            if keyword is not None:
+                return Inbound(
+                    **base, kind=InboundKind.BUTTON, text=keyword[0], language=keyword[1]
+                )
+            return Inbound(**base, kind=InboundKind.TEXT, text=content)
+        if kind == "voice":
+            recognition = str(getattr(message, "recognition", "") or "").strip()
+            if recognition:
+                return Inbound(**base, kind=InboundKind.VOICE, text=recognition[:MAX_INBOUND_CHARS])
+            return render("wechat_voice_unsupported", lang, self.settings.hospital)
+        if kind in MEDIA_TYPES:
+            return render("wechat_media_unsupported", lang, self.settings.hospital)
+        return None
+
+    # ------------------------------------------------------------------- handling
+
+    async def _handle(self, message: Any, request: web.Request, arrived: float) -> str | None:
+        try:
+            mapped = self._to_inbound(message)
+        except ValueError as exc:  # a field WeChat would never send (pydantic refused it)
+            log.warning("WeChat message not understood (%s)", type(exc).__name__)
+            return None
+        if mapped is None or isinstance(mapped, str):
+            return mapped
+        msg = mapped
+        openid = msg.conversation_id
+        expects_reply = not (msg.kind is InboundKind.EVENT and msg.text == EventName.UNSUBSCRIBE)
+        carry = self.passive and expects_reply
+        # Messages, subscriptions and menu clicks open WeChat's 48-hour window.
+        interaction = not self.passive and (
+            msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE
+        )
+        delivery = await self._arrive(msg.message_id, openid, carry, interaction)
+        transfer = False
+        if delivery == 1:
+            transfer = await self._should_transfer(msg)
+            inline, refused = await self._submit(msg)
+            if refused:
+                return _RETRY_LATER
+            if inline:
+                return await self._inline_reply(msg, inline)
+            if transfer:
+                return _TRANSFER
+        elif not self.passive:
+            # A repeat delivery: the answer is on its way through the API, unless it was an
+            # inline reply (the first response got lost): then that again.
+            stored = await self._fast(self.store.replies(msg.message_id), "replies read")
+            if stored and stored[0]:
+                return self._compose(self.store.open(stored[0]), [], msg, None)[0]
+            return None
+        if not self.passive or not expects_reply:
+            return None
+        return await self._passive_reply(msg, request, arrived, delivery)
+
+    async def _arrive(self, message_id: str, openid: str, carry: bool, interaction: bool) -> int:
+        """Which delivery this is (1 = the first, on any replica); 1 if Redis cannot say."""
+        try:
+            return await asyncio.wait_for(
+                self.store.arrive(message_id, openid, carry=carry, interaction=interaction),
+                REDIS_FAST_S,
+            )
+        except REDIS_ERRORS as exc:
+            log.warning(
+                "WeChat de-duplication unavailable (%s): handling conv=%s as new",
+                type(exc).__name__,
+                _tag(openid),
+            )
+            return 1
+
+    async def _fast(self, call: Awaitable[Any], what: str) -> Any:
+        try:
+            return await asyncio.wait_for(call, REDIS_FAST_S)
+        except REDIS_ERRORS as exc:
+            log.warning("WeChat %s skipped: Redis unavailable (%s)", what, type(exc).__name__)
+            return None
+
+    async def _submit(self, msg: Inbound) -> tuple[list[Outbound], bool]:
+        """Hand the message on; returns replies made meanwhile and whether it was refused."""
+        if self._ctx is None:
+            raise RuntimeError("the WeChat channel is not started")
+        captured: list[Outbound] = []
+        self._inline[msg.message_id] = captured
+        try:
+            await self._ctx.submit(msg)
+        except RuntimeError:
+            # Shutting down: let WeChat deliver again (perhaps to another replica).
+            log.warning("WeChat message not accepted: careline is stopping")
+            await self._fast(self.store.forget_delivery(msg.message_id), "claim release")
+            return captured, True
+        finally:
+            self._inline.pop(msg.message_id, None)
+        return captured, False
+
+    async def _inline_reply(self, msg: Inbound, inline: list[Outbound]) -> str:
+        replies = [
+            StoredReply(with_typed_choices(o.text, o.buttons, o.lang), o.lang) for o in inline
+        ]
+        carried: list[StoredReply] = []
+        if self.passive:
+            stored = await self._fast(self.store.replies(msg.message_id), "replies read")
+            if stored:
+                carried = self.store.open(stored[1])
+        text, overflow = self._compose(replies, carried, msg, None)
+        if overflow:
+            self._spawn(self._carry_over(msg.conversation_id, overflow))
+        return text
+
+    async def _should_transfer(self, msg: Inbound) -> bool:
+        """Transfer to WeChat's own customer-service staff: when asked for, and chats already
+        waiting for or held by staff."""
+        if not self.settings.wechat_transfer_customer_service or msg.kind is InboundKind.EVENT:
+            return False
+        transfer = msg.kind is InboundKind.BUTTON and msg.text == ButtonId.HUMAN
+        if not transfer:
+            transfer = bool(await self._fast(self.context.held_by_staff(msg.key), "handoff read"))
+        if transfer:
+            now = time.monotonic()
+            self._transferred = {
+                k: t for k, t in self._transferred.items() if now - t < TRANSFER_MEMORY_S
+            }
+            self._transferred[msg.message_id] = now
+        return transfer
+
+    # ------------------------------------------------------------- passive replies
+
+    async def _passive_reply(
+        self, msg: Inbound, request: web.Request, arrived: float, delivery: int
+    ) -> str | None:
+        own, carried = await self._wait_for_reply(msg.message_id, arrived + self._wait_s)
+        if own:
+            await self._fast(self.store.close(msg.message_id), "close")
+            return await self._finish(msg, own, carried, None)
+        if delivery < WECHAT_DELIVERIES and await self._hold(request, arrived + self._hold_s):
+            return None  # WeChat hung up and will deliver again; nobody reads this
+        try:
+            own = self.store.open(await self.store.close(msg.message_id))
+        except REDIS_ERRORS:
+            own = []
+        notice = (
+            None
+            if own
+            else render("wechat_answer_pending", self._lang(msg), self.settings.hospital)
+        )
+        log.info(
+            "WeChat answer not ready by the last delivery conv=%s: it comes with the next message",
+            _tag(msg.conversation_id),
+        )
+        return await self._finish(msg, own, carried, notice)
+
+    async def _finish(
+        self, msg: Inbound, own: list[StoredReply], carried: list[StoredReply], notice: str | None
+    ) -> str:
+        text, overflow = self._compose(own, carried, msg, notice)
+        if overflow:
+            await self._carry_over(msg.conversation_id, overflow)
+        return text
+
+    async def _carry_over(self, openid: str, overflow: list[StoredReply]) -> None:
+        try:
+            await self.store.carry_over(openid, [self.store.seal(r) for r in overflow])
+        except REDIS_ERRORS as exc:
+            log.error("WeChat reply remainder lost conv=%s (%s)", _tag(openid), type(exc).__name__)
+
+    def _lang(self, msg: Inbound) -> str:
+        if msg.language in ("zh", "en"):
+            return msg.language
+        return _guess_lang(msg.text, self.settings.default_language)
+
+    def _compose(
+        self,
+        own: list[StoredReply],
+        carried: list[StoredReply],
+        msg: Inbound,
+        notice: str | None,
+    ) -> tuple[str, list[StoredReply]]:
+        """One passive reply (earlier answers first), cut at WeChat's byte limit; the rest is
+        returned to be carried with the next message."""
+        lang = own[0].lang if own else self._lang(msg)
+        segments: list[str] = []
+        if carried:
+            segments.append(render("wechat_earlier_answer", carried[0].lang, None))
+            segments.extend(r.text for r in carried)
+        segments.extend(r.text for r in own)
+        if notice:
+            segments.append(notice)
+        text = SEGMENT_SEP.join(segments)
+        if utf8_len(text) <= TEXT_LIMIT_BYTES:
+            return text, []
+        continued = render("wechat_continued", lang, None)
+        room = TEXT_LIMIT_BYTES - utf8_len(SEGMENT_SEP + continued)
+        first, *rest = split_text(text, room)
+        return first + SEGMENT_SEP + continued, [StoredReply(SEGMENT_SEP.join(rest), lang)]
+
+    async def _wait_for_reply(
+        self, message_id: str, deadline: float
+    ) -> tuple[list[StoredReply], list[StoredReply]]:
+        """This message's replies once there are any (or none by ``deadline``), and the
+        earlier answers it carries."""
+        event = asyncio.Event()
+        self._waiters.setdefault(message_id, set()).add(event)
+        carried: list[StoredReply] = []
+        try:
+            while True:
+                event.clear()
+                try:
+                    own_raw, carried_raw = await self.store.replies(message_id)
+                except REDIS_ERRORS as exc:
+                    log.warning("WeChat reply read failed (%s)", type(exc).__name__)
+                    own_raw, carried_raw = [], []
+                carried = self.store.open(carried_raw)
+                if own_raw:
+                    return self.store.open(own_raw), carried
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return [], carried
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), min(remaining, WAIT_POLL_S))
+        finally:
+            waiters = self._waiters.get(message_id)
+            if waiters is not None:
+                waiters.discard(event)
+                if not waiters:
+                    del self._waiters[message_id]
+
+    def _notify(self, message_id: str) -> None:
+        for event in self._waiters.get(message_id, ()):
+            event.set()
+
+    async def _hold(self, request: web.Request, until: float) -> bool:
+        """Keep the connection open until WeChat hangs up (True) or ``until`` (False)."""
+        while time.monotonic() < until:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return True
+            await asyncio.sleep(HOLD_POLL_S)
+        return False
+
+    async def _listen(self) -> None:
+        """Wake this process's waiters when any replica stores a reply."""
+        if self._ctx is None:
+            return
+        while True:
+            try:
+                async with self._ctx.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.store.ready_channel)
+                    while True:
+                        item = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=PUBSUB_READ_S
+                        )
+                        if item and item.get("type") == "message":
+                            data = item["data"]
+                            self._notify(data.decode() if isinstance(data, bytes) else str(data))
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS as exc:
+                log.warning(
+                    "WeChat reply notices interrupted (%s); waiters poll meanwhile",
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(PUBSUB_RETRY_S)
+
+    # ---------------------------------------------------------------------- send
+
+    async def send(self, out: Outbound) -> None:
+        """Deliver one reply: into the webhook response being prepared, into Redis for a
+        passive delivery, or through the customer-service API."""
+        inline = self._inline.get(out.reply_to) if out.reply_to else None
+        if inline is not None:
+            inline.append(out)
+            if self.passive:
+                # Stored too, for a repeat delivery that lands elsewhere; never a long wait.
+                await self._remember_inline(out, REDIS_FAST_S)
+            else:
+                self._spawn(self._remember_inline(out, INLINE_STORE_TIMEOUT_S))
+            return
+        if out.reply_to in self._transferred and out.kind is not OutboundKind.EMERGENCY:
+            log.info("WeChat notice not sent: chat transferred conv=%s", _tag(out.conversation_id))
+            return
+        if self.passive:
+            await self._store_passive(out)
+        else:
+            await self._send_active(out)
+
+    async def _remember_inline(self, out: Outbound, timeout_s: float) -> None:
+        """Keep an inline reply so that a repeat delivery returns it too."""
+        reply = StoredReply(with_typed_choices(out.text, out.buttons, out.lang), out.lang)
+        try:
+            await asyncio.wait_for(
+                self.store.store_reply(out.reply_to, out.conversation_id, self.store.seal(reply)),
+                timeout_s,
+            )
+        except REDIS_ERRORS as exc:
+            log.info("WeChat inline reply not kept (%s)", type(exc).__name__)
+
+    async def _store_passive(self, out: Outbound) -> None:
+        reply = StoredReply(with_typed_choices(out.text, out.buttons, out.lang), out.lang)
+        stored = await self.store.store_reply(
+            out.reply_to, out.conversation_id, self.store.seal(reply)
+        )
+        if stored and out.reply_to:
+            self._notify(out.reply_to)
+        elif not stored:
+            log.info("WeChat answer kept for the next message conv=%s", _tag(out.conversation_id))
+
+    async def _send_active(self, out: Outbound) -> None:
+        openid = out.conversation_id
+        if self.api is None:
+            await self._undeliverable(out, "wechat_not_configured")
+            return
+        options = [(f"{b.id}{MENU_ID_SEP}{out.lang}", b.label) for b in out.buttons]
+        parts = split_text(out.text, TEXT_LIMIT_BYTES)
+        if options and utf8_len(parts[-1]) > TEXT_LIMIT_BYTES - MENU_RESERVE_BYTES:
+            # The options must fit beside the last part.
+            parts[-1:] = split_text(parts[-1], TEXT_LIMIT_BYTES - MENU_RESERVE_BYTES)
+        try:
+            for index, part in enumerate(parts):
+                if not await self.store.take_quota(openid):
+                    raise QuotaExceeded(45047, "careline's own count")
+                if options and index == len(parts) - 1:
+                    await self.api.send_menu(openid, part, options)
+                else:
+                    await self.api.send_text(openid, part)
+        except QuotaExceeded:
+            await self._undeliverable(out, "wechat_quota")
+        except WeChatAPIError as exc:
+            reason = (
+                "wechat_window_closed" if exc.errcode == 45015 else f"wechat_error_{exc.errcode}"
+            )
+            await self._undeliverable(out, reason)
+        except Unavailable as exc:
+            log.warning("WeChat API unavailable: %s", exc)
+            await self._undeliverable(out, "wechat_unavailable")
+
+    async def _undeliverable(self, out: Outbound, reason: str) -> None:
+        """WeChat will not take the reply: staff must reach the patient another way."""
+        log.warning(
+            "WeChat reply not delivered conv=%s kind=%s reason=%s",
+            _tag(out.conversation_id),
+            out.kind,
+            reason,
+        )
+        await self.context.escalate(f"{Channel.WECHAT}:{out.conversation_id}", reason)
+
+    async def typing(self, msg: Inbound) -> None:
+        """Show 'typing' while the model works (active mode; passive has no such call)."""
+        if self.passive or self.api is None:
+            return
+        await self.api.typing(msg.conversation_id, TypingCommand.TYPING)
+
+
+class _Marker(str):
+    """A reply that is not text: compared by identity."""
+
+
+_TRANSFER = _Marker("transfer_customer_service")
+_RETRY_LATER = _Marker("retry later")

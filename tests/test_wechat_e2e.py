@@ -1,0 +1,230 @@
+"""The WeChat channel end to end: `careline serve` processes, a real Redis, the fake Ollama
+and the fake WeChat API, deliveries signed (and encrypted) as WeChat sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from bot.handoff import HandoffState, HandoffStore
+from tests.conftest import TEST_VAULT_KEY
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "careline-e2e-token"
+APP_ID = "wx00e2e0000000000a"
+SECRET = "e2e-app-secret"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+ANSWER = "可以先在门诊大厅挂号，再到相应科室候诊。"
+START_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def careline_serve(
+    tmp: Path, redis_url: str, prefix: str, ollama: str, api: str, **env: str
+) -> AsyncIterator[str]:
+    """A `careline serve` process; yields its base URL."""
+    port = _free_port()
+    await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
+        "PYTHONPATH": str(ROOT),
+        "CARELINE_DATA_DIR": str(tmp / "data"),
+        "CARELINE_REDIS_URL": redis_url,
+        "CARELINE_REDIS_PREFIX": prefix,
+        "CARELINE_VAULT_KEY": TEST_VAULT_KEY,
+        "CARELINE_HOST": "127.0.0.1",
+        "CARELINE_PORT": str(port),
+        "CARELINE_OLLAMA_HOST": ollama,
+        "CARELINE_LLM_TIMEOUT_S": "10",
+        "CARELINE_WECHAT_TOKEN": TOKEN,
+        "CARELINE_WECHAT_APP_ID": APP_ID,
+        "CARELINE_WECHAT_APP_SECRET": SECRET,
+        "CARELINE_WECHAT_AES_KEY": AES_KEY,
+        "CARELINE_WECHAT_API_BASE": api,
+        **env,
+    }
+    log = await asyncio.to_thread(open, tmp / "serve.log", "wb")
+    with log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", cwd=tmp, env=environment, stderr=log, stdout=log
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as session:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + START_TIMEOUT_S
+                while True:
+                    assert proc.returncode is None, (tmp / "serve.log").read_text()
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with session.get(url + "/healthz") as r:
+                            if r.status == 200:
+                                break
+                    assert loop.time() < end, "careline serve did not start"
+                    await asyncio.sleep(0.1)
+            yield url
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                await asyncio.wait_for(proc.wait(), 20)
+    text = (tmp / "serve.log").read_text("utf-8", "replace")
+    assert "Traceback" not in text, text
+
+
+async def deliver(
+    session: aiohttp.ClientSession, url: str, push: WeChatPush, xml: str
+) -> tuple[int, dict[str, Any] | None]:
+    query, body = push.deliver(xml)
+    async with session.post(url + "/wechat", params=query, data=body) as r:
+        text = await r.text()
+        return r.status, push.read_reply(text) if r.status == 200 else None
+
+
+async def eventually(check: Callable[[], Any], within_s: float = 15.0) -> None:
+    """Wait until ``check()`` holds: the test asserts the condition, never a time."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+def sends_to(api: FakeWeChatAPI, openid: str) -> list[dict[str, Any]]:
+    return [s for s in api.sent if s["touser"] == openid]
+
+
+async def test_active_mode_end_to_end(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    patient, late = "oE2E_active_patient", "oE2E_active_late"
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="safe")
+    async with (
+        FakeOllama(reply=ANSWER) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(tmp_path, redis_url, prefix, ollama.url, api.url) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        # A normal answer: disclaimer and the handoff choices as a msgmenu.
+        question, _ = push.text(patient, "在哪里挂号")
+        assert await deliver(session, url, push, question) == (200, None)
+        await eventually(lambda: len(sends_to(api, patient)) == 1)
+        menu = sends_to(api, patient)[0]["msgmenu"]
+        assert menu["head_content"].startswith(ANSWER) and "仅供健康参考" in menu["head_content"]
+        assert [o["content"] for o in menu["list"]] == ["转人工", "紧急电话"]
+
+        # WeChat's two repeat deliveries: no second answer. The next message's answer
+        # arrives in order after anything the repeats could have caused.
+        for _ in range(2):
+            assert await deliver(session, url, push, question) == (200, None)
+        api.invalidate_token()  # ...and the token has been replaced elsewhere: 40001
+        follow, _ = push.text(patient, "几点开门")
+        await deliver(session, url, push, follow)
+        await eventually(lambda: len(sends_to(api, patient)) == 2)
+        assert api.force_refreshes == 1
+        assert len(ollama.chat_bodies) == 2
+
+        # An emergency comes back in the webhook response itself, encrypted.
+        urgent, _ = push.text(patient, "我爸突然说话不清楚，半边身子动不了")
+        status, reply = await deliver(session, url, push, urgent)
+        assert status == 200 and reply is not None and reply["_encrypted"]
+        assert "120" in reply["Content"]
+
+        # 45015: the answer cannot be delivered; the chat goes to staff.
+        api.out_of_window = {late}
+        old, _ = push.text(late, "请问体检报告什么时候出")
+        await deliver(session, url, push, old)
+        handoff = HandoffStore(redis_client, prefix, 60)
+        await eventually(lambda: _state_is(handoff, f"wechat:{late}", HandoffState.WAITING))
+        alerts = await redis_client.xrange(f"{prefix}:alerts")
+        reasons = {f[b"conversation"]: f[b"reason"] for _id, f in alerts or [] if f}
+        assert reasons[f"wechat:{late}".encode()] == b"wechat_window_closed"
+    assert sends_to(api, late) == []
+    assert len(ollama.chat_bodies) == 3
+    logged = (tmp_path / "serve.log").read_text("utf-8")
+    assert "WeChat access token refreshed" in logged
+    for words in ("在哪里挂号", "几点开门", "半边身子", "体检报告", patient, late):
+        assert words not in logged  # neither patient text nor openids reach the log
+
+
+async def _state_is(handoff: HandoffStore, key: str, state: HandoffState) -> bool:
+    return await handoff.state(key) is state
+
+
+async def test_passive_mode_end_to_end(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    patient = "oE2E_passive_patient"
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="plain")
+    async with (
+        FakeOllama(reply=ANSWER) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(
+            tmp_path, redis_url, prefix, ollama.url, api.url, CARELINE_WECHAT_REPLY_MODE="passive"
+        ) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        urgent, _ = push.text(patient, "我吃了一整瓶安眠药")
+        status, reply = await deliver(session, url, push, urgent)
+        assert status == 200 and reply is not None and "120" in reply["Content"]
+
+        other = "oE2E_passive_other"
+        question, _ = push.text(other, "在哪里挂号")
+        first = await deliver(session, url, push, question)
+        again = await deliver(session, url, push, question)  # a repeat delivery
+    assert first[1] is not None and again[1] is not None
+    assert first[1]["Content"].startswith(ANSWER) and "仅供健康参考" in first[1]["Content"]
+    assert '回复"人工"：转人工' in first[1]["Content"]
+    assert again[1]["Content"] == first[1]["Content"]
+    assert len(ollama.chat_bodies) == 1
+    assert api.sent == [] and api.token_requests == []
+
+
+async def test_two_processes_share_one_redis_without_duplicate_answers(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    patient = "oE2E_two_replicas"
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="compat")
+    async with (
+        FakeOllama(reply=ANSWER, delay=0.3) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(tmp_path / "a", redis_url, prefix, ollama.url, api.url) as url_a,
+        careline_serve(tmp_path / "b", redis_url, prefix, ollama.url, api.url) as url_b,
+        aiohttp.ClientSession() as session,
+    ):
+        question, _ = push.text(patient, "核酸检测在哪里做")
+        results = await asyncio.gather(
+            *(deliver(session, u, push, question) for u in (url_a, url_b, url_a))
+        )
+        assert all(r == (200, None) for r in results)
+        await eventually(lambda: len(sends_to(api, patient)) >= 1)
+        # A second question, to either process: its answer follows any duplicate answer.
+        follow, _ = push.text(patient, "要预约吗")
+        await deliver(session, url_b, push, follow)
+        await eventually(lambda: len(ollama.chat_bodies) == 2)
+        await eventually(lambda: len(sends_to(api, patient)) >= 2)
+        other, _ = push.text("oE2E_two_replicas_2", "你好")
+        await deliver(session, url_a, push, other)
+        await eventually(lambda: len(api.sent) >= 3)
+    assert len(sends_to(api, patient)) == 2
+    assert len(ollama.chat_bodies) == 3
+    assert len(api.token_requests) == 1  # one access token for both processes
