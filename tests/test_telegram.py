@@ -1,0 +1,483 @@
+"""The Telegram channel in careline's real server and pipeline: PTB's own ``Update`` objects
+from Bot API JSON, a real Redis, a loopback fake of the Bot API and of Ollama."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient, TestServer
+from telegram import Update
+
+from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
+from adapters.telegram_text import MessageRef, region_hint, split_text, utf16_len
+from bot.models import Button, Channel, Outbound, OutboundKind
+from bot.server import MAX_BODY_BYTES, build_app
+from tests.conftest import make_settings
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.telegram_api import (
+    DEFAULT_TOKEN,
+    GROUP_ID,
+    PATIENT_ID,
+    ApiError,
+    FakeTelegramAPI,
+    blocked_update,
+    callback_update,
+    edited_update,
+    photo_update,
+    reaction_update,
+    sticker_update,
+    text_update,
+    too_many_requests,
+    visible_text,
+    voice_update,
+)
+
+SECRET = "s3cret-token_for-tests"
+PATIENT_PROMPT = "You are the patient-message assistant"
+ANSWER = "Please bring your insurance card & ID to the outpatient desk <before 9am>."
+
+
+@dataclass
+class Harness:
+    api: FakeTelegramAPI
+    llm: FakeOllama
+    client: TestClient[Any, Any]
+    channel: TelegramChannel
+    redis: aioredis.Redis
+    prefix: str
+
+    async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        response = await self.client.post(WEBHOOK_PATH, json=update, headers=headers)
+        return response.status
+
+    def sent(self) -> list[dict[str, Any]]:
+        return self.api.calls_to("sendMessage")
+
+    async def wait_sent(self, count: int) -> list[dict[str, Any]]:
+        await self.api.wait_for(lambda: len(self.sent()) >= count)
+        return self.sent()
+
+
+@contextlib.asynccontextmanager
+async def harness(
+    redis_url: str,
+    prefix: str,
+    tmp_path: Path,
+    redis_client: aioredis.Redis,
+    **overrides: Any,
+) -> AsyncIterator[Harness]:
+    async with FakeTelegramAPI() as api, FakeOllama(reply=ANSWER) as llm:
+        values: dict[str, Any] = {
+            "ollama_host": llm.url,
+            "telegram_token": DEFAULT_TOKEN,
+            "telegram_webhook_secret": SECRET,
+            "telegram_api_base": api.url,
+            "hospital_region": "CN",
+        }
+        settings = make_settings(redis_url, prefix, tmp_path, **(values | overrides))
+        channel = TelegramChannel(settings)
+        async with TestClient(TestServer(build_app(settings, [channel]))) as client:
+            yield Harness(api, llm, client, channel, redis_client, prefix)
+
+
+@pytest.fixture
+async def tg(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> AsyncIterator[Harness]:
+    async with harness(redis_url, prefix, tmp_path, redis_client) as h:
+        yield h
+
+
+@pytest.fixture
+def channel(redis_url: str, prefix: str, tmp_path: Path) -> TelegramChannel:
+    """The channel alone, not started: for mapping and rendering rules."""
+    settings = make_settings(
+        redis_url, prefix, tmp_path, telegram_token=DEFAULT_TOKEN, telegram_webhook_secret=SECRET
+    )
+    return TelegramChannel(settings)
+
+
+def model_answers(llm: FakeOllama) -> int:
+    """Chat requests that asked the model to answer a patient (not, say, a staff summary)."""
+    return sum(PATIENT_PROMPT in str(body["messages"][0]["content"]) for body in llm.chat_bodies)
+
+
+def keyboard_data(call: dict[str, Any]) -> list[str]:
+    rows = (call.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in rows for button in row]
+
+
+# ------------------------------------------------------------------ the webhook door
+
+
+async def test_wrong_or_missing_secret_is_403_and_nothing_is_handled(tg: Harness) -> None:
+    assert await tg.post(text_update("hello"), secret="not-the-secret") == 403
+    assert await tg.post(text_update("hello"), secret=None) == 403
+    assert await tg.post(text_update("hello"), secret=SECRET[:-1]) == 403
+    assert model_answers(tg.llm) == 0 and tg.sent() == []
+
+
+async def test_malformed_bodies_get_400_and_oversized_413(tg: Harness) -> None:
+    headers = {SECRET_HEADER: SECRET}
+    for body in (b"{not json", b"[1, 2]", b'"text"', json.dumps({"update_id": "x"}).encode()):
+        response = await tg.client.post(WEBHOOK_PATH, data=body, headers=headers)
+        assert response.status == 400, body
+        assert "Traceback" not in await response.text()
+    big = b'{"update_id": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    assert (await tg.client.post(WEBHOOK_PATH, data=big, headers=headers)).status == 413
+
+
+async def test_updates_without_a_message_are_acknowledged_and_ignored(tg: Harness) -> None:
+    assert await tg.post(reaction_update()) == 200
+    assert await tg.post({"update_id": 42}) == 200
+    group_join = text_update("x", chat_id=GROUP_ID)
+    del group_join["message"]["text"]
+    group_join["message"]["new_chat_members"] = [{"id": 9, "is_bot": False, "first_name": "B"}]
+    assert await tg.post(group_join) == 200
+    # The channel still works afterwards.
+    assert await tg.post(text_update("When is the pharmacy open?")) == 200
+    sent = await tg.wait_sent(1)
+    assert len(sent) == 1 and model_answers(tg.llm) == 1
+
+
+# ----------------------------------------------------------------------- answers
+
+
+async def test_private_answer_is_escaped_html_with_keyboard_after_drafts(tg: Harness) -> None:
+    tg.llm.chunk_delay = 0.05  # long enough a stream for the dispatcher to show drafts
+    assert await tg.post(text_update("What should I bring tomorrow?")) == 200
+    sent = await tg.wait_sent(1)
+    answer = sent[0]
+    assert answer["parse_mode"] == "HTML"
+    assert int(answer["chat_id"]) == PATIENT_ID
+    shown = visible_text(answer["text"], "HTML")
+    assert ANSWER in shown  # "&" and "<before 9am>" came through escaped, so Telegram shows them
+    assert "general health information" in shown  # the English disclaimer: language_code "en"
+    assert keyboard_data(answer) == ["b:human", "b:emergency_numbers"]
+    assert all(len(d.encode()) <= 64 for d in keyboard_data(answer))
+    drafts = tg.api.calls_to("sendMessageDraft")
+    assert drafts, "a streamed answer in a private chat shows drafts"
+    assert len({d["draft_id"] for d in drafts}) == 1 and int(drafts[0]["draft_id"]) != 0
+    assert all(ANSWER.startswith(visible_text(d["text"], "HTML")[:10]) for d in drafts)
+    assert tg.api.calls_to("sendChatAction")[0]["action"] == "typing"
+    order = [c.method for c in tg.api.calls if c.method != "getMe"]
+    assert order.index("sendMessageDraft") < order.index("sendMessage")
+
+
+async def test_group_answer_quotes_the_message_and_shows_no_drafts(tg: Harness) -> None:
+    tg.llm.chunk_delay = 0.05
+    update = text_update("Visiting hours for ward 3?", chat_id=GROUP_ID)
+    assert await tg.post(update) == 200
+    answer = (await tg.wait_sent(1))[0]
+    assert int(answer["chat_id"]) == GROUP_ID
+    assert answer["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    assert tg.api.calls_to("sendMessageDraft") == []
+
+
+async def test_redelivered_update_is_answered_once(tg: Harness) -> None:
+    update = text_update("Where is the radiology department?")
+    assert await tg.post(update) == 200
+    assert await tg.post(update) == 200
+    await tg.wait_sent(1)
+    await tg.post(text_update("and parking?"))
+    await tg.wait_sent(2)
+    assert model_answers(tg.llm) == 2  # the repeat never reached the model
+
+
+async def test_edited_message_is_answered_as_new_text(tg: Harness) -> None:
+    original = text_update("Is the clinic open on Saturday?")
+    assert await tg.post(original) == 200
+    await tg.wait_sent(1)
+    assert await tg.post(edited_update(original, "Is the clinic open on Sunday?")) == 200
+    await tg.wait_sent(2)
+    asked = [body["messages"][-1]["content"] for body in tg.llm.chat_bodies]
+    assert asked[-1].endswith("Sunday?")
+
+
+async def test_rate_limited_send_waits_retry_after_and_delivers(tg: Harness) -> None:
+    tg.api.fail_next("sendMessage", too_many_requests(1))
+    assert await tg.post(text_update("How do I book a blood test?")) == 200
+    await tg.api.wait_for(lambda: len(tg.sent()) >= 2)
+    statuses = [r.body.get("text") is not None for r in tg.api.requests if "sendMessage" in r.path]
+    assert len(statuses) == 2  # the 429 and the retry that succeeded
+    assert ANSWER in visible_text(tg.sent()[-1]["text"], "HTML")
+
+
+async def test_blocked_patient_does_not_break_the_channel(tg: Harness) -> None:
+    tg.api.blocked.add(PATIENT_ID)
+    assert await tg.post(text_update("hello?")) == 200
+    await tg.wait_sent(1)
+    tg.api.blocked.clear()
+    assert await tg.post(text_update("hello again", user_id=7, chat_id=7)) == 200
+    await tg.wait_sent(2)
+
+
+async def test_bad_request_from_telegram_is_logged_without_text(
+    tg: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.api.fail_next("sendMessage", ApiError(400, "Bad Request: chat not found"))
+    assert await tg.post(text_update("My name is Alex Turner, phone +44 7700 900123")) == 200
+    await tg.wait_sent(1)
+    await tg.api.wait_for(lambda: "BadRequest" in caplog.text)
+    assert "send failed channel=telegram kind=answer (BadRequest)" in caplog.text
+    assert "Alex" not in caplog.text and "7700" not in caplog.text
+
+
+# ------------------------------------------------------------------- the keyboard
+
+
+async def test_staff_button_hands_off_and_answers_the_callback(tg: Harness) -> None:
+    press = callback_update("b:human")
+    assert await tg.post(press) == 200
+    sent = await tg.wait_sent(1)
+    await tg.api.wait_for(lambda: bool(tg.api.calls_to("answerCallbackQuery")))
+    answered = tg.api.calls_to("answerCallbackQuery")
+    assert answered[0]["callback_query_id"] == press["callback_query"]["id"]
+    assert "passed your chat to a staff member" in visible_text(sent[0]["text"], "HTML")
+    assert keyboard_data(sent[0]) == []
+    assert await tg.redis.exists(f"{tg.prefix}:handoff:telegram:{PATIENT_ID}")
+    # While the chat waits for staff, the bot does not answer with the model.
+    assert await tg.post(text_update("Hello?")) == 200
+    later = await tg.wait_sent(2)
+    assert "staff member will reply" in visible_text(later[1]["text"], "HTML")
+    assert model_answers(tg.llm) == 0
+
+
+async def test_unknown_or_stale_callback_is_answered_and_ignored(tg: Harness) -> None:
+    assert await tg.post(callback_update("b:launch_missiles")) == 200
+    assert await tg.post(callback_update("something-else")) == 200
+    await tg.api.wait_for(lambda: len(tg.api.calls_to("answerCallbackQuery")) == 2)
+    assert tg.sent() == [] and model_answers(tg.llm) == 0
+
+
+async def test_emergency_numbers_button_adds_the_local_number_for_a_hinted_region(
+    tg: Harness,
+) -> None:
+    assert await tg.post(callback_update("b:emergency_numbers", language_code="en-GB")) == 200
+    shown = visible_text((await tg.wait_sent(1))[0]["text"], "HTML")
+    assert "Ambulance: 120" in shown  # the hospital's numbers first
+    assert "the United Kingdom" in shown and "999" in shown
+
+
+# --------------------------------------------------------------------- emergencies
+
+
+async def test_emergency_comes_first_and_alone_with_bold_heading(tg: Harness) -> None:
+    tg.llm.delay = 3.0  # the model is still writing an earlier answer when the emergency comes
+    assert await tg.post(text_update("Which floor is the eye clinic on?")) == 200
+    await tg.api.wait_for(lambda: model_answers(tg.llm) == 1)
+    assert await tg.post(text_update("I have crushing chest pain and can't breathe")) == 200
+    sent = await tg.wait_sent(1)
+    emergency = sent[0]
+    assert emergency["text"].startswith("<b>") and "</b>" in emergency["text"]
+    shown = visible_text(emergency["text"], "HTML")
+    assert "call 120 now" in shown.lower() and "010-12345678" in shown
+    assert model_answers(tg.llm) == 1  # the emergency never went to the model
+    # The earlier ordinary answer is withheld when the model delivers it: the emergency
+    # stays alone. A later message of the same chat is handled after it, in order.
+    tg.llm.delay = 0.0
+    assert await tg.post(text_update("thank you")) == 200
+    await tg.api.wait_for(
+        lambda: any("staff member will reply" in visible_text(s["text"], "HTML") for s in tg.sent())
+    )  # the answer to "thank you": staff now hold the chat
+    assert model_answers(tg.llm) == 1
+    assert not any(ANSWER in visible_text(s["text"], "HTML") for s in tg.sent())
+
+
+async def test_emergency_adds_the_number_where_the_locale_points(tg: Harness) -> None:
+    update = text_update("I want to kill myself", language_code="en-US")
+    assert await tg.post(update) == 200
+    shown = visible_text((await tg.wait_sent(1))[0]["text"], "HTML")
+    assert "120" in shown  # the hospital's region (CN) first
+    assert "the United States" in shown and "911" in shown
+    assert model_answers(tg.llm) == 0
+
+
+async def test_emergency_in_a_photo_caption_is_escalated(tg: Harness) -> None:
+    assert await tg.post(photo_update(caption="my child swallowed bleach and is vomiting")) == 200
+    sent = await tg.wait_sent(2)
+    texts = [visible_text(s["text"], "HTML") for s in sent]
+    assert "emergency" in texts[0].lower()
+    assert any("only read text" in t for t in texts)
+    assert model_answers(tg.llm) == 0
+
+
+# ------------------------------------------------------------------------ commands
+
+
+async def test_start_welcomes_with_privacy_notice_and_language_choice(tg: Harness) -> None:
+    assert await tg.post(text_update("/start")) == 200
+    welcome = (await tg.wait_sent(1))[0]
+    shown = visible_text(welcome["text"], "HTML")
+    assert "Welcome to" in shown and "Privacy" in shown and "not a doctor" in shown
+    assert "Choose your language" in shown
+    assert keyboard_data(welcome) == ["b:human", "b:emergency_numbers", "lang:en", "lang:zh"]
+
+
+async def test_language_choice_sticks_over_language_code(tg: Harness) -> None:
+    assert await tg.post(text_update("/lang")) == 200
+    choose = (await tg.wait_sent(1))[0]
+    assert keyboard_data(choose) == ["lang:en", "lang:zh"]
+    press = callback_update("lang:zh")
+    assert await tg.post(press) == 200
+    confirmed = (await tg.wait_sent(2))[1]
+    assert "中文" in visible_text(confirmed["text"], "HTML")
+    toast = tg.api.calls_to("answerCallbackQuery")[0]
+    assert toast["callback_query_id"] == press["callback_query"]["id"] and toast["text"] == "中文"
+    assert await tg.redis.get(f"{tg.prefix}:telegram:lang:{PATIENT_ID}") == b"zh"
+    # language_code still says English; the patient's choice wins from now on.
+    assert await tg.post(text_update("/help", language_code="en")) == 200
+    help_text = visible_text((await tg.wait_sent(3))[2]["text"], "HTML")
+    assert "命令" in help_text
+
+
+async def test_help_human_and_numbers_commands(tg: Harness) -> None:
+    assert await tg.post(text_update("/help")) == 200
+    assert "/forget" in visible_text((await tg.wait_sent(1))[0]["text"], "HTML")
+    assert await tg.post(text_update("/numbers")) == 200
+    assert "Ambulance: 120" in visible_text((await tg.wait_sent(2))[1]["text"], "HTML")
+    assert await tg.post(text_update("/human@careline_test_bot")) == 200
+    assert "staff member" in visible_text((await tg.wait_sent(3))[2]["text"], "HTML")
+    assert await tg.post(text_update("/human@some_other_bot", chat_id=GROUP_ID)) == 200
+    assert await tg.post(text_update("/start", user_id=8, chat_id=8)) == 200
+    await tg.wait_sent(4)
+    assert len(tg.sent()) == 4  # the other bot's command was not ours to answer
+    assert model_answers(tg.llm) == 0
+
+
+async def test_forget_erases_history_and_language_choice(tg: Harness) -> None:
+    assert await tg.post(callback_update("lang:en")) == 200
+    assert await tg.post(text_update("My phone is 13812345678, when can I visit?")) == 200
+    await tg.wait_sent(2)
+    conversation = f"telegram:{PATIENT_ID}"
+    assert await tg.redis.exists(f"{tg.prefix}:ctx:{conversation}")
+    assert await tg.post(text_update("/forget")) == 200
+    sent = await tg.wait_sent(3)
+    assert "erased" in visible_text(sent[2]["text"], "HTML")
+    assert not await tg.redis.exists(f"{tg.prefix}:ctx:{conversation}")
+    assert not await tg.redis.exists(f"{tg.prefix}:vault:{conversation}")
+    assert not await tg.redis.exists(f"{tg.prefix}:telegram:lang:{PATIENT_ID}")
+
+
+async def test_blocking_the_bot_erases_history(tg: Harness) -> None:
+    assert await tg.post(text_update("Is there parking?")) == 200
+    await tg.wait_sent(1)
+    assert await tg.redis.exists(f"{tg.prefix}:ctx:telegram:{PATIENT_ID}")
+    assert await tg.post(blocked_update()) == 200
+    for _ in range(100):
+        if not await tg.redis.exists(f"{tg.prefix}:ctx:telegram:{PATIENT_ID}"):
+            break
+        await tg.api.pause(0.05)
+    assert not await tg.redis.exists(f"{tg.prefix}:ctx:telegram:{PATIENT_ID}")
+    assert len(tg.sent()) == 1  # nothing is said to a patient who left
+
+
+@pytest.mark.parametrize("make", [photo_update, voice_update, sticker_update])
+async def test_media_gets_a_polite_notice_and_the_handoff_offer(tg: Harness, make: Any) -> None:
+    assert await tg.post(make()) == 200
+    notice = (await tg.wait_sent(1))[0]
+    assert "only read text" in visible_text(notice["text"], "HTML")
+    assert keyboard_data(notice) == ["b:human", "b:emergency_numbers"]
+    assert model_answers(tg.llm) == 0
+
+
+# -------------------------------------------------------------- rendering rules
+
+
+def test_long_text_is_split_on_sentence_boundaries_within_4096() -> None:
+    sentence = "Take the lift to the third floor and turn left at the pharmacy. "
+    text = sentence * 150
+    parts = split_text(text, 4096)
+    assert len(parts) == 3
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert all(p.endswith("pharmacy.") for p in parts)
+    assert " ".join(parts) == text.strip()
+
+
+def test_split_counts_utf16_units_and_cuts_chinese_sentences() -> None:
+    text = ("请先到一楼挂号窗口取号。🙂" * 400).strip()
+    parts = split_text(text, 4096)
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert all(p.endswith("。") or p.endswith("🙂") for p in parts)
+    assert "".join(parts) == text
+
+
+def test_split_hard_cuts_text_without_boundaries() -> None:
+    parts = split_text("x" * 9000, 4096)
+    assert [len(p) for p in parts] == [4096, 4096, 808]
+
+
+async def test_send_splits_and_keeps_keyboard_on_last_part(tg: Harness) -> None:
+    long_text = "Line with <tags> & ampersands. " * 300
+    out = Outbound(
+        channel=Channel.TELEGRAM,
+        conversation_id=str(PATIENT_ID),
+        text=long_text,
+        kind=OutboundKind.ANSWER,
+        buttons=tg.channel.buttons("en"),
+        lang="en",
+    )
+    await tg.channel.send(out)
+    sent = tg.sent()
+    assert len(sent) == 3  # the fake refuses anything over 4096 or badly escaped
+    assert [bool(keyboard_data(s)) for s in sent] == [False, False, True]
+    assert "".join(visible_text(s["text"], "HTML") for s in sent).count("<tags>") == 300
+
+
+def test_overlong_callback_data_is_left_out(channel: TelegramChannel) -> None:
+    markup = channel.keyboard([Button(id="h" * 63, label="x"), Button(id="human", label="y")])
+    assert markup is not None
+    assert [b.callback_data for row in markup.inline_keyboard for b in row] == ["b:human"]
+
+
+def test_region_hint_reads_only_region_subtags() -> None:
+    assert region_hint("en-GB") == "UK"
+    assert region_hint("de-DE") == "EU"
+    assert region_hint("en_US") == "US"
+    assert region_hint("en") is None
+    assert region_hint("zh-hans") is None
+    assert region_hint("pt-BR") is None  # no careline region for Brazil: hospital's numbers
+    assert region_hint(None) is None
+
+
+def test_message_refs_round_trip() -> None:
+    ref = MessageRef(77, ("edit1700000000", "caption"))
+    assert MessageRef.decode(ref.encode()) == ref
+    assert MessageRef.decode("cbq123.emergency_numbers") == MessageRef(None, ("emergency_numbers",))
+    assert MessageRef.decode(None) == MessageRef(None)
+
+
+def test_real_update_json_maps_through_ptb_objects(channel: TelegramChannel) -> None:
+    data = text_update("hello", language_code="zh-hans")
+    update = Update.de_json(data, channel.bot)
+    parsed = channel.parse(update, None)
+    assert parsed is not None
+    (inbound,) = parsed.inbounds
+    assert inbound.conversation_id == str(PATIENT_ID) and inbound.language == "zh"
+    assert inbound.message_id == str(data["message"]["message_id"])
+    assert inbound.extras == {"drafts": "1"}
+    assert channel.parse(Update.de_json(reaction_update(), channel.bot), None) is None
+
+
+async def test_emergency_is_answered_when_redis_is_down(tg: Harness, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    assert tg.channel._context is not None
+    dead = aioredis.Redis(unix_socket_path=str(tmp_path / "no-redis.sock"))
+    tg.channel._context = replace(tg.channel._context, redis=dead)
+    try:
+        assert (
+            await tg.post(text_update("I think I am having a stroke, my face is drooping")) == 200
+        )
+        shown = visible_text((await tg.wait_sent(1))[0]["text"], "HTML")
+        assert "120" in shown and model_answers(tg.llm) == 0
+    finally:
+        await dead.aclose()
