@@ -29,6 +29,7 @@ import ollama
 import openai
 import pydantic
 from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 import prompts
 from bot.config import Settings
@@ -46,6 +47,7 @@ THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 # -- the interface --------------------------------------------------------------------------
@@ -108,6 +110,11 @@ class LLMClient(Protocol):
 
     async def check(self) -> Readiness:
         """Whether the server answers and has the model; never raises."""
+        ...
+
+    async def complete_structured(self, messages: Sequence[ChatMessage], schema: type[M]) -> M:
+        """An answer constrained to ``schema``'s JSON schema (Ollama ``format``, OpenAI
+        ``response_format``), validated; raises :class:`LLMBadResponse` when it does not fit."""
         ...
 
     async def aclose(self) -> None: ...
@@ -224,7 +231,9 @@ class _BaseLLM:
 
     # subclass hooks
 
-    async def _complete_once(self, messages: Sequence[ChatMessage]) -> str:
+    async def _complete_once(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> str:
         raise NotImplementedError
 
     def _stream_once(self, messages: Sequence[ChatMessage]) -> AsyncGenerator[str, None]:
@@ -267,6 +276,22 @@ class _BaseLLM:
         if not answer:
             raise self._empty_error()
         return answer
+
+    async def complete_structured(self, messages: Sequence[ChatMessage], schema: type[M]) -> M:
+        _require(messages)
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        json_schema = schema.model_json_schema()
+        try:
+            async with asyncio.timeout_at(deadline), self._slots:
+                raw = await self._retrying(lambda: self._complete_once(messages, json_schema))
+        except TimeoutError:
+            raise self._timeout_error() from None
+        try:
+            return schema.model_validate_json(strip_think(raw))
+        except pydantic.ValidationError:
+            raise LLMBadResponse(
+                f"{self.backend} model {self._model} answered outside the {schema.__name__} schema"
+            ) from None
 
     async def _retrying(self, ask: Callable[[], Awaitable[str]]) -> str:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
@@ -405,11 +430,14 @@ class OllamaLLM(_BaseLLM):
         if done_reason == "length":
             log.info("Ollama answer reached llm_max_tokens and was cut")
 
-    async def _complete_once(self, messages: Sequence[ChatMessage]) -> str:
+    async def _complete_once(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> str:
         response = await self._client.chat(
             model=self._model,
             messages=self._messages(messages),
             stream=False,
+            format=schema,
             think=False,
             keep_alive=OLLAMA_KEEP_ALIVE,
             options=self._options,
@@ -521,6 +549,15 @@ def _openai_message(message: ChatMessage) -> ChatCompletionMessageParam:
     return {"role": "assistant", "content": message.content}
 
 
+def _response_format(schema: dict[str, Any] | None) -> ResponseFormatJSONSchema | openai.Omit:
+    if schema is None:
+        return openai.omit
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": schema, "strict": True},
+    }
+
+
 class OpenAICompatLLM(_BaseLLM):
     backend = "OpenAI-compatible server"
 
@@ -539,7 +576,9 @@ class OpenAICompatLLM(_BaseLLM):
             "chat_template_kwargs": {"enable_thinking": False},
         }
 
-    async def _complete_once(self, messages: Sequence[ChatMessage]) -> str:
+    async def _complete_once(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None
+    ) -> str:
         response = await self._client.chat.completions.create(
             model=self._model,
             messages=[_openai_message(m) for m in messages],
@@ -547,6 +586,7 @@ class OpenAICompatLLM(_BaseLLM):
             top_p=self._settings.llm_top_p,
             max_tokens=self._settings.llm_max_tokens,
             stream=False,
+            response_format=_response_format(schema),
             extra_body=self._extra_body,
         )
         if not response.choices:

@@ -1,0 +1,236 @@
+"""The handoff timers and the work that follows an escalation, as one owned task per replica.
+
+Every escalation schedules a ``wait`` task; each round, a replica takes what is due from the
+shared ``due`` set (``HandoffStore.take_due`` removes a task atomically, so it runs once
+across replicas) and acts:
+
+- ``wait``: tell the patient the expected wait and opening hours (or, outside them, the
+  hospital's phone number), set the claim deadline, start the summary, alert the staff group
+  of an emergency;
+- ``claim``: nobody claimed in time: the hospital's phone number, and for an emergency the
+  emergency numbers again;
+- ``idle``: the staff member went quiet: the chat is back with the bot, the patient is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import statistics
+from collections.abc import Coroutine, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+import prompts
+from bot import replies
+from bot.config import Settings
+from bot.console.hours import is_open
+from bot.console.transcript import Transcript
+from bot.handoff import DueTask, EventType, HandoffState, HandoffStore, HeldChat
+from bot.llm import LLMClient, LLMError
+from bot.models import Channel, Outbound, OutboundKind
+from bot.summary import SummaryStore, summarize
+from safety.language import detect
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+ALERT_TIMEOUT_S = 10.0
+SECONDS_PER_MINUTE = 60
+
+
+class Sender(Protocol):
+    async def send(self, out: Outbound) -> None: ...
+
+
+def split_conversation(conversation: str) -> tuple[Channel, str] | None:
+    channel, _, conversation_id = conversation.partition(":")
+    try:
+        return Channel(channel), conversation_id
+    except ValueError:
+        return None
+
+
+def render(name: str, lang: str, settings: Settings, **extra: str) -> str:
+    """A template filled from the hospital profile and ``extra``."""
+    return prompts.load(name, lang).format(**replies.fields(settings.hospital), **extra)
+
+
+class HandoffWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        store: HandoffStore,
+        transcript: Transcript,
+        summaries: SummaryStore,
+        llm: LLMClient,
+        senders: Mapping[Channel, Sender],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.transcript = transcript
+        self.summaries = summaries
+        self.llm = llm
+        self.senders = senders
+        self.zone = ZoneInfo(settings.handoff_timezone)
+        self._task: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[Any]] = set()
+        self._http: aiohttp.ClientSession | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="handoff-timers")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._jobs) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def drain(self) -> None:
+        """Wait for the summaries and alerts already started (tests, benchmarks)."""
+        while self._jobs:
+            await asyncio.gather(*list(self._jobs), return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception as exc:  # a bad round must not stop the timers
+                log.error("handoff timers failed a round (%s)", type(exc).__name__)
+            await asyncio.sleep(TICK_S)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    # ---------------------------------------------------------------- work
+
+    async def run_due(self, now: float | None = None) -> int:
+        """Take and do every task due by ``now``; returns how many were done here."""
+        done = 0
+        for task, conversation in await self.store.due(now):
+            chat = await self.store.take_due(task, conversation)
+            if chat is None:
+                continue
+            done += 1
+            if task is DueTask.WAIT:
+                await self._on_wait(chat)
+            elif task is DueTask.CLAIM:
+                await self._on_claim_timeout(chat)
+            else:
+                await self._tell(chat, "handoff_idle_released", OutboundKind.NOTICE)
+        return done
+
+    def open_now(self) -> bool:
+        now = datetime.fromtimestamp(self.store.clock(), self.zone)
+        return is_open(self.settings.hospital_opening_hours, now)
+
+    async def _on_wait(self, chat: HeldChat) -> None:
+        lines = await self.transcript.read(chat.conversation)
+        patient = [line.text for line in lines if line.role == "patient"]
+        lang = detect(patient[-1]) if patient else self.settings.default_language
+        chat = HeldChat(**{**chat.__dict__, "lang": lang})
+        await self.store.set_lang(chat.conversation, lang)
+        if chat.state is HandoffState.WAITING:
+            if self.open_now():
+                deadline = chat.since + self.settings.handoff_claim_timeout_s
+                await self.store.schedule_claim(chat.conversation, deadline)
+                await self._tell_wait(chat)
+            else:
+                await self._tell(chat, "handoff_after_hours", OutboundKind.HANDOFF)
+        self._spawn(self._summarise(chat, lines))
+        if chat.emergency:
+            self._spawn(self._alert_staff_group(chat))
+
+    async def _tell_wait(self, chat: HeldChat) -> None:
+        waiting = [c for c in await self.store.held() if c.state is HandoffState.WAITING]
+        ahead = next((i for i, c in enumerate(waiting) if c.conversation == chat.conversation), 0)
+        delays = await self.store.recent_claim_delays()
+        limit = float(self.settings.handoff_claim_timeout_s)
+        estimate = min(statistics.median(delays), limit) if delays else limit
+        minutes = max(1, math.ceil(estimate / SECONDS_PER_MINUTE))
+        text = render(
+            "handoff_wait", chat.lang, self.settings, wait_minutes=str(minutes), ahead=str(ahead)
+        )
+        await self._send(chat, text, OutboundKind.HANDOFF)
+
+    async def _on_claim_timeout(self, chat: HeldChat) -> None:
+        await self._tell(chat, "handoff_timeout", OutboundKind.HANDOFF)
+
+    async def _tell(self, chat: HeldChat, template: str, kind: OutboundKind) -> None:
+        lang = chat.lang or self.settings.default_language
+        text = render(template, lang, self.settings)
+        if chat.emergency and template in ("handoff_timeout", "handoff_after_hours"):
+            text += "\n" + render("handoff_emergency_again", lang, self.settings)
+        await self._send(chat, text, kind)
+
+    async def _send(self, chat: HeldChat, text: str, kind: OutboundKind) -> None:
+        target = split_conversation(chat.conversation)
+        sender = self.senders.get(target[0]) if target else None
+        if target is None or sender is None:
+            log.error("no channel to tell the patient (%s)", chat.conversation.partition(":")[0])
+            return
+        out = Outbound(
+            channel=target[0],
+            conversation_id=target[1],
+            text=text,
+            kind=kind,
+            lang=chat.lang or self.settings.default_language,
+        )
+        try:
+            await sender.send(out)
+        except Exception as exc:
+            log.error("handoff notice not delivered (%s)", type(exc).__name__)
+
+    async def _summarise(self, chat: HeldChat, lines: list[Any]) -> None:
+        if not lines:
+            return
+        try:
+            summary = await summarize(self.llm, lines, chat.lang)
+        except LLMError as exc:
+            log.info("no handoff summary (%s); the console shows the last messages", exc)
+            return
+        await self.summaries.save(chat.conversation, summary)
+        await self.store.publish(EventType.UPDATED, chat.conversation, why="summary")
+
+    async def _alert_staff_group(self, chat: HeldChat) -> None:
+        """A message to the staff group: labels and the time only, never patient details."""
+        token = self.settings.telegram_token
+        group = self.settings.staff_telegram_chat_id
+        if token is None or not group:
+            return
+        lang = self.settings.default_language
+        when = datetime.fromtimestamp(chat.since, self.zone).strftime("%H:%M")
+        text = render(
+            "staff_alert",
+            lang,
+            self.settings,
+            category=chat.category or "-",
+            channel=chat.conversation.partition(":")[0],
+            time=when,
+        )
+        url = f"{self.settings.telegram_api_base}/bot{token.get_secret_value()}/sendMessage"
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S))
+        try:
+            async with self._http.post(url, json={"chat_id": group, "text": text}) as resp:
+                body = await resp.json(content_type=None)
+                if resp.status != 200 or not body.get("ok"):
+                    log.error(
+                        "staff group alert refused: HTTP %s %s",
+                        resp.status,
+                        body.get("description", ""),
+                    )
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.error("staff group alert failed (%s)", type(exc).__name__)
