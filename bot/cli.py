@@ -18,10 +18,10 @@ log = logging.getLogger("careline")
 
 # Modules that add commands: each has ``register_cli(subparsers)`` adding parsers whose
 # defaults carry ``run=function(settings, args) -> exit code``.
-CLI_PLUGINS: tuple[str, ...] = ()
+CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit", "adapters.telegram_cli")
 
 # Library loggers that are chatty at INFO (httpx logs every request line).
-QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")
+QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio", "telegram")
 
 
 def setup_logging(level: str) -> None:
@@ -167,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(Fernet.generate_key().decode())
         return 0
     try:
-        settings = load_settings()
+        # Plug-in flags on existing commands (e.g. ``serve --telegram-polling``) set settings.
+        settings = load_settings(**(getattr(args, "setting_overrides", None) or {}))
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return 2

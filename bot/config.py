@@ -109,12 +109,27 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
+    # Long polling (getUpdates) instead of the webhook, for development; `serve --telegram-polling`.
+    telegram_polling: bool = False
     # --- end Telegram ---
 
     # --- Human handoff and staff console ---
     handoff_claim_timeout_s: int = Field(default=600, ge=10)
     handoff_staff_idle_s: int = Field(default=1800, ge=60)
     staff_telegram_chat_id: str = ""
+    handoff_timezone: str = "Asia/Shanghai"
+
+    @field_validator("handoff_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
     # --- end handoff ---
 
     @field_validator("ollama_host", "openai_base_url", "wechat_api_base", "telegram_api_base")

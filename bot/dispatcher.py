@@ -56,7 +56,7 @@ DRAFT_INTERVAL_S = 0.7
 MAX_REPLY_CHARS: Mapping[Channel, int] = {
     Channel.CONSOLE: 2000,
     Channel.TELEGRAM: 3000,
-    Channel.WECHAT: 1200,
+    Channel.WECHAT: 600,  # about one 2048-byte WeChat message in Chinese
 }
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 
@@ -163,7 +163,7 @@ class Dispatcher:
         if self._closing:
             raise RuntimeError("dispatcher is shutting down")
         lang = self._language(msg)
-        if msg.kind in (InboundKind.TEXT, InboundKind.VOICE) and msg.text:
+        if msg.text and msg.kind not in (InboundKind.BUTTON, InboundKind.EVENT):
             assessment = assess(msg.text, lang)
             if assessment.escalate:
                 await self._emergency(msg, lang, assessment)
@@ -277,7 +277,7 @@ class Dispatcher:
                 where,
             )
             await self._send(self._notice(turn.msg, turn.lang, "staff_will_reply"))
-            await self._escalate_quietly(turn.key, "internal_error")
+            await self.escalate(turn.key, "internal_error")
 
     # ------------------------------------------------------------------ steps
 
@@ -286,7 +286,7 @@ class Dispatcher:
         if turn.msg.kind is InboundKind.BUTTON:
             command = turn.msg.text.strip()
             if command == ButtonId.HUMAN:
-                await self._escalate_quietly(turn.key, "patient_request")
+                await self.escalate(turn.key, "patient_request")
                 turn.out = self._notice(
                     turn.msg, turn.lang, "handoff_requested", with_buttons=False
                 )
@@ -350,6 +350,8 @@ class Dispatcher:
         if turn.state in (HandoffState.WAITING, HandoffState.STAFF):
             turn.out = self._notice(turn.msg, turn.lang, "staff_will_reply", with_buttons=False)
             await self._remember(turn, "")
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.handoff.on_patient_message(turn.key)
             return False
         return True
 
@@ -375,7 +377,7 @@ class Dispatcher:
             log.warning("LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
             turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
             turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
-            await self._escalate_quietly(turn.key, "llm_failure")
+            await self.escalate(turn.key, "llm_failure")
             await self._remember(turn, "")
             return False
         return True
@@ -457,7 +459,16 @@ class Dispatcher:
                 "context not saved conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__
             )
 
-    async def _escalate_quietly(self, key: str, reason: str) -> None:
+    async def held_by_staff(self, key: str) -> bool:
+        """Whether the conversation is waiting for or held by staff (False if unknown)."""
+        try:
+            state = await self.handoff.state(key)
+        except REDIS_ERRORS:
+            return False
+        return state in (HandoffState.WAITING, HandoffState.STAFF)
+
+    async def escalate(self, key: str, reason: str) -> None:
+        """Put a conversation in front of staff; a Redis failure is logged, never raised."""
         try:
             if await self.handoff.escalate(key, reason):
                 log.warning("escalated to staff conv=%s reason=%s", conversation_tag(key), reason)

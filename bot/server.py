@@ -24,6 +24,14 @@ READY_TIMEOUT_S = 3.0
 def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
     """The channels this configuration enables (each is enabled by its credentials)."""
     adapters: list[ChannelAdapter] = []
+    if settings.wechat_token is not None:
+        from adapters.wechat import WeChatChannel
+
+        adapters.append(WeChatChannel(settings))
+    if settings.telegram_token is not None:
+        from adapters.telegram import TelegramChannel
+
+        adapters.append(TelegramChannel(settings))
     return adapters
 
 
@@ -68,7 +76,14 @@ def build_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
             app[RUNTIME] = runtime
-            context = ChannelContext(settings, runtime.redis.client, runtime.dispatcher.submit)
+            dispatcher = runtime.dispatcher
+            context = ChannelContext(
+                settings,
+                runtime.redis.client,
+                dispatcher.submit,
+                dispatcher.escalate,
+                dispatcher.held_by_staff,
+            )
             started: list[ChannelAdapter] = []
             try:
                 for adapter in channels:
@@ -90,6 +105,12 @@ def build_app(
                     await adapter.stop()
 
     app.cleanup_ctx.append(lifecycle)
+    from bot.console.app import StaffConsole  # the staff console, under /console
+
+    console = StaffConsole(settings)
+    app.router.add_routes(console.routes())
+    app.cleanup_ctx.append(console.cleanup_ctx)
+    app.on_shutdown.append(console.shutdown)
     return app
 
 

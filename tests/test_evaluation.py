@@ -1,0 +1,188 @@
+"""`careline eval`: metrics on small JSONL files written here, through the real safety library."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import cli, replies
+from bot.config import EMERGENCY_NUMBERS, HospitalProfile
+from bot.evaluation import f_beta, percentile, run_eval
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def _run(
+    task: str, path: Path, *, show_text: bool = False, as_json: bool = True
+) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_eval(task, path, as_json, show_text, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+EMERGENCY_ROWS: list[dict[str, object]] = [
+    {
+        "id": "a",
+        "text": "我爸突然嘴歪了，说话不清楚",
+        "escalate": True,
+        "level": "emergency",
+        "category": "stroke",
+    },
+    {
+        "id": "b",
+        "text": "孩子喘不上气，嘴唇发紫",
+        "escalate": True,
+        "level": "emergency",
+        "category": "breathing",
+    },
+    {
+        "id": "c",
+        "text": "胳膊上有块淤青，不疼",
+        "escalate": True,
+        "level": "emergency",
+        "category": "trauma",
+    },  # deliberately mislabelled: must show up as a miss
+    {
+        "id": "d",
+        "text": "请问周六门诊开不开？",
+        "escalate": False,
+        "level": "none",
+        "category": None,
+    },
+    {
+        "id": "e",
+        "text": "I have no chest pain at all",
+        "escalate": False,
+        "level": "none",
+        "category": None,
+    },
+]
+
+
+def test_labelled_emergency_metrics(tmp_path: Path) -> None:
+    code, out, _ = _run("emergency", _write(tmp_path / "e.jsonl", EMERGENCY_ROWS))
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["shape"] == "labelled"
+    assert (doc["tp"], doc["fn"], doc["fp"]) == (2, 1, 0)
+    assert doc["recall"] == pytest.approx(2 / 3)
+    assert doc["precision"] == 1.0
+    assert doc["false_positive_rate"] == 0.0
+    assert doc["f2"] == pytest.approx(f_beta(1.0, 2 / 3))
+    assert [m["id"] for m in doc["misses"]] == ["c"]
+    assert doc["per_category"]["trauma"]["recall"] == 0.0
+    assert doc["per_category"]["stroke"]["recall"] == 1.0
+    assert set(doc["latency"]) == {"p50_ms", "p99_ms"}
+    assert "texts" not in doc
+    assert "淤青" not in out  # no message text without --show-text
+
+
+def test_show_text_prints_miss_text_only_on_request(tmp_path: Path) -> None:
+    path = _write(tmp_path / "e.jsonl", EMERGENCY_ROWS)
+    _, table, _ = _run("emergency", path, as_json=False)
+    assert "c" in table and "淤青" not in table
+    _, shown, _ = _run("emergency", path, as_json=False, show_text=True)
+    assert "胳膊上有块淤青" in shown
+
+
+def test_unlabelled_messages_give_a_flag_rate(tmp_path: Path) -> None:
+    rows = [
+        {"id": "1", "text": "降压药能不能饭后吃"},
+        {"id": "2", "text": "我妈喝了农药"},
+        {"id": "3", "text": "体检报告什么时候出"},
+        {"id": "4", "text": "鼻炎怎么治"},
+    ]
+    code, out, _ = _run("emergency", _write(tmp_path / "u.jsonl", rows))
+    doc = json.loads(out)
+    assert code == 0 and doc["shape"] == "unlabelled"
+    assert doc["flag_rate"] == 0.25
+    assert doc["flagged_ids"] == ["2"]
+
+
+def test_labelled_pii_per_kind(tmp_path: Path) -> None:
+    text = "我叫周晓岚，手机13912345678，想改预约"
+    rows = [
+        {
+            "id": "p1",
+            "text": text,
+            "entities": [
+                {"start": 2, "end": 5, "kind": "PERSON"},
+                {"start": 8, "end": 19, "kind": "PHONE"},
+            ],
+            "keep": [],
+        },
+        {"id": "p2", "text": "连翘和柴胡能一起吃吗", "entities": [], "keep": ["连翘", "柴胡"]},
+        {
+            "id": "p3",
+            "text": "邮箱写错了",
+            "entities": [{"start": 0, "end": 2, "kind": "EMAIL"}],
+            "keep": [],
+        },  # mislabelled on purpose: an EMAIL miss
+    ]
+    code, out, _ = _run("pii", _write(tmp_path / "p.jsonl", rows))
+    doc = json.loads(out)
+    assert code == 0 and doc["shape"] == "labelled"
+    assert doc["per_kind"]["PHONE"]["recall"] == 1.0
+    assert doc["per_kind"]["PERSON"]["recall"] == 1.0
+    assert doc["per_kind"]["EMAIL"]["recall"] == 0.0
+    assert doc["keep_terms_masked"] == []
+    assert [m["id"] for m in doc["misses"]] == ["p3"]
+    assert "13912345678" not in out
+
+
+def test_ner_file_gives_name_character_coverage(tmp_path: Path) -> None:
+    rows = [
+        {"id": "n1", "text": "患者吴海峰，男，45岁", "persons": [[2, 5]], "places": []},
+        {"id": "n2", "text": "今天天气不错", "persons": [], "places": []},
+    ]
+    code, out, _ = _run("pii", _write(tmp_path / "n.jsonl", rows))
+    doc = json.loads(out)
+    assert code == 0 and doc["shape"] == "ner"
+    assert doc["person_chars"] == 3
+    assert doc["person_chars_masked"] == 1.0
+    assert doc["person_span_precision"] == 1.0
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "x"}\nnot json\n', encoding="utf-8")
+    code, out, err = _run("emergency", bad)
+    assert code == 2 and out == ""
+    assert "bad.jsonl:2" in err and "not json" not in err
+    code, _, err = _run("pii", tmp_path / "missing.jsonl")
+    assert code == 2 and "cannot read" in err
+    wrong = _write(tmp_path / "w.jsonl", [{"id": "x", "text": "hi", "entities": "PHONE"}])
+    code, _, err = _run("pii", wrong)
+    assert code == 2 and "format" in err
+
+
+def test_eval_command_is_registered() -> None:
+    args = cli.parser().parse_args(["eval", "pii", "f.jsonl", "--json", "--show-text"])
+    assert args.task == "pii" and args.json and args.show_text and callable(args.run)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([5.0, 1.0, 3.0], 50) == 3.0
+    assert percentile([float(i) for i in range(1, 101)], 99) == 99.0
+    assert percentile([], 99) == 0.0
+
+
+@pytest.mark.parametrize("region", sorted(EMERGENCY_NUMBERS))
+def test_every_category_has_a_reply_with_the_regions_numbers(region: str) -> None:
+    hospital = HospitalProfile("H", "010-1", "1 Road", "ED", "9-5", region)
+    numbers = EMERGENCY_NUMBERS[region]
+    for category in sorted(replies.SPECIFIC_EMERGENCY_TEMPLATES):
+        for lang in ("zh", "en"):
+            text = replies.emergency(category, lang, hospital)
+            assert numbers["ambulance"] in text, (category, lang)
+            assert "010-1" in text
+    assert numbers["crisis"] in replies.emergency("self_harm", "en", hospital)
+    assert replies.emergency("stroke", "zh", hospital) != replies.emergency("burn", "zh", hospital)
