@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken
+
 from safety.pii import Vault
 
 log = logging.getLogger(__name__)
