@@ -126,22 +126,8 @@ def language_of(language_code: str | None) -> str | None:
 # ----------------------------------------------------------------- templates
 
 
-def _fields(hospital: HospitalProfile) -> dict[str, str]:
-    return {
-        "hospital_name": hospital.name,
-        "hospital_phone": hospital.phone,
-        "hospital_address": hospital.address,
-        "emergency_department": hospital.emergency_department,
-        "emergency_place": ", ".join(
-            p for p in (hospital.emergency_department, hospital.address) if p
-        ),
-        "opening_hours": hospital.opening_hours,
-        **hospital.numbers,
-    }
-
-
 def render(name: str, lang: str, hospital: HospitalProfile, **extra: str) -> str:
-    return prompts.load(name, lang).format(**(_fields(hospital) | extra))
+    return prompts.load(name, lang).format(**(hospital.template_fields() | extra))
 
 
 @cache

@@ -118,9 +118,4 @@ def render(name: str, lang: str, hospital: HospitalProfile | None) -> str:
     text = _template(name, lang)
     if hospital is None:
         return text
-    return text.format(
-        hospital_name=hospital.name,
-        hospital_phone=hospital.phone,
-        opening_hours=hospital.opening_hours,
-        **hospital.numbers,
-    )
+    return text.format(**hospital.template_fields())

@@ -43,6 +43,18 @@ class HospitalProfile:
     def numbers(self) -> dict[str, str]:
         return EMERGENCY_NUMBERS[self.region]
 
+    def template_fields(self) -> dict[str, str]:
+        """The names reply templates use for the profile (``{hospital_phone}``, ``{ambulance}``)."""
+        return {
+            "hospital_name": self.name,
+            "hospital_phone": self.phone,
+            "hospital_address": self.address,
+            "emergency_department": self.emergency_department,
+            "emergency_place": ", ".join(p for p in (self.emergency_department, self.address) if p),
+            "opening_hours": self.opening_hours,
+            **self.numbers,
+        }
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

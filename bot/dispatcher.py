@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 # How long an idle lane (and its worker task) lives before it is dropped.
 LANE_IDLE_S = 30.0
+# Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
+# a stopping process (or a SIGTERM) waiting forever.
+SHUTDOWN_DRAIN_S = 15.0
 # Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
 DRAFT_INTERVAL_S = 0.7
 # Longest answer body per channel, before the disclaimer; channels split further if they must.
@@ -529,7 +532,15 @@ class Dispatcher:
     async def aclose(self) -> None:
         """Stop taking messages, finish what was accepted, then stop the lanes."""
         self._closing = True
-        await self.drain()
+        try:
+            async with asyncio.timeout(SHUTDOWN_DRAIN_S):
+                await self.drain()
+        except TimeoutError:
+            log.error(
+                "shutdown: %d message(s) still unanswered after %.1f s; stopping anyway",
+                self._in_flight,
+                SHUTDOWN_DRAIN_S,
+            )
         tasks = [*self._tasks, *(lane.task for lane in self._lanes.values() if lane.task)]
         for task in tasks:
             task.cancel()

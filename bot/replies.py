@@ -29,22 +29,8 @@ SPECIFIC_EMERGENCY_TEMPLATES = frozenset(
 )
 
 
-def fields(hospital: HospitalProfile) -> dict[str, str]:
-    return {
-        "hospital_name": hospital.name,
-        "hospital_phone": hospital.phone,
-        "hospital_address": hospital.address,
-        "emergency_department": hospital.emergency_department,
-        "emergency_place": ", ".join(
-            part for part in (hospital.emergency_department, hospital.address) if part
-        ),
-        "opening_hours": hospital.opening_hours,
-        **hospital.numbers,
-    }
-
-
 def render(name: str, lang: str, hospital: HospitalProfile) -> str:
-    return prompts.load(name, lang).format(**fields(hospital))
+    return prompts.load(name, lang).format(**hospital.template_fields())
 
 
 def emergency(category: str | None, lang: str, hospital: HospitalProfile) -> str:

@@ -408,3 +408,37 @@ async def test_image_gets_polite_notice_with_handoff_offer(pipeline: Any, fake: 
     assert "文字" in out.text
     assert ButtonId.HUMAN in [b.id for b in out.buttons]
     assert fake.chat_bodies == []
+
+
+class StuckChannel(Recorder):
+    """A channel whose platform never answers."""
+
+    async def send(self, out: Outbound) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_shutdown_is_bounded_when_a_send_never_returns(
+    fake: FakeOllama,
+    redis_url: str,
+    prefix: str,
+    tmp_path: Path,
+    redis_client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import bot.dispatcher
+
+    monkeypatch.setattr(bot.dispatcher, "SHUTDOWN_DRAIN_S", 0.5)
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
+    dispatcher = await start(settings, StuckChannel(), redis_client)
+    await dispatcher.submit(inbound("复诊需要带什么材料？"))
+    await model_busy_or_done(fake)
+    await dispatcher.aclose()  # returns although the answer's send never finished
+    await dispatcher.llm.aclose()
+    assert "1 message(s) still unanswered" in caplog.text
+
+
+async def model_busy_or_done(fake: FakeOllama) -> None:
+    async with asyncio.timeout(10):
+        while not fake.chat_bodies:  # noqa: ASYNC110 - the fake offers no event to wait on
+            await asyncio.sleep(0.01)

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 import prompts
-from bot import replies
 from bot.config import Settings
 from bot.console.hours import is_open
 from bot.console.transcript import Transcript
@@ -57,7 +56,7 @@ def split_conversation(conversation: str) -> tuple[Channel, str] | None:
 
 def render(name: str, lang: str, settings: Settings, **extra: str) -> str:
     """A template filled from the hospital profile and ``extra``."""
-    return prompts.load(name, lang).format(**replies.fields(settings.hospital), **extra)
+    return prompts.load(name, lang).format(**settings.hospital.template_fields(), **extra)
 
 
 class HandoffWorker:
