@@ -32,6 +32,7 @@ import aiohttp  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 
+from bench.measure import percentile  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.server import build_app  # noqa: E402
 from bot.staff import StaffAccounts  # noqa: E402
@@ -41,13 +42,6 @@ from tests.fakes.ollama import FakeOllama  # noqa: E402
 EMERGENCY = "我胸口剧痛，喘不上气"
 PASSWORD = "bench password 123"
 EVENT_TIMEOUT_S = 10.0
-PERCENT = 100
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / PERCENT * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 class SSEClient:
@@ -86,7 +80,7 @@ class SSEClient:
 def report(name: str, samples: list[float]) -> None:
     ms = [s * 1000 for s in samples]
     print(
-        f"{name}: n={len(ms)}  p50={percentile(ms, 50):.1f} ms  p99={percentile(ms, 99):.1f} ms"
+        f"{name}: n={len(ms)}  p50={percentile(ms, 0.50):.1f} ms  p99={percentile(ms, 0.99):.1f} ms"
         f"  max={max(ms):.1f} ms  mean={statistics.fmean(ms):.1f} ms"
     )
 

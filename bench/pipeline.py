@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis.asyncio.connection as redis_connection  # noqa: E402
 
+from bench.measure import free_port, percentile  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.llm import ChatMessage, Readiness  # noqa: E402
@@ -89,11 +89,6 @@ def messages(count: int) -> list[str]:
     while len(texts) < count:
         texts.append((SAMPLE * 2)[:MESSAGE_CHARS])
     return texts
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def overhead(count: int, redis_url: str | None) -> None:
@@ -157,12 +152,6 @@ async def overhead(count: int, redis_url: str | None) -> None:
         "    (rate limiter 1; gate = handoff state + context window + vault 1; "
         "append exchange + vault 1)"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_memory(redis_url: str | None) -> None:

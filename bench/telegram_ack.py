@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH  # noqa: E402
+from bench.measure import free_port, percentile  # noqa: E402
 from tests.fakes.telegram_api import DEFAULT_TOKEN, text_update  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -56,12 +56,6 @@ FIRST_CHAT_ID = 900_000_000
 PERCENT = 100
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", module, "--port", "0", *args],
@@ -72,11 +66,6 @@ def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bench.measure import free_port, percentile  # noqa: E402
 from tests.fakes.wechat_api import WeChatPush  # noqa: E402
 
 TOKEN = "bench-token"
@@ -45,12 +45,6 @@ VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
 QUESTION = "请问明天上午的内科门诊还能挂号吗？需要带什么材料？"
 START_TIMEOUT_S = 60.0
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -67,11 +61,6 @@ def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:

@@ -19,6 +19,7 @@ from bot.handoff import HandoffState
 from bot.llm import make_llm
 from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
 from tests.conftest import make_settings
+from tests.support import eventually
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
 
@@ -68,9 +69,7 @@ def inbound(text: str, conversation: str = "c1", **kw: Any) -> Inbound:
 
 async def model_busy(fake: FakeOllama) -> None:
     """Wait until the fake model is working on an answer."""
-    async with asyncio.timeout(10):
-        while fake.in_flight == 0:  # noqa: ASYNC110 - the fake offers no event to wait on
-            await asyncio.sleep(0.01)
+    await eventually(lambda: fake.in_flight > 0)
 
 
 def last_user_text(body: dict[str, Any]) -> str:
@@ -432,13 +431,7 @@ async def test_shutdown_is_bounded_when_a_send_never_returns(
     settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
     dispatcher = await start(settings, StuckChannel(), redis_client)
     await dispatcher.submit(inbound("复诊需要带什么材料？"))
-    await model_busy_or_done(fake)
+    await eventually(lambda: bool(fake.chat_bodies))
     await dispatcher.aclose()  # returns although the answer's send never finished
     await dispatcher.llm.aclose()
     assert "1 message(s) still unanswered" in caplog.text
-
-
-async def model_busy_or_done(fake: FakeOllama) -> None:
-    async with asyncio.timeout(10):
-        while not fake.chat_bodies:  # noqa: ASYNC110 - the fake offers no event to wait on
-            await asyncio.sleep(0.01)

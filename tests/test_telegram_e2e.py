@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import redis.asyncio as aioredis
 
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH
 from tests.conftest import TEST_VAULT_KEY
+from tests.support import eventually, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import (
     DEFAULT_TOKEN,
@@ -32,12 +32,6 @@ SECRET = "e2e-webhook-secret_0123456789"
 ANSWER = "The outpatient pharmacy is on the ground floor, next to the main entrance."
 START_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(tmp: Path, api: str, **env: str) -> dict[str, str]:
@@ -57,7 +51,7 @@ async def careline_serve(
     tmp: Path, redis_url: str, prefix: str, ollama: str, api: str, *args: str
 ) -> AsyncIterator[str]:
     """A `careline serve` process; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
     environment = _environment(
         tmp,
@@ -93,20 +87,6 @@ async def _healthy(session: aiohttp.ClientSession, url: str, proc: Any) -> bool:
         async with session.get(url + "/healthz") as r:
             return r.status == 200
     return False
-
-
-async def eventually(check: Callable[[], Any], within_s: float = 15.0) -> None:
-    """Wait until ``check()`` holds: the test asserts the condition, never a time."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 def keyboard_data(call: dict[str, Any]) -> list[str]:

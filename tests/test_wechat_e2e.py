@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import redis.asyncio as aioredis
 
 from bot.handoff import HandoffState, HandoffStore
 from tests.conftest import TEST_VAULT_KEY
+from tests.support import eventually, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
 
@@ -29,18 +29,12 @@ ANSWER = "可以先在门诊大厅挂号，再到相应科室候诊。"
 START_TIMEOUT_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def careline_serve(
     tmp: Path, redis_url: str, prefix: str, ollama: str, api: str, **env: str
 ) -> AsyncIterator[str]:
     """A `careline serve` process; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
         "PYTHONPATH": str(ROOT),
@@ -93,20 +87,6 @@ async def deliver(
     async with session.post(url + "/wechat", params=query, data=body) as r:
         text = await r.text()
         return r.status, push.read_reply(text) if r.status == 200 else None
-
-
-async def eventually(check: Callable[[], Any], within_s: float = 15.0) -> None:
-    """Wait until ``check()`` holds: the test asserts the condition, never a time."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 def sends_to(api: FakeWeChatAPI, openid: str) -> list[dict[str, Any]]:
