@@ -19,9 +19,9 @@ from bot.handoff import HandoffState
 from bot.llm import make_llm
 from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
 from tests.conftest import make_settings
-from tests.support import eventually
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
+from tests.support import eventually
 
 PHONE = "13912345678"
 CHANNEL = Channel.TELEGRAM  # any platform channel; the console is exempt from the flood limit

@@ -16,7 +16,6 @@ import redis.asyncio as aioredis
 
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH
 from tests.conftest import TEST_VAULT_KEY
-from tests.support import eventually, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import (
     DEFAULT_TOKEN,
@@ -26,6 +25,7 @@ from tests.fakes.telegram_api import (
     text_update,
     visible_text,
 )
+from tests.support import eventually, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "e2e-webhook-secret_0123456789"

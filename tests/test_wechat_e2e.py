@@ -16,9 +16,9 @@ import redis.asyncio as aioredis
 
 from bot.handoff import HandoffState, HandoffStore
 from tests.conftest import TEST_VAULT_KEY
-from tests.support import eventually, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
+from tests.support import eventually, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "careline-e2e-token"
