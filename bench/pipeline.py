@@ -109,7 +109,9 @@ async def overhead(count: int, redis_url: str | None) -> None:
             vault_key="u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc=",
             rate_limit="1000/minute",
         )
-        handle = await open_redis(settings.redis_url, settings.data_dir)
+        handle = await open_redis(
+            settings.redis_url, settings.data_dir, settings.redis_max_connections
+        )
         clock = Clock()
         dispatcher = Dispatcher(settings, handle.client, InstantModel(), {Channel.WECHAT: clock})
         texts = messages(count)

@@ -78,7 +78,7 @@ async def export(settings: Settings, since: datetime | None, out: TextIO) -> int
     """Write the audit entries as JSON Lines; returns how many."""
     from bot.redis_conn import open_redis
 
-    handle = await open_redis(settings.redis_url, settings.data_dir)
+    handle = await open_redis(settings.redis_url, settings.data_dir, settings.redis_max_connections)
     count = 0
     try:
         log = AuditLog(handle.client, settings.redis_prefix)

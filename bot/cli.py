@@ -94,7 +94,9 @@ async def check(settings: Settings, out: TextIO) -> int:
     problems = 0
     out.write(f"Hospital:  {settings.hospital_name} (region {settings.hospital_region})\n")
     try:
-        handle = await open_redis(settings.redis_url, settings.data_dir)
+        handle = await open_redis(
+            settings.redis_url, settings.data_dir, settings.redis_max_connections
+        )
         try:
             await asyncio.wait_for(handle.client.ping(), 5)
             out.write(f"Redis:     OK, {handle.description}\n")

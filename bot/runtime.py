@@ -32,7 +32,7 @@ async def open_runtime(
 
     safety.warm_up()
     senders = senders if senders is not None else {}
-    redis = await open_redis(settings.redis_url, settings.data_dir)
+    redis = await open_redis(settings.redis_url, settings.data_dir, settings.redis_max_connections)
     try:
         llm = make_llm(settings)
         try:

@@ -201,7 +201,7 @@ def read_password(stdin: Any = None) -> str:
 async def _with_accounts(settings: Settings, action: Any) -> Any:
     from bot.redis_conn import open_redis
 
-    handle = await open_redis(settings.redis_url, settings.data_dir)
+    handle = await open_redis(settings.redis_url, settings.data_dir, settings.redis_max_connections)
     try:
         return await action(StaffAccounts(handle.client, settings.redis_prefix))
     finally:
