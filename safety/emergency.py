@@ -133,7 +133,43 @@ class _Lexicon:
     char_factors: frozenset[str] = frozenset()
     factor_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Rule order per (reply language, has CJK, has Latin): computed once, not per message.
-    orders: dict[tuple[str, bool, bool], tuple[_Rule, ...]] = field(default_factory=dict)
+    orders: dict[tuple[str, bool, bool], _RulePlan] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _RulePlan:
+    """Rules in the order they are tried, and which of them a factor can make possible.
+
+    Each rule is filed under the factors of its most selective term group (every group must
+    match, so a message with none of that group's factors cannot fire the rule); rules with
+    a group that has no factors are always tried."""
+
+    rules: tuple[_Rule, ...]
+    by_factor: dict[str, tuple[int, ...]]
+    always: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rules: tuple[_Rule, ...]) -> _RulePlan:
+        by_factor: dict[str, list[int]] = {}
+        always: list[int] = []
+        for i, rule in enumerate(rules):
+            if not rule.group_factors or any(f is None for f in rule.group_factors):
+                always.append(i)
+                continue
+            for factor in min((f for f in rule.group_factors if f is not None), key=len):
+                by_factor.setdefault(factor, []).append(i)
+        return cls(rules, {k: tuple(v) for k, v in by_factor.items()}, tuple(always))
+
+    def candidates(self, present: frozenset[str]) -> list[_Rule]:
+        """The rules every term group of which has a factor in ``present``, in order."""
+        picked = set(self.always)
+        for factor in present:
+            picked.update(self.by_factor.get(factor, ()))
+        return [
+            rule
+            for rule in (self.rules[i] for i in sorted(picked))
+            if all(f is None or not f.isdisjoint(present) for f in rule.group_factors)
+        ]
 
 
 class LexiconError(ValueError):
@@ -391,17 +427,17 @@ def _present_factors(norm: str, lex: _Lexicon) -> frozenset[str]:
     return frozenset(present)
 
 
-def _rule_order(lex: _Lexicon, out_lang: str, has_cjk: bool, has_latin: bool) -> tuple[_Rule, ...]:
+def _rule_order(lex: _Lexicon, out_lang: str, has_cjk: bool, has_latin: bool) -> _RulePlan:
     """Rules that apply to the message's scripts, reply language first, then by level."""
     key = (out_lang, has_cjk, has_latin)
-    order = lex.orders.get(key)
-    if order is None:
+    plan = lex.orders.get(key)
+    if plan is None:
         rules = [
             r for r in lex.rules if (r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin)
         ]
         rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
-        order = lex.orders[key] = tuple(rules)
-    return order
+        plan = lex.orders[key] = _RulePlan.of(tuple(rules))
+    return plan
 
 
 def lexicon_words() -> tuple[str, ...]:
@@ -621,11 +657,7 @@ def assess(text: str, lang: str | None = None) -> Assessment:
     present = _present_factors(norm, lex)
     # A rule with a term group none of whose literals occurs cannot fire: most messages end
     # here, before clause splitting, segmentation or negation analysis.
-    rules = [
-        r
-        for r in _rule_order(lex, out_lang, has_cjk, has_latin)
-        if all(f is None or not f.isdisjoint(present) for f in r.group_factors)
-    ]
+    rules = _rule_order(lex, out_lang, has_cjk, has_latin).candidates(present)
     if not rules:
         return Assessment(False, "none", None, out_lang)
     fired = _fired(_Message(norm, lex, present), rules)
