@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from bot import replies
+from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
@@ -161,16 +162,28 @@ class Dispatcher:
 
     # ----------------------------------------------------------------- intake
 
+    def answers_at_intake(self, msg: Inbound) -> bool:
+        """Whether ``submit`` answers this message before returning: an emergency."""
+        return self._assess(msg, self._language(msg)) is not None
+
+    @staticmethod
+    def _assess(msg: Inbound, lang: str) -> Assessment | None:
+        """The assessment of a message that calls for emergency escalation, else None."""
+        if msg.text and msg.kind not in (InboundKind.BUTTON, InboundKind.EVENT):
+            assessment = assess(msg.text, lang)
+            if assessment.escalate:
+                return assessment
+        return None
+
     async def submit(self, msg: Inbound) -> None:
         """Accept a message; returns at once. Emergencies are answered before this returns."""
         if self._closing:
             raise RuntimeError("dispatcher is shutting down")
         lang = self._language(msg)
-        if msg.text and msg.kind not in (InboundKind.BUTTON, InboundKind.EVENT):
-            assessment = assess(msg.text, lang)
-            if assessment.escalate:
-                await self._emergency(msg, lang, assessment)
-                return
+        assessment = self._assess(msg, lang)
+        if assessment is not None:
+            await self._emergency(msg, lang, assessment)
+            return
         lane = self._lanes.get(msg.key)
         if lane is None:
             lane = _Lane(queue=asyncio.Queue(maxsize=self.settings.queue_per_conversation))
@@ -542,7 +555,5 @@ class Dispatcher:
                 SHUTDOWN_DRAIN_S,
             )
         tasks = [*self._tasks, *(lane.task for lane in self._lanes.values() if lane.task)]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks, "dispatcher")
         self._lanes.clear()

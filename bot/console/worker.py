@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 import prompts
+from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.console.hours import is_open
 from bot.console.transcript import Transcript
@@ -77,6 +78,7 @@ class HandoffWorker:
         self.senders = senders
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._jobs: set[asyncio.Task[Any]] = set()
         self._http: aiohttp.ClientSession | None = None
 
@@ -86,10 +88,8 @@ class HandoffWorker:
         self._task = asyncio.create_task(self._loop(), name="handoff-timers")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._jobs) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._stopping = True
+        await stop_tasks([self._task, *self._jobs], "handoff timers")
         self._task = None
         if self._http is not None:
             await self._http.close()
@@ -101,7 +101,7 @@ class HandoffWorker:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_due()
             except Exception as exc:  # a bad round must not stop the timers
