@@ -2,7 +2,9 @@
 
 A channel turns platform payloads into ``Inbound`` messages (handing each to ``submit``) and
 renders ``Outbound`` ones as platform calls (``send``). Its webhook routes are added when the
-server is built; ``start`` runs once careline's runtime is up, ``stop`` at shutdown.
+server is built; ``start`` runs once careline's runtime is up. At shutdown ``drain`` comes
+first, while the pipeline still accepts messages (a channel that acknowledged a delivery
+before handing it on hands it on now), then the pipeline finishes, then ``stop``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ class ChannelContext:
     for what only the channel knows (a platform refusing to deliver). Never raises."""
     held_by_staff: Callable[[str], Awaitable[bool]]
     """Whether a conversation is waiting for or held by staff."""
+    answers_at_intake: Callable[[Inbound], bool]
+    """Whether ``submit`` will answer this message before it returns (an emergency: its
+    reply needs no model). Channels that acknowledge deliveries before handing them on use
+    it to keep such replies in the acknowledgement. Cheap and pure: no I/O."""
 
 
 class ChannelAdapter(Protocol):
@@ -37,6 +43,10 @@ class ChannelAdapter(Protocol):
     def routes(self) -> Sequence[web.AbstractRouteDef]: ...
 
     async def start(self, context: ChannelContext) -> None: ...
+
+    async def drain(self) -> None:
+        """Hand on everything already acknowledged; called before the pipeline closes."""
+        ...
 
     async def stop(self) -> None: ...
 

@@ -70,6 +70,7 @@ from adapters.telegram_text import (
     split_text,
     to_html,
 )
+from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.models import (
     EXTRA_DRAFTS,
@@ -191,6 +192,7 @@ class TelegramChannel:
         self._context: ChannelContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._drained = False
         self._regions: OrderedDict[str, str] = OrderedDict()
         self._calls_in_flight = 0
         self._courtesy_budget = AsyncLimiter(COURTESY_PER_SECOND, 1)
@@ -223,17 +225,21 @@ class TelegramChannel:
                 WEBHOOK_PATH,
             )
 
-    async def stop(self) -> None:
+    async def drain(self) -> None:
+        """Take no more updates; hand on those already acknowledged (bounded in time)."""
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
         if self._tasks:
-            _done, pending = await asyncio.wait(list(self._tasks), timeout=STOP_GRACE_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.wait(list(self._tasks), timeout=STOP_GRACE_S)
+        self._drained = True
+
+    async def stop(self) -> None:
+        if not self._drained:
+            await self.drain()
+        await stop_tasks(self._tasks, "Telegram channel")
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.bot.shutdown()
 

@@ -30,15 +30,16 @@ import hmac
 import logging
 import secrets
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
 import redis.exceptions
-import xmltodict  # type: ignore[import-untyped]  # no stubs; wechatpy parses with it too
 from aiohttp import web
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import EVENT_TYPES
+from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
 from adapters.base import ChannelContext
@@ -59,6 +60,7 @@ from adapters.wechat_text import (
     utf8_len,
     with_typed_choices,
 )
+from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.models import (
     ButtonId,
@@ -90,6 +92,13 @@ PUBSUB_READ_S = 1.0
 PUBSUB_RETRY_S = 1.0
 # Redis calls made before the pipeline sees a message: slower than this, act without them.
 REDIS_FAST_S = 0.5
+# Active mode: deliveries acknowledged before they are handed on, by INTAKE_WORKERS tasks.
+# Past MAX_INTAKE_BACKLOG waiting, deliveries are handed on before they are acknowledged
+# (WeChat waits up to 5 s), which slows intake down to what careline keeps up with.
+INTAKE_WORKERS = 4
+MAX_INTAKE_BACKLOG = 2000
+# At shutdown, how long acknowledged deliveries may take to be handed on.
+DRAIN_S = 5.0
 INLINE_STORE_TIMEOUT_S = 2.0
 # How long a transferred message's own notices are held back (its lane answers well within).
 TRANSFER_MEMORY_S = 600.0
@@ -132,6 +141,49 @@ def _guess_lang(text: str, default: str) -> str:
     if any(ch.isascii() and ch.isalpha() for ch in text):
         return "en"
     return default
+
+
+def _xml_fields(xml: str) -> dict[str, Any]:
+    """The children of a WeChat ``<xml>`` document as a dict, the shape wechatpy's message
+    classes read (nested elements become dicts, repeated ones lists, empty ones None).
+    ElementTree's C parser is several times faster than the pure-Python parser wechatpy's
+    own ``parse_message`` uses, which matters on the acknowledgement's path."""
+    root = ET.fromstring(xml)
+    if root.tag != "xml":
+        raise BadRequest("not a WeChat message")
+    fields = _element_value(root)
+    if not isinstance(fields, dict):
+        raise BadRequest("empty message")
+    return fields
+
+
+def _element_value(element: ET.Element) -> Any:
+    if len(element) == 0:
+        return element.text
+    out: dict[str, Any] = {}
+    for child in element:
+        value = _element_value(child)
+        if child.tag in out:
+            previous = out[child.tag]
+            out[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[child.tag] = value
+    return out
+
+
+def parse_wechat(xml: str) -> Any:
+    """A wechatpy message or event object for a delivery, chosen as wechatpy's own
+    ``parse_message`` chooses it (subscribe-by-QR-scene included)."""
+    fields = _xml_fields(xml)
+    kind = str(fields.get("MsgType") or "").lower()
+    if kind != "event":
+        return MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
+    event = str(fields.get("Event") or "").lower()
+    key = str(fields.get("EventKey") or "")
+    if event == "subscribe" and key.startswith("qrscene_"):
+        event = fields["Event"] = "subscribe_scan"
+        fields["EventKey"] = key[len("qrscene_") :]
+    return EVENT_TYPES.get(event, UnknownMessage)(fields)
 
 
 class BadRequest(Exception):
@@ -177,6 +229,12 @@ class WeChatChannel:
         self._session: aiohttp.ClientSession | None = None
         self.api: WeChatAPI | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Deliveries acknowledged but not yet handed on (active mode), worked off by a few
+        # workers; and whether shutdown has begun (then every delivery is handled before it
+        # is acknowledged).
+        self._intake: asyncio.Queue[Inbound] = asyncio.Queue()
+        self._intake_workers: list[asyncio.Task[None]] = []
+        self._draining = False
         self._listener: asyncio.Task[None] | None = None
         # Replies produced while a webhook handler is inside ``submit``, by message id.
         self._inline: dict[str, list[Outbound]] = {}
@@ -212,17 +270,30 @@ class WeChatChannel:
             )
         if self.passive:
             self._listener = asyncio.create_task(self._listen())
+        else:
+            self._intake_workers = [
+                asyncio.create_task(self._intake_worker()) for _ in range(INTAKE_WORKERS)
+            ]
         log.info(
             "WeChat channel ready at %s (%s mode)",
             WEBHOOK_PATH,
             "passive" if self.passive else "active",
         )
 
+    async def drain(self) -> None:
+        """Hand on the deliveries already acknowledged, before the pipeline closes."""
+        self._draining = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.settle(), DRAIN_S)
+
+    async def settle(self) -> None:
+        """Wait until every acknowledged delivery has been handed on."""
+        if self._intake_workers:
+            await self._intake.join()
+
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._listener] if self._listener else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._draining = True
+        await stop_tasks([*self._intake_workers, *self._tasks, self._listener], "WeChat channel")
         self._listener = None
         if self._session is not None:
             await self._session.close()
@@ -277,8 +348,8 @@ class WeChatChannel:
             xml = self._decrypt(body, request) if encrypted else body.decode("utf-8")
             if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
                 raise BadRequest("document type declarations are not accepted")
-            message = parse_message(xml)
-            if message is None or not message.source:
+            message = parse_wechat(xml)
+            if not message.source:
                 raise BadRequest("no sender")
         except BadSignature:
             log.warning("WeChat message with a bad msg_signature refused")
@@ -286,15 +357,66 @@ class WeChatChannel:
         except Exception as exc:
             log.warning("WeChat message refused: unreadable body (%s)", type(exc).__name__)
             return web.Response(status=400, text="malformed message")
-        reply = await self._handle(message, request, arrived)
+        try:
+            mapped = self._to_inbound(message)
+        except ValueError as exc:  # a field WeChat would never send (pydantic refused it)
+            log.warning("WeChat message not understood (%s)", type(exc).__name__)
+            mapped = None
+        if mapped is None or isinstance(mapped, str):
+            return self._respond(message, mapped, encrypted)
+        if self._acknowledge_first(mapped):
+            self._intake.put_nowait(mapped)
+            return web.Response(text=SUCCESS)
+        reply = await self._handle(mapped, request, arrived)
         return self._respond(message, reply, encrypted)
+
+    def _acknowledge_first(self, msg: Inbound) -> bool:
+        """Active mode says ``success`` before the rest of the work (counting the delivery in
+        Redis, handing it on) unless the acknowledgement itself must carry something: an
+        emergency reply, or a transfer to WeChat's customer service."""
+        return not (
+            self.passive
+            or self._draining
+            or self._intake.qsize() >= MAX_INTAKE_BACKLOG
+            or self.settings.wechat_transfer_customer_service
+            or self.context.answers_at_intake(msg)
+        )
+
+    async def _intake_worker(self) -> None:
+        """Works off acknowledged deliveries, one at a time per worker. A few workers are
+        enough to keep up (each step is a Redis round trip), and few enough that a burst of
+        deliveries is acknowledged before the event loop turns to handing them on."""
+        while not self._draining or not self._intake.empty():
+            msg = await self._intake.get()
+            try:
+                await self._take(msg)
+            finally:
+                self._intake.task_done()
+
+    async def _take(self, msg: Inbound) -> None:
+        """The rest of an acknowledged delivery: the first one, on any replica, is handed on."""
+        try:
+            interaction = msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE
+            delivery = await self._arrive(msg.message_id, msg.conversation_id, False, interaction)
+            if delivery == 1:
+                await self.context.submit(msg)
+        except Exception as exc:
+            # Acknowledged already, so WeChat will not deliver it again: staff must see it.
+            log.error(
+                "WeChat message conv=%s acknowledged but not handed on (%s)",
+                _tag(msg.conversation_id),
+                type(exc).__name__,
+            )
+            await self.context.escalate(
+                f"{Channel.WECHAT}:{msg.conversation_id}", "wechat_not_handed_on"
+            )
 
     def _decrypt(self, body: bytes, request: web.Request) -> str:
         if self._crypto is None:
             raise BadRequest("encrypted message but no usable CARELINE_WECHAT_AES_KEY")
         q = request.query
-        envelope = xmltodict.parse(body.decode("utf-8"))["xml"]
-        encrypt = envelope.get("Encrypt") if isinstance(envelope, dict) else None
+        envelope = _xml_fields(body.decode("utf-8"))
+        encrypt = envelope.get("Encrypt")
         if not encrypt:
             raise BadRequest("no Encrypt element")
         timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
@@ -375,15 +497,7 @@ class WeChatChannel:
 
     # ------------------------------------------------------------------- handling
 
-    async def _handle(self, message: Any, request: web.Request, arrived: float) -> str | None:
-        try:
-            mapped = self._to_inbound(message)
-        except ValueError as exc:  # a field WeChat would never send (pydantic refused it)
-            log.warning("WeChat message not understood (%s)", type(exc).__name__)
-            return None
-        if mapped is None or isinstance(mapped, str):
-            return mapped
-        msg = mapped
+    async def _handle(self, msg: Inbound, request: web.Request, arrived: float) -> str | None:
         openid = msg.conversation_id
         expects_reply = not (msg.kind is InboundKind.EVENT and msg.text == EventName.UNSUBSCRIBE)
         carry = self.passive and expects_reply

@@ -83,6 +83,7 @@ def build_app(
                 dispatcher.submit,
                 dispatcher.escalate,
                 dispatcher.held_by_staff,
+                dispatcher.answers_at_intake,
             )
             started: list[ChannelAdapter] = []
             try:
@@ -99,7 +100,10 @@ def build_app(
                 )
                 yield
             finally:
-                # Answer what was accepted while the channels can still deliver it.
+                # Hand on what the channels acknowledged, then answer what was accepted while
+                # the channels can still deliver it.
+                for adapter in started:
+                    await adapter.drain()
                 await runtime.dispatcher.aclose()
                 for adapter in reversed(started):
                     await adapter.stop()

@@ -32,6 +32,9 @@ class RecordingChannel:
     async def start(self, context: ChannelContext) -> None:
         self.context = context
 
+    async def drain(self) -> None:
+        pass
+
     async def stop(self) -> None:
         self.context = None
 
