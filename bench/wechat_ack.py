@@ -28,13 +28,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.measure import free_port, percentile  # noqa: E402
+from bench.measure import (  # noqa: E402
+    RawConnection,
+    burst,
+    free_port,
+    http_request,
+    percentile,
+)
 from tests.fakes.wechat_api import WeChatPush  # noqa: E402
 
 TOKEN = "bench-token"
@@ -79,68 +86,71 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("careline serve did not start")
 
 
-async def one(
-    session: aiohttp.ClientSession, url: str, query: dict[str, str], body: bytes
-) -> float:
-    started = time.perf_counter()
-    async with session.post(url + "/wechat", params=query, data=body) as r:
-        text = await r.text()
-    elapsed = time.perf_counter() - started
-    if r.status != 200 or text != "success":
-        raise SystemExit(f"unexpected answer {r.status}: {text[:80]}")
-    return elapsed
-
-
-def deliveries(push: WeChatPush, count: int, tag: str) -> list[tuple[dict[str, str], bytes]]:
+def deliveries(push: WeChatPush, port: int, count: int, tag: str) -> list[bytes]:
+    """``count`` deliveries, each from a different patient, as request bytes."""
     out = []
     for i in range(count):
         xml, _ = push.text(f"oBENCH_{tag}_{i:06d}", QUESTION)
-        out.append(push.deliver(xml))
+        query, body = push.deliver(xml)
+        target = "/wechat?" + urlencode(query)
+        out.append(http_request("POST", target, port, body, {"Content-Type": "text/xml"}))
     return out
 
 
-async def measure(args: argparse.Namespace, url: str, serve: subprocess.Popen[bytes]) -> None:
-    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode=args.mode)
-    await wait_ready(url, serve)
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        for query, body in deliveries(push, 20, "warm"):
-            await one(session, url, query, body)
+def check(answers: list[tuple[int, bytes, float]]) -> list[float]:
+    for status, body, _ in answers:
+        if status != 200 or body != b"success":
+            raise SystemExit(f"unexpected answer {status}: {body[:80]!r}")
+    return [elapsed * 1000 for _, _, elapsed in answers]
 
-        latencies: list[float] = []
+
+async def measure(args: argparse.Namespace, port: int, serve: subprocess.Popen[bytes]) -> None:
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode=args.mode)
+    await wait_ready(f"http://127.0.0.1:{port}", serve)
+    conns = [await RawConnection.open("127.0.0.1", port) for _ in range(args.burst)]
+    try:
+        for request in deliveries(push, port, 20, "warm"):
+            check([await conns[0].exchange(request)])
+
+        ms: list[float] = []
+        cpu_before = cpu_seconds(serve.pid)
         for round_no in range(args.rounds):
-            batch = deliveries(push, args.burst, f"r{round_no}")
-            latencies += await asyncio.gather(*(one(session, url, q, b) for q, b in batch))
-        ms = [x * 1000 for x in latencies]
+            got = check(await burst(conns, deliveries(push, port, args.burst, f"r{round_no}")))
+            if os.environ.get("BENCH_VERBOSE"):
+                print(f"  burst {round_no}: p50 {percentile(got, 0.5):.1f} max {max(got):.1f}")
+            ms += got
+            await asyncio.sleep(args.pause)
+        cpu = cpu_seconds(serve.pid) - cpu_before
         print(
             f"ack latency, {args.rounds} bursts of {args.burst} concurrent deliveries "
-            f"({args.mode} mode, model {args.llm_delay:g} s per answer):"
+            f"({args.mode} mode, model {args.llm_delay:g} s per answer, "
+            f"{args.pause:g} s between bursts):"
         )
         print(
             f"  p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
-            f"max {max(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   n={len(ms)}"
+            f"max {max(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   n={len(ms)}   "
+            f"server CPU {cpu * 1000 / len(ms):.2f} ms per delivery, background work included"
         )
 
-        queue: asyncio.Queue[tuple[dict[str, str], bytes]] = asyncio.Queue()
-        for item in deliveries(push, args.messages, "tp"):
-            queue.put_nowait(item)
+        pending = deliveries(push, port, args.messages, "tp")
 
-        async def worker() -> None:
-            while not queue.empty():
-                q, b = queue.get_nowait()
-                await one(session, url, q, b)
+        async def worker(conn: RawConnection) -> None:
+            while pending:
+                check([await conn.exchange(pending.pop())])
 
         cpu_before = cpu_seconds(serve.pid)
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        await asyncio.gather(*(worker(c) for c in conns[: args.concurrency]))
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(serve.pid) - cpu_before
         print(
             f"throughput: {args.messages} deliveries, {args.concurrency} in flight: "
             f"{args.messages / elapsed:.0f} accepted/s per process "
-            f"(server CPU {cpu:.2f} s = {args.messages / max(cpu, 1e-9):.0f} messages per "
-            "CPU-second)"
+            f"(server CPU {cpu:.2f} s while accepting)"
         )
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -178,7 +188,7 @@ def run(args: argparse.Namespace) -> None:
             [sys.executable, "-m", "bot", "serve"], cwd=tmp, env=env, stdout=log, stderr=log
         )
         try:
-            asyncio.run(measure(args, f"http://127.0.0.1:{port}", serve))
+            asyncio.run(measure(args, port, serve))
         finally:
             serve.terminate()
             try:
@@ -199,6 +209,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--llm-delay", type=float, default=3.0)
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between bursts")
     parser.add_argument("--mode", choices=["plain", "safe"], default="plain")
     parser.add_argument("--redis-url")
     run(parser.parse_args())
