@@ -129,8 +129,10 @@ class _Lexicon:
     context: dict[str, _Context]
     facility_after: re.Pattern[str]
     zh_words: tuple[str, ...] = field(default=())
-    # Term factors: one-character ones, and longer ones by their first two characters.
+    # Term factors: one- and two-character ones, and longer ones by their first three
+    # characters (two would be too common a key in English: "th", "in").
     char_factors: frozenset[str] = frozenset()
+    pair_factors: frozenset[str] = frozenset()
     factor_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Rule order per (reply language, has CJK, has Latin): computed once, not per message.
     orders: dict[tuple[str, bool, bool], _RulePlan] = field(default_factory=dict)
@@ -392,15 +394,16 @@ def _lexicon() -> _Lexicon:
     facility = re.compile(ctx["facility"]["after"])
     factors = {f for t in cache.values() for f in (t.factors or ())}
     index: dict[str, list[str]] = {}
-    for factor in sorted(f for f in factors if len(f) > 1):
-        index.setdefault(factor[:2], []).append(factor)
+    for factor in sorted(f for f in factors if len(f) > 2):
+        index.setdefault(factor[:3], []).append(factor)
     return _Lexicon(
         tuple(rules),
         context,
         facility,
         tuple(sorted(zh_words)),
         frozenset(f for f in factors if len(f) == 1),
-        {pair: tuple(fs) for pair, fs in index.items()},
+        frozenset(f for f in factors if len(f) == 2),
+        {start: tuple(fs) for start, fs in index.items()},
     )
 
 
@@ -416,14 +419,16 @@ def _union_factors(terms: Iterable[_Term]) -> Factors:
 def _present_factors(norm: str, lex: _Lexicon) -> frozenset[str]:
     """Every lexicon factor that occurs in ``norm``.
 
-    Set intersections do most of the work: single characters directly, longer factors by
-    their first two characters, so only the few factors whose start occurs are searched for.
+    Set intersections do most of the work: one- and two-character factors directly, longer
+    ones by their first three characters, so only the few factors whose start occurs are
+    searched for.
     """
     present = set(norm) & lex.char_factors
-    bigrams = set(map(str.__add__, norm, norm[1:]))
+    present |= set(map(str.__add__, norm, norm[1:])) & lex.pair_factors
     index = lex.factor_index
-    for pair in bigrams & index.keys():
-        present.update(f for f in index[pair] if len(f) == 2 or f in norm)
+    starts = {norm[i : i + 3] for i in range(len(norm) - 2)}
+    for start in starts & index.keys():
+        present.update(f for f in index[start] if len(f) == 3 or f in norm)
     return frozenset(present)
 
 
