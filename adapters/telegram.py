@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import zlib
@@ -125,6 +126,10 @@ SEND_BACKOFF_S = 0.5
 START_TIMEOUT_S = 10.0
 STOP_GRACE_S = 5.0
 MAX_PENDING_UPDATES = 1000  # beyond this the webhook answers 503 and Telegram redelivers
+# Acknowledged updates are worked off by this many tasks, emergencies first. Few enough that
+# a burst of deliveries is acknowledged before the event loop turns to them; enough that a
+# slow Bot API call (a notice, a callback answer) does not hold up the others for long.
+INTAKE_WORKERS = 16
 REGION_HINTS_KEPT = 10_000
 
 POLL_TIMEOUT_S = 25  # getUpdates long-poll timeout
@@ -191,6 +196,10 @@ class TelegramChannel:
         self._polling = settings.telegram_polling
         self._context: ChannelContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # (0 for an emergency else 1, arrival number, update): emergencies are handed on first.
+        self._intake: asyncio.PriorityQueue[tuple[int, int, Update]] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
+        self._workers: list[asyncio.Task[None]] = []
         self._poller: asyncio.Task[None] | None = None
         self._drained = False
         self._regions: OrderedDict[str, str] = OrderedDict()
@@ -206,6 +215,7 @@ class TelegramChannel:
 
     async def start(self, context: ChannelContext) -> None:
         self._context = context
+        self._workers = [asyncio.create_task(self._intake_worker()) for _ in range(INTAKE_WORKERS)]
         try:
             await asyncio.wait_for(self.bot.initialize(), START_TIMEOUT_S)
         except InvalidToken:
@@ -232,14 +242,21 @@ class TelegramChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.settle(), STOP_GRACE_S)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=STOP_GRACE_S)
         self._drained = True
 
+    async def settle(self) -> None:
+        """Wait until every acknowledged update has been handled (tests, shutdown)."""
+        if self._workers:
+            await self._intake.join()
+
     async def stop(self) -> None:
         if not self._drained:
             await self.drain()
-        await stop_tasks(self._tasks, "Telegram channel")
+        await stop_tasks([*self._workers, *self._tasks], "Telegram channel")
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.bot.shutdown()
 
@@ -256,7 +273,7 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             return web.Response(status=403, text="forbidden: wrong or missing secret token\n")
-        if len(self._tasks) >= MAX_PENDING_UPDATES:
+        if self._intake.qsize() + len(self._tasks) >= MAX_PENDING_UPDATES:
             return web.Response(status=503, text="busy, deliver again later\n")
         raw = await request.read()  # over client_max_size: aiohttp answers 413
         try:
@@ -274,7 +291,7 @@ class TelegramChannel:
                 "Telegram update %s not understood (%s)", data["update_id"], type(exc).__name__
             )
             return web.Response(status=200)
-        self._spawn(self.handle(update))
+        self._accept(update)
         return web.Response(status=200)
 
     async def _poll(self) -> None:
@@ -301,7 +318,36 @@ class TelegramChannel:
             backoff = POLL_BACKOFF_S
             for update in updates:
                 offset = update.update_id + 1
-                self._spawn(self.handle(update))
+                self._accept(update)
+
+    def _accept(self, update: Update) -> None:
+        """Queue an acknowledged update for the workers; without them (not started), handle
+        it in a task of its own."""
+        if not self._workers:
+            self._spawn(self.handle(update))
+            return
+        rank = 0 if self._urgent(update) else 1
+        self._intake.put_nowait((rank, next(self._arrivals), update))
+
+    def _urgent(self, update: Update) -> bool:
+        """Whether the pipeline will answer this update at intake (an emergency)."""
+        if self._context is None:
+            return False
+        try:
+            parsed = self.parse(update, None)
+        except Exception:  # handle() reports what cannot be read; ranking must not fail
+            return False
+        return parsed is not None and any(
+            self._context.answers_at_intake(inbound) for inbound in parsed.inbounds
+        )
+
+    async def _intake_worker(self) -> None:
+        while not (self._drained and self._intake.empty()):
+            _rank, _n, update = await self._intake.get()
+            try:
+                await self.handle(update)
+            finally:
+                self._intake.task_done()
 
     async def handle(self, update: Update) -> None:
         """Everything an update needs after it was acknowledged; never raises."""

@@ -3,6 +3,7 @@ from Bot API JSON, a real Redis, a loopback fake of the Bot API and of Ollama.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from telegram import Update
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
 from adapters.telegram_text import MessageRef, region_hint, split_text, utf16_len
 from bot.models import Button, Channel, Outbound, OutboundKind
-from bot.server import MAX_BODY_BYTES, build_app
+from bot.server import MAX_BODY_BYTES, RUNTIME, build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import (
@@ -123,6 +124,28 @@ async def test_wrong_or_missing_secret_is_403_and_nothing_is_handled(tg: Harness
     assert await tg.post(text_update("hello"), secret=None) == 403
     assert await tg.post(text_update("hello"), secret=SECRET[:-1]) == 403
     assert model_answers(tg.llm) == 0 and tg.sent() == []
+
+
+async def test_updates_acknowledged_before_shutdown_are_all_answered(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    # The webhook answers 200 before the update is handled. careline's only Redis connection
+    # is busy for three seconds here, so many acknowledged updates are still queued when
+    # shutdown begins; each must still reach the pipeline and be answered.
+    chats = [7_100_000 + i for i in range(64)]
+    async with harness(redis_url, prefix, tmp_path, redis_client, redis_max_connections=1) as h:
+        server = h.client.server
+        assert isinstance(server, TestServer)
+        own_redis = server.app[RUNTIME].redis.client
+        busy = asyncio.create_task(own_redis.blpop([f"{prefix}:nothing"], timeout=3))
+        await asyncio.sleep(0.05)
+        statuses = await asyncio.gather(
+            *(h.post(text_update("Where is the pharmacy?", chat_id=c, user_id=c)) for c in chats)
+        )
+        assert statuses == [200] * len(chats)
+        assert not busy.done()
+    await busy
+    assert sorted(int(m["chat_id"]) for m in h.sent()) == chats
 
 
 async def test_malformed_bodies_get_400_and_oversized_413(tg: Harness) -> None:
