@@ -35,7 +35,7 @@ import redis.asyncio.connection as redis_connection  # noqa: E402
 from bench.measure import free_port, percentile  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
-from bot.llm import ChatMessage, Readiness  # noqa: E402
+from bot.llm import ChatMessage, OnStart, Readiness  # noqa: E402
 from bot.models import Channel, Inbound, Outbound  # noqa: E402
 from bot.redis_conn import open_redis  # noqa: E402
 
@@ -52,11 +52,17 @@ SAMPLE = (
 class InstantModel:
     """A model client that answers at once, so only careline's own work is timed."""
 
-    async def complete(self, messages: Sequence[ChatMessage]) -> str:
+    async def complete(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> str:
+        if on_start is not None:
+            await on_start()
         return "建议您到心内科门诊测量血压并完善检查，平时注意低盐饮食、规律作息。"
 
-    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        yield await self.complete(messages)
+    async def stream(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> AsyncIterator[str]:
+        yield await self.complete(messages, on_start)
 
     async def check(self) -> Readiness:
         return Readiness(True, True, "instant")

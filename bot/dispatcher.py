@@ -381,14 +381,18 @@ class Dispatcher:
         messages.append(ChatMessage("user", turn.masked))
         sender = self.senders.get(turn.msg.channel)
         typing = getattr(sender, "typing", None)
-        if typing is not None:
-            await self._quietly(typing(turn.msg), "typing")
+
+        async def on_start() -> None:
+            # Shown once the model takes the question up, not while it waits its turn.
+            if typing is not None:
+                await self._quietly(typing(turn.msg), "typing")
+
         draft = getattr(sender, "draft", None)
         try:
             if draft is not None and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
-                turn.reply = await self._stream_with_drafts(turn, messages, draft)
+                turn.reply = await self._stream_with_drafts(turn, messages, draft, on_start)
             else:
-                turn.reply = await self.llm.complete(messages)
+                turn.reply = await self.llm.complete(messages, on_start)
         except LLMError as exc:
             log.warning("LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
             turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
@@ -403,12 +407,13 @@ class Dispatcher:
         turn: Turn,
         messages: list[ChatMessage],
         draft: Callable[[Inbound, str], Awaitable[None]],
+        on_start: Callable[[], Awaitable[None]],
     ) -> str:
         """Stream the answer, showing the patient guarded, unmasked drafts as it grows."""
         parts: list[str] = []
         shown_at = time.monotonic()
         limit = MAX_REPLY_CHARS.get(turn.msg.channel, 2000)
-        async with contextlib.aclosing(self.llm.stream(messages)) as stream:
+        async with contextlib.aclosing(self.llm.stream(messages, on_start)) as stream:
             async for piece in stream:
                 parts.append(piece)
                 if time.monotonic() - shown_at >= DRAFT_INTERVAL_S:

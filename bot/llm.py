@@ -95,13 +95,24 @@ class Readiness:
         return self.reachable and self.model_present
 
 
+OnStart = Callable[[], Awaitable[None]]
+
+
 class LLMClient(Protocol):
-    async def complete(self, messages: Sequence[ChatMessage]) -> str:
-        """The whole answer, ``<think>`` removed and stripped; raises an :class:`LLMError`."""
+    async def complete(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> str:
+        """The whole answer, ``<think>`` removed and stripped; raises an :class:`LLMError`.
+
+        ``on_start`` is awaited once the model takes up the request (after any wait for a
+        free slot): the moment to tell the patient an answer is being written."""
         ...
 
-    def stream(self, messages: Sequence[ChatMessage]) -> AsyncGenerator[str, None]:
-        """The answer as text deltas (an async generator, so an AsyncIterator).
+    def stream(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> AsyncGenerator[str, None]:
+        """The answer as text deltas (an async generator, so an AsyncIterator); ``on_start``
+        as for :meth:`complete`.
 
         A caller that may stop early wraps it in ``contextlib.aclosing`` so the model's slot
         and connection are released at once rather than when the generator is collected.
@@ -264,11 +275,15 @@ class _BaseLLM:
         async with asyncio.timeout_at(deadline):
             return await step
 
-    async def complete(self, messages: Sequence[ChatMessage]) -> str:
+    async def complete(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> str:
         _require(messages)
         deadline = asyncio.get_running_loop().time() + self._timeout_s
         try:
             async with asyncio.timeout_at(deadline), self._slots:
+                if on_start is not None:
+                    await on_start()
                 raw = await self._retrying(lambda: self._complete_once(messages))
         except TimeoutError:
             raise self._timeout_error() from None
@@ -310,7 +325,9 @@ class _BaseLLM:
     def _log_retry(self, exc: Exception) -> None:
         log.warning("%s connection failed (%s); retrying once", self.backend, type(exc).__name__)
 
-    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncGenerator[str, None]:
+    async def stream(
+        self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
+    ) -> AsyncGenerator[str, None]:
         _require(messages)
         deadline = asyncio.get_running_loop().time() + self._timeout_s
         try:
@@ -318,6 +335,8 @@ class _BaseLLM:
         except TimeoutError:
             raise self._timeout_error() from None
         try:
+            if on_start is not None:
+                await on_start()
             think = ThinkFilter()
             started = False
             for attempt in range(1, CONNECTION_ATTEMPTS + 1):

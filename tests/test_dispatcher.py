@@ -186,6 +186,40 @@ async def test_emergency_never_reaches_the_model_and_flags_staff(
     assert alerts and alerts[0][1][b"reason"] == b"emergency"
 
 
+class TypingRecorder(Recorder):
+    """A channel that also shows 'typing', noting how busy the model was at that moment."""
+
+    def __init__(self, model: FakeOllama) -> None:
+        super().__init__()
+        self.model = model
+        self.typing_at: list[tuple[str, int]] = []
+
+    async def typing(self, msg: Inbound) -> None:
+        self.typing_at.append((msg.conversation_id, self.model.in_flight))
+
+
+async def test_typing_is_shown_when_the_model_takes_the_question_up(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    # One model slot: the second patient's question waits while the first is answered, and
+    # their "typing" must not be shown during that wait (it would run out, or mislead).
+    fake.delay = 0.3
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, llm_parallel=1)
+    recorder = TypingRecorder(fake)
+    dispatcher = await start(settings, recorder, redis_client)
+    try:
+        await dispatcher.submit(inbound("头疼怎么办", "first"))
+        await model_busy(fake)
+        await dispatcher.submit(inbound("咳嗽怎么办", "second"))
+        await recorder.wait_for(2)
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+    # Each was shown with the model free, just before the question went to it.
+    assert recorder.typing_at == [("first", 0), ("second", 0)]
+    assert len(fake.chat_bodies) == 2
+
+
 async def test_waiting_chat_gets_no_model_answer(pipeline: Any, fake: FakeOllama) -> None:
     dispatcher, recorder = pipeline
     await dispatcher.handoff.escalate(f"{CHANNEL}:c1", "patient_request")
