@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from safety import _text
+from safety import _text, name_model
 from safety.language import detect
 
 KINDS: tuple[str, ...] = (
@@ -95,6 +95,11 @@ _GIVEN_FLOOR = -1.0  # a given character below this (的, 了, 有) rules a gues
 _GIVEN_FLOOR_CUED = -2.5  # ... unless a cue stands before it (孩子邓一鸣)
 _GIVEN_UNKNOWN = -4.0
 _MIN_FOREIGN_LEN = 3
+# The name CRF (safety.name_model): a span whose every character is a name with at least this
+# probability is taken; an ordinary dictionary word only when the model is sure.
+MODEL_ACCEPT = 0.7
+MODEL_SURE = 0.9
+_MODEL_MIN_LEN = 2
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
@@ -238,6 +243,8 @@ _FUNCTION_SURNAMES = frozenset(
     "那和向时但高于及与同将把被给让在对从自以为是有也都还就又才只很太最"
     "更可能会要应该全成相连常白易来"
 )
+# A chat mention: "@" and a handle of Chinese characters up to a space, colon or punctuation.
+_MENTION_RE = re.compile(r"@([" + _CJK + r"]{2,8})(?=[\s:：,，。!！?？/]|$)")
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
 _EN_KIN = (
     r"mother|father|mom|mum|dad|wife|husband|son|daughter|sister|brother|grandmother|"
@@ -569,6 +576,20 @@ def _names() -> _Names:
     )
 
 
+@lru_cache(maxsize=1)
+def name_lexicon() -> name_model.Lexicon:
+    """What the name model's features look up (shared with its build script)."""
+    names = _names()
+    return name_model.Lexicon(
+        surnames=names.surnames,
+        compound=names.compound,
+        scores=names.scores,
+        translit=_TRANSLIT,
+        person_words=_text.jieba_person_tags(),
+        freq=_text.tokenizer().FREQ,
+    )
+
+
 def _never_names() -> Iterable[str]:
     return _names().never
 
@@ -581,6 +602,8 @@ def warm_up() -> None:
     _names()
     _text.tokenizer()
     _text.jieba_person_tags()
+    name_lexicon()
+    name_model.model()
     import phonenumbers
 
     phonenumbers.parse("+8613800000000", None)
@@ -843,6 +866,9 @@ class _Detector:
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
+        for m in _MENTION_RE.finditer(self.t):  # "@张医生：", "//@小雨:" in group chats
+            if m.group(1) not in names.never:
+                found[m.start(1)] = m.span(1)
         for k in toks:
             if k.start in found:
                 continue
@@ -865,6 +891,8 @@ class _Detector:
                 )
             ):
                 found[k.start] = (k.start, k.end)
+        for s, e in self._model_names(found):
+            found[s] = (s, e)
         # lists and coordination: 王芳、李娜和张伟
         changed = True
         while changed:
@@ -884,6 +912,52 @@ class _Detector:
                             break
         for s, e in found.values():
             self.add("PERSON", s, e)
+
+    def _model_names(self, found: dict[int, tuple[int, int]]) -> list[tuple[int, int]]:
+        """Names the CRF finds that no cue or rule found, minus what is never a name."""
+        marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
+        taken = sorted(found.values())
+        never = [(k.start, k.end) for k in _text.tokens(self.t) if k.text in _names().never]
+        out: list[tuple[int, int]] = []
+        for start, end, p in name_model.name_spans(marg, MODEL_ACCEPT):
+            if any(start < b and a < end for a, b in never):
+                continue
+            # names already found cut the span; what is left of it is taken on its own
+            pieces = [(start, end)]
+            for a, b in taken:
+                pieces = (
+                    [
+                        piece
+                        for s, e in pieces
+                        for piece in ((s, min(e, a)), (max(s, b), e))
+                        if piece[1] > piece[0]
+                    ]
+                    if any(s < b and a < e for s, e in pieces)
+                    else pieces
+                )
+            out.extend((s, e) for s, e in pieces if self._model_ok(s, e, p))
+        return out
+
+    def _model_ok(self, s: int, e: int, p: float) -> bool:
+        names = _names()
+        cand = self.t[s:e]
+        if len(cand) < _MODEL_MIN_LEN or not self._is_cjk(cand.replace("·", "")):
+            return False
+        if cand in names.never or any(w in names.never for w in (cand[1:], cand[:-1])):
+            return False
+        if _MEDICAL_NEXT_RE.match(self.t, e) or self.t[:s].endswith(_INTAKE_BEFORE):
+            return False
+        if cand in self._person_tags:
+            return True
+        if _text.word_freq(cand) >= _COMMON_WORD_FREQ and p < MODEL_SURE:
+            return False
+        sl = self._surname_len(s)
+        if sl and len(cand) - sl <= _NAME_MAX_GIVEN:
+            # surname + given name: every given character must be a plausible one
+            return True
+        if len(cand) >= _MIN_FOREIGN_LEN and all(c in _TRANSLIT for c in cand.replace("·", "")):
+            return cand[-1] not in _DRUG_TAIL  # 克林顿, not 阿莫西林
+        return p >= MODEL_SURE
 
     def _foreign(self, word: str) -> bool:
         """A transliterated foreign name (克林顿): jieba tags it, or its HMM made it."""
