@@ -100,6 +100,9 @@ _MIN_FOREIGN_LEN = 3
 MODEL_ACCEPT = 0.7
 MODEL_SURE = 0.9
 _MODEL_MIN_LEN = 2
+_MODEL_MAX_WHOLE = 4  # a model span this short replaces the rule names inside it
+_NAME_DOTS = frozenset("·•・‧")
+_HEAD_REST_MIN = 2  # what follows a name at the head of a token must be a word of its own
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
@@ -874,6 +877,10 @@ class _Detector:
                 continue
             if self._surname_len(k.start):
                 take(self._best_at(k.start, 0.0))
+                if k.start not in found:
+                    self._token_head(k, found)
+                if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
+                    found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
                 if k.start not in found and len(k.text) == 1:
                     # a lone surname before a title: 江主席, 王医生
                     rest = self.t[k.end : k.end + 4]
@@ -882,17 +889,9 @@ class _Detector:
                         and k.text not in _FUNCTION_SURNAMES
                     ):
                         found[k.start] = (k.start, k.end)
-            elif (
-                len(k.text) >= _MIN_FOREIGN_LEN
-                and self._foreign(k.text)
-                and not (
-                    _MEDICAL_NEXT_RE.match(self.t, k.end)
-                    or self.t[: k.start].endswith(_INTAKE_BEFORE)
-                )
-            ):
+            elif self._foreign_token(k):
                 found[k.start] = (k.start, k.end)
-        for s, e in self._model_names(found):
-            found[s] = (s, e)
+        self._model_names(found)
         # lists and coordination: 王芳、李娜和张伟
         changed = True
         while changed:
@@ -910,17 +909,63 @@ class _Detector:
                         ):
                             changed = True
                             break
-        for s, e in found.values():
+        for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
 
-    def _model_names(self, found: dict[int, tuple[int, int]]) -> list[tuple[int, int]]:
-        """Names the CRF finds that no cue or rule found, minus what is never a name."""
+    def _token_head(self, k: _text.Token, found: dict[int, tuple[int, int]]) -> None:
+        """A name at the head of a longer token: 江|主席, 邓小平|理论 (jieba keeps them whole)."""
+        names = _names()
+        head = k.text[:1]
+        if k.text[1:] in names.titles and head in names.surnames:
+            if head not in _FUNCTION_SURNAMES:
+                found[k.start] = (k.start, k.start + 1)
+            return
+        for size in (4, 3):
+            word = k.text[:size]
+            rest = k.text[size:]
+            if (
+                len(rest) >= _HEAD_REST_MIN  # 邓小平|理论, not 周而复|始
+                and _text.word_freq(rest) >= _COMMON_WORD_FREQ
+                and self._person_tags.get(word) == "nr"
+                and word not in names.never
+                and word[-1] not in _DRUG_TAIL
+            ):
+                found[k.start] = (k.start, k.start + size)
+                return
+
+    def _join_dotted(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """本雅明·内塔尼亚胡: two names joined by a middle dot are one."""
+        out: list[tuple[int, int]] = []
+        for s, e in spans:
+            if out and s == out[-1][1] + 1 and self.t[s - 1] in _NAME_DOTS:
+                out[-1] = (out[-1][0], e)
+            else:
+                out.append((s, e))
+        return out
+
+    def _model_names(self, found: dict[int, tuple[int, int]]) -> None:
+        """Add the names the CRF finds, minus what is never a name, to ``found``.
+
+        A model span that holds shorter names found by the rules (梁栋|材) replaces them; a
+        longer run (a list of names) keeps them and adds what is left of it.
+        """
         marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
         taken = sorted(found.values())
         never = [(k.start, k.end) for k in _text.tokens(self.t) if k.text in _names().never]
         out: list[tuple[int, int]] = []
         for start, end, p in name_model.name_spans(marg, MODEL_ACCEPT):
             if any(start < b and a < end for a, b in never):
+                continue
+            inside = [(a, b) for a, b in taken if start < b and a < end]
+            if (
+                inside
+                and end - start <= _MODEL_MAX_WHOLE
+                and all(start <= a and b <= end for a, b in inside)
+                and self._model_ok(start, end, p)
+            ):
+                for a, _ in inside:
+                    del found[a]
+                out.append((start, end))
                 continue
             # names already found cut the span; what is left of it is taken on its own
             pieces = [(start, end)]
@@ -936,7 +981,8 @@ class _Detector:
                     else pieces
                 )
             out.extend((s, e) for s, e in pieces if self._model_ok(s, e, p))
-        return out
+        for s, e in out:
+            found[s] = (s, e)
 
     def _model_ok(self, s: int, e: int, p: float) -> bool:
         names = _names()
@@ -958,6 +1004,15 @@ class _Detector:
         if len(cand) >= _MIN_FOREIGN_LEN and all(c in _TRANSLIT for c in cand.replace("·", "")):
             return cand[-1] not in _DRUG_TAIL  # 克林顿, not 阿莫西林
         return p >= MODEL_SURE
+
+    def _foreign_token(self, k: _text.Token) -> bool:
+        return (
+            len(k.text) >= _MIN_FOREIGN_LEN
+            and self._foreign(k.text)
+            and not (
+                _MEDICAL_NEXT_RE.match(self.t, k.end) or self.t[: k.start].endswith(_INTAKE_BEFORE)
+            )
+        )
 
     def _foreign(self, word: str) -> bool:
         """A transliterated foreign name (克林顿): jieba tags it, or its HMM made it."""
