@@ -4,8 +4,9 @@ Detection runs on the normalised text (full-width digits, traditional characters
 every span back to the original text, so offsets always refer to what the patient wrote.
 Numbers are validated, not just shaped: Chinese ID check digits and birth dates, Luhn for bank
 cards, real mobile prefixes, ``phonenumbers`` for landlines. Names come from cues ("我叫",
-"my name is"), titles ("张伟医生", "Dr."), and jieba tokens that start with a surname, minus
-a shipped list of herbs, drugs and everyday words that are never names.
+"my name is"), titles ("张伟医生", "Dr."), jieba tokens that start with a surname, chat
+mentions ("@刘晓燕") and a small character CRF (``safety.name_model``) that finds names with
+no cue at all, minus a shipped list of herbs, drugs and everyday words that are never names.
 """
 
 from __future__ import annotations
@@ -928,7 +929,7 @@ class _Detector:
                 and _text.word_freq(rest) >= _COMMON_WORD_FREQ
                 and self._person_tags.get(word) == "nr"
                 and word not in names.never
-                and word[-1] not in _DRUG_TAIL
+                and not _MEDICAL_NEXT_RE.match(rest)
             ):
                 found[k.start] = (k.start, k.start + size)
                 return

@@ -102,3 +102,20 @@ def test_names_without_cues_are_masked(text: str, name: str) -> None:
 )
 def test_medical_and_family_words_stay(text: str) -> None:
     assert _persons(text) == [], pii.detect_entities(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我的主治医生是安德烈·伊万诺夫", "安德烈·伊万诺夫"),  # dotted parts are one name
+        ("女儿很喜欢毕加索的画", "毕加索"),  # a foreign name that starts with a surname
+        ("他们一直在学习邓小平理论", "邓小平"),  # a dictionary name at the head of a token
+    ],
+)
+def test_rule_names_around_the_model(text: str, name: str) -> None:
+    assert name in _persons(text), pii.detect_entities(text)
+
+
+def test_a_title_word_after_a_name_is_no_name_head() -> None:
+    # 周而复始 holds the dictionary name 周而复, but 始 is no word of its own
+    assert _persons("疼了一会儿又好了，周而复始，怎么回事") == []
