@@ -116,6 +116,6 @@ def test_rule_names_around_the_model(text: str, name: str) -> None:
     assert name in _persons(text), pii.detect_entities(text)
 
 
-def test_a_title_word_after_a_name_is_no_name_head() -> None:
+def test_a_name_at_a_token_head_needs_a_word_after_it() -> None:
     # 周而复始 holds the dictionary name 周而复, but 始 is no word of its own
     assert _persons("疼了一会儿又好了，周而复始，怎么回事") == []
