@@ -4,8 +4,9 @@ Detection runs on the normalised text (full-width digits, traditional characters
 every span back to the original text, so offsets always refer to what the patient wrote.
 Numbers are validated, not just shaped: Chinese ID check digits and birth dates, Luhn for bank
 cards, real mobile prefixes, ``phonenumbers`` for landlines. Names come from cues ("我叫",
-"my name is"), titles ("张伟医生", "Dr."), and jieba tokens that start with a surname, minus
-a shipped list of herbs, drugs and everyday words that are never names.
+"my name is"), titles ("张伟医生", "Dr."), jieba tokens that start with a surname, chat
+mentions ("@刘晓燕") and a small character CRF (``safety.name_model``) that finds names with
+no cue at all, minus a shipped list of herbs, drugs and everyday words that are never names.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from safety import _text
+from safety import _text, name_model
 from safety.language import detect
 
 KINDS: tuple[str, ...] = (
@@ -95,6 +96,14 @@ _GIVEN_FLOOR = -1.0  # a given character below this (的, 了, 有) rules a gues
 _GIVEN_FLOOR_CUED = -2.5  # ... unless a cue stands before it (孩子邓一鸣)
 _GIVEN_UNKNOWN = -4.0
 _MIN_FOREIGN_LEN = 3
+# The name CRF (safety.name_model): a span whose every character is a name with at least this
+# probability is taken; an ordinary dictionary word only when the model is sure.
+MODEL_ACCEPT = 0.7
+MODEL_SURE = 0.9
+_MODEL_MIN_LEN = 2
+_MODEL_MAX_WHOLE = 4  # a model span this short replaces the rule names inside it
+_NAME_DOTS = frozenset("·•・‧")
+_HEAD_REST_MIN = 2  # what follows a name at the head of a token must be a word of its own
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
@@ -238,6 +247,8 @@ _FUNCTION_SURNAMES = frozenset(
     "那和向时但高于及与同将把被给让在对从自以为是有也都还就又才只很太最"
     "更可能会要应该全成相连常白易来"
 )
+# A chat mention: "@" and a handle of Chinese characters up to a space, colon or punctuation.
+_MENTION_RE = re.compile(r"@([" + _CJK + r"]{2,8})(?=[\s:：,，。!！?？/]|$)")
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
 _EN_KIN = (
     r"mother|father|mom|mum|dad|wife|husband|son|daughter|sister|brother|grandmother|"
@@ -569,6 +580,20 @@ def _names() -> _Names:
     )
 
 
+@lru_cache(maxsize=1)
+def name_lexicon() -> name_model.Lexicon:
+    """What the name model's features look up (shared with its build script)."""
+    names = _names()
+    return name_model.Lexicon(
+        surnames=names.surnames,
+        compound=names.compound,
+        scores=names.scores,
+        translit=_TRANSLIT,
+        person_words=_text.jieba_person_tags(),
+        freq=_text.tokenizer().FREQ,
+    )
+
+
 def _never_names() -> Iterable[str]:
     return _names().never
 
@@ -581,6 +606,8 @@ def warm_up() -> None:
     _names()
     _text.tokenizer()
     _text.jieba_person_tags()
+    name_lexicon()
+    name_model.model()
     import phonenumbers
 
     phonenumbers.parse("+8613800000000", None)
@@ -843,11 +870,18 @@ class _Detector:
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
+        for m in _MENTION_RE.finditer(self.t):  # "@张医生：", "//@小雨:" in group chats
+            if m.group(1) not in names.never:
+                found[m.start(1)] = m.span(1)
         for k in toks:
             if k.start in found:
                 continue
             if self._surname_len(k.start):
                 take(self._best_at(k.start, 0.0))
+                if k.start not in found:
+                    self._token_head(k, found)
+                if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
+                    found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
                 if k.start not in found and len(k.text) == 1:
                     # a lone surname before a title: 江主席, 王医生
                     rest = self.t[k.end : k.end + 4]
@@ -856,15 +890,9 @@ class _Detector:
                         and k.text not in _FUNCTION_SURNAMES
                     ):
                         found[k.start] = (k.start, k.end)
-            elif (
-                len(k.text) >= _MIN_FOREIGN_LEN
-                and self._foreign(k.text)
-                and not (
-                    _MEDICAL_NEXT_RE.match(self.t, k.end)
-                    or self.t[: k.start].endswith(_INTAKE_BEFORE)
-                )
-            ):
+            elif self._foreign_token(k):
                 found[k.start] = (k.start, k.end)
+        self._model_names(found)
         # lists and coordination: 王芳、李娜和张伟
         changed = True
         while changed:
@@ -882,8 +910,110 @@ class _Detector:
                         ):
                             changed = True
                             break
-        for s, e in found.values():
+        for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
+
+    def _token_head(self, k: _text.Token, found: dict[int, tuple[int, int]]) -> None:
+        """A name at the head of a longer token: 江|主席, 邓小平|理论 (jieba keeps them whole)."""
+        names = _names()
+        head = k.text[:1]
+        if k.text[1:] in names.titles and head in names.surnames:
+            if head not in _FUNCTION_SURNAMES:
+                found[k.start] = (k.start, k.start + 1)
+            return
+        for size in (4, 3):
+            word = k.text[:size]
+            rest = k.text[size:]
+            if (
+                len(rest) >= _HEAD_REST_MIN  # 邓小平|理论, not 周而复|始
+                and _text.word_freq(rest) >= _COMMON_WORD_FREQ
+                and self._person_tags.get(word) == "nr"
+                and word not in names.never
+                and not _MEDICAL_NEXT_RE.match(rest)
+            ):
+                found[k.start] = (k.start, k.start + size)
+                return
+
+    def _join_dotted(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """本雅明·内塔尼亚胡: two names joined by a middle dot are one."""
+        out: list[tuple[int, int]] = []
+        for s, e in spans:
+            if out and s == out[-1][1] + 1 and self.t[s - 1] in _NAME_DOTS:
+                out[-1] = (out[-1][0], e)
+            else:
+                out.append((s, e))
+        return out
+
+    def _model_names(self, found: dict[int, tuple[int, int]]) -> None:
+        """Add the names the CRF finds, minus what is never a name, to ``found``.
+
+        A model span that holds shorter names found by the rules (梁栋|材) replaces them; a
+        longer run (a list of names) keeps them and adds what is left of it.
+        """
+        marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
+        taken = sorted(found.values())
+        never = [(k.start, k.end) for k in _text.tokens(self.t) if k.text in _names().never]
+        out: list[tuple[int, int]] = []
+        for start, end, p in name_model.name_spans(marg, MODEL_ACCEPT):
+            if any(start < b and a < end for a, b in never):
+                continue
+            inside = [(a, b) for a, b in taken if start < b and a < end]
+            if (
+                inside
+                and end - start <= _MODEL_MAX_WHOLE
+                and all(start <= a and b <= end for a, b in inside)
+                and self._model_ok(start, end, p)
+            ):
+                for a, _ in inside:
+                    del found[a]
+                out.append((start, end))
+                continue
+            # names already found cut the span; what is left of it is taken on its own
+            pieces = [(start, end)]
+            for a, b in taken:
+                pieces = (
+                    [
+                        piece
+                        for s, e in pieces
+                        for piece in ((s, min(e, a)), (max(s, b), e))
+                        if piece[1] > piece[0]
+                    ]
+                    if any(s < b and a < e for s, e in pieces)
+                    else pieces
+                )
+            out.extend((s, e) for s, e in pieces if self._model_ok(s, e, p))
+        for s, e in out:
+            found[s] = (s, e)
+
+    def _model_ok(self, s: int, e: int, p: float) -> bool:
+        names = _names()
+        cand = self.t[s:e]
+        if len(cand) < _MODEL_MIN_LEN or not self._is_cjk(cand.replace("·", "")):
+            return False
+        if cand in names.never or any(w in names.never for w in (cand[1:], cand[:-1])):
+            return False
+        if _MEDICAL_NEXT_RE.match(self.t, e) or self.t[:s].endswith(_INTAKE_BEFORE):
+            return False
+        if cand in self._person_tags:
+            return True
+        if _text.word_freq(cand) >= _COMMON_WORD_FREQ and p < MODEL_SURE:
+            return False
+        sl = self._surname_len(s)
+        if sl and len(cand) - sl <= _NAME_MAX_GIVEN:
+            # surname + given name: every given character must be a plausible one
+            return True
+        if len(cand) >= _MIN_FOREIGN_LEN and all(c in _TRANSLIT for c in cand.replace("·", "")):
+            return cand[-1] not in _DRUG_TAIL  # 克林顿, not 阿莫西林
+        return p >= MODEL_SURE
+
+    def _foreign_token(self, k: _text.Token) -> bool:
+        return (
+            len(k.text) >= _MIN_FOREIGN_LEN
+            and self._foreign(k.text)
+            and not (
+                _MEDICAL_NEXT_RE.match(self.t, k.end) or self.t[: k.start].endswith(_INTAKE_BEFORE)
+            )
+        )
 
     def _foreign(self, word: str) -> bool:
         """A transliterated foreign name (克林顿): jieba tags it, or its HMM made it."""

@@ -1,0 +1,121 @@
+"""The person-name CRF: its decoder, its span rule and what it adds to masking."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from safety import name_model, pii
+
+
+def _persons(text: str) -> list[str]:
+    return [text[s:e] for kind, s, e in pii.detect_entities(text) if kind == "PERSON"]
+
+
+def test_marginals_are_probabilities() -> None:
+    text = "上周三温丽娟陪着他母亲来做了胃镜\n结果还没出来"
+    marg = name_model.model().marginals(name_model.features(text, pii.name_lexicon()))
+    assert len(marg) == len(text)
+    for row in marg:
+        assert math.isclose(sum(row), 1.0, rel_tol=1e-9)
+        assert all(0.0 <= p <= 1.0 for p in row)
+
+
+def test_model_marks_an_uncued_name_not_the_words_around_it() -> None:
+    text = "上周三温丽娟陪着他母亲来做了胃镜"
+    marg = name_model.model().marginals(name_model.features(text, pii.name_lexicon()))
+    spans = [text[s:e] for s, e, _ in name_model.name_spans(marg, pii.MODEL_ACCEPT)]
+    assert spans == ["温丽娟"]
+
+
+def test_marginals_match_brute_force_on_a_short_sequence() -> None:
+    """Forward-backward against summing every label path (3**4 of them)."""
+    import itertools
+
+    text = "请找邓"
+    model = name_model.model()
+    feats = name_model.features(text, pii.name_lexicon())
+    emis = model.emissions(feats)
+    trans = [[math.log(x) for x in row] for row in model._trans]
+    totals = [[0.0] * 3 for _ in text]
+    for path in itertools.product(range(3), repeat=len(text)):
+        score = sum(emis[k][y] for k, y in enumerate(path))
+        score += sum(trans[a][b] for a, b in itertools.pairwise(path))
+        for k, y in enumerate(path):
+            totals[k][y] += math.exp(score)
+    for got, tot in zip(model.marginals(feats), totals, strict=True):
+        z = sum(tot)
+        for g, t in zip(got, tot, strict=True):
+            assert math.isclose(g, t / z, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def test_name_spans_cut_where_a_new_name_begins() -> None:
+    o, b, i = (0.0, 0.0, 1.0), (0.9, 0.05, 0.05), (0.05, 0.9, 0.05)
+    weak = (0.2, 0.2, 0.6)
+    assert name_model.name_spans([o, b, i, i, b, i, o], 0.5) == [
+        (1, 4, pytest.approx(0.95)),
+        (4, 6, pytest.approx(0.95)),
+    ]
+    assert name_model.name_spans([b, i, weak, b], 0.5) == [
+        (0, 2, pytest.approx(0.95)),
+        (3, 4, pytest.approx(0.95)),
+    ]
+    assert name_model.name_spans([b, i, weak], 0.3) == [(0, 3, pytest.approx(0.4))]
+
+
+def test_parse_needs_every_transition_row() -> None:
+    lines = ["trans=B\t0\t1\t0", "trans=I\t0\t0\t0", "u0=王\t1\t0\t-1"]
+    with pytest.raises(ValueError, match="transition"):
+        name_model.NameModel.parse(lines)
+    model = name_model.NameModel.parse([*lines, "trans=O\t0\t0\t0"])
+    assert model.weights["u0=王"] == (1.0, 0.0, -1.0)
+
+
+def test_whitespace_in_text_stays_inside_feature_names() -> None:
+    feats = name_model.features("王\t伟\n说", pii.name_lexicon())
+    assert all("\t" not in f and "\n" not in f for fs in feats for f in fs)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("上周三温丽娟陪着他母亲来做了胃镜", "温丽娟"),
+        ("麻烦转告一下，谭佳怡下午过来取报告", "谭佳怡"),
+        ("我们楼下的汪振邦最近也查出了糖尿病", "汪振邦"),
+        ("@刘晓燕 请问明天上午的门诊几点开始？", "刘晓燕"),
+    ],
+)
+def test_names_without_cues_are_masked(text: str, name: str) -> None:
+    assert name in _persons(text), pii.detect_entities(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我每天用金银花和连翘泡水，嗓子好一点了",
+        "医生开了阿莫西林和奥美拉唑，要吃几天？",
+        "老公最近总是失眠，白天没精神",
+        "复查的时候血红蛋白和血小板都正常",
+        "阿尔茨海默病人平时要注意什么",
+    ],
+)
+def test_medical_and_family_words_stay(text: str) -> None:
+    assert _persons(text) == [], pii.detect_entities(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我的主治医生是安德烈·伊万诺夫", "安德烈·伊万诺夫"),  # dotted parts are one name
+        ("女儿很喜欢毕加索的画", "毕加索"),  # a foreign name that starts with a surname
+        ("他们一直在学习邓小平理论", "邓小平"),  # a dictionary name at the head of a token
+    ],
+)
+def test_rule_names_around_the_model(text: str, name: str) -> None:
+    assert name in _persons(text), pii.detect_entities(text)
+
+
+def test_a_name_at_a_token_head_needs_a_word_after_it() -> None:
+    # 周而复始 holds the dictionary name 周而复, but 始 is no word of its own
+    assert _persons("疼了一会儿又好了，周而复始，怎么回事") == []
