@@ -10,12 +10,13 @@ Answering, by ``CARELINE_WECHAT_REPLY_MODE``:
 
 - ``active`` (verified service accounts): the webhook answers ``success`` at once and the
   answer goes out through the customer-service API, with handoff choices as a ``msgmenu``.
-- ``passive`` (subscription accounts): each delivery waits up to ``PASSIVE_WAIT_S`` for the
-  answer, which ``send`` stores in Redis under the message it answers and announces on a
-  pub/sub channel, so a retry landing on another replica returns the same answer. An early
-  delivery that times out keeps the connection open until WeChat hangs up (that is what
-  makes WeChat retry); the last one says the answer is being prepared, and the answer is
-  carried with the patient's next message.
+- ``passive`` (subscription accounts): each delivery waits for the answer (up to
+  ``CARELINE_WECHAT_PASSIVE_WAIT_S``), which ``send`` stores in Redis under the message it
+  answers and announces on a pub/sub channel, so a retry landing on another replica returns
+  the same answer. An early delivery that times out keeps the connection open until WeChat
+  hangs up (that is what makes WeChat retry); the last one says the answer is being
+  prepared, and the answer is carried with the patient's next message. When careline will
+  not answer at all (``no_reply``), the delivery says ``success`` at once.
 
 In both modes a reply produced while ``submit`` runs (an emergency: it needs no model) is
 returned in the webhook response of the first delivery.
@@ -80,8 +81,6 @@ SUCCESS = "success"  # tells WeChat "handled, do not retry"
 # WeChat hangs up after 5 s and retries; three deliveries in all.
 WECHAT_DEADLINE_S = 5.0
 WECHAT_DELIVERIES = 3
-# Passive mode: how long a delivery waits for its answer (margin left for the network).
-PASSIVE_WAIT_S = 4.5
 # An early delivery without its answer is held open past WeChat's deadline, so that WeChat
 # retries; if WeChat is somehow still there after this long, it is treated as the last.
 HOLD_MAX_S = WECHAT_DEADLINE_S + 1.0
@@ -203,7 +202,7 @@ class WeChatChannel:
         self,
         settings: Settings,
         *,
-        passive_wait_s: float = PASSIVE_WAIT_S,
+        passive_wait_s: float | None = None,
         hold_max_s: float = HOLD_MAX_S,
     ) -> None:
         if settings.wechat_token is None:
@@ -211,8 +210,10 @@ class WeChatChannel:
         self.settings = settings
         self.passive = settings.wechat_reply_mode == "passive"
         self._token = settings.wechat_token.get_secret_value()
-        self._wait_s = passive_wait_s
-        self._hold_s = max(hold_max_s, passive_wait_s)
+        self._wait_s = (
+            settings.wechat_passive_wait_s if passive_wait_s is None else passive_wait_s
+        )
+        self._hold_s = max(hold_max_s, self._wait_s)
         self._crypto: WeChatCrypto | None = None
         if settings.wechat_aes_key is not None:
             try:
@@ -427,7 +428,7 @@ class WeChatChannel:
         return str(self._crypto.decrypt_message(envelope, expected, timestamp, nonce))
 
     def _respond(self, message: Any, reply: str | None, encrypted: bool) -> web.Response:
-        if reply is None:
+        if not reply:  # nothing to say: WeChat shows the patient nothing
             return web.Response(text=SUCCESS)
         if reply is _RETRY_LATER:
             return web.Response(status=503, text="try again")
@@ -650,6 +651,8 @@ class WeChatChannel:
     ) -> tuple[str, list[StoredReply]]:
         """One passive reply (earlier answers first), cut at WeChat's byte limit; the rest is
         returned to be carried with the next message."""
+        own = [r for r in own if r.text]  # an empty reply only says "nothing to answer"
+        carried = [r for r in carried if r.text]
         lang = own[0].lang if own else self._lang(msg)
         segments: list[str] = []
         if carried:
@@ -766,6 +769,19 @@ class WeChatChannel:
             )
         except REDIS_ERRORS as exc:
             log.info("WeChat inline reply not kept (%s)", type(exc).__name__)
+
+    async def no_reply(self, msg: Inbound) -> None:
+        """careline sends nothing in answer to ``msg``: in passive mode an empty reply is
+        stored for it, so the delivery waiting for the answer (on any replica) says
+        ``success`` at once instead of holding WeChat through three deliveries."""
+        if not self.passive or msg.channel is not Channel.WECHAT:
+            return
+        nothing = self.store.seal(StoredReply("", self._lang(msg)))
+        try:
+            if await self.store.store_reply(msg.message_id, msg.conversation_id, nothing):
+                self._notify(msg.message_id)
+        except REDIS_ERRORS as exc:
+            log.warning("WeChat no-reply mark not stored (%s)", type(exc).__name__)
 
     async def _store_passive(self, out: Outbound) -> None:
         reply = StoredReply(with_typed_choices(out.text, out.buttons, out.lang), out.lang)

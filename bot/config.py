@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     wechat_app_secret: SecretStr | None = None
     wechat_aes_key: SecretStr | None = None
     wechat_reply_mode: Literal["active", "passive"] = "active"
+    # Passive mode: how long each delivery waits for the answer (WeChat hangs up at 5 s).
+    wechat_passive_wait_s: float = Field(default=4.5, ge=0.5, le=4.8)
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_transfer_customer_service: bool = False
     # --- end WeChat ---

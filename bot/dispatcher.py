@@ -70,7 +70,10 @@ class Sender(Protocol):
 
     ``async def typing(msg: Inbound) -> None``: show that an answer is being written;
     ``async def draft(msg: Inbound, text: str) -> None``: show the answer so far (only for
-    messages whose extras carry ``EXTRA_DRAFTS``).
+    messages whose extras carry ``EXTRA_DRAFTS``);
+    ``async def no_reply(msg: Inbound) -> None``: careline has finished with the message and
+    sends nothing in answer to it (a repeat over the rate limit, an answer withheld after an
+    emergency), so a channel holding a delivery open for the answer can stop waiting.
     """
 
     async def send(self, out: Outbound) -> None: ...
@@ -96,6 +99,7 @@ class Turn:
     masked: str = ""
     reply: str = ""
     out: Outbound | None = None
+    replied: bool = False
 
     @property
     def key(self) -> str:
@@ -276,10 +280,10 @@ class Dispatcher:
             for step in self._steps:
                 if not await step(turn):
                     break
-            else:
-                return
             if turn.out is not None:
-                await self._send(turn.out)
+                await self._send_turn(turn)
+            if not turn.replied:
+                await self._no_reply(turn.msg)
         except Exception as exc:
             # A bug must not cost the patient their answer: tell them staff will reply.
             frame = exc.__traceback__
@@ -463,8 +467,7 @@ class Dispatcher:
             turn.out = None
             return False
         if turn.out is not None:
-            await self._send(turn.out)
-        turn.out = None
+            await self._send_turn(turn)
         return False
 
     # ---------------------------------------------------------------- helpers
@@ -517,6 +520,18 @@ class Dispatcher:
             reply_to=msg.message_id,
             lang=lang,
         )
+
+    async def _send_turn(self, turn: Turn) -> None:
+        """Send the turn's own reply (once)."""
+        if turn.out is not None:
+            out, turn.out = turn.out, None
+            await self._send(out)
+            turn.replied = True
+
+    async def _no_reply(self, msg: Inbound) -> None:
+        hook = getattr(self.senders.get(msg.channel), "no_reply", None)
+        if hook is not None:
+            await self._quietly(hook(msg), "no-reply notice")
 
     async def _send(self, out: Outbound) -> None:
         sender = self.senders.get(out.channel)

@@ -482,6 +482,34 @@ async def test_passive_answer_in_the_reply_with_typed_choices(
     assert h.api.sent == [] and h.api.typing == []
 
 
+async def test_passive_delivery_with_nothing_to_answer_is_released_at_once(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    # Over the rate limit, careline answers the first refused message with a notice and then
+    # stays silent. The silent one's delivery must not be held open (WeChat would deliver it
+    # three times and the patient would be told an answer is coming): "success" at once,
+    # well before this caller hangs up.
+    async with harness(
+        redis_url,
+        prefix,
+        tmp_path,
+        redis_client,
+        reply_mode="passive",
+        wait_s=3.0,
+        hold_s=6.0,
+        rate_limit="1/minute",
+    ) as h:
+        replies = []
+        for text in ("感冒了怎么办", "还有别的办法吗", "在吗"):
+            xml, _ = h.push.text(USER, text)
+            replies.append(await h.post(xml, hang_up_s=2.0))
+        await h.drain()
+    assert replies[0][1] is not None and replies[0][1]["Content"].startswith(ANSWER)
+    assert replies[1][1] is not None and "稍等" in replies[1][1]["Content"]
+    assert replies[2][0] == 200 and replies[2][2] == "success"
+    assert len(h.ollama.chat_bodies) == 1
+
+
 async def test_passive_three_concurrent_deliveries_one_answer(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
