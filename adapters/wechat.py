@@ -210,9 +210,7 @@ class WeChatChannel:
         self.settings = settings
         self.passive = settings.wechat_reply_mode == "passive"
         self._token = settings.wechat_token.get_secret_value()
-        self._wait_s = (
-            settings.wechat_passive_wait_s if passive_wait_s is None else passive_wait_s
-        )
+        self._wait_s = settings.wechat_passive_wait_s if passive_wait_s is None else passive_wait_s
         self._hold_s = max(hold_max_s, self._wait_s)
         self._crypto: WeChatCrypto | None = None
         if settings.wechat_aes_key is not None:
