@@ -15,6 +15,7 @@ across replicas) and acts:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import statistics
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 ALERT_TIMEOUT_S = 10.0
+# Longest wait at stop for the timers and the jobs they started (a summary, an alert).
+STOP_WAIT_S = 5.0
 SECONDS_PER_MINUTE = 60
 
 
@@ -78,18 +81,27 @@ class HandoffWorker:
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="handoff-timers")
 
     async def stop(self) -> None:
+        # A cancellation can be lost: on Python 3.11, asyncio.wait_for (which redis-py uses
+        # to send every command) returns normally when the cancellation arrives just as its
+        # inner task finishes. So the loop also stops at the flag, and the wait is bounded.
+        self._stopping.set()
         tasks = [t for t in (self._task, *self._jobs) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+            if pending:
+                log.error("handoff timers: %d task(s) still running at stop", len(pending))
         self._task = None
         if self._http is not None:
             await self._http.close()
@@ -101,12 +113,14 @@ class HandoffWorker:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_due()
             except Exception as exc:  # a bad round must not stop the timers
                 log.error("handoff timers failed a round (%s)", type(exc).__name__)
-            await asyncio.sleep(TICK_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TICK_S):
+                    await self._stopping.wait()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
