@@ -237,11 +237,8 @@ class TelegramChannel:
 
     async def drain(self) -> None:
         """Take no more updates; hand on those already acknowledged (bounded in time)."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        await stop_tasks([self._poller], "Telegram polling")
+        self._poller = None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.settle(), STOP_GRACE_S)
         if self._tasks:

@@ -17,9 +17,10 @@ async def stop_tasks(
 ) -> None:
     """Cancel ``tasks`` and wait for them, at most ``wait_s`` seconds.
 
-    A cancellation can be lost inside library code (a task cancelled while it waits for a
-    busy Redis connection pool was seen to carry on), so waiting without a bound could hang
-    shutdown for good. Loops that run until stopped also check a stop flag of their own.
+    A cancellation can be lost: on Python 3.11, ``asyncio.wait_for`` (which redis-py wraps
+    around every command it sends when a socket timeout is set) returns normally when the
+    cancellation arrives just as its inner task finishes. So waiting without a bound could
+    hang shutdown for good; loops that run until stopped also check a stop flag of their own.
     """
     pending = [t for t in tasks if t is not None and not t.done()]
     for task in pending:

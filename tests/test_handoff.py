@@ -7,6 +7,7 @@ without waiting; the loopback fakes stand in for Ollama and the Telegram Bot API
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -266,6 +267,49 @@ async def test_outside_opening_hours_gives_the_phone_number_at_once(
     assert "不在人工服务时间" in notice.text and "010-12345678" in notice.text
     assert "120" not in notice.text  # not an emergency
     assert (DueTask.CLAIM, CONV) not in await store.due(clock.now + 10 * CLAIM_TIMEOUT_S)
+    await worker.drain()
+    await parts["llm"].aclose()
+
+
+class LosesCancellation:
+    """A channel whose send loses one cancellation and then finishes normally, as a library
+    call does on Python 3.11 when the cancellation lands just as an ``asyncio.wait_for``
+    inside it completes (redis-py sends every command that way)."""
+
+    def __init__(self) -> None:
+        self.sending = asyncio.Event()
+        self.sent: list[Outbound] = []
+
+    async def send(self, out: Outbound) -> None:
+        self.sending.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()  # never set: only a cancellation ends it
+        self.sent.append(out)
+
+
+async def test_timers_stop_even_when_a_cancellation_is_lost(
+    parts: dict[str, Any], clock: Clock, redis_client: aioredis.Redis
+) -> None:
+    settings: Settings = parts["settings"]
+    channel = LosesCancellation()
+    transcript = Transcript(redis_client, settings.redis_prefix, 10, 3600)
+    worker = HandoffWorker(
+        settings,
+        parts["store"],
+        transcript,
+        parts["summaries"],
+        parts["llm"],
+        {Channel.TELEGRAM: channel},
+    )
+    await parts["store"].escalate(CONV, "patient_request")
+    clock.now += 2
+    worker.start()
+    await channel.sending.wait()  # the timers are inside a send when the server stops
+    async with asyncio.timeout(30):  # a hang guard, not a timing check
+        await worker.stop()
+    assert len(channel.sent) == 1  # the send swallowed the cancellation and finished
+    timers = [t for t in asyncio.all_tasks() if t.get_name() == "handoff-timers"]
+    assert timers == []  # the loop ended instead of being left behind
     await worker.drain()
     await parts["llm"].aclose()
 

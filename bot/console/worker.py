@@ -15,6 +15,7 @@ across replicas) and acts:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import statistics
@@ -78,17 +79,20 @@ class HandoffWorker:
         self.senders = senders
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._jobs: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="handoff-timers")
 
     async def stop(self) -> None:
-        self._stopping = True
+        # A cancellation can be lost (see bot.aio), so the loop also stops at the flag and
+        # the wait is bounded.
+        self._stopping.set()
         await stop_tasks([self._task, *self._jobs], "handoff timers")
         self._task = None
         if self._http is not None:
@@ -101,12 +105,14 @@ class HandoffWorker:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     async def _loop(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 await self.run_due()
             except Exception as exc:  # a bad round must not stop the timers
                 log.error("handoff timers failed a round (%s)", type(exc).__name__)
-            await asyncio.sleep(TICK_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TICK_S):
+                    await self._stopping.wait()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
