@@ -249,6 +249,8 @@ class Dispatcher:
             vault = self.cipher.open(blob)
             masked = mask(msg.text, vault, lang).text
             await self.context.append(msg.key, Exchange(masked, reply), self.cipher.seal(vault))
+            # Consoles that opened the chat on its escalation now see the message too.
+            await self.handoff.on_patient_message(msg.key)
         except REDIS_ERRORS as exc:
             log.error(
                 "emergency not recorded for staff conv=%s (%s): Redis unavailable",

@@ -16,7 +16,6 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.audit import AuditLog
-from bot.console.app import CONSOLE
 from bot.handoff import HandoffState, HandoffStore
 from bot.models import ButtonId, InboundKind, OutboundKind
 from bot.server import build_app
@@ -165,6 +164,8 @@ async def test_emergency_to_staff_and_back_to_the_bot(console: Any) -> None:
     assert channel.to(PATIENT)[0].kind is OutboundKind.EMERGENCY
     [escalated] = await read_events(events, 1, lambda e: e["event"] == "escalated")
     assert escalated["conversation"] == CONV and escalated["reason"] == "emergency"
+    # ... and once the emergency message is in the transcript, consoles are told again.
+    await read_events(events, 1, lambda e: e.get("why") == "patient_message")
 
     queue = (await (await client.get(f"{API}/queue")).json())["chats"]
     [item] = queue
@@ -181,9 +182,8 @@ async def test_emergency_to_staff_and_back_to_the_bot(console: Any) -> None:
     assert staff_out.kind is OutboundKind.HANDOFF
 
     # The patient writes while staff hold the chat: no model answer, the console hears of it.
-    await client.server.app[CONSOLE].parts.hub.check_messages()  # the poll's baseline, now
     await channel.submit(PATIENT, "好的，方便")
-    await read_events(events, 1, lambda e: e.get("why") == "message")
+    await read_events(events, 1, lambda e: e.get("why") == "patient_message")
     chat = await (await client.get(f"{API}/chats/{CONV}")).json()
     assert chat["mine"] and chat["state"] == "staff"
     texts = [(line["role"], line["text"]) for line in chat["transcript"]]

@@ -91,7 +91,7 @@ class _Parts:
         self.audit = AuditLog(redis, prefix)
         self.transcript = Transcript(redis, prefix, settings.context_turns, settings.context_ttl_s)
         self.summaries = SummaryStore(redis, prefix, settings.context_ttl_s)
-        self.hub = EventHub(redis, self.store, self.transcript)
+        self.hub = EventHub(redis, self.store)
         self.worker = HandoffWorker(
             settings, self.store, self.transcript, self.summaries, runtime.llm, runtime.senders
         )

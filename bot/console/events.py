@@ -2,26 +2,21 @@
 
 One task tails the handoff event stream in Redis (``XREAD BLOCK``) and hands each event to
 every connected console; every replica runs its own, so a console sees changes made through
-any replica. A second task notices new patient messages in held chats (the dispatcher
-writes them to the context window) by comparing the newest window element of each held
-chat once per ``POLL_S`` (a chat's first look is its baseline), so no change to the pipeline
-is needed for them; ``HandoffStore.on_patient_message`` is the faster path if the dispatcher
-calls it.
+any replica. New patient messages in held chats arrive the same way: the dispatcher
+publishes them (``HandoffStore.on_patient_message``) once they are in the transcript.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.console.transcript import Transcript
-from bot.handoff import EventType, HandoffStore
+from bot.handoff import HandoffStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +24,6 @@ log = logging.getLogger(__name__)
 # that stop() ends the tail by its flag: cancelling a blocked XREAD can hang in redis-py.
 BLOCK_MS = 500
 STOP_WAIT_S = 3.0
-POLL_S = 1.0
 RETRY_S = 1.0
 SUBSCRIBER_QUEUE = 256
 
@@ -41,13 +35,11 @@ def _decode(raw: Any) -> str:
 
 
 class EventHub:
-    def __init__(self, redis: aioredis.Redis, store: HandoffStore, transcript: Transcript) -> None:
+    def __init__(self, redis: aioredis.Redis, store: HandoffStore) -> None:
         self._redis = redis
         self._store = store
-        self._transcript = transcript
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._seen: dict[str, str] = {}
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
@@ -56,7 +48,6 @@ class EventHub:
         start_id = _decode(last[0][0]) if last else "0-0"
         self._tasks = [
             asyncio.create_task(self._tail(start_id), name="console-events"),
-            asyncio.create_task(self._poll_messages(), name="console-messages"),
         ]
 
     async def stop(self) -> None:
@@ -109,30 +100,3 @@ class EventHub:
                     event = {_decode(k): _decode(v) for k, v in fields.items()}
                     event["id"] = last_id
                     self.broadcast(event)
-
-    async def _poll_messages(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), POLL_S)
-                return
-            try:
-                await self.check_messages()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("console message check failed (%s)", type(exc).__name__)
-
-    async def check_messages(self) -> None:
-        """Broadcast an update for every held chat whose newest message changed."""
-        held = [c.conversation for c in await self._store.held()]
-        newest = await self._transcript.last_raw(held)
-        seen: dict[str, str] = {}
-        for conv, raw in zip(held, newest, strict=True):
-            digest = hashlib.sha256(raw or b"").hexdigest()
-            seen[conv] = digest
-            before = self._seen.get(conv)
-            if before is not None and before != digest:
-                self.broadcast(
-                    {"event": EventType.UPDATED.value, "conversation": conv, "why": "message"}
-                )
-        self._seen = seen

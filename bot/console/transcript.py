@@ -75,13 +75,6 @@ class Transcript:
     async def read(self, conversation: str) -> list[Line]:
         return parse_window(await self._redis.lrange(window_key(self._prefix, conversation), 0, -1))
 
-    async def last_raw(self, conversations: list[str]) -> list[bytes | None]:
-        """The newest window element of each chat (to notice new messages cheaply)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for conv in conversations:
-                pipe.lindex(window_key(self._prefix, conv), -1)
-            return list(await pipe.execute())
-
     async def add_staff(self, conversation: str, masked: str) -> None:
         await self._append(
             keys=[window_key(self._prefix, conversation)],
