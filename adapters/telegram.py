@@ -130,6 +130,7 @@ MAX_PENDING_UPDATES = 1000  # beyond this the webhook answers 503 and Telegram r
 # a burst of deliveries is acknowledged before the event loop turns to them; enough that a
 # slow Bot API call (a notice, a callback answer) does not hold up the others for long.
 INTAKE_WORKERS = 16
+TELEGRAM_TEXT_LIMIT = 4096  # the longest message text Telegram carries
 REGION_HINTS_KEPT = 10_000
 
 POLL_TIMEOUT_S = 25  # getUpdates long-poll timeout
@@ -196,8 +197,11 @@ class TelegramChannel:
         self._polling = settings.telegram_polling
         self._context: ChannelContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        # (0 for an emergency else 1, arrival number, update): emergencies are handed on first.
-        self._intake: asyncio.PriorityQueue[tuple[int, int, Update]] = asyncio.PriorityQueue()
+        # (0 for an emergency else 1, arrival number, update as JSON or as PTB's object):
+        # emergencies are handed on first.
+        self._intake: asyncio.PriorityQueue[tuple[int, int, dict[str, Any] | Update]] = (
+            asyncio.PriorityQueue()
+        )
         self._arrivals = itertools.count()
         self._workers: list[asyncio.Task[None]] = []
         self._poller: asyncio.Task[None] | None = None
@@ -279,16 +283,8 @@ class TelegramChannel:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="malformed update\n")
-        try:
-            update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            # From Telegram (the secret matched) but not understood, e.g. a newer Bot API
-            # shape: acknowledge it, or Telegram would deliver it again and again.
-            log.warning(
-                "Telegram update %s not understood (%s)", data["update_id"], type(exc).__name__
-            )
-            return web.Response(status=200)
-        self._accept(update)
+        # PTB's objects are built by the worker that handles the update, after the 200.
+        self._accept(data)
         return web.Response(status=200)
 
     async def _poll(self) -> None:
@@ -317,34 +313,67 @@ class TelegramChannel:
                 offset = update.update_id + 1
                 self._accept(update)
 
-    def _accept(self, update: Update) -> None:
-        """Queue an acknowledged update for the workers; without them (not started), handle
+    def _accept(self, item: dict[str, Any] | Update) -> None:
+        """Queue an acknowledged update (its JSON from the webhook, or PTB's object from
+        polling) for the workers, emergencies first; without workers (not started), handle
         it in a task of its own."""
         if not self._workers:
-            self._spawn(self.handle(update))
+            self._spawn(self._take(item))
             return
-        rank = 0 if self._urgent(update) else 1
-        self._intake.put_nowait((rank, next(self._arrivals), update))
+        rank = 0 if self._urgent(item) else 1
+        self._intake.put_nowait((rank, next(self._arrivals), item))
 
-    def _urgent(self, update: Update) -> bool:
-        """Whether the pipeline will answer this update at intake (an emergency)."""
+    def _urgent(self, item: dict[str, Any] | Update) -> bool:
+        """Whether the pipeline will answer this update at intake (an emergency), judged on
+        its text or caption alone, before anything else is read."""
         if self._context is None:
             return False
-        try:
-            parsed = self.parse(update, None)
-        except Exception:  # handle() reports what cannot be read; ranking must not fail
+        if isinstance(item, Update):
+            message = item.message or item.edited_message
+            text = (message.text or message.caption) if message else None
+            code = message.from_user.language_code if message and message.from_user else None
+        else:
+            raw = item.get("message") or item.get("edited_message")
+            if not isinstance(raw, dict):
+                return False
+            text = raw.get("text") or raw.get("caption")
+            user = raw.get("from")
+            code = user.get("language_code") if isinstance(user, dict) else None
+        if not isinstance(text, str) or not text:
             return False
-        return parsed is not None and any(
-            self._context.answers_at_intake(inbound) for inbound in parsed.inbounds
+        probe = Inbound(
+            channel=Channel.TELEGRAM,
+            conversation_id="triage",
+            user_id="triage",
+            message_id="triage",
+            kind=InboundKind.TEXT,
+            text=text[:TELEGRAM_TEXT_LIMIT],
+            language=language_of(code if isinstance(code, str) else None),
         )
+        return self._context.answers_at_intake(probe)
 
     async def _intake_worker(self) -> None:
         while not (self._drained and self._intake.empty()):
-            _rank, _n, update = await self._intake.get()
+            _rank, _n, item = await self._intake.get()
             try:
-                await self.handle(update)
+                await self._take(item)
             finally:
                 self._intake.task_done()
+
+    async def _take(self, item: dict[str, Any] | Update) -> None:
+        if isinstance(item, Update):
+            await self.handle(item)
+            return
+        try:
+            update = Update.de_json(item, self.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            # From Telegram (the secret matched) but not understood, e.g. a newer Bot API
+            # shape: acknowledged, or Telegram would deliver it again and again; logged.
+            log.warning(
+                "Telegram update %s not understood (%s)", item.get("update_id"), type(exc).__name__
+            )
+            return
+        await self.handle(update)
 
     async def handle(self, update: Update) -> None:
         """Everything an update needs after it was acknowledged; never raises."""

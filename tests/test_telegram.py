@@ -19,7 +19,7 @@ from telegram import Update
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
 from adapters.telegram_text import MessageRef, region_hint, split_text, utf16_len
 from bot.models import Button, Channel, Outbound, OutboundKind
-from bot.server import MAX_BODY_BYTES, RUNTIME, build_app
+from bot.server import MAX_BODY_BYTES, build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import (
@@ -129,23 +129,36 @@ async def test_wrong_or_missing_secret_is_403_and_nothing_is_handled(tg: Harness
 async def test_updates_acknowledged_before_shutdown_are_all_answered(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
-    # The webhook answers 200 before the update is handled. careline's only Redis connection
-    # is busy for three seconds here, so many acknowledged updates are still queued when
-    # shutdown begins; each must still reach the pipeline and be answered.
+    # The webhook answers 200 before the update is handled. Redis is paused here for three
+    # seconds (CLIENT PAUSE), so many acknowledged updates are still queued when shutdown
+    # begins; each must still reach the pipeline and be answered.
     chats = [7_100_000 + i for i in range(64)]
-    async with harness(redis_url, prefix, tmp_path, redis_client, redis_max_connections=1) as h:
-        server = h.client.server
-        assert isinstance(server, TestServer)
-        own_redis = server.app[RUNTIME].redis.client
-        busy = asyncio.create_task(own_redis.blpop([f"{prefix}:nothing"], timeout=3))
-        await asyncio.sleep(0.05)
+    async with harness(redis_url, prefix, tmp_path, redis_client) as h:
+        await redis_client.client_pause(3000)
         statuses = await asyncio.gather(
             *(h.post(text_update("Where is the pharmacy?", chat_id=c, user_id=c)) for c in chats)
         )
         assert statuses == [200] * len(chats)
-        assert not busy.done()
-    await busy
+        assert h.sent() == []
     assert sorted(int(m["chat_id"]) for m in h.sent()) == chats
+
+
+async def test_an_emergency_waiting_in_the_queue_is_handled_first(tg: Harness) -> None:
+    # The Bot API is slow here, so the workers are all busy sending /help notices and the
+    # rest of the updates queue up. The emergency, delivered last, must be taken before the
+    # ordinary updates queued ahead of it: its reply precedes most of their notices.
+    helpers = [7_200_000 + i for i in range(48)]
+    urgent = 7_299_999
+    tg.api.delay = 0.2
+    for chat in helpers:
+        assert await tg.post(text_update("/help", chat_id=chat, user_id=chat)) == 200
+    emergency = text_update(
+        "I have crushing chest pain and can't breathe", chat_id=urgent, user_id=urgent
+    )
+    assert await tg.post(emergency) == 200
+    sent = await tg.wait_sent(len(helpers) + 1)
+    order = [int(m["chat_id"]) for m in sent]
+    assert order.index(urgent) < len(helpers) // 2
 
 
 async def test_malformed_bodies_get_400_and_oversized_413(tg: Harness) -> None:
