@@ -7,9 +7,11 @@ pipeline may be busy for many seconds. The task drops redeliveries (by ``update_
 Redis), reads the patient's chosen language, maps the update to ``Inbound`` messages and
 submits them.
 
-Sending goes through PTB's ``AIORateLimiter`` (Telegram's flood limits, and ``RetryAfter``
-honoured by waiting and retrying). Text is HTML with everything escaped, split at Telegram's
-4096 limit on sentence boundaries; the inline keyboard rides on the last part.
+Sending goes through ``PriorityRateLimiter`` (adapters/telegram_limits.py): Telegram's flood
+limits, ``RetryAfter`` honoured by waiting and retrying, and emergency replies (then handoff
+notices) ahead of ordinary messages still waiting for their turn. Text is HTML with
+everything escaped, split at Telegram's 4096 limit on sentence boundaries; the inline
+keyboard rides on the last part.
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ from telegram.error import (
     NetworkError,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext
+from adapters.telegram_limits import PriorityRateLimiter, SendPriority
 from adapters.telegram_text import (
     MessageRef,
     clip,
@@ -120,7 +123,7 @@ LANGUAGE_CHOICE_TTL_S = 365 * 24 * 3600
 # skipped, never queued, when it is spent or when messages are already waiting.
 COURTESY_PER_SECOND = 5
 COURTESY_MAX_IN_FLIGHT = 4
-RETRY_AFTER_RETRIES = 2  # AIORateLimiter: waits retry_after, then tries again this often
+RETRY_AFTER_RETRIES = 2  # the rate limiter waits retry_after, then tries again this often
 SEND_ATTEMPTS = 3  # network failures (not Bad Request) before the send is given up
 SEND_BACKOFF_S = 0.5
 START_TIMEOUT_S = 10.0
@@ -138,7 +141,7 @@ POLL_BACKOFF_S = 1.0
 POLL_BACKOFF_MAX_S = 30.0
 
 
-def make_bot(settings: Settings) -> ExtBot[int]:
+def make_bot(settings: Settings) -> ExtBot[SendPriority]:
     """PTB's bot for this configuration: its API root, and the flood-limit rate limiter."""
     if settings.telegram_token is None:
         raise ValueError("CARELINE_TELEGRAM_TOKEN is not set")
@@ -147,7 +150,7 @@ def make_bot(settings: Settings) -> ExtBot[int]:
         settings.telegram_token.get_secret_value(),
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        rate_limiter=AIORateLimiter(max_retries=RETRY_AFTER_RETRIES),
+        rate_limiter=PriorityRateLimiter(max_retries=RETRY_AFTER_RETRIES),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
 
@@ -186,7 +189,7 @@ class TelegramChannel:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, settings: Settings, bot: ExtBot[int] | None = None) -> None:
+    def __init__(self, settings: Settings, bot: ExtBot[SendPriority] | None = None) -> None:
         self.settings = settings
         self.hospital = settings.hospital
         self.bot = bot if bot is not None else make_bot(settings)
@@ -690,7 +693,8 @@ class TelegramChannel:
         chat_id = int(out.conversation_id)
         ref = MessageRef.decode(out.reply_to)
         text = out.text
-        if out.kind is OutboundKind.EMERGENCY or ButtonId.EMERGENCY_NUMBERS in ref.tags:
+        urgent = out.kind is OutboundKind.EMERGENCY or ButtonId.EMERGENCY_NUMBERS in ref.tags
+        if urgent:
             region = self._regions.get(out.conversation_id)
             if region is not None and region != self.hospital.region:
                 text = f"{text}\n{numbers_abroad(region, out.lang, self.hospital)}"
@@ -704,12 +708,21 @@ class TelegramChannel:
             if ref.message_id is not None and chat_id < 0
             else None
         )
+        # Ahead of ordinary messages waiting for Telegram's flood limit: emergency replies
+        # (and the emergency numbers asked for), then telling a patient staff will answer.
+        priority = (
+            SendPriority.EMERGENCY
+            if urgent
+            else SendPriority.HANDOFF
+            if out.kind is OutboundKind.HANDOFF
+            else None
+        )
         parts = split_text(text, MAX_TEXT)
         for index, part in enumerate(parts):
             body = to_html(part, bold_first_line=out.kind is OutboundKind.EMERGENCY and index == 0)
             last = index == len(parts) - 1
             sent = await self._send_message(
-                chat_id, body, markup if last else None, quote if index == 0 else None
+                chat_id, body, markup if last else None, quote if index == 0 else None, priority
             )
             if not sent:
                 return
@@ -720,8 +733,11 @@ class TelegramChannel:
         html_text: str,
         markup: InlineKeyboardMarkup | None,
         quote: ReplyParameters | None,
+        priority: SendPriority | None = None,
     ) -> bool:
         """One sendMessage, retried on network failures; False when the chat is closed to us."""
+        if self.bot.rate_limiter is None:
+            priority = None  # PTB refuses rate_limit_args without a rate limiter
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 self._calls_in_flight += 1
@@ -731,6 +747,7 @@ class TelegramChannel:
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     reply_parameters=quote,
+                    rate_limit_args=priority,
                 )
                 return True
             except Forbidden:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +246,64 @@ async def test_rate_limited_send_waits_retry_after_and_delivers(tg: Harness) -> 
     statuses = [r.body.get("text") is not None for r in tg.api.requests if "sendMessage" in r.path]
     assert len(statuses) == 2  # the 429 and the retry that succeeded
     assert ANSWER in visible_text(tg.sent()[-1]["text"], "HTML")
+
+
+def outbound(chat_id: int, kind: OutboundKind) -> Outbound:
+    return Outbound(
+        channel=Channel.TELEGRAM,
+        conversation_id=str(chat_id),
+        text=f"A {kind} message.",
+        kind=kind,
+        lang="en",
+    )
+
+
+def send_all(channel: TelegramChannel, chats: dict[int, OutboundKind]) -> list[asyncio.Task[None]]:
+    """Start every send at once, in the order given."""
+    return [asyncio.create_task(channel.send(outbound(c, k))) for c, k in chats.items()]
+
+
+# Telegram lets a bot send about 30 messages a second; a burst of this many ordinary answers
+# fills the first second and leaves about 60 waiting their turn.
+ORDINARY_BURST = 90
+FLOOD_BUDGET = 30  # FloodLimit.MESSAGES_PER_SECOND: what the limiter lets through at once
+
+
+async def test_emergency_goes_before_ordinary_sends_queued_at_the_flood_limit(
+    tg: Harness,
+) -> None:
+    emergency, handoff = 8_200_001, 8_200_002
+    chats = dict.fromkeys(range(8_100_000, 8_100_000 + ORDINARY_BURST), OutboundKind.ANSWER)
+    # Queued after all the ordinary answers, and the handoff notice before the emergency.
+    chats |= {handoff: OutboundKind.HANDOFF, emergency: OutboundKind.EMERGENCY}
+    await asyncio.gather(*send_all(tg.channel, chats))
+    order = [int(call["chat_id"]) for call in tg.sent()]
+    assert sorted(order) == sorted(chats)  # everything went out, once
+    # Out right after the first second's burst: the emergency, then the handoff notice,
+    # ahead of the ordinary answers that were still waiting (in arrival order: last).
+    assert order.index(emergency) < order.index(handoff) <= FLOOD_BUDGET + 3
+    assert tg.api.early_calls == []
+
+
+async def test_urgent_send_waits_out_retry_after_then_goes_ahead(
+    tg: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.telegram_limits")
+    first, second = 8_300_001, 8_300_002
+    tg.api.fail_next("sendMessage", too_many_requests(1))
+    refused = send_all(tg.channel, {first: OutboundKind.EMERGENCY})
+    await tg.api.wait_for(lambda: "flood control" in caplog.text)  # every call now waits
+    # While it waits, ordinary answers pile up, then another emergency.
+    chats = dict.fromkeys(range(8_400_000, 8_400_000 + ORDINARY_BURST), OutboundKind.ANSWER)
+    later = send_all(tg.channel, chats | {second: OutboundKind.EMERGENCY})
+    await asyncio.gather(*refused, *later)
+    # Nothing reached the Bot API before retry_after had passed (it would have said 429 again).
+    assert tg.api.early_calls == []
+    order = [int(call["chat_id"]) for call in tg.sent()]
+    assert order[0] == first and order.count(first) == 2  # refused, then sent after the wait
+    # The second emergency went in the burst that followed the wait, not behind the queue.
+    assert order.index(second) <= FLOOD_BUDGET
+    assert sorted(order) == sorted([first, first, *chats, second])
 
 
 async def test_blocked_patient_does_not_break_the_channel(tg: Harness) -> None:

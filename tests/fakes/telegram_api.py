@@ -9,7 +9,8 @@ It records every call, checks what careline depends on the way Telegram does (HT
 mode, the 4096-character limit after entity parsing, 1-64-byte callback data, a non-zero
 draft id, HTTPS webhook URLs, getUpdates refused while a webhook is set), and can be told to
 fail the next calls of a method (429 with ``retry_after``, any Bot API error) or to treat a
-chat as having blocked the bot.
+chat as having blocked the bot. After a 429, as Telegram does, it refuses every call to a
+chat until ``retry_after`` has passed, and keeps those calls in ``early_calls``.
 
 Run as a process: ``python -m tests.fakes.telegram_api --port 0 --token T``; the first
 stdout line is its URL (the ``CARELINE_TELEGRAM_API_BASE``).
@@ -23,6 +24,7 @@ import contextlib
 import html
 import itertools
 import json
+import math
 import re
 import sys
 import time
@@ -142,11 +144,14 @@ class FakeTelegramAPI(LoopbackFake):
     """Chats whose user has blocked the bot: sending there is 403 Forbidden."""
     webhook: dict[str, Any] = field(default_factory=dict, init=False)
     """What setWebhook registered (url, secret_token, allowed_updates...)."""
+    early_calls: list[ApiCall] = field(default_factory=list, init=False)
+    """Calls to a chat that came before the ``retry_after`` of a 429 had passed."""
 
     _failures: dict[str, list[ApiError]] = field(default_factory=dict, init=False, repr=False)
     _updates: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
     _changed: asyncio.Event | None = field(default=None, init=False, repr=False)
     _next_message_id: int = field(default=1000, init=False, repr=False)
+    _flood_until: float = field(default=0.0, init=False, repr=False)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._call)
@@ -236,17 +241,29 @@ class FakeTelegramAPI(LoopbackFake):
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         with self.counting():
             try:
+                call = ApiCall(_canonical(method), params)
                 if method.lower() != "getupdates":
-                    self.calls.append(ApiCall(_canonical(method), params))
+                    self.calls.append(call)
                     self._notify()
+                self._check_flood_control(call)
                 queued = self._failures.get(method.lower())
                 if queued:
-                    raise queued.pop(0)
+                    error = queued.pop(0)
+                    if error.retry_after is not None:
+                        self._flood_until = time.monotonic() + error.retry_after
+                    raise error
                 await self.pause(self.delay)
                 result = await handler(params)
             except ApiError as error:
                 return web.json_response(error.body(), status=error.error_code)
         return web.json_response({"ok": True, "result": result})
+
+    def _check_flood_control(self, call: ApiCall) -> None:
+        """Within the ``retry_after`` of a 429, a call to a chat is refused again."""
+        left = self._flood_until - time.monotonic()
+        if "chat_id" in call.params and left > 0:
+            self.early_calls.append(call)
+            raise too_many_requests(math.ceil(left))
 
     def _bot_user(self) -> dict[str, Any]:
         return {
