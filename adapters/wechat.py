@@ -91,10 +91,12 @@ PUBSUB_READ_S = 1.0
 PUBSUB_RETRY_S = 1.0
 # Redis calls made before the pipeline sees a message: slower than this, act without them.
 REDIS_FAST_S = 0.5
-# Active mode: deliveries acknowledged before they are handed on, by INTAKE_WORKERS tasks.
+# Active mode: deliveries acknowledged before they are handed on, by INTAKE_WORKERS tasks
+# (one keeps up: each hand-on is a Redis round trip and microseconds of work, and with one
+# the event loop serves a burst of acknowledgements first; bench/wechat_ack.py).
 # Past MAX_INTAKE_BACKLOG waiting, deliveries are handed on before they are acknowledged
 # (WeChat waits up to 5 s), which slows intake down to what careline keeps up with.
-INTAKE_WORKERS = 4
+INTAKE_WORKERS = 1
 MAX_INTAKE_BACKLOG = 2000
 # At shutdown, how long acknowledged deliveries may take to be handed on.
 DRAIN_S = 5.0
@@ -382,9 +384,8 @@ class WeChatChannel:
         )
 
     async def _intake_worker(self) -> None:
-        """Works off acknowledged deliveries, one at a time per worker. A few workers are
-        enough to keep up (each step is a Redis round trip), and few enough that a burst of
-        deliveries is acknowledged before the event loop turns to handing them on."""
+        """Works off acknowledged deliveries, one at a time, so that a burst of deliveries is
+        acknowledged before the event loop turns to handing them on."""
         while not self._draining or not self._intake.empty():
             msg = await self._intake.get()
             try:
