@@ -96,11 +96,6 @@ def build_app(
                     await adapter.start(context)
                     runtime.senders[adapter.channel] = adapter
                     started.append(adapter)
-                # What start-up loaded (lexicons, models, libraries) stays for the life of
-                # the process: keep it out of the garbage collector's passes altogether.
-                gc.collect()
-                gc.freeze()
-                gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
                 names = ", ".join(a.channel for a in channels) or "none"
                 log.info(
                     "careline serving on http://%s:%s (channels: %s)",
@@ -128,9 +123,20 @@ def build_app(
     return app
 
 
+async def settle_memory(app: web.Application) -> None:
+    """Once everything has started: what start-up loaded (lexicons, models, libraries) stays
+    for the life of the process, so it is kept out of the garbage collector's passes, and the
+    young generation is made larger, so full passes come far less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def serve(settings: Settings) -> None:
+    app = build_app(settings)
+    app.on_startup.append(settle_memory)  # after the channels' start (cleanup_ctx) above
     web.run_app(
-        build_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
