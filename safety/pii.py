@@ -955,7 +955,11 @@ class _Detector:
         good = last in names.given or (score is not None and score >= _GIVEN_GOOD)
         if head in _PET_HEADS and head != "老":
             return good or (last in names.surnames and last not in _FUNCTION_SURNAMES)
-        return _old_surname(cand)
+        if _old_surname(cand):
+            return True
+        # a given name alone (女儿欣怡): both characters name-like, one of them strongly
+        scores = self._given_scores(cand)
+        return min(scores) >= _GIVEN_GOOD and max(scores) >= _GIVEN_STRONG
 
     def _token_head(self, k: _text.Token, found: dict[int, tuple[int, int]]) -> None:
         """A name at the head of a longer token: 江|主席, 邓小平|理论 (jieba keeps them whole)."""

@@ -130,6 +130,8 @@ def test_a_name_at_a_token_head_needs_a_word_after_it() -> None:
         ("女儿豆豆两岁了，还不太会说话", "豆豆"),
         ("老婆小丽怀孕八周，能吃感冒药吗", "小丽"),
         ("我老公老周血压一直偏高", "老周"),  # 老 + surname, a word of jieba's (56)
+        ("女儿欣怡这两天一直发烧", "欣怡"),  # a given name without its surname
+        ("我儿子浩然最近总是咳嗽", "浩然"),
     ],
 )
 def test_pet_names_after_a_family_word_are_masked(text: str, name: str) -> None:
@@ -149,6 +151,9 @@ def test_pet_names_after_a_family_word_are_masked(text: str, name: str) -> None:
         "孩子阿姨带的，不知道吃了什么",  # a family word never starts a name
         "乙肝小三阳需要吃药吗",  # 小三 is no pet name inside 小三阳
         "孩子老师说他上课总走神",  # 老师: 老 + a surname character, but an everyday word
+        "孩子精神不好，晚上盗汗",
+        "宝宝湿疹很严重",
+        "女儿月经不调两个月了",
     ],
 )
 def test_family_words_before_ordinary_words_stay(text: str) -> None:
