@@ -102,6 +102,8 @@ MODEL_ACCEPT = 0.7
 MODEL_SURE = 0.9
 _MODEL_MIN_LEN = 2
 _MODEL_MAX_WHOLE = 4  # a model span this short replaces the rule names inside it
+_PET_HEADS = frozenset("小老阿")  # 小军, 老周, 阿强
+_OLD_SURNAME_MAX_FREQ = 1000  # 老李 (298), 老张 (256) are names; 老师 (6415) is a word
 _NAME_DOTS = frozenset("·•・‧")
 _HEAD_REST_MIN = 2  # what follows a name at the head of a token must be a word of its own
 
@@ -535,6 +537,7 @@ class _Names:
     weak_right: tuple[str, ...]
     joiners: frozenset[str]
     kin_after: re.Pattern[str]
+    nickname_left: re.Pattern[str]
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -577,6 +580,9 @@ def _names() -> _Names:
         weak_right=weak,
         joiners=frozenset(cues["joiners"]),
         kin_after=re.compile(f"是(?:我|他|她|我们)的?(?:{kin})"),
+        nickname_left=re.compile(
+            f"(?:{_alternation(cues['nickname_left'])}|(?:{kin}))[\\s:：,，是叫]*"
+        ),
     )
 
 
@@ -599,6 +605,17 @@ def _never_names() -> Iterable[str]:
 
 
 _text.register_words(_never_names)
+
+
+def _old_surname(word: str) -> bool:
+    """老 + a surname, how friends and spouses call someone (老李, 老张; not 老师, 老是)."""
+    return (
+        len(word) == 2
+        and word[0] == "老"
+        and word[1] in _names().surnames
+        and word[1] not in _FUNCTION_SURNAMES
+        and _text.word_freq(word) < _OLD_SURNAME_MAX_FREQ
+    )
 
 
 def warm_up() -> None:
@@ -789,8 +806,8 @@ class _Detector:
         """Evidence that t[start:end] (surname first) is a person's name; None: never."""
         names = _names()
         cand = self.t[start:end]
-        if not self._is_cjk(cand) or cand in names.never:
-            return None
+        if not self._is_cjk(cand) or cand in names.never or cand[:2] in names.never:
+            return None  # cand[:2]: a family word never starts a name (孩子阿姨|带的)
         sl = self._surname_len(start)
         given = cand[sl:]
         if not given or given[0] == cand[0] or (given in names.never and not left):
@@ -867,6 +884,9 @@ class _Detector:
             take(self._best_at(m.end(), 0.0, strong=True))
         for m in names.left_weak.finditer(self.t):
             take(self._best_at(m.end(), _EV_LEFT_CUE))
+        for m in names.nickname_left.finditer(self.t):  # 我家乐乐, 儿子小军, 我老公老周
+            if self._nickname_at(m.end()):
+                take((m.end(), m.end() + 2, NAME_ACCEPT))
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
@@ -913,6 +933,34 @@ class _Detector:
         for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
 
+    def _nickname_at(self, start: int) -> bool:
+        """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""
+        names = _names()
+        end = start + 2
+        cand = self.t[start:end]
+        if (
+            len(cand) != 2
+            or not self._is_cjk(cand)
+            or cand in names.never
+            or (_text.word_freq(cand) >= _COMMON_WORD_FREQ and not _old_surname(cand))
+            or start not in self._bounds
+            or end not in self._bounds
+            or _MEDICAL_NEXT_RE.match(self.t, end)
+        ):
+            return False
+        head, last = cand[0], cand[1]
+        score = names.scores.get(last)
+        if head == last:
+            return score is not None and score >= _GIVEN_FLOOR
+        good = last in names.given or (score is not None and score >= _GIVEN_GOOD)
+        if head in _PET_HEADS and head != "老":
+            return good or (last in names.surnames and last not in _FUNCTION_SURNAMES)
+        if _old_surname(cand):
+            return True
+        # a given name alone (女儿欣怡): both characters name-like, one of them strongly
+        scores = self._given_scores(cand)
+        return min(scores) >= _GIVEN_GOOD and max(scores) >= _GIVEN_STRONG
+
     def _token_head(self, k: _text.Token, found: dict[int, tuple[int, int]]) -> None:
         """A name at the head of a longer token: 江|主席, 邓小平|理论 (jieba keeps them whole)."""
         names = _names()
@@ -954,7 +1002,7 @@ class _Detector:
         taken = sorted(found.values())
         never = [(k.start, k.end) for k in _text.tokens(self.t) if k.text in _names().never]
         out: list[tuple[int, int]] = []
-        for start, end, p in name_model.name_spans(marg, MODEL_ACCEPT):
+        for start, end, p in self._surname_joined(name_model.name_spans(marg, MODEL_ACCEPT)):
             if any(start < b and a < end for a, b in never):
                 continue
             inside = [(a, b) for a, b in taken if start < b and a < end]
@@ -985,6 +1033,18 @@ class _Detector:
         for s, e in out:
             found[s] = (s, e)
 
+    def _surname_joined(self, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+        """A lone surname cut off the given name right after it is one name again: 谢|小玲."""
+        out: list[tuple[int, int, float]] = []
+        for s, e, p in spans:
+            if out:
+                ps, pe, pp = out[-1]
+                if pe == s and pe - ps == 1 and self._surname_len(ps) and e - s <= _NAME_MAX_GIVEN:
+                    out[-1] = (ps, e, min(p, pp))
+                    continue
+            out.append((s, e, p))
+        return out
+
     def _model_ok(self, s: int, e: int, p: float) -> bool:
         names = _names()
         cand = self.t[s:e]
@@ -993,6 +1053,18 @@ class _Detector:
         if cand in names.never or any(w in names.never for w in (cand[1:], cand[:-1])):
             return False
         if _MEDICAL_NEXT_RE.match(self.t, e) or self.t[:s].endswith(_INTAKE_BEFORE):
+            return False
+        # a pet-name shape (乐乐, 小军) must be a word of its own and no everyday word, even one
+        # jieba also tags as a person (宝宝, 小便; 小三 of 小三阳)
+        if (
+            len(cand) == 2
+            and (cand[0] in _PET_HEADS or cand[0] == cand[1])
+            and (
+                s not in self._bounds
+                or e not in self._bounds
+                or (_text.word_freq(cand) >= _COMMON_WORD_FREQ and not _old_surname(cand))
+            )
+        ):
             return False
         if cand in self._person_tags:
             return True

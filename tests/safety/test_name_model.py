@@ -119,3 +119,52 @@ def test_rule_names_around_the_model(text: str, name: str) -> None:
 def test_a_name_at_a_token_head_needs_a_word_after_it() -> None:
     # 周而复始 holds the dictionary name 周而复, but 始 is no word of its own
     assert _persons("疼了一会儿又好了，周而复始，怎么回事") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我家乐乐发烧三天了，吃了退烧药还是反复", "乐乐"),  # a doubled pet name
+        ("儿子小军最近晚上总咳嗽", "小军"),
+        ("孩子阿强今天拉肚子拉了四次", "阿强"),
+        ("女儿豆豆两岁了，还不太会说话", "豆豆"),
+        ("老婆小丽怀孕八周，能吃感冒药吗", "小丽"),
+        ("我老公老周血压一直偏高", "老周"),  # 老 + surname, a word of jieba's (56)
+        ("女儿欣怡这两天一直发烧", "欣怡"),  # a given name without its surname
+        ("我儿子浩然最近总是咳嗽", "浩然"),
+    ],
+)
+def test_pet_names_after_a_family_word_are_masked(text: str, name: str) -> None:
+    assert name in _persons(text), pii.detect_entities(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我家宝宝发烧到三十九度",  # 宝宝 is what every parent says, not a name
+        "孩子小便发黄是怎么回事",
+        "孩子天天哭闹不肯睡觉",
+        "孩子小时候得过肺炎",
+        "我爸老是失眠",
+        "孩子偷偷吃了两片药",
+        "宝宝阿莫西林过敏还能用什么",
+        "孩子阿姨带的，不知道吃了什么",  # a family word never starts a name
+        "乙肝小三阳需要吃药吗",  # 小三 is no pet name inside 小三阳
+        "孩子老师说他上课总走神",  # 老师: 老 + a surname character, but an everyday word
+        "孩子精神不好，晚上盗汗",
+        "宝宝湿疹很严重",
+        "女儿月经不调两个月了",
+    ],
+)
+def test_family_words_before_ordinary_words_stay(text: str) -> None:
+    assert _persons(text) == [], pii.detect_entities(text)
+
+
+def test_a_lone_surname_cut_off_by_the_model_joins_the_name_after_it() -> None:
+    from safety import _text
+
+    det = pii._Detector(_text.normalize("昨天韩小燕来复诊了"))
+    assert det._surname_joined([(2, 3, 0.8), (3, 5, 0.9)]) == [(2, 5, 0.8)]
+    # not a surname (天), or not touching: left alone
+    assert det._surname_joined([(1, 2, 0.8), (2, 4, 0.9)]) == [(1, 2, 0.8), (2, 4, 0.9)]
+    assert det._surname_joined([(2, 3, 0.8), (4, 6, 0.9)]) == [(2, 3, 0.8), (4, 6, 0.9)]
