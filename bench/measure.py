@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -15,6 +18,23 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q * len(ordered)))
     return ordered[rank - 1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start one of the loopback fakes (``tests.fakes.*``) as a process; returns it and the
+    URL it prints once it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a fake cut off mid-request at the end is no finding
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
 
 
 def free_port() -> int:

@@ -29,7 +29,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from bench.measure import (  # noqa: E402
     free_port,
     http_request,
     percentile,
+    start_fake,
 )
 from tests.fakes.telegram_api import DEFAULT_TOKEN, text_update  # noqa: E402
 
@@ -62,18 +62,6 @@ POLL_S = 0.02
 ERROR_LINES_SHOWN = 5
 FIRST_CHAT_ID = 900_000_000
 PERCENT = 100
-
-
-def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # a fake cut off mid-request at the end is no finding
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:

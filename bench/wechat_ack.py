@@ -43,6 +43,7 @@ from bench.measure import (  # noqa: E402
     free_port,
     http_request,
     percentile,
+    start_fake,
 )
 from tests.fakes.wechat_api import WeChatPush  # noqa: E402
 
@@ -54,17 +55,6 @@ VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
 QUESTION = "请问明天上午的内科门诊还能挂号吗？需要带什么材料？"
 START_TIMEOUT_S = 60.0
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def cpu_seconds(pid: int) -> float:
