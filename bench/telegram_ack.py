@@ -47,6 +47,7 @@ from bench.measure import (  # noqa: E402
     free_port,
     http_request,
     percentile,
+    run_client,
     start_fake,
 )
 from tests.fakes.telegram_api import DEFAULT_TOKEN, text_update  # noqa: E402
@@ -222,7 +223,7 @@ def main() -> None:
     llm_proc, llm_url = start_fake("tests.fakes.ollama", "--delay", str(args.llm_delay))
     api_proc, api_url = start_fake("tests.fakes.telegram_api", "--token", DEFAULT_TOKEN)
     try:
-        asyncio.run(run(args, llm_url, api_url))
+        run_client(run(args, llm_url, api_url))
     finally:
         for proc in (llm_proc, api_proc):
             proc.terminate()

@@ -43,6 +43,7 @@ from bench.measure import (  # noqa: E402
     free_port,
     http_request,
     percentile,
+    run_client,
     start_fake,
 )
 from tests.fakes.wechat_api import WeChatPush  # noqa: E402
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> None:
             [sys.executable, "-m", "bot", "serve"], cwd=tmp, env=env, stdout=log, stderr=log
         )
         try:
-            asyncio.run(measure(args, port, serve))
+            run_client(measure(args, port, serve))
         finally:
             serve.terminate()
             try:
