@@ -92,11 +92,13 @@ PUBSUB_RETRY_S = 1.0
 # Redis calls made before the pipeline sees a message: slower than this, act without them.
 REDIS_FAST_S = 0.5
 # Active mode: deliveries acknowledged before they are handed on, by INTAKE_WORKERS tasks
-# (one keeps up: each hand-on is a Redis round trip and microseconds of work, and with one
+# (one keeps up: what queued up meanwhile is counted in one Redis round trip, and with one
 # the event loop serves a burst of acknowledgements first; bench/wechat_ack.py).
 # Past MAX_INTAKE_BACKLOG waiting, deliveries are handed on before they are acknowledged
 # (WeChat waits up to 5 s), which slows intake down to what careline keeps up with.
 INTAKE_WORKERS = 1
+# Deliveries counted in Redis together, at most, when a burst has queued them up.
+INTAKE_BATCH = 64
 MAX_INTAKE_BACKLOG = 2000
 # At shutdown, how long acknowledged deliveries may take to be handed on.
 DRAIN_S = 5.0
@@ -384,32 +386,38 @@ class WeChatChannel:
         )
 
     async def _intake_worker(self) -> None:
-        """Works off acknowledged deliveries, one at a time, so that a burst of deliveries is
-        acknowledged before the event loop turns to handing them on."""
+        """Works off acknowledged deliveries, so that a burst of deliveries is acknowledged
+        before the event loop turns to handing them on; what has queued up meanwhile is
+        counted in Redis in one round trip."""
         while not self._draining or not self._intake.empty():
-            msg = await self._intake.get()
+            batch = [await self._intake.get()]
+            while len(batch) < INTAKE_BATCH and not self._intake.empty():
+                batch.append(self._intake.get_nowait())
             try:
-                await self._take(msg)
+                await self._take(batch)
             finally:
-                self._intake.task_done()
+                for _ in batch:
+                    self._intake.task_done()
 
-    async def _take(self, msg: Inbound) -> None:
-        """The rest of an acknowledged delivery: the first one, on any replica, is handed on."""
-        try:
-            interaction = msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE
-            delivery = await self._arrive(msg.message_id, msg.conversation_id, False, interaction)
-            if delivery == 1:
+    async def _take(self, batch: list[Inbound]) -> None:
+        """The rest of acknowledged deliveries: the first delivery of each message, on any
+        replica, is handed on."""
+        counts = await self._arrive_many(batch)
+        for msg, delivery in zip(batch, counts, strict=True):
+            if delivery != 1:
+                continue
+            try:
                 await self.context.submit(msg)
-        except Exception as exc:
-            # Acknowledged already, so WeChat will not deliver it again: staff must see it.
-            log.error(
-                "WeChat message conv=%s acknowledged but not handed on (%s)",
-                _tag(msg.conversation_id),
-                type(exc).__name__,
-            )
-            await self.context.escalate(
-                f"{Channel.WECHAT}:{msg.conversation_id}", "wechat_not_handed_on"
-            )
+            except Exception as exc:
+                # Acknowledged already, so WeChat will not deliver it again: staff must see it.
+                log.error(
+                    "WeChat message conv=%s acknowledged but not handed on (%s)",
+                    _tag(msg.conversation_id),
+                    type(exc).__name__,
+                )
+                await self.context.escalate(
+                    f"{Channel.WECHAT}:{msg.conversation_id}", "wechat_not_handed_on"
+                )
 
     def _decrypt(self, body: bytes, request: web.Request) -> str:
         if self._crypto is None:
@@ -541,6 +549,26 @@ class WeChatChannel:
                 _tag(openid),
             )
             return 1
+
+    async def _arrive_many(self, batch: list[Inbound]) -> list[int]:
+        """``_arrive`` for acknowledged deliveries, which carry nothing, in one round trip."""
+        deliveries = [
+            (
+                msg.message_id,
+                msg.conversation_id,
+                msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE,
+            )
+            for msg in batch
+        ]
+        try:
+            return await asyncio.wait_for(self.store.arrive_many(deliveries), REDIS_FAST_S)
+        except REDIS_ERRORS as exc:
+            log.warning(
+                "WeChat de-duplication unavailable (%s): handling %d deliveries as new",
+                type(exc).__name__,
+                len(batch),
+            )
+            return [1] * len(batch)
 
     async def _fast(self, call: Awaitable[Any], what: str) -> Any:
         try:

@@ -156,16 +156,29 @@ class WeChatStore:
         """Count a delivery; 1 means this is the first, on any replica. With ``carry`` the
         first delivery takes the patient's pending answers along; with ``interaction`` it
         restarts the patient's custom-service allowance (the patient wrote)."""
-        n = await self._arrive(
-            keys=[
+        n = await self._arrive(**self._arrival(message_id, openid, carry, interaction))
+        return int(n)
+
+    async def arrive_many(self, deliveries: list[tuple[str, str, bool]]) -> list[int]:
+        """``arrive`` for several deliveries (message id, openid, interaction), none carrying,
+        in one round trip: what an acknowledged burst needs."""
+        pipe = self._redis.pipeline(transaction=False)
+        for message_id, openid, interaction in deliveries:
+            await self._arrive(**self._arrival(message_id, openid, False, interaction), client=pipe)
+        return [int(n) for n in await pipe.execute()]
+
+    def _arrival(
+        self, message_id: str, openid: str, carry: bool, interaction: bool
+    ) -> dict[str, list[Any]]:
+        return {
+            "keys": [
                 self._msg(message_id, "n"),
                 self._pending(openid),
                 self._msg(message_id, "carried"),
                 self._quota(openid),
             ],
-            args=[DELIVERY_TTL_S, "1" if carry else "0", SERVICE_WINDOW_S if interaction else 0],
-        )
-        return int(n)
+            "args": [DELIVERY_TTL_S, "1" if carry else "0", SERVICE_WINDOW_S if interaction else 0],
+        }
 
     async def forget_delivery(self, message_id: str) -> None:
         """Undo a claim that could not be handed on, so WeChat's next delivery counts as new."""

@@ -243,6 +243,22 @@ async def test_three_concurrent_deliveries_give_one_answer(
     assert len(h.api.sent) == 1
 
 
+async def test_burst_of_patients_each_delivered_three_times_gets_one_answer_each(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    # Deliveries acknowledged together are counted in Redis together: duplicates inside one
+    # batch, and across batches, must still give each message exactly one answer.
+    async with harness(redis_url, prefix, tmp_path, redis_client, llm_delay=0.05) as h:
+        messages = [
+            h.push.text(f"{USER}_{i:02d}", f"第{i}个问题：门诊几点开门")[0] for i in range(12)
+        ]
+        results = await asyncio.gather(*(h.post(xml) for xml in messages * 3))
+        await h.drain()
+    assert [r[2] for r in results] == ["success"] * 36
+    assert len(h.ollama.chat_bodies) == 12
+    assert sorted(s["touser"] for s in h.api.sent) == sorted(f"{USER}_{i:02d}" for i in range(12))
+
+
 async def test_emergency_comes_in_the_first_webhook_reply_encrypted(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
