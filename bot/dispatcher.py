@@ -54,6 +54,8 @@ LANE_IDLE_S = 30.0
 # Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
+# Intake assessments kept for submit, at most (deliveries that are never submitted drop out).
+INTAKE_MEMO_SIZE = 4096
 # Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
 DRAFT_INTERVAL_S = 0.7
 # Longest answer body per channel, before the disclaimer; channels split further if they must.
@@ -156,6 +158,8 @@ class Dispatcher:
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._lanes: dict[str, _Lane] = {}
+        # answers_at_intake's assessments, by message object, until submit takes them.
+        self._intake_memo: dict[int, tuple[Inbound, str, Assessment | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._steps: tuple[Step, ...] = tuple(getattr(self, f"_step_{n}") for n in self.STEPS)
         self._closing = False
@@ -167,8 +171,23 @@ class Dispatcher:
     # ----------------------------------------------------------------- intake
 
     def answers_at_intake(self, msg: Inbound) -> bool:
-        """Whether ``submit`` answers this message before returning: an emergency."""
-        return self._assess(msg, self._language(msg)) is not None
+        """Whether ``submit`` answers this message before returning: an emergency. The
+        assessment is kept for ``submit`` of the same message, so its text is assessed once."""
+        lang = self._language(msg)
+        assessment = self._assess(msg, lang)
+        memo = self._intake_memo
+        memo[id(msg)] = (msg, lang, assessment)
+        if len(memo) > INTAKE_MEMO_SIZE:  # deliveries never submitted (WeChat's repeats)
+            del memo[next(iter(memo))]
+        return assessment is not None
+
+    def _assessed(self, msg: Inbound) -> tuple[str, Assessment | None]:
+        """The message's language and emergency assessment, from intake if made there."""
+        entry = self._intake_memo.pop(id(msg), None)
+        if entry is not None and entry[0] is msg:
+            return entry[1], entry[2]
+        lang = self._language(msg)
+        return lang, self._assess(msg, lang)
 
     @staticmethod
     def _assess(msg: Inbound, lang: str) -> Assessment | None:
@@ -183,8 +202,7 @@ class Dispatcher:
         """Accept a message; returns at once. Emergencies are answered before this returns."""
         if self._closing:
             raise RuntimeError("dispatcher is shutting down")
-        lang = self._language(msg)
-        assessment = self._assess(msg, lang)
+        lang, assessment = self._assessed(msg)
         if assessment is not None:
             await self._emergency(msg, lang, assessment)
             return
