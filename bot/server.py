@@ -134,8 +134,8 @@ async def settle_memory(app: web.Application) -> None:
 
 def event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where it is installed (every platform but Windows): the same asyncio API with
-    libuv underneath, which cuts the event loop's own cost per webhook request by about a
-    third. Otherwise asyncio's own loop."""
+    libuv underneath; in bench/wechat_ack.py it took about 15% off the server's CPU time per
+    delivery and about 6 ms off the acknowledgement p99. Otherwise asyncio's own loop."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - Windows
