@@ -9,7 +9,7 @@ before handing it on hands it on now), then the pipeline finishes, then ``stop``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.config import Settings
+from bot.front import FastHandler
 from bot.models import Channel, Inbound, Outbound
 
 
@@ -41,6 +42,10 @@ class ChannelAdapter(Protocol):
     channel: Channel
 
     def routes(self) -> Sequence[web.AbstractRouteDef]: ...
+
+    def fast_routes(self) -> Mapping[str, FastHandler]:
+        """POST routes the server's front may answer without aiohttp (see bot.front)."""
+        ...
 
     async def start(self, context: ChannelContext) -> None: ...
 

@@ -76,6 +76,7 @@ from adapters.telegram_text import (
 )
 from bot.aio import stop_tasks
 from bot.config import Settings
+from bot.front import FastHandler
 from bot.models import (
     EXTRA_DRAFTS,
     Button,
@@ -219,6 +220,9 @@ class TelegramChannel:
 
     def routes(self) -> Sequence[web.AbstractRouteDef]:
         return [] if self._polling else [web.post(WEBHOOK_PATH, self._webhook)]
+
+    def fast_routes(self) -> dict[str, FastHandler]:
+        return {}
 
     async def start(self, context: ChannelContext) -> None:
         self._context = context

@@ -10,7 +10,9 @@ Runs a real `careline serve` process in active mode against the fake Ollama (ans
 
 - Latency: ``--rounds`` bursts of ``--burst`` concurrent deliveries (each from a different
   patient, signed as WeChat signs them), time from sending each request to its ``success``.
-  The model is busy the whole time: answers queue behind the 3-second model.
+  The model is busy the whole time: answers queue behind the 3-second model. Each delivery
+  carries a different question: real ones from ../shared/data when it is there, else ones
+  made from templates.
 - Throughput: ``--messages`` deliveries, ``--concurrency`` in flight, as fast as the server
   acknowledges them; also the server's CPU seconds used, from /proc.
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -53,7 +57,16 @@ APP_ID = "wx00bench00000000a"
 SECRET = "bench-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
-QUESTION = "请问明天上午的内科门诊还能挂号吗？需要带什么材料？"
+# Real patient questions (evaluation data, used here only as load) when ../shared is beside
+# the project; otherwise distinct questions made from templates. Every delivery's text is
+# different from the last few hundred, as real traffic is, so no cache of careline's
+# answers a repeat.
+SHARED_QUESTIONS = ROOT.parent / "shared" / "data" / "real" / "cmdd_questions_dev.jsonl"
+MAX_QUESTION_CHARS = 300
+DAYS = ["今天", "明天", "后天", "周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+TIMES = ["上午", "下午", "晚上", "早上八点", "中午"]
+DEPTS = ["内科", "外科", "儿科", "妇科", "眼科", "皮肤科", "口腔科", "骨科", "耳鼻喉科", "中医科"]
+ASKS = ["还能挂号吗？需要带什么材料？", "有专家号吗？怎么预约？", "几点开始看诊？要空腹吗？"]
 START_TIMEOUT_S = 60.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -79,20 +92,45 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("careline serve did not start")
 
 
+def questions() -> list[str]:
+    if SHARED_QUESTIONS.exists():
+        lines = SHARED_QUESTIONS.read_text("utf-8").splitlines()
+        return [json.loads(line)["text"][:MAX_QUESTION_CHARS] for line in lines]
+    return [
+        f"请问{day}{time}的{dept}门诊{ask}"
+        for day in DAYS
+        for time in TIMES
+        for dept in DEPTS
+        for ask in ASKS
+    ]
+
+
+QUESTIONS = questions()
+_next_question = itertools.count()
+
+
 def deliveries(push: WeChatPush, port: int, count: int, tag: str) -> list[bytes]:
     """``count`` deliveries, each from a different patient, as request bytes."""
     out = []
     for i in range(count):
-        xml, _ = push.text(f"oBENCH_{tag}_{i:06d}", QUESTION)
+        text = QUESTIONS[next(_next_question) % len(QUESTIONS)]
+        xml, _ = push.text(f"oBENCH_{tag}_{i:06d}", text)
         query, body = push.deliver(xml)
         target = "/wechat?" + urlencode(query)
         out.append(http_request("POST", target, port, body, {"Content-Type": "text/xml"}))
     return out
 
 
+IN_ACK = {"answers": 0}
+
+
 def check(answers: list[tuple[int, bytes, float]]) -> list[float]:
+    """Latencies in ms. Every answer is ``success``, or the reply an emergency carries in the
+    acknowledgement itself (counted in ``IN_ACK``)."""
     for status, body, _ in answers:
-        if status != 200 or body != b"success":
+        if status == 200 and body.startswith(b"<xml>"):
+            IN_ACK["answers"] += 1
+        elif status != 200 or body != b"success":
             raise SystemExit(f"unexpected answer {status}: {body[:80]!r}")
     return [elapsed * 1000 for _, _, elapsed in answers]
 
@@ -123,6 +161,10 @@ async def measure(args: argparse.Namespace, port: int, serve: subprocess.Popen[b
             f"  p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
             f"max {max(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   n={len(ms)}   "
             f"server CPU {cpu * 1000 / len(ms):.2f} ms per delivery, background work included"
+        )
+        print(
+            f"  texts: {len(QUESTIONS)} distinct questions in turn; "
+            f"{IN_ACK['answers']} emergencies answered in the acknowledgement itself"
         )
 
         pending = deliveries(push, port, args.messages, "tp")

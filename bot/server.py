@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,6 +14,7 @@ from aiohttp import web
 
 from adapters.base import ChannelAdapter, ChannelContext
 from bot.config import Settings
+from bot.front import FAST_ROUTES, FrontSite
 from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,7 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     for adapter in channels:
         app.router.add_routes(adapter.routes())
+    app[FAST_ROUTES] = {path: h for a in channels for path, h in a.fast_routes().items()}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
@@ -143,15 +147,38 @@ def event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+async def start_site(runner: web.AppRunner, host: str, port: int) -> FrontSite:
+    """Listens for the runner's application; connections meet bot.front first."""
+    site = FrontSite(runner, host, port, max_body=MAX_BODY_BYTES)
+    await site.start()
+    return site
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still interrupts
+            loop.add_signal_handler(signum, stop.set)
+    await runner.setup()
+    try:
+        await start_site(runner, settings.host, settings.port)
+        await stop.wait()
+        log.info("careline stopping: finishing what was accepted")
+    finally:
+        await runner.cleanup()
+
+
 def serve(settings: Settings) -> None:
     app = build_app(settings)
     app.on_startup.append(settle_memory)  # after the channels' start (cleanup_ctx) above
-    web.run_app(
-        app,
-        loop=event_loop(),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=10.0,
-    )
+    loop = event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(_serve(app, settings))
+    except KeyboardInterrupt:  # pragma: no cover - where signal handlers are unavailable
+        pass
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

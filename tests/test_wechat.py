@@ -13,7 +13,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
 from wechatpy.events import ScanCodeWaitMsgEvent, SubscribeScanEvent
 from wechatpy.messages import TextMessage, UnknownMessage
 
@@ -30,6 +30,7 @@ from bot.server import RUNTIME, build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
+from tests.support import served
 
 TOKEN = "careline-test-token"
 APP_ID = "wx1234567890abcdef"
@@ -41,7 +42,8 @@ USER = "oUSER_patient_0001"
 
 @dataclass
 class Harness:
-    client: TestClient[Any, Any]
+    client: aiohttp.ClientSession
+    app: web.Application
     channel: WeChatChannel
     push: WeChatPush
     ollama: FakeOllama
@@ -64,9 +66,7 @@ class Harness:
 
     async def drain(self) -> None:
         await self.channel.settle()
-        server = self.client.server
-        assert isinstance(server, TestServer)
-        await server.app[RUNTIME].dispatcher.drain()
+        await self.app[RUNTIME].dispatcher.drain()
 
 
 async def alert_entries(redis: aioredis.Redis, prefix: str) -> list[dict[bytes, bytes]]:
@@ -111,11 +111,9 @@ async def harness(
             **overrides,
         )
         channel = WeChatChannel(settings, passive_wait_s=wait_s, hold_max_s=hold_s)
-        client = await stack.enter_async_context(
-            TestClient(TestServer(build_app(settings, adapters=[channel])))
-        )
+        server = await stack.enter_async_context(served(build_app(settings, adapters=[channel])))
         push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode=mode)
-        yield Harness(client, channel, push, ollama, api, redis_client, prefix)
+        yield Harness(server.client, server.app, channel, push, ollama, api, redis_client, prefix)
 
 
 # ------------------------------------------------------------------------------ receiving

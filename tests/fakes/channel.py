@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 
 from adapters.base import ChannelContext
+from bot.front import FastHandler
 from bot.models import Channel, Inbound, InboundKind, Outbound
 
 WAIT_S = 10.0
@@ -28,6 +29,9 @@ class RecordingChannel:
 
     def routes(self) -> Sequence[web.AbstractRouteDef]:
         return []
+
+    def fast_routes(self) -> dict[str, FastHandler]:
+        return {}
 
     async def start(self, context: ChannelContext) -> None:
         self.context = context
