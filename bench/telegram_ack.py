@@ -54,7 +54,17 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN, text_update  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
-QUESTION = "Can I still book a cardiology appointment for tomorrow morning?"
+# Every delivery asks something different, as real patients do (a repeated text would be
+# answered by careline's normalisation cache and flatter the figures).
+DAYS = ["today", "tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+DEPARTMENTS = ["cardiology", "dermatology", "paediatrics", "orthopaedics", "ENT", "eye clinic"]
+ASKS = [
+    "Can I still book a {dept} appointment for {day} morning?",
+    "What time does the {dept} clinic open {day}, and do I need to fast?",
+    "Is there a specialist in {dept} on {day} afternoon? How do I book?",
+    "Which documents should I bring to {dept} on {day}?",
+]
+QUESTIONS = [ask.format(dept=dept, day=day) for ask in ASKS for dept in DEPARTMENTS for day in DAYS]
 EMERGENCY = "My husband has crushing chest pain and is sweating, what do I do"
 START_TIMEOUT_S = 60.0
 REPLY_WAIT_S = 30.0
@@ -150,7 +160,9 @@ async def burst_rounds(args: argparse.Namespace, port: int, api: str) -> None:
                 chat_id = next(chats)
                 urgent = bool(every) and index % every == 0
                 update = text_update(
-                    EMERGENCY if urgent else QUESTION, chat_id=chat_id, user_id=chat_id
+                    EMERGENCY if urgent else QUESTIONS[chat_id % len(QUESTIONS)],
+                    chat_id=chat_id,
+                    user_id=chat_id,
                 )
                 body = json.dumps(update).encode()
                 requests.append(http_request("POST", WEBHOOK_PATH, port, body, headers))

@@ -91,52 +91,78 @@ def normalize(text: str) -> Normalized:
     return _normalize_cached(text)
 
 
-# Characters whose normalised form is remembered; past this, new characters are computed
-# each time (odd input cannot grow the table without bound).
+# Characters whose normalised form is remembered, as ``str.translate`` tables; past this
+# many, new characters are computed for each text (odd input cannot grow them without bound).
 _CHAR_TABLE_LIMIT = 65_536
-_char_table: dict[str, tuple[str, str] | None] = {}
+
+
+class _CharTables:
+    """Per character: its cased and lowercase normalised forms (None drops an emoji), and
+    whether the form is other than one character (then offsets need mapping)."""
+
+    def __init__(self) -> None:
+        self.cased: dict[int, str | None] = {}
+        self.lower: dict[int, str | None] = {}
+        self.seen: set[str] = set()
+        self.uneven: set[str] = set()
+
+    def learn(self, chars: Iterable[str]) -> None:
+        for ch in chars:
+            forms = _char_forms(ch)
+            code = ord(ch)
+            if forms is None:
+                self.cased[code] = self.lower[code] = None
+                self.uneven.add(ch)
+            else:
+                self.cased[code], self.lower[code] = forms
+                if len(forms[0]) != 1:
+                    self.uneven.add(ch)
+            self.seen.add(ch)
+
+
+_tables = _CharTables()
 
 
 def _char_forms(ch: str) -> tuple[str, str] | None:
     """(cased, lowercase) normalised form of one character; None for an emoji (dropped)."""
-    if ch in _char_table:
-        return _char_table[ch]
     if _is_emoji(ch):
-        found: tuple[str, str] | None = None
-    else:
-        t2s = _t2s()
-        piece = unicodedata.normalize("NFKC", ch)
-        piece = "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
-        low = piece.lower()
-        found = (piece, low if len(low) == len(piece) else piece)
-    if len(_char_table) < _CHAR_TABLE_LIMIT:
-        _char_table[ch] = found
-    return found
+        return None
+    t2s = _t2s()
+    piece = unicodedata.normalize("NFKC", ch)
+    piece = "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
+    low = piece.lower()
+    return piece, (low if len(low) == len(piece) else piece)
+
+
+def _tables_for(text: str) -> _CharTables:
+    """The shared tables, taught this text's new characters; a private set of tables when
+    the shared ones are full."""
+    new = set(text) - _tables.seen
+    if not new:
+        return _tables
+    if len(_tables.seen) + len(new) <= _CHAR_TABLE_LIMIT:
+        _tables.learn(new)
+        return _tables
+    own = _CharTables()
+    own.cased, own.lower = dict(_tables.cased), dict(_tables.lower)
+    own.seen, own.uneven = set(_tables.seen), set(_tables.uneven)
+    own.learn(new)
+    return own
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_cached(text: str) -> Normalized:
-    """Character by character (so offsets map back), through a table of seen characters."""
-    cased_map: dict[int, str | None] = {}
-    lower_map: dict[int, str | None] = {}
-    one_to_one = True
-    for ch in set(text):
-        forms = _char_forms(ch)
-        if forms is None:
-            cased_map[ord(ch)] = lower_map[ord(ch)] = None
-            one_to_one = False
-        else:
-            cased_map[ord(ch)], lower_map[ord(ch)] = forms
-            one_to_one = one_to_one and len(forms[0]) == 1
-    cased = text.translate(cased_map)
-    lower = text.translate(lower_map)
-    if one_to_one:
+    """Character by character (so offsets map back), through tables of seen characters."""
+    tables = _tables_for(text)
+    cased = text.translate(tables.cased)
+    lower = text.translate(tables.lower)
+    if tables.uneven.isdisjoint(text):
         starts: tuple[int, ...] = tuple(range(len(text)))
         ends: tuple[int, ...] = tuple(range(1, len(text) + 1))
     else:
         s_list: list[int] = []
         for i, ch in enumerate(text):
-            piece = cased_map[ord(ch)]
+            piece = tables.cased[ord(ch)]
             if piece:
                 s_list.extend([i] * len(piece))
         starts = tuple(s_list)
