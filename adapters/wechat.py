@@ -367,7 +367,9 @@ class WeChatChannel:
     def fast_routes(self) -> dict[str, FastHandler]:
         return {WEBHOOK_PATH: self._acknowledge_at_once}
 
-    def _acknowledge_at_once(self, query_string: str, body: bytes) -> bytes | None:
+    def _acknowledge_at_once(
+        self, query_string: str, headers: Mapping[bytes, bytes], body: bytes
+    ) -> bytes | None:
         """``POST /wechat`` without aiohttp (bot.front): ``success`` for a delivery that
         active mode acknowledges before the rest of the work, exactly as ``_receive`` would
         acknowledge it. Every other delivery (a bad signature, an unreadable body, a reply

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -28,11 +28,13 @@ class Fast:
     """The fast route's handler: answers ``fast:<body>`` unless told to decline or fail."""
 
     seen: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: list[Mapping[bytes, bytes]] = field(default_factory=list)
     decline: bool = False
     fail: bool = False
 
-    def __call__(self, query: str, body: bytes) -> bytes | None:
+    def __call__(self, query: str, headers: Mapping[bytes, bytes], body: bytes) -> bytes | None:
         self.seen.append((query, body))
+        self.headers.append(headers)
         if self.fail:
             raise RuntimeError("handler failed")
         return None if self.decline else b"fast:" + body
@@ -105,13 +107,14 @@ async def test_a_fast_request_is_answered_by_its_handler_on_a_kept_alive_connect
     async with app_with(fast) as server:
         conn = await Raw.open(server.port)
         for i in range(3):
-            await conn.send(post(f"/fast?q={i}&sig=a%20b", f"body{i}".encode()))
+            await conn.send(post(f"/fast?q={i}&sig=a%20b", f"body{i}".encode(), "X-Token:  s3 "))
             status, headers, body = await conn.response()
             assert (status, body) == (200, f"fast:body{i}".encode())
             assert headers["content-type"] == "text/plain; charset=utf-8"
             assert "date" in headers and headers.get("connection") != "close"
         conn.close()
     assert fast.seen == [(f"q={i}&sig=a%20b", f"body{i}".encode()) for i in range(3)]
+    assert all(h[b"x-token"] == b"s3" and h[b"content-length"] == b"5" for h in fast.headers)
 
 
 async def test_a_body_in_pieces_and_pipelined_requests() -> None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
@@ -40,6 +40,7 @@ from tests.fakes.telegram_api import (
     visible_text,
     voice_update,
 )
+from tests.support import served
 
 SECRET = "s3cret-token_for-tests"
 PATIENT_PROMPT = "You are the patient-message assistant"
@@ -50,7 +51,7 @@ ANSWER = "Please bring your insurance card & ID to the outpatient desk <before 9
 class Harness:
     api: FakeTelegramAPI
     llm: FakeOllama
-    client: TestClient[Any, Any]
+    client: aiohttp.ClientSession
     channel: TelegramChannel
     redis: aioredis.Redis
     prefix: str
@@ -86,8 +87,8 @@ async def harness(
         }
         settings = make_settings(redis_url, prefix, tmp_path, **(values | overrides))
         channel = TelegramChannel(settings)
-        async with TestClient(TestServer(build_app(settings, [channel]))) as client:
-            yield Harness(api, llm, client, channel, redis_client, prefix)
+        async with served(build_app(settings, [channel])) as server:
+            yield Harness(api, llm, server.client, channel, redis_client, prefix)
 
 
 @pytest.fixture
