@@ -188,8 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from bot.server import serve
 
-            serve(settings)
-            return 0
+            return serve(settings)
     except KeyboardInterrupt:
         return 130
     return 2

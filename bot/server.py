@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import redis.exceptions
 from aiohttp import web
 
 from adapters.base import ChannelAdapter, ChannelContext
@@ -23,6 +24,7 @@ RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 # Webhook bodies are small; anything larger is refused with 413 before it is read.
 MAX_BODY_BYTES = 256 * 1024
 READY_TIMEOUT_S = 3.0
+REDIS_START_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # Allocations between young-generation collections (Python's default is 700). Fewer, larger
 # young passes mean the full passes, whose cost grows with every message waiting for the
 # model, come far less often: they paused the event loop for up to 50 ms under a backlog.
@@ -101,12 +103,7 @@ def build_app(
                     runtime.senders[adapter.channel] = adapter
                     started.append(adapter)
                 names = ", ".join(a.channel for a in channels) or "none"
-                log.info(
-                    "careline serving on http://%s:%s (channels: %s)",
-                    settings.host,
-                    settings.port,
-                    names,
-                )
+                log.info("careline started (channels: %s)", names)
                 yield
             finally:
                 # Hand on what the channels acknowledged, then answer what was accepted while
@@ -154,31 +151,51 @@ async def start_site(runner: web.AppRunner, host: str, port: int) -> FrontSite:
     return site
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve(app: web.Application, settings: Settings) -> int:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still interrupts
             loop.add_signal_handler(signum, stop.set)
-    await runner.setup()
     try:
-        await start_site(runner, settings.host, settings.port)
+        try:
+            await runner.setup()
+        except REDIS_START_ERRORS as exc:
+            log.error(
+                "careline cannot start: Redis is not reachable (%s). Check CARELINE_REDIS_URL, "
+                "or unset it to use the embedded redis-server.",
+                type(exc).__name__,
+            )
+            return 1
+        try:
+            site = await start_site(runner, settings.host, settings.port)
+        except OSError as exc:
+            log.error(
+                "careline cannot listen on %s:%s (%s). Check CARELINE_HOST and CARELINE_PORT.",
+                settings.host,
+                settings.port,
+                exc.strerror or type(exc).__name__,
+            )
+            return 1
+        log.info("careline serving on http://%s:%s", settings.host, site.port)
         await stop.wait()
         log.info("careline stopping: finishing what was accepted")
+        return 0
     finally:
         await runner.cleanup()
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
+    """Runs the server until SIGINT or SIGTERM; the exit status (1: could not start)."""
     app = build_app(settings)
     app.on_startup.append(settle_memory)  # after the channels' start (cleanup_ctx) above
     loop = event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(_serve(app, settings))
+        return loop.run_until_complete(_serve(app, settings))
     except KeyboardInterrupt:  # pragma: no cover - where signal handlers are unavailable
-        pass
+        return 130
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

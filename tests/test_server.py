@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import build_app
-from tests.conftest import make_settings
+from tests.conftest import TEST_VAULT_KEY, make_settings
 from tests.fakes.ollama import FakeOllama
 
 
@@ -37,3 +41,42 @@ async def test_not_ready_without_model_server(redis_url: str, prefix: str, tmp_p
         ready = await client.get("/readyz")
         assert ready.status == 503
         assert (await ready.json())["checks"]["llm"]["ok"] is False
+
+
+def test_serve_that_cannot_start_says_why_without_a_traceback(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """An unreachable Redis, then a port already taken: exit status 1 and one clear line."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
+        "CARELINE_VAULT_KEY": TEST_VAULT_KEY,
+        "CARELINE_DATA_DIR": str(tmp_path / "data"),
+        "CARELINE_REDIS_PREFIX": f"careline-test-start-{os.getpid()}",
+    }
+    cases = [
+        ({"CARELINE_REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis is not reachable"),
+        (
+            {
+                "CARELINE_REDIS_URL": redis_url,
+                "CARELINE_PORT": str(taken.getsockname()[1]),
+            },
+            "cannot listen on",
+        ),
+    ]
+    try:
+        for extra, expected in cases:
+            done = subprocess.run(
+                [sys.executable, "-m", "bot", "serve"],
+                env=base | extra,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 1
+            assert expected in done.stderr
+            assert "Traceback" not in done.stderr
+    finally:
+        taken.close()
