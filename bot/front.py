@@ -185,6 +185,15 @@ class _Front(asyncio.Protocol):
         self._site._connections.discard(self)
         self._transport = None
 
+    def pause_writing(self) -> None:
+        """The client is not reading its answers: stop reading its requests until it does."""
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None:
+            self._transport.resume_reading()
+
     def idle_for(self, now: float) -> float:
         return now - self._idle_since
 

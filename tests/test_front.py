@@ -230,3 +230,25 @@ async def test_shutdown_closes_the_fronts_connections() -> None:
         await conn.response()
     assert await conn.closed()
     conn.close()
+
+
+async def test_a_client_that_stops_reading_loses_no_answer() -> None:
+    """Thousands of pipelined requests from a client that reads nothing until it has sent
+    them all: 20 MB of answers back up, the front stops reading meanwhile, and every answer
+    arrives, in order."""
+    count = 10_000
+    big = b"y" * 2000
+
+    class Big(Fast):
+        def __call__(self, query: str, headers: Mapping[bytes, bytes], body: bytes) -> bytes:
+            return big + body
+
+    async with app_with(Big()) as server:
+        conn = await Raw.open(server.port)
+        requests = b"".join(post("/fast", str(i).encode()) for i in range(count))
+        sending = asyncio.create_task(conn.send(requests))
+        await asyncio.sleep(0.2)  # the answers fill the socket buffers meanwhile
+        bodies = [(await conn.response())[2] for _ in range(count)]
+        await asyncio.wait_for(sending, READ_S)
+        conn.close()
+    assert bodies == [big + str(i).encode() for i in range(count)]
