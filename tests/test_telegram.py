@@ -280,9 +280,13 @@ async def test_emergency_goes_before_ordinary_sends_queued_at_the_flood_limit(
     await asyncio.gather(*send_all(tg.channel, chats))
     order = [int(call["chat_id"]) for call in tg.sent()]
     assert sorted(order) == sorted(chats)  # everything went out, once
-    # Out right after the first second's burst: the emergency, then the handoff notice,
-    # ahead of the ordinary answers that were still waiting (in arrival order: last).
-    assert order.index(emergency) < order.index(handoff) <= FLOOD_BUDGET + 3
+    # In arrival order they would go last (90th and 91st); they go out soon after the first
+    # second's burst, ahead of the ordinary answers still waiting. The margin over the burst
+    # is for ordinary sends let through while the test was still queueing the rest. Their
+    # order between themselves is the limiter's (tests/test_telegram_limits.py): two sends
+    # let through together may reach the API in either order.
+    assert order.index(emergency) < ORDINARY_BURST // 2
+    assert order.index(handoff) < ORDINARY_BURST // 2
     assert tg.api.early_calls == []
 
 
