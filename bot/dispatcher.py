@@ -193,7 +193,7 @@ class Dispatcher:
     def _assess(msg: Inbound, lang: str) -> Assessment | None:
         """The assessment of a message that calls for emergency escalation, else None."""
         if msg.text and msg.kind not in (InboundKind.BUTTON, InboundKind.EVENT):
-            assessment = assess(msg.text, lang)
+            assessment = assess(msg.text, lang, emergency_only=True)
             if assessment.escalate:
                 return assessment
         return None

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -295,3 +296,72 @@ def boundaries(norm: str) -> frozenset[int]:
         cuts.add(t.start)
         cuts.add(t.end)
     return frozenset(cuts)
+
+
+class Stretches:
+    """The whole text's jieba tokens, segmenting only the stretches asked about.
+
+    jieba splits a text into blocks (runs of CJK characters, letters, digits and ``+#&._%-``),
+    segments each block on its own, and yields every other character as a token of its own
+    ("\\r\\n" stays one). So a stretch of text cut at a block edge, widened to whole blocks,
+    segments exactly as it does inside the whole text, and most of a long message is never
+    segmented when only a few places in it are asked about.
+    """
+
+    def __init__(self, norm: str) -> None:
+        self.norm = norm
+        self._found = False  # blocks are found when first asked about
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._blocks: dict[int, frozenset[int]] = {}
+
+    def _block_at(self, pos: int) -> int | None:
+        """Index of the block ``pos`` lies strictly inside, if any."""
+        if not self._found:
+            tokenizer()
+            import jieba
+
+            for m in jieba.re_han_default.finditer(self.norm):
+                self._starts.append(m.start())
+                self._ends.append(m.end())
+            self._found = True
+        i = bisect_right(self._starts, pos) - 1
+        if i >= 0 and self._starts[i] < pos < self._ends[i]:
+            return i
+        return None
+
+    def _widen(self, pos: int, down: bool) -> int:
+        """``pos``, or the nearest place below (``down``) or above it where the whole text's
+        segmentation is sure to have a cut: the edge of a block, never inside "\\r\\n"."""
+        block = self._block_at(pos)
+        if block is not None:
+            return self._starts[block] if down else self._ends[block]
+        if 0 < pos < len(self.norm) and self.norm[pos - 1 : pos + 1] == "\r\n":
+            return pos - 1 if down else pos + 1
+        return pos
+
+    def is_boundary(self, pos: int) -> bool:
+        """Does a token of the whole text start or end at ``pos``?"""
+        if pos <= 0 or pos >= len(self.norm):
+            return True
+        block = self._block_at(pos)
+        if block is None:
+            return self.norm[pos - 1 : pos + 1] != "\r\n"
+        cuts = self._blocks.get(block)
+        if cuts is None:
+            start, end = self._starts[block], self._ends[block]
+            cuts = self._blocks[block] = frozenset(
+                start + c for c in boundaries(self.norm[start:end])
+            )
+        return pos in cuts
+
+    def tokens(self, lo: int, hi: int) -> list[Token]:
+        """The whole text's tokens that lie within [lo, hi)."""
+        if hi <= lo:
+            return []
+        start, end = self._widen(lo, True), self._widen(hi, False)
+        return [
+            Token(t.text, start + t.start, start + t.end)
+            for t in _segment(self.norm[start:end])
+            if lo <= start + t.start and start + t.end <= hi
+        ]

@@ -17,7 +17,10 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal
+
+import ahocorasick
 
 from safety import _text
 from safety.language import Lang, detect
@@ -102,7 +105,6 @@ class _Rule:
     history: bool = True
     unless: tuple[_Term, ...] = ()
     unless_message: tuple[_Term, ...] = ()
-    group_factors: tuple[Factors, ...] = ()  # per group, the union of its terms' factors
 
 
 @dataclass(frozen=True)
@@ -129,48 +131,70 @@ class _Lexicon:
     context: dict[str, _Context]
     facility_after: re.Pattern[str]
     zh_words: tuple[str, ...] = field(default=())
-    # Term factors: one- and two-character ones, and longer ones by their first three
-    # characters (two would be too common a key in English: "th", "in").
-    char_factors: frozenset[str] = frozenset()
-    pair_factors: frozenset[str] = frozenset()
-    factor_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Rule order per (reply language, has CJK, has Latin): computed once, not per message.
-    orders: dict[tuple[str, bool, bool], _RulePlan] = field(default_factory=dict)
+    # Every term factor, found in a message in one pass (an Aho-Corasick automaton).
+    factor_finder: Any = None
+    # Rule plans per (reply language, has CJK, has Latin, emergency rules only): computed
+    # once, not per message.
+    orders: dict[tuple[str, bool, bool, bool], _RulePlan] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class _RulePlan:
-    """Rules in the order they are tried, and which of them a factor can make possible.
+    """Rules in the order they are tried, and how to find the few a message could fire.
 
-    Each rule is filed under the factors of its most selective term group (every group must
-    match, so a message with none of that group's factors cannot fire the rule); rules with
-    a group that has no factors are always tried."""
+    A rule fires only if each of its term groups has a live hit, so only if each has a term
+    whose pattern occurs in the message at all; and a term can occur only where one of its
+    factors does. So: the factors present (one automaton pass) give the terms worth
+    searching for, each searched for once; the terms that occur give the rules worth
+    evaluating. Each rule is filed under the terms of one group (the smallest with no
+    factorless term); a rule whose every group has a factorless term is always evaluated."""
 
     rules: tuple[_Rule, ...]
-    by_factor: dict[str, tuple[int, ...]]
+    terms_by_factor: dict[str, tuple[_Term, ...]]
+    by_term: dict[int, tuple[int, ...]]  # id(term) -> rule indices
     always: tuple[int, ...]
 
     @classmethod
     def of(cls, rules: tuple[_Rule, ...]) -> _RulePlan:
-        by_factor: dict[str, list[int]] = {}
+        terms_by_factor: dict[str, dict[int, _Term]] = {}
+        by_term: dict[int, list[int]] = {}
         always: list[int] = []
         for i, rule in enumerate(rules):
-            if not rule.group_factors or any(f is None for f in rule.group_factors):
+            for group in rule.groups:
+                for t in group:
+                    for factor in t.factors or ():
+                        terms_by_factor.setdefault(factor, {})[id(t)] = t
+            indexable = [g for g in rule.groups if all(t.factors is not None for t in g)]
+            if not indexable:
                 always.append(i)
                 continue
-            for factor in min((f for f in rule.group_factors if f is not None), key=len):
-                by_factor.setdefault(factor, []).append(i)
-        return cls(rules, {k: tuple(v) for k, v in by_factor.items()}, tuple(always))
+            for t in min(indexable, key=len):
+                by_term.setdefault(id(t), []).append(i)
+        return cls(
+            rules,
+            {f: tuple(ts.values()) for f, ts in terms_by_factor.items()},
+            {k: tuple(v) for k, v in by_term.items()},
+            tuple(always),
+        )
 
-    def candidates(self, present: frozenset[str]) -> list[_Rule]:
-        """The rules every term group of which has a factor in ``present``, in order."""
+    def candidates(self, norm: str, present: frozenset[str]) -> list[_Rule]:
+        """In order, the rules each term group of which has a term whose pattern occurs in
+        ``norm``, with no regard yet to word boundaries, negation or context."""
+        maybe = {id(t): t for f in present for t in self.terms_by_factor.get(f, ())}
+        occurring = {key for key, t in maybe.items() if t.pattern.search(norm)}
         picked = set(self.always)
-        for factor in present:
-            picked.update(self.by_factor.get(factor, ()))
+        for key in occurring:
+            picked.update(self.by_term.get(key, ()))
         return [
             rule
             for rule in (self.rules[i] for i in sorted(picked))
-            if all(f is None or not f.isdisjoint(present) for f in rule.group_factors)
+            if all(
+                any(
+                    id(t) in occurring if t.factors is not None else t.pattern.search(norm)
+                    for t in group
+                )
+                for group in rule.groups
+            )
         ]
 
 
@@ -368,7 +392,6 @@ def _lexicon() -> _Lexicon:
             groups = tuple(
                 tuple(term(t, lang) for t in _expand(g, concepts, where)) for g in entry["all"]
             )
-            group_factors = tuple(_union_factors(g) for g in groups)
             rules.append(
                 _Rule(
                     id=entry["id"],
@@ -385,60 +408,40 @@ def _lexicon() -> _Lexicon:
                         term(t, lang)
                         for t in _expand(entry.get("unless_message", []), concepts, where)
                     ),
-                    group_factors=group_factors,
                 )
             )
     with _text.data_path(CONTEXT_FILE).open("rb") as fh:
         ctx = tomllib.load(fh)
     context = {lang: _load_context(ctx[lang], lang) for lang in ("zh", "en")}
     facility = re.compile(ctx["facility"]["after"])
-    factors = {f for t in cache.values() for f in (t.factors or ())}
-    index: dict[str, list[str]] = {}
-    for factor in sorted(f for f in factors if len(f) > 2):
-        index.setdefault(factor[:3], []).append(factor)
-    return _Lexicon(
-        tuple(rules),
-        context,
-        facility,
-        tuple(sorted(zh_words)),
-        frozenset(f for f in factors if len(f) == 1),
-        frozenset(f for f in factors if len(f) == 2),
-        {start: tuple(fs) for start, fs in index.items()},
-    )
-
-
-def _union_factors(terms: Iterable[_Term]) -> Factors:
-    union: set[str] = set()
-    for t in terms:
-        if t.factors is None:
-            return None
-        union |= t.factors
-    return frozenset(union)
+    finder = ahocorasick.Automaton()
+    for factor in {f for t in cache.values() for f in (t.factors or ())}:
+        finder.add_word(factor, factor)
+    if len(finder):
+        finder.make_automaton()
+    return _Lexicon(tuple(rules), context, facility, tuple(sorted(zh_words)), finder)
 
 
 def _present_factors(norm: str, lex: _Lexicon) -> frozenset[str]:
-    """Every lexicon factor that occurs in ``norm``.
-
-    Set intersections do most of the work: one- and two-character factors directly, longer
-    ones by their first three characters, so only the few factors whose start occurs are
-    searched for.
-    """
-    present = set(norm) & lex.char_factors
-    present |= set(map(str.__add__, norm, norm[1:])) & lex.pair_factors
-    index = lex.factor_index
-    starts = {norm[i : i + 3] for i in range(len(norm) - 2)}
-    for start in starts & index.keys():
-        present.update(f for f in index[start] if len(f) == 3 or f in norm)
-    return frozenset(present)
+    """Every lexicon factor that occurs in ``norm``."""
+    finder = lex.factor_finder
+    if not len(finder):
+        return frozenset()
+    return frozenset(map(itemgetter(1), finder.iter(norm)))
 
 
-def _rule_order(lex: _Lexicon, out_lang: str, has_cjk: bool, has_latin: bool) -> _RulePlan:
+def _rule_order(
+    lex: _Lexicon, out_lang: str, has_cjk: bool, has_latin: bool, emergency_only: bool = False
+) -> _RulePlan:
     """Rules that apply to the message's scripts, reply language first, then by level."""
-    key = (out_lang, has_cjk, has_latin)
+    key = (out_lang, has_cjk, has_latin, emergency_only)
     plan = lex.orders.get(key)
     if plan is None:
         rules = [
-            r for r in lex.rules if (r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin)
+            r
+            for r in lex.rules
+            if ((r.lang == "zh" and has_cjk) or (r.lang == "en" and has_latin))
+            and (r.level == "emergency" or not emergency_only)
         ]
         rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
         plan = lex.orders[key] = _RulePlan.of(tuple(rules))
@@ -477,23 +480,10 @@ class _Message:
         for m in _SENTENCE_END_RE.finditer(norm):
             sents.append(m.end())
         self.sentence_starts = sents
-        self._tokens: tuple[_text.Token, ...] | None = None
-        self._bounds: frozenset[int] | None = None
+        self.stretches = _text.Stretches(norm)  # segmented only where a term is checked
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self._clause_flags: dict[tuple[str, int], tuple[bool, bool]] = {}
         self._info: dict[str, bool] = {}
-
-    @property
-    def tokens(self) -> tuple[_text.Token, ...]:
-        if self._tokens is None:
-            self._tokens = _text.tokens(self.norm)
-        return self._tokens
-
-    @property
-    def bounds(self) -> frozenset[int]:
-        if self._bounds is None:
-            self._bounds = _text.boundaries(self.norm)
-        return self._bounds
 
     def info(self, lang: str) -> bool:
         """Is the message a general information question (for rules of ``lang``)?"""
@@ -577,22 +567,19 @@ class _Message:
 
     def _aligned(self, term: _Term, start: int, end: int) -> bool:
         """Literal words must be whole tokens; "A~B" terms need only start on a token."""
+        bound = self.stretches.is_boundary
         if end - start == 1:  # a one-character word ends a token: 药 in 降糖药, 片 in 好几片
-            return end in self.bounds
-        if start not in self.bounds:
+            return bound(end)
+        if not bound(start):
             return False
-        return term.gapped or end in self.bounds
+        return term.gapped or bound(end)
 
     def negated(self, lang: str, start: int, end: int) -> bool:
         ctx = self.lex.context[lang]
         clause = self.clause_of(start)
         c_start = self.clause_starts[clause]
         if lang == "zh":
-            before = [
-                t.text
-                for t in self.tokens
-                if c_start <= t.start and t.end <= start and t.text.strip()
-            ]
+            before = [t.text for t in self.stretches.tokens(c_start, start) if t.text.strip()]
             window = before[-ctx.window :]
             for i in range(len(window) - 1, -1, -1):
                 tok = window[i]
@@ -650,8 +637,12 @@ def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
     return fired
 
 
-def assess(text: str, lang: str | None = None) -> Assessment:
-    """Assess a raw patient message. Never raises on odd input; never logs the text."""
+def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:
+    """Assess a raw patient message. Never raises on odd input; never logs the text.
+
+    ``emergency_only`` evaluates only the emergency-level rules: the same ``escalate`` and,
+    when it escalates, the same level and category, for less work (the webhook's check before
+    its acknowledgement); ``matched`` then names emergency rules only."""
     lex = _lexicon()
     out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
     norm = _text.normalize(text).text
@@ -659,10 +650,11 @@ def assess(text: str, lang: str | None = None) -> Assessment:
         return Assessment(False, "none", None, out_lang)
     has_cjk = _CJK_CHAR_RE.search(norm) is not None
     has_latin = _LATIN_CHAR_RE.search(norm) is not None
+    plan = _rule_order(lex, out_lang, has_cjk, has_latin, emergency_only)
+    # Only rules whose every term group has a term that occurs at all are read closely (most
+    # messages have none): clause splitting, segmentation and negation come after.
     present = _present_factors(norm, lex)
-    # A rule with a term group none of whose literals occurs cannot fire: most messages end
-    # here, before clause splitting, segmentation or negation analysis.
-    rules = _rule_order(lex, out_lang, has_cjk, has_latin).candidates(present)
+    rules = plan.candidates(norm, present)
     if not rules:
         return Assessment(False, "none", None, out_lang)
     fired = _fired(_Message(norm, lex, present), rules)

@@ -97,3 +97,39 @@ def test_normalize_maps_expanded_and_dropped_characters_back() -> None:
         assert norm.starts == (0, 2, 2, 3)
         assert norm.ends == (1, 3, 3, 4)
         _text._normalize_cached.cache_clear()
+
+
+STRETCH_TEXTS = [
+    *SENTENCES,
+    "我爸爸今天早上8:30突然说话不清楚（右手也没力气），血压180/110，现在怎么办？",
+    "孩子3.5岁 发烧39℃\r\n吃了布洛芬-还是不退\r\r\n怎么办",
+    "胸口痛  出冷汗,\t喘不上气!!!  chest pain since 2am, HR 130 bpm",
+    "",
+    "。，！",
+]
+
+
+@pytest.mark.parametrize("text", STRETCH_TEXTS)
+def test_stretches_segment_as_the_whole_text_does(text: str) -> None:
+    """Segmenting only the stretches asked about gives the whole text's own tokens."""
+    norm = _text.normalize(text).text
+    whole = _text.tokens(norm)
+    cuts = _text.boundaries(norm)
+    stretches = _text.Stretches(norm)
+    assert [p for p in range(len(norm) + 1) if stretches.is_boundary(p)] == sorted(cuts)
+    for lo in range(len(norm) + 1):
+        for hi in range(lo, len(norm) + 1, 3):
+            inside = [t for t in whole if lo <= t.start and t.end <= hi]
+            assert _text.Stretches(norm).tokens(lo, hi) == inside, (lo, hi)
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_emergency_only_escalates_exactly_as_the_full_assessment(text: str) -> None:
+    full = assess(text)
+    quick = assess(text, emergency_only=True)
+    assert quick.escalate == full.escalate
+    if full.escalate:
+        assert (quick.level, quick.category) == (full.level, full.category)
+    lex = emergency._lexicon()
+    levels = {r.id: r.level for r in lex.rules}
+    assert quick.matched == tuple(m for m in full.matched if levels[m] == "emergency")
