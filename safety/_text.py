@@ -92,78 +92,76 @@ def normalize(text: str) -> Normalized:
     return _normalize_cached(text)
 
 
-# Characters whose normalised form is remembered, as ``str.translate`` tables; past this
-# many, new characters are computed for each text (odd input cannot grow them without bound).
+# Characters whose normalised form is remembered; past this many, the forms of further new
+# characters are worked out each time they occur (odd input cannot grow the table without
+# bound).
 _CHAR_TABLE_LIMIT = 65_536
+_CAPITAL_SIGMA = "\u03a3"  # lowercased by context in str.lower(), by itself here
 
 
-class _CharTables:
-    """Per character: its cased and lowercase normalised forms (None drops an emoji), and
-    whether the form is other than one character (then offsets need mapping)."""
+class _CharTable(dict[int, str | None]):
+    """Per character code: its normalised form, case kept (None drops an emoji). A
+    ``str.translate`` table that learns each character the first time it meets it."""
 
     def __init__(self) -> None:
-        self.cased: dict[int, str | None] = {}
-        self.lower: dict[int, str | None] = {}
-        self.seen: set[str] = set()
-        self.uneven: set[str] = set()
+        super().__init__()
+        self.uneven: set[str] = set()  # characters whose form is not one character
+        self._uneven_re: re.Pattern[str] | None = None
 
-    def learn(self, chars: Iterable[str]) -> None:
-        for ch in chars:
-            forms = _char_forms(ch)
-            code = ord(ch)
-            if forms is None:
-                self.cased[code] = self.lower[code] = None
-                self.uneven.add(ch)
-            else:
-                self.cased[code], self.lower[code] = forms
-                if len(forms[0]) != 1:
-                    self.uneven.add(ch)
-            self.seen.add(ch)
+    def __missing__(self, code: int) -> str | None:
+        ch = chr(code)
+        form = _char_form(ch)
+        if form is None or len(form) != 1:
+            self.uneven.add(ch)
+            self._uneven_re = None
+        if len(self) < _CHAR_TABLE_LIMIT:
+            self[code] = form
+        return form
+
+    def has_uneven(self, text: str) -> bool:
+        """Does ``text`` hold a character whose form is not one character (so offsets need
+        mapping)? Asked after ``text`` went through the table, so all of them are known."""
+        if not self.uneven:
+            return False
+        if self._uneven_re is None:
+            self._uneven_re = re.compile("[" + "".join(map(re.escape, sorted(self.uneven))) + "]")
+        return self._uneven_re.search(text) is not None
 
 
-_tables = _CharTables()
+_table = _CharTable()
 
 
-def _char_forms(ch: str) -> tuple[str, str] | None:
-    """(cased, lowercase) normalised form of one character; None for an emoji (dropped)."""
+def _char_form(ch: str) -> str | None:
+    """Normalised form of one character, case kept; None for an emoji (dropped)."""
     if _is_emoji(ch):
         return None
     t2s = _t2s()
     piece = unicodedata.normalize("NFKC", ch)
-    piece = "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
+    return "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
+
+
+def _lower_piece(piece: str) -> str:
     low = piece.lower()
-    return piece, (low if len(low) == len(piece) else piece)
-
-
-def _tables_for(text: str) -> _CharTables:
-    """The shared tables, taught this text's new characters; a private set of tables when
-    the shared ones are full."""
-    new = set(text) - _tables.seen
-    if not new:
-        return _tables
-    if len(_tables.seen) + len(new) <= _CHAR_TABLE_LIMIT:
-        _tables.learn(new)
-        return _tables
-    own = _CharTables()
-    own.cased, own.lower = dict(_tables.cased), dict(_tables.lower)
-    own.seen, own.uneven = set(_tables.seen), set(_tables.uneven)
-    own.learn(new)
-    return own
+    return low if len(low) == len(piece) else piece
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_cached(text: str) -> Normalized:
-    """Character by character (so offsets map back), through tables of seen characters."""
-    tables = _tables_for(text)
-    cased = text.translate(tables.cased)
-    lower = text.translate(tables.lower)
-    if tables.uneven.isdisjoint(text):
+    """Character by character (so offsets map back), through the table of seen characters."""
+    table = _table
+    cased = text.translate(table)
+    # Lowercase each character's form on its own: the same as lowercasing the whole unless a
+    # form grows when lowercased (kept as it is then) or a capital sigma takes its final form.
+    lower = cased.lower()
+    if len(lower) != len(cased) or _CAPITAL_SIGMA in cased:
+        lower = "".join(_lower_piece(p) for p in map(table.__getitem__, map(ord, text)) if p)
+    if not table.has_uneven(text):
         starts: tuple[int, ...] = tuple(range(len(text)))
         ends: tuple[int, ...] = tuple(range(1, len(text) + 1))
     else:
         s_list: list[int] = []
         for i, ch in enumerate(text):
-            piece = tables.cased[ord(ch)]
+            piece = table[ord(ch)]
             if piece:
                 s_list.extend([i] * len(piece))
         starts = tuple(s_list)

@@ -133,3 +133,12 @@ def test_emergency_only_escalates_exactly_as_the_full_assessment(text: str) -> N
     lex = emergency._lexicon()
     levels = {r.id: r.level for r in lex.rules}
     assert quick.matched == tuple(m for m in full.matched if levels[m] == "emergency")
+
+
+def test_normalize_lowercases_each_character_on_its_own() -> None:
+    """A final capital sigma is not given its word-final form, and a capital whose lowercase
+    is longer stays as it is, so normalised text keeps one character per original one."""
+    norm = _text.normalize("ΟΔΟΣ İSTANBUL Ｘ")
+    assert norm.text == "οδοσ İstanbul x"
+    assert norm.cased == "ΟΔΟΣ İSTANBUL X"
+    assert len(norm.starts) == len(norm.text)
