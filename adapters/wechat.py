@@ -153,7 +153,11 @@ def _first_values(query: str) -> dict[str, str]:
     """A query string's parameters, the first value of each (as aiohttp's ``request.query``
     gives them)."""
     out: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    if "%" in query or "+" in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+    else:  # nothing to unquote (WeChat's own parameters): parse_qsl's result, sooner
+        pairs = [(n, v) for n, _, v in (p.partition("=") for p in query.split("&") if p)]
+    for name, value in pairs:
         out.setdefault(name, value)
     return out
 

@@ -17,8 +17,8 @@ def detect(text: str) -> Lang:
     Chinese patients write drug names and tests in Latin letters (CT, MRI, mg), so a few
     Latin words inside Chinese text keep it Chinese; an empty message defaults to "en".
     """
-    cjk = len(_CJK_RE.findall(text))
-    if cjk == 0:
-        return "en"
     words = len(_LATIN_WORD_RE.findall(text))
-    return "zh" if cjk >= words else "en"
+    if not words:
+        return "zh" if _CJK_RE.search(text) else "en"
+    cjk = len(text) - len(_CJK_RE.sub("", text))  # counted without a string per character
+    return "zh" if cjk and cjk >= words else "en"
