@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
@@ -162,11 +163,56 @@ def _first_values(query: str) -> dict[str, str]:
     return out
 
 
+# One field of the flat ``<xml>`` WeChat sends: a simple name, then one CDATA section or
+# plain text that needs no decoding (no reference, no markup, no carriage return, no "]").
+_FLAT_FIELD_RE = re.compile(
+    r"[ \t\r\n]*<([A-Za-z_][A-Za-z0-9_]*)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&\]\r]*))</\1>", re.S
+)
+# Characters XML 1.0 does not allow anywhere (a parser refuses the document).
+_NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_SPACE = " \t\r\n"
+
+
+def _flat_fields(xml: str) -> dict[str, Any] | None:
+    """The fields of a document of exactly the shape WeChat sends: ``<xml>`` holding simple
+    elements, each once, each with one CDATA section or plain text, whitespace between them.
+    The same dict ElementTree gives (an empty value is None); None for any other document,
+    which ElementTree then reads. About a fifth of ElementTree's time, on the
+    acknowledgement's path; tests compare the two on fuzzed documents."""
+    if not (xml.startswith("<xml>") and xml.endswith("</xml>")) or _NOT_XML_RE.search(xml):
+        return None
+    out: dict[str, Any] = {}
+    pos, end = 5, len(xml) - 6
+    match = _FLAT_FIELD_RE.match
+    while pos < end:
+        found = match(xml, pos, end)
+        if found is None:
+            if xml[pos:end].strip(_XML_SPACE):
+                return None
+            break
+        tag, cdata, text = found.groups()
+        if cdata is not None:
+            # A carriage return is turned into a line feed by a parser; a "]]>" means the
+            # value is several sections (or the match ran past the end of the first one).
+            if "\r" in cdata or "]]>" in cdata:
+                return None
+            text = cdata
+        if tag in out:
+            return None
+        out[tag] = text or None
+        pos = found.end()
+    return out or None
+
+
 def _xml_fields(xml: str) -> dict[str, Any]:
     """The children of a WeChat ``<xml>`` document as a dict, the shape wechatpy's message
     classes read (nested elements become dicts, repeated ones lists, empty ones None).
     ElementTree's C parser is several times faster than the pure-Python parser wechatpy's
-    own ``parse_message`` uses, which matters on the acknowledgement's path."""
+    own ``parse_message`` uses, which matters on the acknowledgement's path; WeChat's own
+    flat documents are read faster still, without a parser."""
+    flat = _flat_fields(xml)
+    if flat is not None:
+        return flat
     root = ET.fromstring(xml)
     if root.tag != "xml":
         raise BadRequest("not a WeChat message")

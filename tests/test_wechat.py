@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from adapters.wechat import (
     MENU_KEY_NUMBERS,
     BadRequest,
     WeChatChannel,
+    _element_value,
+    _flat_fields,
     parse_wechat,
 )
 from adapters.wechat_text import TEXT_LIMIT_BYTES, split_text, utf8_len
@@ -188,6 +192,80 @@ def test_deliveries_are_read_into_wechatpy_messages() -> None:
     assert isinstance(unknown, UnknownMessage) and unknown.source == "oD"
     with pytest.raises(BadRequest):
         parse_wechat("<html><body/></html>")
+
+
+# Pieces of values and documents that a reader of WeChat's XML must get right or leave to
+# a real parser: line ends a parser rewrites, CDATA split around "]]>", references, markup,
+# characters XML forbids, astral characters. Each is rare, so that many documents have
+# WeChat's shape and many have one odd piece.
+_PLAIN_PIECES = ["头痛", "a", " ", "\n", "\t", "]]", ">", "１２", "0", "%", "\U0001f600", "\u3000"]
+_ODD_PIECES = ["\r", "\r\n", "]]>", "]", "<", "&", "&amp;", "&#20013;", "<b>", "</Content>"]
+_ODD_PIECES += ["<![CDATA[", "\x01", "\x0b", "\x7f", "\ufffe"]
+_TAGS = ["Content", "MsgId", "FromUserName", "MsgType", "A", "a_1"]
+_ODD_TAGS = ["1A", "x:y", "Ä", "xml", "Content"]
+
+
+def _pick(rng: random.Random, plain: list[str], odd: list[str]) -> str:
+    return rng.choice(odd if rng.random() < 0.03 else plain)
+
+
+def _fuzzed_value(rng: random.Random) -> str:
+    return "".join(_pick(rng, _PLAIN_PIECES, _ODD_PIECES) for _ in range(rng.randrange(4)))
+
+
+def _fuzzed_field(rng: random.Random) -> str:
+    tag = _pick(rng, _TAGS, _ODD_TAGS)
+    value = _fuzzed_value(rng)
+    shape = rng.randrange(40)
+    if shape == 0:
+        return f"<{tag}/>"
+    if shape == 1:
+        return f"<{tag}><![CDATA[{value}]]><![CDATA[{_fuzzed_value(rng)}]]></{tag}>"
+    if shape == 2:
+        return f"<{tag}><Inner>{value}</Inner></{tag}>"
+    if shape == 3:
+        return f'<{tag} k="v">{value}</{tag}>'
+    if shape == 4:
+        return f"<{tag}><![CDATA[{value}]]>{value}</{tag}>"
+    if shape < 15:
+        return f"<{tag}>{value}</{tag}>"
+    return f"<{tag}><![CDATA[{value}]]></{tag}>"
+
+
+def _fuzzed_document(rng: random.Random) -> str:
+    spaces, odd_spaces = ["", "", "\n", " ", "\t"], ["\r\n", "x", "&amp;", "\x01"]
+    body = "".join(
+        _pick(rng, spaces, odd_spaces) + _fuzzed_field(rng) for _ in range(rng.randrange(7))
+    )
+    head = _pick(rng, ["<xml>"], ["<xml >", '<?xml version="1.0"?><xml>', " <xml>", "<x>"])
+    tail = _pick(rng, ["</xml>"], ["</xml>\n", "</XML>", "", "</xml><xml/>"])
+    return head + body + _pick(rng, spaces, odd_spaces) + tail
+
+
+def _parsed_by_elementtree(xml: str) -> Any:
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return "not XML"
+    return root.tag, _element_value(root)
+
+
+def test_wechats_flat_documents_are_read_as_elementtree_reads_them() -> None:
+    # The acknowledgement's path reads WeChat's flat documents without a parser: it must
+    # give ElementTree's result for every document it takes, and leave every other to it.
+    rng = random.Random(20261121)
+    taken = 0
+    for _ in range(20_000):
+        xml = _fuzzed_document(rng)
+        flat = _flat_fields(xml)
+        if flat is not None:
+            taken += 1
+            assert _parsed_by_elementtree(xml) == ("xml", flat), xml
+    assert taken > 1_000  # the generator does produce documents of WeChat's shape
+    push = WeChatPush("t")
+    for content in ("头痛\n发烧", "a ]] b", "<b>&amp;</b>", "", "\u3000"):
+        xml, _ = push.text(USER, content)
+        assert _flat_fields(xml) == _parsed_by_elementtree(xml)[1]
 
 
 # ------------------------------------------------------------------------------ active mode
