@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,8 +50,6 @@ from safety.pii import Vault, mask
 
 log = logging.getLogger(__name__)
 
-# How long an idle lane (and its worker task) lives before it is dropped.
-LANE_IDLE_S = 30.0
 # Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
@@ -108,10 +107,16 @@ class Turn:
         return self.msg.key
 
 
-@dataclass
+@dataclass(slots=True)
 class _Lane:
-    queue: asyncio.Queue[tuple[Inbound, float]]
-    task: asyncio.Task[None] | None = None
+    """A conversation's messages not yet taken up, oldest first, with their acceptance time.
+    While it has any, or one of its messages is being handled, it is ``busy``: either its key
+    waits in the dispatcher's ready queue or a worker is handling its message. It is dropped
+    when it is idle and empty. A waiting message costs a few small objects and no task, so a
+    backlog of thousands waiting for the model keeps the garbage collector's passes short."""
+
+    pending: deque[tuple[Inbound, float]] = field(default_factory=deque)
+    busy: bool = False
     emergency_at: float = float("-inf")
 
 
@@ -156,8 +161,12 @@ class Dispatcher:
         self.cipher = VaultCipher(
             settings.vault_key.get_secret_value() if settings.vault_key else None
         )
-        self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._lanes: dict[str, _Lane] = {}
+        # Keys of busy lanes whose next message waits for a worker, in turn; at most
+        # ``max_concurrent`` workers take them one message at a time.
+        self._ready: deque[str] = deque()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._working = 0  # workers that will still look at the ready queue
         # answers_at_intake's assessments, by message object, until submit takes them.
         self._intake_memo: dict[int, tuple[Inbound, str, Assessment | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -208,17 +217,21 @@ class Dispatcher:
             return
         lane = self._lanes.get(msg.key)
         if lane is None:
-            lane = _Lane(queue=asyncio.Queue(maxsize=self.settings.queue_per_conversation))
-            self._lanes[msg.key] = lane
-        try:
-            lane.queue.put_nowait((msg, time.monotonic()))
-        except asyncio.QueueFull:
+            lane = self._lanes[msg.key] = _Lane()
+        elif len(lane.pending) >= self.settings.queue_per_conversation:
             self._spawn(self._send(self._notice(msg, lang, "rate_limited")))
             return
+        lane.pending.append((msg, time.monotonic()))
         self._in_flight += 1
         self._idle.clear()
-        if lane.task is None or lane.task.done():
-            lane.task = asyncio.create_task(self._run_lane(msg.key, lane))
+        if not lane.busy:
+            lane.busy = True
+            self._ready.append(msg.key)
+            if self._working < self.settings.max_concurrent:
+                self._working += 1
+                worker = asyncio.create_task(self._work())
+                self._workers.add(worker)
+                worker.add_done_callback(self._workers.discard)
 
     def _language(self, msg: Inbound) -> str:
         if msg.language in ("zh", "en"):
@@ -278,24 +291,33 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ lanes
 
-    async def _run_lane(self, key: str, lane: _Lane) -> None:
-        while True:
-            try:
-                msg, accepted_at = await asyncio.wait_for(lane.queue.get(), LANE_IDLE_S)
-            except TimeoutError:
-                if self._lanes.get(key) is lane and lane.queue.empty():
+    async def _work(self) -> None:
+        """Handles one message of the next ready lane at a time, until none is ready. A lane
+        with more to do goes to the back of the queue, so chats take turns, and a chat's
+        messages are handled one at a time, in order."""
+        ready = self._ready
+        try:
+            while ready:
+                key = ready.popleft()
+                lane = self._lanes[key]
+                msg, accepted_at = lane.pending.popleft()
+                try:
+                    await self._process(Turn(msg, self._language(msg), accepted_at))
+                finally:
+                    self._in_flight -= 1
+                    if self._in_flight == 0:
+                        self._idle.set()
+                if lane.pending:
+                    ready.append(key)
+                else:
+                    lane.busy = False
                     del self._lanes[key]
-                    return
-                continue
-            try:
-                async with self._slots:
-                    await self._process(Turn(msg, self._language(msg), accepted_at), lane)
-            finally:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.set()
+        finally:
+            # Counted off at once (not when the task is reaped), so that a message submitted
+            # right after this worker found nothing to do gets a worker of its own.
+            self._working -= 1
 
-    async def _process(self, turn: Turn, lane: _Lane) -> None:
+    async def _process(self, turn: Turn) -> None:
         try:
             for step in self._steps:
                 if not await step(turn):
@@ -594,6 +616,6 @@ class Dispatcher:
                 self._in_flight,
                 SHUTDOWN_DRAIN_S,
             )
-        tasks = [*self._tasks, *(lane.task for lane in self._lanes.values() if lane.task)]
+        tasks = [*self._tasks, *self._workers]
         await stop_tasks(tasks, "dispatcher")
         self._lanes.clear()

@@ -250,6 +250,58 @@ async def test_messages_of_one_chat_in_order_chats_concurrent(
     assert fake.max_in_flight == 2
 
 
+async def test_chats_take_turns_within_the_concurrency_limit(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    # One message at a time in all: a chat with three questions does not make the chats
+    # that wrote after its first question wait for all three.
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, max_concurrent=1)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    fake.reply = lambda body: "答:" + last_user_text(body)
+    fake.delay = 0.05
+    try:
+        for text, chat in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("c1", "c")]:
+            await dispatcher.submit(inbound(f"问题{text}", chat))
+        await dispatcher.drain()
+        order = [last_user_text(body) for body in fake.chat_bodies]
+        assert order == [f"问题{t}" for t in ("a1", "b1", "c1", "a2", "a3")]
+        assert fake.max_in_flight == 1
+        assert dispatcher._lanes == {}  # nothing is kept for chats with nothing to do
+        # A chat that writes again later starts afresh.
+        await dispatcher.submit(inbound("问题b2", "b"))
+        await dispatcher.drain()
+        assert [o.text.split("\n")[0] for o in recorder.to("b")] == ["答:问题b1", "答:问题b2"]
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+
+
+async def test_a_chats_queue_is_bounded_and_the_overflow_is_told_so(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    settings = make_settings(
+        redis_url, prefix, tmp_path, ollama_host=fake.url, queue_per_conversation=2
+    )
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    fake.delay = 0.5
+    try:
+        await dispatcher.submit(inbound("第一个问题", "busy"))
+        await model_busy(fake)
+        for i in range(4):  # two wait their turn, two do not fit
+            await dispatcher.submit(inbound(f"追问{i}", "busy"))
+        await dispatcher.drain()
+        kinds = [o.kind for o in recorder.to("busy")]
+        assert kinds.count(OutboundKind.ANSWER) == 3
+        assert kinds.count(OutboundKind.NOTICE) == 2
+        asked = [last_user_text(body) for body in fake.chat_bodies]
+        assert asked == ["第一个问题", "追问0", "追问1"]
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+
+
 async def test_slow_answer_does_not_delay_another_patients_emergency(
     pipeline: Any, fake: FakeOllama
 ) -> None:
