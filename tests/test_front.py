@@ -135,6 +135,38 @@ async def test_a_body_in_pieces_and_pipelined_requests() -> None:
     assert [body for _, body in fast.seen] == [b"0123456789", b"a"]
 
 
+async def test_requests_read_together_are_each_answered_on_their_own_connection() -> None:
+    """Fast requests read in one pass of the event loop are answered together after it:
+    each on its own connection, a connection's pipelined requests in order, a declined one
+    (and the rest of its connection) by aiohttp, and a client that has gone away costs the
+    others nothing."""
+
+    class Choosy(Fast):
+        def __call__(self, query: str, headers: Mapping[bytes, bytes], body: bytes) -> bytes | None:
+            self.seen.append((query, body))
+            return None if body.startswith(b"full") else b"fast:" + body
+
+    fast = Choosy()
+    async with app_with(fast) as server:
+        conns = [await Raw.open(server.port) for _ in range(40)]
+        gone = await Raw.open(server.port)
+        gone.writer.write(post("/fast", b"gone"))
+        gone.close()
+        for i, conn in enumerate(conns):
+            first = f"full{i}" if i % 5 == 0 else f"first{i}"
+            conn.writer.write(post(f"/fast?q={i}", first.encode()) + post(f"/fast?q={i}", b"2"))
+        answers = [[(await conn.response())[2] for _ in range(2)] for conn in conns]
+        for conn in conns:
+            conn.close()
+    assert answers == [
+        [f"full:{i}:full{i}".encode(), f"full:{i}:2".encode()]
+        if i % 5 == 0
+        else [f"fast:first{i}".encode(), b"fast:2"]
+        for i in range(40)
+    ]
+    assert len(fast.seen) == 40 + 32 + 1  # each first request, the fast seconds, "gone"
+
+
 @pytest.mark.parametrize("decline", [True, False])
 async def test_a_declined_or_failed_request_takes_the_full_route(decline: bool) -> None:
     fast = Fast(decline=decline, fail=not decline)
