@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ _MIN_FOREIGN_LEN = 3
 # probability is taken; an ordinary dictionary word only when the model is sure.
 MODEL_ACCEPT = 0.7
 MODEL_SURE = 0.9
+UNCUED_SURE = 3.0
+UNCUED_MODEL_MIN = 0.1
 _MODEL_MIN_LEN = 2
 _MODEL_MAX_WHOLE = 4  # a model span this short replaces the rule names inside it
 _PET_HEADS = frozenset("小老阿")  # 小军, 老周, 阿强
@@ -221,10 +224,14 @@ _TRANSLIT = frozenset(
     "万旺威韦维温沃乌伍西希锡席夏谢辛休雅亚扬耶伊因英尤约泽扎詹兹卓佐朱略娃诺契茨"
 )
 _DRUG_TAIL = frozenset("素唑胺酮醇酸酯片丸散汀平林宁因韦松")
-# What follows a drug, herb or lab name, never a person's: 谷丙|转氨酶, 莫沙|必利, 乌灵|胶囊.
+# What follows a drug, herb or lab name, never a person's: 谷丙|转氨酶, 莫沙|必利, 乌灵|胶囊;
+# and what follows the name in an eponymous disease: 克罗恩|病, 帕金森|综合征, 桥本|氏 (but a
+# person can fall ill: 张伟|病了, 李娜|病情加重).
 _MEDICAL_NEXT_RE = re.compile(
-    r"(?:转氨|氨酸|必利|福韦|胶囊|颗粒|口服液|注射液|片|丸|散|膏|酶|素|唑|蛋白|冲剂|合剂|医院|牌)"
+    r"(?:转氨|氨酸|必利|福韦|胶囊|颗粒|口服液|注射液|片|丸|散|膏|酶|素|唑|蛋白|冲剂|合剂|医院|牌"
+    r"|综合[征症]|氏[病症综]|病(?![了倒情危重])|症候群)"
 )
+_DISEASE_ENDINGS = ("病", "症", "综合征", "综合症")
 # What precedes a medicine, never a person: 吃|阿德福韦, 喝|神农金康.
 _INTAKE_BEFORE = (
     "吃了",
@@ -249,6 +256,10 @@ _FUNCTION_SURNAMES = frozenset(
     "那和向时但高于及与同将把被给让在对从自以为是有也都还就又才只很太最"
     "更可能会要应该全成相连常白易来"
 )
+# ... of which these are rarely anyone's surname (和, 都, 来): a name starting with one needs
+# the name model's agreement even after a cue (老婆和妈妈, 孩子都特别). 高, 白, 于 … are common
+# surnames and are left out.
+_FUNCTION_FIRST = _FUNCTION_SURNAMES - frozenset("高白连易成时向于同")
 # A chat mention: "@" and a handle of Chinese characters up to a space, colon or punctuation.
 _MENTION_RE = re.compile(r"@([" + _CJK + r"]{2,8})(?=[\s:：,，。!！?？/]|$)")
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
@@ -871,9 +882,13 @@ class _Detector:
             (k.start, k.end) for k in toks if len(k.text) > 1 and _text.word_freq(k.text) == 0
         }
         found: dict[int, tuple[int, int]] = {}
+        self._marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
 
-        def take(span: tuple[int, int, float] | None) -> bool:
+        def take(span: tuple[int, int, float] | None, check: float = 0.0) -> bool:
+            """Keep ``span`` if the rules accept it; below ``check`` the CRF must agree too."""
             if span is None or span[2] < NAME_ACCEPT:
+                return False
+            if span[2] < check and self._model_p(span[0], span[1]) < UNCUED_MODEL_MIN:
                 return False
             if all(span[1] <= s or e <= span[0] for s, e in found.values()):
                 found[span[0]] = (span[0], span[1])
@@ -883,7 +898,9 @@ class _Detector:
         for m in names.left_strong.finditer(self.t):
             take(self._best_at(m.end(), 0.0, strong=True))
         for m in names.left_weak.finditer(self.t):
-            take(self._best_at(m.end(), _EV_LEFT_CUE))
+            # 孩子都特别, 老婆和妈妈: a function word that is also a surname needs the model too
+            function_word = self.t[m.end() : m.end() + 1] in _FUNCTION_FIRST
+            take(self._best_at(m.end(), _EV_LEFT_CUE), check=math.inf if function_word else 0.0)
         for m in names.nickname_left.finditer(self.t):  # 我家乐乐, 儿子小军, 我老公老周
             if self._nickname_at(m.end()):
                 take((m.end(), m.end() + 2, NAME_ACCEPT))
@@ -897,7 +914,8 @@ class _Detector:
             if k.start in found:
                 continue
             if self._surname_len(k.start):
-                take(self._best_at(k.start, 0.0))
+                function_word = k.text[0] in _FUNCTION_FIRST
+                take(self._best_at(k.start, 0.0), check=math.inf if function_word else UNCUED_SURE)
                 if k.start not in found:
                     self._token_head(k, found)
                 if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
@@ -932,6 +950,10 @@ class _Detector:
                             break
         for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
+
+    def _model_p(self, start: int, end: int) -> float:
+        """The CRF's weakest name probability over t[start:end]."""
+        return min(1.0 - self._marg[k][2] for k in range(start, end))
 
     def _nickname_at(self, start: int) -> bool:
         """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""
@@ -998,7 +1020,7 @@ class _Detector:
         A model span that holds shorter names found by the rules (梁栋|材) replaces them; a
         longer run (a list of names) keeps them and adds what is left of it.
         """
-        marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
+        marg = self._marg
         taken = sorted(found.values())
         never = [(k.start, k.end) for k in _text.tokens(self.t) if k.text in _names().never]
         out: list[tuple[int, int]] = []
@@ -1052,7 +1074,11 @@ class _Detector:
             return False
         if cand in names.never or any(w in names.never for w in (cand[1:], cand[:-1])):
             return False
-        if _MEDICAL_NEXT_RE.match(self.t, e) or self.t[:s].endswith(_INTAKE_BEFORE):
+        if (
+            _MEDICAL_NEXT_RE.match(self.t, e)
+            or self.t[:s].endswith(_INTAKE_BEFORE)
+            or cand.endswith(_DISEASE_ENDINGS)  # 克罗恩病 read whole
+        ):
             return False
         # a pet-name shape (乐乐, 小军) must be a word of its own and no everyday word, even one
         # jieba also tags as a person (宝宝, 小便; 小三 of 小三阳)

@@ -270,3 +270,31 @@ def test_second_round_name_families(text: str, name: str) -> None:
 )
 def test_second_round_medical_words_are_not_names(text: str) -> None:
     assert "PERSON" not in _by_kind(text), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我老公和宝宝都咳嗽",  # 和 after a kinship cue is the word "and", not a surname
+        "有同事来家说这是哮喘",  # 来 + 家, a guess the name model does not share
+        "我家孩子常嗳气",  # 常 "often", after a cue
+        "帕金森病人手抖怎么办",  # an eponymous disease
+        "我妈有克罗恩病",  # the name model reads 克罗恩病 whole; it ends in 病
+        "化验单上白蛋白偏低要紧吗",  # a lab value that starts with a surname character
+    ],
+)
+def test_function_words_lab_values_and_eponyms_are_not_names(text: str) -> None:
+    assert "PERSON" not in _by_kind(text), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我妈妈张秀英病了三天", "张秀英"),  # a person falls ill: 病了 is no eponym
+        ("患者李娜病情加重了", "李娜"),
+        ("我同事高建平发烧了", "高建平"),  # 高 is also "high": the name model agrees here
+        ("孩子常乐乐今天咳嗽", "常乐乐"),
+    ],
+)
+def test_names_next_to_disease_words_and_function_surnames_are_kept(text: str, name: str) -> None:
+    assert name in _by_kind(text).get("PERSON", []), pii.mask(text).entities
