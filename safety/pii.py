@@ -12,10 +12,11 @@ no cue at all, minus a shipped list of herbs, drugs and everyday words that are 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -108,6 +109,11 @@ _MODEL_MAX_WHOLE = 4  # a model span this short replaces the rule names inside i
 _PET_HEADS = frozenset("小老阿")  # 小军, 老周, 阿强
 _OLD_SURNAME_MAX_FREQ = 1000  # 老李 (298), 老张 (256) are names; 老师 (6415) is a word
 _NAME_DOTS = frozenset("·•・‧")
+_NUMERALS = frozenset("〇零一二三四五六七八九十百千万第")
+_LIST_GAP_MIN = 2  # a name between two names of a list: two or three characters
+_LIST_GAP_ONE = 3
+_DOTTED_SIDE_MAX = 8  # characters of a name on one side of a middle dot
+_DOTTED_TOUCH_FREQ = 2000  # below this, a word next to the dot is a rare one
 _HEAD_REST_MIN = 2  # what follows a name at the head of a token must be a word of its own
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -261,7 +267,13 @@ _FUNCTION_SURNAMES = frozenset(
 # surnames and are left out.
 _FUNCTION_FIRST = _FUNCTION_SURNAMES - frozenset("高白连易成时向于同")
 # A chat mention: "@" and a handle of Chinese characters up to a space, colon or punctuation.
-_MENTION_RE = re.compile(r"@([" + _CJK + r"]{2,8})(?=[\s:：,，。!！?？/]|$)")
+# Handles may mix letters, digits, "_" and "-" (@英子-殷, @dai_dai); one that runs straight
+# into Chinese text is not taken, since where it ends cannot be told.
+_MENTION_RE = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])@((?:[" + _CJK + r"]|[A-Za-z0-9_\-]){2,30})"
+    r"(?=[\s:：,，。!！?？/@]|$)"
+)
+_MENTION_NOT_NAMES = frozenset({"所有人", "全体成员", "all", "everyone"})
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
 _EN_KIN = (
     r"mother|father|mom|mum|dad|wife|husband|son|daughter|sister|brother|grandmother|"
@@ -549,6 +561,7 @@ class _Names:
     joiners: frozenset[str]
     kin_after: re.Pattern[str]
     nickname_left: re.Pattern[str]
+    before_words: frozenset[str]
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -594,6 +607,9 @@ def _names() -> _Names:
         nickname_left=re.compile(
             f"(?:{_alternation(cues['nickname_left'])}|(?:{kin}))[\\s:：,，是叫]*"
         ),
+        before_words=frozenset(cues["left_strong"])
+        | frozenset(cues["left_weak"])
+        | frozenset(cues["kinship"]),
     )
 
 
@@ -670,6 +686,7 @@ class _Detector:
         self.cued()
         self.emails()
         self.addresses()
+        self.mentions()
         if re.search(f"[{_CJK}]", self.t):
             self.zh_names()
         if re.search("[a-z]", self.t):
@@ -776,6 +793,14 @@ class _Detector:
             self.add("ADDRESS", m.start(), end)
 
     # -- names --
+
+    def mentions(self) -> None:
+        """Chat handles: "@张医生：", "//@小雨:", "@dai_dai" name a person."""
+        never = _names().never
+        for m in _MENTION_RE.finditer(self.t):
+            handle = m.group(1)
+            if handle not in never and handle not in _MENTION_NOT_NAMES:
+                self.add("PERSON", *m.span(1))
 
     def _is_cjk(self, s: str) -> bool:
         return bool(s) and all("\u4e00" <= c <= "\u9fff" for c in s)
@@ -907,9 +932,6 @@ class _Detector:
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
-        for m in _MENTION_RE.finditer(self.t):  # "@张医生：", "//@小雨:" in group chats
-            if m.group(1) not in names.never:
-                found[m.start(1)] = m.span(1)
         for k in toks:
             if k.start in found:
                 continue
@@ -948,8 +970,113 @@ class _Detector:
                         ):
                             changed = True
                             break
+        for s, e in self._list_gaps(sorted(found.values())):
+            found[s] = (s, e)
         for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
+        for s, e in self._dotted_names(toks):
+            self.add("PERSON", s, e)
+
+    def _list_gaps(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Names between two names of an unpunctuated list: 李锡铭|王丙乾|王光英.
+
+        A gap of two to six Chinese characters between names is read as one or two names when
+        every piece starts with a surname, has name-like given characters and is no common word.
+        """
+        out: list[tuple[int, int]] = []
+        for (_, gap_start), (gap_end, _) in itertools.pairwise(spans):
+            size = gap_end - gap_start
+            if not _LIST_GAP_MIN <= size <= 2 * _LIST_GAP_ONE or not self._is_cjk(
+                self.t[gap_start:gap_end]
+            ):
+                continue
+            # one name, or two (every way of cutting the gap into two names)
+            options: list[list[tuple[int, int]]] = (
+                [[(gap_start, gap_end)]] if size <= _LIST_GAP_ONE else []
+            )
+            options += [
+                [(gap_start, mid), (mid, gap_end)]
+                for mid in range(gap_start + _LIST_GAP_MIN, gap_end - _LIST_GAP_MIN + 1)
+                if mid - gap_start <= _LIST_GAP_ONE and gap_end - mid <= _LIST_GAP_ONE
+            ]
+            for pieces in options:
+                if all(self._list_name(a, b) for a, b in pieces):
+                    out.extend(pieces)
+                    break
+        return out
+
+    def _list_name(self, start: int, end: int) -> bool:
+        names = _names()
+        cand = self.t[start:end]
+        sl = self._surname_len(start)
+        if not sl or end - start <= sl or cand in names.never:
+            return False
+        if _text.word_freq(cand) >= _COMMON_WORD_FREQ and cand not in self._person_tags:
+            return False
+        return min(self._given_scores(cand[sl:])) >= _GIVEN_FLOOR
+
+    def _dotted_names(self, toks: Sequence[_text.Token]) -> list[tuple[int, int]]:
+        """亚历山大·克瓦希涅夫斯基, 阿兰·陈: Chinese characters on both sides of a middle dot.
+
+        The word touching the dot on each side belongs to the name unless it is a title, a
+        cue or an everyday word; beyond it, only transliteration-only words, words jieba knows
+        as persons and words jieba's dictionary has never seen are taken.
+        """
+        out: list[tuple[int, int]] = []
+        for k, tok in enumerate(toks):
+            if tok.text not in _NAME_DOTS or not (0 < k < len(toks) - 1):
+                continue
+            left, left_rare = self._dotted_side(reversed(toks[:k]), unseen=False)
+            right, right_rare = self._dotted_side(iter(toks[k + 1 :]), unseen=True)
+            if left is None or right is None or not (left_rare or right_rare):
+                continue
+            if out and left.start < out[-1][1]:  # 阿卜杜勒·卡里姆·哈米德: one name, two dots
+                out[-1] = (out[-1][0], right.end)
+            else:
+                out.append((left.start, right.end))
+        return out
+
+    def _dotted_side(
+        self, side: Iterator[_text.Token], unseen: bool
+    ) -> tuple[_text.Token | None, bool]:
+        """The farthest word of the name on one side of a middle dot (None: no name there), and
+        whether the word touching the dot is a rare one (one side at least must have one).
+
+        ``unseen``: words unknown to jieba's dictionary may continue the name on this side
+        (after the dot: 安德烈斯·阿亚|曼多; before it they are more often verbs: 立着|亚历山大).
+        """
+        names = _names()
+        outer: _text.Token | None = None
+        rare = False
+        size = 0
+        for tok in side:
+            w = tok.text
+            size += len(w)
+            if (
+                not self._is_cjk(w)
+                or size > _DOTTED_SIDE_MAX
+                or any(c in _NUMERALS for c in w)  # 《三国演义·第一回》, 一二·九
+                or w in names.never
+                or w in names.before_words
+                or w in names.titles
+                or w in names.verbs
+                or w in names.weak_right
+            ):
+                break
+            if outer is None:  # the word touching the dot
+                rare = (
+                    _text.word_freq(w) < _DOTTED_TOUCH_FREQ
+                    or w in self._person_tags
+                    or (len(w) == 1 and w in names.surnames)  # 阿兰·陈
+                )
+            elif not (
+                all(c in _TRANSLIT for c in w)
+                or w in self._person_tags
+                or (unseen and _text.word_freq(w) == 0 and len(w) > 1)
+            ):
+                break
+            outer = tok
+        return outer, rare
 
     def _model_p(self, start: int, end: int) -> float:
         """The CRF's weakest name probability over t[start:end]."""

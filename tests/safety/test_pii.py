@@ -298,3 +298,34 @@ def test_function_words_lab_values_and_eponyms_are_not_names(text: str) -> None:
 )
 def test_names_next_to_disease_words_and_function_surnames_are_kept(text: str, name: str) -> None:
     assert name in _by_kind(text).get("PERSON", []), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # transliterated names with middle dots are one name, however many dots
+        ("患者阿卜杜勒·卡里姆·哈米德今天复查", "阿卜杜勒·卡里姆·哈米德"),
+        ("翻译叫玛丽亚·费尔南达·冈萨雷斯", "玛丽亚·费尔南达·冈萨雷斯"),
+        ("会诊专家亚历山德罗·德尔·皮耶罗明天到", "亚历山德罗·德尔·皮耶罗"),
+        # a name between two names of an unpunctuated list, though 超人 is also a word
+        ("排班表：汪卫平汪海涛韩超人陶秀琴", "韩超人"),
+        # chat handles with letters, digits, "_" or "-"
+        ("@lily_chen 明天复诊吗", "lily_chen"),
+        ("我在群里@王小红-护士长 了", "王小红-护士长"),
+    ],
+)
+def test_dotted_names_list_gaps_and_handles(text: str, name: str) -> None:
+    assert name in _by_kind(text).get("PERSON", []), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "《西游记·第三回》讲了什么",  # a dot in a title with a numeral
+        "上午·下午各吃一次",  # everyday words on both sides of the dot
+        "@所有人 明天停诊",  # a group-wide mention
+        "联系 li.na@example.com 谢谢",  # an e-mail address is no handle
+    ],
+)
+def test_dots_and_at_signs_that_are_not_names(text: str) -> None:
+    assert "PERSON" not in _by_kind(text), pii.mask(text).entities
