@@ -228,7 +228,9 @@ _TRANSLIT = frozenset(
     "蕾里理丽利莉连列林琳留卢鲁路伦罗洛马玛迈麦曼芒梅门蒙米密明莫姆穆纳娜奈南内尼妮涅宁纽努诺"
     "欧帕佩彭皮珀普奇齐恰乔切钦琼丘萨塞桑瑟森沙莎尚舍圣施什史舒斯松苏索塔泰坦汤唐特提图托瓦"
     "万旺威韦维温沃乌伍西希锡席夏谢辛休雅亚扬耶伊因英尤约泽扎詹兹卓佐朱略娃诺契茨"
+    "逊登堡默瑙缪赛丝娅黛琪勃敦顿捷奎昆滕隆伏采策"
 )
+_TRANSLIT_RUN_RE = re.compile(f"[{''.join(sorted(_TRANSLIT))}]{{3,10}}")
 _DRUG_TAIL = frozenset("素唑胺酮醇酸酯片丸散汀平林宁因韦松")
 # What follows a drug, herb or lab name, never a person's: 谷丙|转氨酶, 莫沙|必利, 乌灵|胶囊;
 # and what follows the name in an eponymous disease: 克罗恩|病, 帕金森|综合征, 桥本|氏 (but a
@@ -691,6 +693,7 @@ class _Detector:
             self.zh_names()
         if re.search("[a-z]", self.t):
             self.en_names()
+        self.recurring_names()
         return self.resolve()
 
     def remembered(self, known: Iterable[tuple[str, str]]) -> None:
@@ -703,6 +706,20 @@ class _Detector:
             while start != -1:
                 self.add(kind, start, start + len(needle))
                 start = self.t.find(needle, start + len(needle))
+
+    def recurring_names(self) -> None:
+        """A name found once is masked wherever else it appears in the message (张浩说… 张浩的)."""
+        values = {
+            self.t[c.start : c.end]
+            for c in self.cands
+            if c.kind == "PERSON" and c.end - c.start >= _MIN_REMEMBERED_LEN
+        }
+        for value in values:
+            # a Latin-letter name only as a whole word (Will, not "will" inside "willing")
+            edge = r"(?<![a-z0-9])" if value[0].isascii() else ""
+            tail = r"(?![a-z0-9])" if value[-1].isascii() else ""
+            for m in re.finditer(edge + re.escape(value) + tail, self.t):
+                self.add("PERSON", *m.span())
 
     def numbers(self) -> None:
         for m in _DIGIT_RUN_RE.finditer(self.t):
@@ -970,12 +987,49 @@ class _Detector:
                         ):
                             changed = True
                             break
+        for s, e in self._titled_foreign(found):
+            found[s] = (s, e)
         for s, e in self._list_gaps(sorted(found.values())):
             found[s] = (s, e)
         for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
         for s, e in self._dotted_names(toks):
             self.add("PERSON", s, e)
+
+    def _titled_foreign(self, found: dict[int, tuple[int, int]]) -> list[tuple[int, int]]:
+        """赖尔登市长, 塞迪略总统, 主席海因兹: a run of transliteration characters with a title or
+        a verb of speech right after it, or a title right before it, is a foreign name.
+
+        The run may hold the title's own characters (主席|海因兹 runs on from 席), so its
+        stretches that end where a title starts or start where one ends are tried, longest first.
+        """
+        names = _names()
+        after_words = names.titles + names.verbs
+        out: list[tuple[int, int]] = []
+        for m in _TRANSLIT_RUN_RE.finditer(self.t):
+            run_s, run_e = m.span()
+            starts = [k for k in range(run_s, run_e) if self.t[:k].endswith(names.titles)]
+            ends = [k for k in range(run_s + 1, run_e + 1) if self.t.startswith(after_words, k)]
+            options = sorted(
+                {(a, run_e) for a in starts} | {(run_s, b) for b in ends},
+                key=lambda span: span[0] - span[1],
+            )
+            for s, e in options:
+                if e - s >= _MIN_FOREIGN_LEN and self._foreign_ok(s, e, found):
+                    out.append((s, e))
+                    break
+        return out
+
+    def _foreign_ok(self, s: int, e: int, found: dict[int, tuple[int, int]]) -> bool:
+        names = _names()
+        cand = self.t[s:e]
+        return not (
+            any(a < e and s < b for a, b in found.values())
+            or cand in names.never
+            or cand[-1] in _DRUG_TAIL
+            or _MEDICAL_NEXT_RE.match(self.t, e)
+            or (_text.word_freq(cand) >= _COMMON_WORD_FREQ and cand not in self._person_tags)
+        )
 
     def _list_gaps(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Names between two names of an unpunctuated list: 李锡铭|王丙乾|王光英.

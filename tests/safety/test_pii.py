@@ -329,3 +329,14 @@ def test_dotted_names_list_gaps_and_handles(text: str, name: str) -> None:
 )
 def test_dots_and_at_signs_that_are_not_names(text: str) -> None:
     assert "PERSON" not in _by_kind(text), pii.mask(text).entities
+
+
+def test_a_transliterated_name_before_a_title_is_masked() -> None:
+    # 加, 西, 亚 are transliteration characters and 大夫 a title; no dictionary knows the name
+    assert _by_kind("护士说加西亚大夫下午到").get("PERSON") == ["加西亚"]
+    assert "PERSON" not in _by_kind("去丹麦医生说要复查")  # a country is not a name
+
+
+def test_a_name_found_once_is_masked_wherever_it_recurs() -> None:
+    res = mask("I will ask Dr. Grant; Grant said it will heal")
+    assert res.text == "I will ask Dr. [PERSON_1]; [PERSON_1] said it will heal"
