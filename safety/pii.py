@@ -16,7 +16,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -100,8 +100,8 @@ _GIVEN_UNKNOWN = -4.0
 _MIN_FOREIGN_LEN = 3
 # The name CRF (safety.name_model): a span whose every character is a name with at least this
 # probability is taken; an ordinary dictionary word only when the model is sure.
-MODEL_ACCEPT = 0.7
-MODEL_SURE = 0.9
+MODEL_ACCEPT = 0.5
+MODEL_SURE = 0.8
 UNCUED_SURE = 3.0
 UNCUED_MODEL_MIN = 0.1
 _MODEL_MIN_LEN = 2
@@ -110,6 +110,9 @@ _PET_HEADS = frozenset("小老阿")  # 小军, 老周, 阿强
 _OLD_SURNAME_MAX_FREQ = 1000  # 老李 (298), 老张 (256) are names; 老师 (6415) is a word
 _NAME_DOTS = frozenset("·•・‧")
 _NUMERALS = frozenset("〇零一二三四五六七八九十百千万第")
+_MIN_TRANSLIT_PART = 2
+_TRANSLIT_NAME_MAX = 10
+_NOT_TRANSLIT_PART = frozenset("比因加和与在的是")  # words of their own next to a name
 _LIST_GAP_MIN = 2  # a name between two names of a list: two or three characters
 _LIST_GAP_ONE = 3
 _DOTTED_SIDE_MAX = 8  # characters of a name on one side of a middle dot
@@ -275,6 +278,7 @@ _MENTION_RE = re.compile(
     r"(?<![A-Za-z0-9._%+\-])@((?:[" + _CJK + r"]|[A-Za-z0-9_\-]){2,30})"
     r"(?=[\s:：,，。!！?？/@]|$)"
 )
+_NAMED_RE = re.compile(r"([" + _CJK + r"]{2,4}?)(?=[的是，,。.！!？?；;、\s]|$)")
 _MENTION_NOT_NAMES = frozenset({"所有人", "全体成员", "all", "everyone"})
 _ZH_SURNAME_ONLY_RE = re.compile(r"(?<![贵尊])姓([" + _CJK + r"])(?![名氏别])")
 _EN_KIN = (
@@ -557,6 +561,7 @@ class _Names:
     scores: dict[str, float]
     left_strong: re.Pattern[str]
     left_weak: re.Pattern[str]
+    naming: re.Pattern[str]
     titles: tuple[str, ...]
     verbs: tuple[str, ...]
     weak_right: tuple[str, ...]
@@ -600,6 +605,7 @@ def _names() -> _Names:
         ),
         scores=scores,
         left_strong=re.compile(f"(?:{_alternation(cues['left_strong'])})[\\s:：,，是为]*"),
+        naming=re.compile(f"(?:{_alternation(cues['naming'])})[\\s:：,，是为]*"),
         left_weak=re.compile(f"(?:{_alternation(cues['left_weak'])}|(?:{kin}))[\\s:：,，是叫]*"),
         titles=tuple(sorted(cues["titles"], key=len, reverse=True)),
         verbs=tuple(sorted(verbs, key=len, reverse=True)),
@@ -939,6 +945,11 @@ class _Detector:
 
         for m in names.left_strong.finditer(self.t):
             take(self._best_at(m.end(), 0.0, strong=True))
+        for m in names.naming.finditer(self.t):
+            # no surname: 我叫乐乐。, 一个名叫瓦里的教师: the name runs to 的 or punctuation
+            named = _NAMED_RE.match(self.t, m.end())
+            if named and m.end() not in found and self._plain_name(*named.span(1), toks):
+                take((*named.span(1), NAME_ACCEPT))
         for m in names.left_weak.finditer(self.t):
             # 孩子都特别, 老婆和妈妈: a function word that is also a surname needs the model too
             function_word = self.t[m.end() : m.end() + 1] in _FUNCTION_FIRST
@@ -988,9 +999,15 @@ class _Detector:
                             changed = True
                             break
         for s, e in self._titled_foreign(found):
+            for key in [a for a, b in found.values() if s <= a and b <= e]:
+                del found[key]
             found[s] = (s, e)
         for s, e in self._list_gaps(sorted(found.values())):
             found[s] = (s, e)
+        by_start = {k.start: k for k in toks}
+        by_end = {k.end: k for k in toks}
+        for key, span in list(found.items()):
+            found[key] = self._translit_extended(span, by_start, by_end)
         for s, e in self._join_dotted(sorted(found.values())):
             self.add("PERSON", s, e)
         for s, e in self._dotted_names(toks):
@@ -1024,11 +1041,37 @@ class _Detector:
         names = _names()
         cand = self.t[s:e]
         return not (
-            any(a < e and s < b for a, b in found.values())
+            # names found inside the run give way to it (昔卡|普瓦夏 -> 卡普瓦夏中将)
+            any(a < e and s < b and not (s <= a and b <= e) for a, b in found.values())
             or cand in names.never
             or cand[-1] in _DRUG_TAIL
             or _MEDICAL_NEXT_RE.match(self.t, e)
             or (_text.word_freq(cand) >= _COMMON_WORD_FREQ and cand not in self._person_tags)
+        )
+
+    def _translit_extended(
+        self,
+        span: tuple[int, int],
+        by_start: Mapping[int, _text.Token],
+        by_end: Mapping[int, _text.Token],
+    ) -> tuple[int, int]:
+        """A foreign name jieba cut short takes in the transliteration word next to it:
+        瓦西里|斯, 奥|纳西斯 (``by_start``/``by_end``: the tokens by where they start/end)."""
+        s, e = span
+        if e - s < _MIN_TRANSLIT_PART or not all(c in _TRANSLIT for c in self.t[s:e]):
+            return span
+        while e - s < _TRANSLIT_NAME_MAX and (k := by_start.get(e)) and self._translit_part(k):
+            e = k.end
+        while e - s < _TRANSLIT_NAME_MAX and (k := by_end.get(s)) and self._translit_part(k):
+            s = k.start
+        return s, e
+
+    def _translit_part(self, k: _text.Token) -> bool:
+        w = k.text
+        if not all(c in _TRANSLIT for c in w) or w in _names().never:
+            return False
+        return (len(w) == 1 and w not in _NOT_TRANSLIT_PART) or (
+            _text.word_freq(w) < _COMMON_WORD_FREQ or w in self._person_tags
         )
 
     def _list_gaps(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -1044,19 +1087,11 @@ class _Detector:
                 self.t[gap_start:gap_end]
             ):
                 continue
-            # one name, or two (every way of cutting the gap into two names)
-            options: list[list[tuple[int, int]]] = (
-                [[(gap_start, gap_end)]] if size <= _LIST_GAP_ONE else []
-            )
-            options += [
-                [(gap_start, mid), (mid, gap_end)]
-                for mid in range(gap_start + _LIST_GAP_MIN, gap_end - _LIST_GAP_MIN + 1)
-                if mid - gap_start <= _LIST_GAP_ONE and gap_end - mid <= _LIST_GAP_ONE
-            ]
-            for pieces in options:
-                if all(self._list_name(a, b) for a, b in pieces):
-                    out.extend(pieces)
-                    break
+            if size <= _LIST_GAP_ONE:
+                if self._list_name(gap_start, gap_end):
+                    out.append((gap_start, gap_end))
+            else:
+                out.extend(self._two_names(gap_start, gap_end))
         return out
 
     def _list_name(self, start: int, end: int) -> bool:
@@ -1135,6 +1170,21 @@ class _Detector:
     def _model_p(self, start: int, end: int) -> float:
         """The CRF's weakest name probability over t[start:end]."""
         return min(1.0 - self._marg[k][2] for k in range(start, end))
+
+    def _plain_name(self, start: int, end: int, toks: Sequence[_text.Token]) -> bool:
+        """``t[start:end]`` may be a name given without a surname: no never-name, and neither it
+        nor a word in it an everyday word (名字是|什么意思)."""
+        word = self.t[start:end]
+        if word in _names().never or word in self._person_tags:
+            return word not in _names().never
+        return (
+            all(
+                _text.word_freq(k.text) < _COMMON_WORD_FREQ
+                for k in toks
+                if start <= k.start and k.end <= end and len(k.text) > 1
+            )
+            and _text.word_freq(word) < _COMMON_WORD_FREQ
+        )
 
     def _nickname_at(self, start: int) -> bool:
         """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""
@@ -1232,9 +1282,27 @@ class _Detector:
                     if any(s < b and a < e for s, e in pieces)
                     else pieces
                 )
-            out.extend((s, e) for s, e in pieces if self._model_ok(s, e, p))
+            for s, e in pieces:
+                if self._model_ok(s, e, p):
+                    out.append((s, e))
+                else:  # two names run together in a list: 汪啸风|沙健孙
+                    out.extend(self._two_names(s, e))
         for s, e in out:
             found[s] = (s, e)
+
+    def _two_names(self, start: int, end: int) -> list[tuple[int, int]]:
+        """``t[start:end]`` cut into two surname-first names, or nothing."""
+        if not 2 * _LIST_GAP_MIN <= end - start <= 2 * _LIST_GAP_ONE:
+            return []
+        for mid in range(start + _LIST_GAP_MIN, end - _LIST_GAP_MIN + 1):
+            if (
+                mid - start <= _LIST_GAP_ONE
+                and end - mid <= _LIST_GAP_ONE
+                and self._list_name(start, mid)
+                and self._list_name(mid, end)
+            ):
+                return [(start, mid), (mid, end)]
+        return []
 
     def _surname_joined(self, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
         """A lone surname cut off the given name right after it is one name again: 谢|小玲."""

@@ -340,3 +340,21 @@ def test_a_transliterated_name_before_a_title_is_masked() -> None:
 def test_a_name_found_once_is_masked_wherever_it_recurs() -> None:
     res = mask("I will ask Dr. Grant; Grant said it will heal")
     assert res.text == "I will ask Dr. [PERSON_1]; [PERSON_1] said it will heal"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我叫乐乐。", "乐乐"),  # after 我叫, a name needs no surname
+        ("我女儿名字叫安妮，今年三岁", "安妮"),
+        ("一个名叫瓦里的男孩", "瓦里"),
+        ("主治医生是索菲娅·瓦西里斯，人很好", "索菲娅·瓦西里斯"),
+    ],
+)
+def test_names_after_naming_words_and_foreign_names_cut_short(text: str, name: str) -> None:
+    assert name in _by_kind(text).get("PERSON", []), pii.mask(text).entities
+
+
+@pytest.mark.parametrize("text", ["我叫做什么检查比较好？", "本人很好。", "名字是什么意思"])
+def test_naming_words_before_everyday_words(text: str) -> None:
+    assert "PERSON" not in _by_kind(text), pii.mask(text).entities
