@@ -101,7 +101,7 @@ _MIN_FOREIGN_LEN = 3
 # The name CRF (safety.name_model): a span whose every character is a name with at least this
 # probability is taken; an ordinary dictionary word only when the model is sure.
 MODEL_ACCEPT = 0.5
-MODEL_SURE = 0.8
+MODEL_SURE = 0.7
 UNCUED_SURE = 3.0
 UNCUED_MODEL_MIN = 0.1
 _MODEL_MIN_LEN = 2

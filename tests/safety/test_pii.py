@@ -358,3 +358,17 @@ def test_names_after_naming_words_and_foreign_names_cut_short(text: str, name: s
 @pytest.mark.parametrize("text", ["我叫做什么检查比较好？", "本人很好。", "名字是什么意思"])
 def test_naming_words_before_everyday_words(text: str) -> None:
     assert "PERSON" not in _by_kind(text), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生开了洛赛克和斯达舒，可以一起吃吗",  # brand names of stomach medicines
+        "体检报告上谷丙62，谷草40，要紧吗",  # ALT and AST by their Chinese short names
+        "乌鸡白凤丸和六味地黄丸能一起吃吗",  # patent medicines
+        "艾灸能缓解阴虚阳亢吗",  # Chinese medicine practice and terms
+    ],
+)
+def test_medicines_lab_values_and_chinese_medicine_terms_are_not_names(text: str) -> None:
+    res = mask(text)
+    assert res.text == text, res.entities
