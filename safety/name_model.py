@@ -14,9 +14,11 @@ running service needs no extra package.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 
 from safety import _text
 
@@ -28,6 +30,8 @@ _ORDINARY_FREQ = 50  # a jieba word this frequent (and not a person) is an ordin
 _PERSON_WORD_MIN = 3  # two-character "person" words in jieba's dictionary are too often not
 _SCORE_MIN, _SCORE_MAX = -3, 4
 _NO_WORD = 9  # "no neighbour" marker for word-length features at the edges
+_DIGIT = tuple(str(k) for k in range(_NO_WORD + 1))
+_EMPTY: dict[str, complex] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Lexicon:
     freq: Mapping[str, int]
 
 
+@lru_cache(maxsize=8192)
 def _ctype(c: str) -> str:
     if "\u4e00" <= c <= "\u9fff":
         return "C"
@@ -52,6 +57,18 @@ def _ctype(c: str) -> str:
     if c.isspace():
         return "S"
     return "P"
+
+
+_BUCKET_TABLES: dict[int, tuple[Mapping[str, float], dict[str, str]]] = {}
+
+
+def _bucket_table(scores: Mapping[str, float]) -> dict[str, str]:
+    """``_bucket`` of every scored character, built once per score table."""
+    held = _BUCKET_TABLES.get(id(scores))
+    if held is None or held[0] is not scores:
+        held = (scores, {c: _bucket(scores, c) for c in scores})
+        _BUCKET_TABLES[id(scores)] = held
+    return held[1]
 
 
 def _bucket(scores: Mapping[str, float], c: str) -> str:
@@ -65,12 +82,22 @@ def _ordinary(lex: Lexicon, w: str) -> bool:
     return lex.freq.get(w, 0) >= _ORDINARY_FREQ and w not in lex.person_words
 
 
-def features(text: str, lex: Lexicon) -> list[list[str]]:
-    """Feature names of each character of ``text`` (normalised text)."""
+@dataclass(frozen=True)
+class _Context:
+    """What the features of a text are made of (computed once per text)."""
+
+    padded: str  # the text with two markers on each side, whitespace made a space
+    starts: list[int]  # longest ordinary word starting at each character (0: none)
+    ends: list[int]  # ... ending at each character
+    person: list[str]  # "pB"/"pI" where jieba's dictionary knows a person, else ""
+    types: list[str]  # character type of each padded character
+    buckets: list[str]  # given-name score bucket of each padded character
+
+
+def _context(text: str, lex: Lexicon) -> _Context:
     n = len(text)
     # whitespace (tabs, newlines) becomes a space: feature names stay on one line of the file
     padded = "^^" + "".join(" " if c.isspace() else c for c in text) + "$$"
-    # longest ordinary word starting / ending at each character; person-word coverage
     starts = [0] * n
     ends = [0] * n
     person = [""] * n
@@ -85,47 +112,68 @@ def features(text: str, lex: Lexicon) -> list[list[str]]:
             if size >= _PERSON_WORD_MIN and w in lex.person_words and not person[i]:
                 for k in range(i, i + size):
                     person[k] = person[k] or ("pB" if k == i else "pI")
-    types = [_ctype(c) for c in padded]
-    buckets = [_bucket(lex.scores, c) for c in padded]
+    types = list(map(_ctype, padded))
+    buckets = list(map(_bucket_table(lex.scores).get, padded, repeat("n")))
+    return _Context(padded, starts, ends, person, types, buckets)
+
+
+def _flags(text: str, i: int, ctx: _Context, lex: Lexicon) -> list[str]:
+    """The yes/no features of character ``i``: surnames around it, transliteration, persons."""
+    j = i + 2
+    c, prev1, prev2 = ctx.padded[j], ctx.padded[j - 1], ctx.padded[j - 2]
+    f = ["b"]
+    if c in lex.surnames:
+        f.append("sur0")
+        if prev1 in lex.surnames:
+            f.append("sursur")
+    if text[i : i + 2] in lex.compound:
+        f.append("csur0")
+    if prev1 in lex.surnames:
+        f.append("sur-1")
+    if prev2 in lex.surnames:
+        f.append("sur-2")
+    if c in lex.translit:
+        f.append("tr0")
+    if ctx.person[i]:
+        f.append(ctx.person[i])
+    return f
+
+
+def _valued(i: int, n: int, ctx: _Context) -> list[tuple[str, str]]:
+    """The (template, value) features of character ``i``: "u0" and "王" make "u0=王"."""
+    j = i + 2
+    p = ctx.padded
+    c, prev1, prev2, next1, next2 = p[j], p[j - 1], p[j - 2], p[j + 1], p[j + 2]
+    types, buckets = ctx.types, ctx.buckets
+    return [
+        ("u0", c),
+        ("u-1", prev1),
+        ("u+1", next1),
+        ("u-2", prev2),
+        ("u+2", next2),
+        ("b-1", prev1 + c),
+        ("b0", c + next1),
+        ("b-2", prev2 + prev1),
+        ("b+1", next1 + next2),
+        ("t", types[j - 1] + types[j] + types[j + 1]),
+        ("g0", buckets[j]),
+        ("g-1", buckets[j - 1]),
+        ("g+1", buckets[j + 1]),
+        ("ws", _DIGIT[ctx.starts[i]]),
+        ("we", _DIGIT[ctx.ends[i]]),
+        ("ws-1", _DIGIT[ctx.starts[i - 1] if i else _NO_WORD]),
+        ("we+1", _DIGIT[ctx.ends[i + 1] if i + 1 < n else _NO_WORD]),
+    ]
+
+
+def features(text: str, lex: Lexicon) -> list[list[str]]:
+    """Feature names of each character of ``text`` (normalised text)."""
+    ctx = _context(text, lex)
+    n = len(text)
     out: list[list[str]] = []
     for i in range(n):
-        j = i + 2  # index into padded
-        c = padded[j]
-        prev1, prev2, next1, next2 = padded[j - 1], padded[j - 2], padded[j + 1], padded[j + 2]
-        f = [
-            "b",
-            "u0=" + c,
-            "u-1=" + prev1,
-            "u+1=" + next1,
-            "u-2=" + prev2,
-            "u+2=" + next2,
-            "b-1=" + prev1 + c,
-            "b0=" + c + next1,
-            "b-2=" + prev2 + prev1,
-            "b+1=" + next1 + next2,
-            "t=" + types[j - 1] + types[j] + types[j + 1],
-            "g0=" + buckets[j],
-            "g-1=" + buckets[j - 1],
-            "g+1=" + buckets[j + 1],
-            f"ws={starts[i]}",
-            f"we={ends[i]}",
-            f"ws-1={starts[i - 1] if i else _NO_WORD}",
-            f"we+1={ends[i + 1] if i + 1 < n else _NO_WORD}",
-        ]
-        if c in lex.surnames:
-            f.append("sur0")
-            if prev1 in lex.surnames:
-                f.append("sursur")
-        if text[i : i + 2] in lex.compound:
-            f.append("csur0")
-        if prev1 in lex.surnames:
-            f.append("sur-1")
-        if prev2 in lex.surnames:
-            f.append("sur-2")
-        if c in lex.translit:
-            f.append("tr0")
-        if person[i]:
-            f.append(person[i])
+        f = _flags(text, i, ctx, lex)
+        f[1:1] = [name + "=" + value for name, value in _valued(i, n, ctx)]
         out.append(f)
     return out
 
@@ -141,6 +189,18 @@ class NameModel:
         self.weights = weights
         # exp of transitions, [previous][current]
         self._trans = [[math.exp(x) for x in row] for row in transitions]
+        # the same weights by template for text_emissions, each as one complex number:
+        # (B - O) + (I - O)j. Adding the same amount to every label of a character changes no
+        # probability, so two numbers per feature say all, and Python sums complex numbers in C.
+        self._valued: dict[str, dict[str, complex]] = {}
+        self._flag: dict[str, complex] = {}
+        for key, (b, i, o) in weights.items():
+            name, eq, value = key.partition("=")
+            w = complex(b - o, i - o)
+            if eq:
+                self._valued.setdefault(name, {})[value] = w
+            else:
+                self._flag[key] = w
 
     @classmethod
     def parse(cls, lines: list[str]) -> NameModel:
@@ -173,13 +233,80 @@ class NameModel:
             out.append((b, i, o))
         return out
 
+    def text_emissions(self, text: str, lex: Lexicon) -> list[tuple[float, float, float]]:
+        """``emissions(features(text, lex))`` less each character's O score (which changes no
+        probability), computed a template at a time.
+
+        Each template's values over the whole text are looked up with ``map`` and summed
+        with ``zip``, so the per-character work runs in C; masking calls this on every message.
+        """
+        n = len(text)
+        if not n:
+            return []
+        ctx = _context(text, lex)
+        p, types, buckets = ctx.padded, ctx.types, ctx.buckets
+        cur, prev1, prev2, next1, next2 = p[2 : n + 2], p[1 : n + 1], p[:n], p[3 : n + 3], p[4:]
+        starts = [_DIGIT[x] for x in ctx.starts]
+        ends = [_DIGIT[x] for x in ctx.ends]
+        edge = _DIGIT[_NO_WORD]
+        add = operator.add
+        values: dict[str, Sequence[str]] = {
+            "u0": cur,
+            "u-1": prev1,
+            "u+1": next1,
+            "u-2": prev2,
+            "u+2": next2[:n],
+            "b-1": list(map(add, prev1, cur)),
+            "b0": list(map(add, cur, next1)),
+            "b-2": list(map(add, prev2, prev1)),
+            "b+1": list(map(add, next1, next2)),
+            "t": list(map(add, map(add, types[1 : n + 1], types[2 : n + 2]), types[3 : n + 3])),
+            "g0": buckets[2 : n + 2],
+            "g-1": buckets[1 : n + 1],
+            "g+1": buckets[3 : n + 3],
+            "ws": starts,
+            "we": ends,
+            "ws-1": [edge, *starts[:-1]],
+            "we+1": [*ends[1:], edge],
+        }
+        sur = lex.surnames.__contains__
+        sur0 = list(map(sur, cur))
+        flags: dict[str, list[bool]] = {
+            "sur0": sur0,
+            "sursur": [a and sur(c) for a, c in zip(sur0, prev1, strict=True)],
+            "csur0": [text[i : i + 2] in lex.compound for i in range(n)],
+            "sur-1": list(map(sur, prev1)),
+            "sur-2": list(map(sur, prev2)),
+            "tr0": list(map(lex.translit.__contains__, cur)),
+            "pB": [x == "pB" for x in ctx.person],
+            "pI": [x == "pI" for x in ctx.person],
+        }
+        zero = 0j
+        columns: list[Iterable[complex]] = [
+            map(self._valued.get(name, _EMPTY).get, vals, repeat(zero))
+            for name, vals in values.items()
+        ]
+        columns += [
+            map(operator.mul, on, repeat(self._flag[name]))
+            for name, on in flags.items()
+            if name in self._flag
+        ]
+        bias = self._flag.get("b", zero)
+        return [(z.real, z.imag, 0.0) for z in map(sum, zip(*columns, strict=True), repeat(bias))]
+
     def marginals(self, feats: list[list[str]]) -> list[tuple[float, float, float]]:
         """P(label) of each character (forward-backward, scaled per step)."""
-        n = len(feats)
+        return self.marginals_of(self.emissions(feats))
+
+    def marginals_of(
+        self, emissions: list[tuple[float, float, float]]
+    ) -> list[tuple[float, float, float]]:
+        """P(label) of each character from its emission scores."""
+        n = len(emissions)
         if not n:
             return []
         pot: list[tuple[float, float, float]] = []
-        for b, i, o in self.emissions(feats):
+        for b, i, o in emissions:
             m = max(b, i, o)
             pot.append((math.exp(b - m), math.exp(i - m), math.exp(o - m)))
         t = self._trans

@@ -930,7 +930,8 @@ class _Detector:
             (k.start, k.end) for k in toks if len(k.text) > 1 and _text.word_freq(k.text) == 0
         }
         found: dict[int, tuple[int, int]] = {}
-        self._marg = name_model.model().marginals(name_model.features(self.t, name_lexicon()))
+        model = name_model.model()
+        self._marg = model.marginals_of(model.text_emissions(self.t, name_lexicon()))
 
         def take(span: tuple[int, int, float] | None, check: float = 0.0) -> bool:
             """Keep ``span`` if the rules accept it; below ``check`` the CRF must agree too."""

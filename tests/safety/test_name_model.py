@@ -50,6 +50,29 @@ def test_marginals_match_brute_force_on_a_short_sequence() -> None:
             assert math.isclose(g, t / z, rel_tol=1e-6, abs_tol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上周三温丽娟陪着他母亲来做了胃镜\n结果还没出来",
+        "欧阳明华和司马南说，王\t伟在３楼等你们",
+        "克林顿·威尔逊先生昨天到了北京",
+        "a",
+        "==王==",
+        "患者张建国，男，58岁，高血压十年，服用氨氯地平",
+    ],
+)
+def test_text_emissions_give_the_marginals_of_the_feature_lists(text: str) -> None:
+    """The fast path used when masking agrees with features() + emissions() (the build's)."""
+    model = name_model.model()
+    lex = pii.name_lexicon()
+    slow = model.marginals(name_model.features(text, lex))
+    fast = model.marginals_of(model.text_emissions(text, lex))
+    assert len(fast) == len(slow) == len(text)
+    for got, want in zip(fast, slow, strict=True):
+        for g, w in zip(got, want, strict=True):
+            assert math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def test_name_spans_cut_where_a_new_name_begins() -> None:
     o, b, i = (0.0, 0.0, 1.0), (0.9, 0.05, 0.05), (0.05, 0.9, 0.05)
     weak = (0.2, 0.2, 0.6)
