@@ -235,6 +235,7 @@ _TRANSLIT = frozenset(
 )
 _TRANSLIT_RUN_RE = re.compile(f"[{''.join(sorted(_TRANSLIT))}]{{3,10}}")
 _DRUG_TAIL = frozenset("素唑胺酮醇酸酯片丸散汀平林宁因韦松")
+_DRUG_ONLY_TAIL = frozenset("素唑胺酮醇酸酯片丸散")  # ... of which none ends a name
 # What follows a drug, herb or lab name, never a person's: 谷丙|转氨酶, 莫沙|必利, 乌灵|胶囊;
 # and what follows the name in an eponymous disease: 克罗恩|病, 帕金森|综合征, 桥本|氏 (but a
 # person can fall ill: 张伟|病了, 李娜|病情加重).
@@ -1352,7 +1353,7 @@ class _Detector:
             return True
         if len(cand) >= _MIN_FOREIGN_LEN and all(c in _TRANSLIT for c in cand.replace("·", "")):
             return cand[-1] not in _DRUG_TAIL  # 克林顿, not 阿莫西林
-        return p >= MODEL_SURE
+        return p >= MODEL_SURE and cand[-1] not in _DRUG_ONLY_TAIL  # 艾普拉唑
 
     def _foreign_token(self, k: _text.Token) -> bool:
         return (
