@@ -5,8 +5,10 @@ every span back to the original text, so offsets always refer to what the patien
 Numbers are validated, not just shaped: Chinese ID check digits and birth dates, Luhn for bank
 cards, real mobile prefixes, ``phonenumbers`` for landlines. Names come from cues ("我叫",
 "my name is"), titles ("张伟医生", "Dr."), jieba tokens that start with a surname, chat
-mentions ("@刘晓燕") and a small character CRF (``safety.name_model``) that finds names with
-no cue at all, minus a shipped list of herbs, drugs and everyday words that are never names.
+mentions ("@刘晓燕"), middle-dot and list shapes, and a small character CRF
+(``safety.name_model``) that finds names with no cue at all and must agree with the rules'
+weaker guesses; minus a shipped list of herbs, medicines, lab tests and everyday words that
+are never names. A name found once is masked wherever it recurs in the message.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ _MIN_FOREIGN_LEN = 3
 # probability is taken; an ordinary dictionary word only when the model is sure.
 MODEL_ACCEPT = 0.5
 MODEL_SURE = 0.7
+# A surname-first guess of the rules with no cue around it and less evidence than this is kept
+# only if the CRF gives each of its characters at least UNCUED_MODEL_MIN (谷丙, 平时讨 are not).
 UNCUED_SURE = 3.0
 UNCUED_MODEL_MIN = 0.1
 _MODEL_MIN_LEN = 2
@@ -684,6 +688,7 @@ class _Detector:
         self._bounds: frozenset[int] = frozenset()
         self._person_tags: dict[str, str] = {}
         self._new_words: set[tuple[int, int]] = set()
+        self._marg: list[tuple[float, float, float]] = []  # the CRF's P(B, I, O) per character
 
     def add(self, kind: str, start: int, end: int) -> None:
         if end > start:
@@ -1177,8 +1182,10 @@ class _Detector:
         """``t[start:end]`` may be a name given without a surname: no never-name, and neither it
         nor a word in it an everyday word (名字是|什么意思)."""
         word = self.t[start:end]
-        if word in _names().never or word in self._person_tags:
-            return word not in _names().never
+        if word in _names().never:
+            return False
+        if word in self._person_tags:
+            return True
         return (
             all(
                 _text.word_freq(k.text) < _COMMON_WORD_FREQ
