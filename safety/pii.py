@@ -117,6 +117,9 @@ _NUMERALS = frozenset("〇零一二三四五六七八九十百千万第")
 _MIN_TRANSLIT_PART = 2
 _TRANSLIT_NAME_MAX = 10
 _NOT_TRANSLIT_PART = frozenset("比因加和与在的是")  # words of their own next to a name
+# Surname characters that are also measure words, and what comes before a measure word.
+_MEASURE_SURNAMES = frozenset("张支位条只种项门台份封段片层次回遍口根颗粒盒瓶袋包杯碗顿周年")
+_COUNTING_BEFORE = frozenset("这那哪每几半两一二三四五六七八九十百千万俩仨0123456789")
 _LIST_GAP_MIN = 2  # a name between two names of a list: two or three characters
 _LIST_GAP_ONE = 3
 _DOTTED_SIDE_MAX = 8  # characters of a name on one side of a middle dot
@@ -877,6 +880,8 @@ class _Detector:
         given = cand[sl:]
         if not given or given[0] == cand[0] or (given in names.never and not left):
             return None
+        if self._measure_word_at(start):  # 这张卡, 两张片子: 张 counts, it names no one
+            return None
         if strong:
             return NAME_ACCEPT
         scores = self._given_scores(given)
@@ -1325,9 +1330,15 @@ class _Detector:
             out.append((s, e, p))
         return out
 
+    def _measure_word_at(self, pos: int) -> bool:
+        """A surname character used as a measure word: 这张, 两位, 一支, 每周."""
+        return self.t[pos] in _MEASURE_SURNAMES and self.t[pos - 1 : pos] in _COUNTING_BEFORE
+
     def _model_ok(self, s: int, e: int, p: float) -> bool:
         names = _names()
         cand = self.t[s:e]
+        if s > 0 and self._measure_word_at(s):
+            return False
         if len(cand) < _MODEL_MIN_LEN or not self._is_cjk(cand.replace("·", "")):
             return False
         if cand in names.never or any(w in names.never for w in (cand[1:], cand[:-1])):

@@ -373,3 +373,10 @@ def test_naming_words_before_everyday_words(text: str) -> None:
 def test_medicines_lab_values_and_chinese_medicine_terms_are_not_names(text: str) -> None:
     res = mask(text)
     assert res.text == text, res.entities
+
+
+@pytest.mark.parametrize(
+    "text", ["请把钱退到这张卡上", "拍了两张片子，医生说没事", "每周三复查一次", "开了三支药膏"]
+)
+def test_surname_characters_used_as_measure_words_are_not_names(text: str) -> None:
+    assert "PERSON" not in _by_kind(text), pii.mask(text).entities
