@@ -1037,7 +1037,7 @@ class _Detector:
         out: list[tuple[int, int]] = []
         for m in _TRANSLIT_RUN_RE.finditer(self.t):
             run_s, run_e = m.span()
-            starts = [k for k in range(run_s, run_e) if self.t[:k].endswith(names.titles)]
+            starts = [k for k in range(run_s, run_e) if self.t.endswith(names.titles, 0, k)]
             ends = [k for k in range(run_s + 1, run_e + 1) if self.t.startswith(after_words, k)]
             options = sorted(
                 {(a, run_e) for a in starts} | {(run_s, b) for b in ends},
@@ -1337,7 +1337,7 @@ class _Detector:
     def _model_ok(self, s: int, e: int, p: float) -> bool:
         names = _names()
         cand = self.t[s:e]
-        if s > 0 and self._measure_word_at(s):
+        if self._measure_word_at(s):
             return False
         if len(cand) < _MODEL_MIN_LEN or not self._is_cjk(cand.replace("·", "")):
             return False
