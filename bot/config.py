@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     handoff_staff_idle_s: int = Field(default=1800, ge=60)
     staff_telegram_chat_id: str = ""
     handoff_timezone: str = "Asia/Shanghai"
+    # How long ended handoffs (masked transcripts) and staff notes stay readable in the console.
+    transcript_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("handoff_timezone")
     @classmethod

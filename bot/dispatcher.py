@@ -272,7 +272,7 @@ class Dispatcher:
     ) -> None:
         try:
             await self.handoff.escalate(
-                msg.key, "emergency", assessment.category or "", assessment.level
+                msg.key, "emergency", assessment.category or "", assessment.level, lang
             )
             async with self.redis.pipeline(transaction=False) as pipe:
                 self.context.queue_read(pipe, msg.key)
@@ -281,7 +281,7 @@ class Dispatcher:
             masked = mask(msg.text, vault, lang).text
             await self.context.append(msg.key, Exchange(masked, reply), self.cipher.seal(vault))
             # Consoles that opened the chat on its escalation now see the message too.
-            await self.handoff.on_patient_message(msg.key)
+            await self.handoff.on_patient_message(msg.key, count=False)
         except REDIS_ERRORS as exc:
             log.error(
                 "emergency not recorded for staff conv=%s (%s): Redis unavailable",
@@ -348,7 +348,7 @@ class Dispatcher:
         if turn.msg.kind is InboundKind.BUTTON:
             command = turn.msg.text.strip()
             if command == ButtonId.HUMAN:
-                await self.escalate(turn.key, "patient_request")
+                await self.escalate(turn.key, "patient_request", turn.lang)
                 turn.out = self._notice(
                     turn.msg, turn.lang, "handoff_requested", with_buttons=False
                 )
@@ -408,12 +408,15 @@ class Dispatcher:
         return True
 
     async def _step_handoff(self, turn: Turn) -> bool:
-        """While staff have the chat (or it waits for them), the bot keeps quiet."""
+        """While staff have the chat (or it waits for them), the bot keeps quiet: the patient
+        is told once that staff will reply, and later messages just reach the console."""
         if turn.state in (HandoffState.WAITING, HandoffState.STAFF):
-            turn.out = self._notice(turn.msg, turn.lang, "staff_will_reply", with_buttons=False)
             await self._remember(turn, "")
+            first = True
             with contextlib.suppress(*REDIS_ERRORS):
-                await self.handoff.on_patient_message(turn.key)
+                first = await self.handoff.on_patient_message(turn.key)
+            if first:
+                turn.out = self._notice(turn.msg, turn.lang, "staff_will_reply", with_buttons=False)
             return False
         return True
 
@@ -533,10 +536,10 @@ class Dispatcher:
             return False
         return state in (HandoffState.WAITING, HandoffState.STAFF)
 
-    async def escalate(self, key: str, reason: str) -> None:
+    async def escalate(self, key: str, reason: str, lang: str = "") -> None:
         """Put a conversation in front of staff; a Redis failure is logged, never raised."""
         try:
-            if await self.handoff.escalate(key, reason):
+            if await self.handoff.escalate(key, reason, lang=lang):
                 log.warning("escalated to staff conv=%s reason=%s", conversation_tag(key), reason)
         except REDIS_ERRORS as exc:
             log.error(

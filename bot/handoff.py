@@ -2,16 +2,19 @@
 
 States live in Redis so every replica agrees: ``bot`` (the default, no key), ``waiting``
 (escalated, nobody has claimed it), ``staff`` (claimed by one staff member) and ``closed``
-(a staff member finished it; the bot answers again). Every transition is one Lua script, so
-it is atomic: of two staff members claiming one chat at once, exactly one wins.
+(a staff member finished it; the bot answers again). Every transition is one Lua script
+(``bot.handoff_lua``), so it is atomic: of two staff members claiming one chat at once,
+exactly one wins. An emergency in a chat already waiting or held raises it: level
+``emergency``, first in the queue, an alert to every console and to the staff group.
 
 Beside the state, the scripts keep:
 
 - ``open``: a sorted set of the chats in ``waiting`` or ``staff``, by escalation time (the queue);
 - ``due``: a sorted set of timed work, ``<task>|<conversation>`` scored by when it is due
-  (``wait``: tell the patient the expected wait, summarise, alert; ``claim``: nobody claimed in
-  time; ``idle``: staff went quiet). A replica takes a task with :meth:`HandoffStore.take_due`,
-  which removes it atomically, so each task runs once across replicas;
+  (``wait``: tell the patient the expected wait, summarise; ``alert``: alert the staff group of
+  an emergency; ``claim``: nobody claimed in time; ``idle``: staff went quiet). A replica
+  takes a task with :meth:`HandoffStore.take_due`, which removes it atomically, so each task
+  runs once across replicas;
 - ``events``: a stream the staff console tails for live updates (ids and labels, no text);
 - the alert stream (one entry per escalation) and the audit stream (see ``bot.audit``).
 
@@ -28,6 +31,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from bot import handoff_lua
 from bot.audit import AUDIT_MAXLEN, audit_stream_key
 
 ALERT_STREAM_MAXLEN = 10_000
@@ -52,6 +56,7 @@ class DueTask(StrEnum):
     WAIT = "wait"
     CLAIM = "claim"
     IDLE = "idle"
+    ALERT = "alert"
 
 
 class Outcome(IntEnum):
@@ -61,6 +66,7 @@ class Outcome(IntEnum):
     ALREADY = 2
     NOT_HELD = 0
     TAKEN = -1
+    CLAIM_FIRST = -2  # an emergency waiting for staff cannot be closed or released unclaimed
 
 
 class EventType(StrEnum):
@@ -71,162 +77,10 @@ class EventType(StrEnum):
     STAFF_MESSAGE = "staff_message"
     TIMEOUT = "timeout"
     UPDATED = "updated"
-
-
-# Shared Lua helpers. Every script takes the same KEYS so the helpers can name them:
-# KEYS[1] state hash, [2] open set, [3] due set, [4] events stream, [5] audit stream.
-_LUA_HEAD = """
-local function event(kind, conv, now, maxlen, extra)
-  local args = {KEYS[4], 'MAXLEN', '~', maxlen, '*', 'event', kind, 'conversation', conv,
-                'at', now}
-  for _, v in ipairs(extra or {}) do table.insert(args, v) end
-  redis.call('XADD', unpack(args))
-end
-local function audit(actor, action, conv, now, detail)
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[#ARGV], '*', 'at', now, 'actor', actor,
-             'action', action, 'conversation', conv, 'detail', detail or '')
-end
-local function unschedule(conv)
-  redis.call('ZREM', KEYS[3], 'wait|' .. conv, 'claim|' .. conv, 'idle|' .. conv)
-end
-"""
-
-# KEYS[6] alert stream. ARGV: conv, now, reason, category, level, ttl, wait_delay, maxlen,
-# audit_maxlen. The claim deadline is set when the ``wait`` task runs (with the console's
-# settings), so the dispatcher's store needs no handoff settings.
-_ESCALATE = (
-    _LUA_HEAD
-    + """
-local conv, now = ARGV[1], tonumber(ARGV[2])
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'waiting' or state == 'staff' then
-  return 0
-end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'state', 'waiting', 'reason', ARGV[3], 'category', ARGV[4],
-           'level', ARGV[5], 'since', ARGV[2], 'activity', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'conversation', conv,
-           'reason', ARGV[3], 'category', ARGV[4], 'level', ARGV[5], 'at', ARGV[2])
-redis.call('ZADD', KEYS[2], now, conv)
-unschedule(conv)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), 'wait|' .. conv)
-event('escalated', conv, ARGV[2], ARGV[8], {'reason', ARGV[3], 'category', ARGV[4],
-      'level', ARGV[5]})
-audit('system', 'escalate', conv, ARGV[2], 'reason=' .. ARGV[3])
-return 1
-"""
-)
-
-# KEYS[6] claim-times list. ARGV: conv, now, staff, idle_s, ttl, samples, maxlen, audit_maxlen
-_CLAIM = (
-    _LUA_HEAD
-    + """
-local conv, now = ARGV[1], tonumber(ARGV[2])
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'staff' then
-  if redis.call('HGET', KEYS[1], 'claimed_by') == ARGV[3] then return 2 end
-  return -1
-end
-if state ~= 'waiting' then return 0 end
-local since = tonumber(redis.call('HGET', KEYS[1], 'since') or ARGV[2])
-redis.call('HSET', KEYS[1], 'state', 'staff', 'claimed_by', ARGV[3], 'claimed_at', ARGV[2],
-           'activity', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('ZREM', KEYS[3], 'claim|' .. conv)
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), 'idle|' .. conv)
-redis.call('LPUSH', KEYS[6], tostring(math.max(0, now - since)))
-redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[6]) - 1)
-event('claimed', conv, ARGV[2], ARGV[7], {'by', ARGV[3]})
-audit(ARGV[3], 'claim', conv, ARGV[2], '')
-return 1
-"""
-)
-
-# ARGV: conv, now, staff, idle_s, ttl, detail, maxlen, audit_maxlen
-_TOUCH = (
-    _LUA_HEAD
-    + """
-local conv, now = ARGV[1], tonumber(ARGV[2])
-if redis.call('HGET', KEYS[1], 'state') ~= 'staff' then return 0 end
-if redis.call('HGET', KEYS[1], 'claimed_by') ~= ARGV[3] then return -1 end
-redis.call('HSET', KEYS[1], 'activity', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), 'idle|' .. conv)
-event('staff_message', conv, ARGV[2], ARGV[7], {'by', ARGV[3]})
-audit(ARGV[3], 'staff_message', conv, ARGV[2], ARGV[6])
-return 1
-"""
-)
-
-# Release (back to the bot) or close. A chat held by staff may be released or closed only
-# by its holder (unless ARGV[4] is '0'); a waiting chat by any staff member.
-# ARGV: conv, now, actor, require_holder, action, ttl, maxlen, audit_maxlen
-_FINISH = (
-    _LUA_HEAD
-    + """
-local conv = ARGV[1]
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'waiting' and state ~= 'staff' then return 0 end
-if ARGV[4] == '1' and state == 'staff' and
-   redis.call('HGET', KEYS[1], 'claimed_by') ~= ARGV[3] then
-  return -1
-end
-redis.call('ZREM', KEYS[2], conv)
-unschedule(conv)
-if ARGV[5] == 'close' then
-  redis.call('HSET', KEYS[1], 'state', 'closed', 'closed_by', ARGV[3], 'closed_at', ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[6])
-  event('closed', conv, ARGV[2], ARGV[7], {'by', ARGV[3]})
-else
-  redis.call('DEL', KEYS[1])
-  event('released', conv, ARGV[2], ARGV[7], {'by', ARGV[3]})
-end
-audit(ARGV[3], ARGV[5], conv, ARGV[2], '')
-return 1
-"""
-)
-
-# Set the claim deadline of a chat still waiting. ARGV: conv, at, audit_maxlen
-_SCHEDULE_CLAIM = (
-    _LUA_HEAD
-    + """
-if redis.call('HGET', KEYS[1], 'state') ~= 'waiting' then return 0 end
-redis.call('ZADD', KEYS[3], ARGV[2], 'claim|' .. ARGV[1])
-return 1
-"""
-)
-
-# Take one due task if it is still due; do its state change; return the chat's fields.
-# ARGV: conv, now, task, maxlen, audit_maxlen
-_TAKE_DUE = (
-    _LUA_HEAD
-    + """
-local conv, now, task = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local member = task .. '|' .. conv
-local score = redis.call('ZSCORE', KEYS[3], member)
-if not score or tonumber(score) > now then return false end
-redis.call('ZREM', KEYS[3], member)
-local state = redis.call('HGET', KEYS[1], 'state')
-local fields = redis.call('HGETALL', KEYS[1])
-if task == 'idle' then
-  if state ~= 'staff' then return false end
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], conv)
-  unschedule(conv)
-  event('released', conv, ARGV[2], ARGV[4], {'by', 'system', 'why', 'idle'})
-  audit('system', 'idle_release', conv, ARGV[2], '')
-elseif task == 'claim' then
-  if state ~= 'waiting' then return false end
-  redis.call('HSET', KEYS[1], 'timed_out', ARGV[2])
-  event('timeout', conv, ARGV[2], ARGV[4], {})
-  audit('system', 'claim_timeout', conv, ARGV[2], '')
-elseif not state then
-  return false
-end
-return fields
-"""
-)
+    ASSIGNED = "assigned"
+    UNCLAIMED = "unclaimed"
+    NOTE = "note"
+    ACCOUNT_DISABLED = "account_disabled"
 
 
 @dataclass(frozen=True)
@@ -242,10 +96,13 @@ class HeldChat:
     claimed_by: str
     lang: str
     timed_out: bool
+    first_reason: str = ""
+    emergency_at: float = 0.0
+    patient_at: float = 0.0
 
     @property
     def emergency(self) -> bool:
-        return self.reason == "emergency"
+        return self.reason == "emergency" or self.level == "emergency"
 
     @classmethod
     def from_fields(cls, conversation: str, fields: dict[str, str]) -> HeldChat:
@@ -259,6 +116,9 @@ class HeldChat:
             claimed_by=fields.get("claimed_by", ""),
             lang=fields.get("lang", ""),
             timed_out=bool(fields.get("timed_out")),
+            first_reason=fields.get("first_reason", ""),
+            emergency_at=float(fields.get("emergency_at") or 0),
+            patient_at=float(fields.get("patient_at") or 0),
         )
 
 
@@ -285,12 +145,15 @@ class HandoffStore:
         self._ttl_s = ttl_s
         self.staff_idle_s = staff_idle_s
         self.clock = clock
-        self._escalate: Any = redis.register_script(_ESCALATE)
-        self._claim: Any = redis.register_script(_CLAIM)
-        self._touch: Any = redis.register_script(_TOUCH)
-        self._finish: Any = redis.register_script(_FINISH)
-        self._take_due: Any = redis.register_script(_TAKE_DUE)
-        self._schedule_claim: Any = redis.register_script(_SCHEDULE_CLAIM)
+        self._escalate: Any = redis.register_script(handoff_lua.ESCALATE)
+        self._claim: Any = redis.register_script(handoff_lua.CLAIM)
+        self._touch: Any = redis.register_script(handoff_lua.TOUCH)
+        self._finish: Any = redis.register_script(handoff_lua.FINISH)
+        self._take_due: Any = redis.register_script(handoff_lua.TAKE_DUE)
+        self._schedule_claim: Any = redis.register_script(handoff_lua.SCHEDULE_CLAIM)
+        self._assign: Any = redis.register_script(handoff_lua.ASSIGN)
+        self._unclaim: Any = redis.register_script(handoff_lua.UNCLAIM)
+        self._patient_wrote: Any = redis.register_script(handoff_lua.PATIENT_WROTE)
 
     # ------------------------------------------------------------------ keys
 
@@ -380,9 +243,10 @@ class HandoffStore:
     # ------------------------------------------------------------ transitions
 
     async def escalate(
-        self, conversation: str, reason: str, category: str = "", level: str = ""
+        self, conversation: str, reason: str, category: str = "", level: str = "", lang: str = ""
     ) -> bool:
-        """Put the chat in front of staff; True when this call moved it to ``waiting``."""
+        """Put the chat in front of staff; True when this call moved it to ``waiting``, or
+        raised a chat already in front of staff to an emergency."""
         moved = await self._escalate(
             keys=self._keys(conversation, self.alert_stream),
             args=[
@@ -394,6 +258,7 @@ class HandoffStore:
                 self._ttl_s,
                 WAIT_NOTICE_DELAY_S,
                 ALERT_STREAM_MAXLEN,
+                lang if lang in ("zh", "en") else "",
                 AUDIT_MAXLEN,
             ],
         )
@@ -415,6 +280,44 @@ class HandoffStore:
             ],
         )
         return Outcome(int(result))
+
+    async def assign(self, conversation: str, actor: str, to: str, *, lead: bool) -> Outcome:
+        """Give the chat to ``to``: its holder may, anyone may while it waits, a lead always."""
+        result = await self._assign(
+            keys=self._keys(conversation),
+            args=[
+                conversation,
+                self._now(),
+                actor,
+                to,
+                "1" if lead else "0",
+                self.staff_idle_s,
+                self._ttl_s,
+                EVENT_STREAM_MAXLEN,
+                AUDIT_MAXLEN,
+            ],
+        )
+        return Outcome(int(result))
+
+    async def unclaim_all(self, holder: str, why: str) -> list[str]:
+        """Put every chat ``holder`` holds back in the queue, unclaimed; returns them."""
+        moved: list[str] = []
+        for chat in await self.held():
+            if chat.state is HandoffState.STAFF and chat.claimed_by == holder:
+                done = await self._unclaim(
+                    keys=self._keys(chat.conversation),
+                    args=[
+                        chat.conversation,
+                        self._now(),
+                        holder,
+                        why,
+                        EVENT_STREAM_MAXLEN,
+                        AUDIT_MAXLEN,
+                    ],
+                )
+                if done:
+                    moved.append(chat.conversation)
+        return moved
 
     async def touch(self, conversation: str, staff: str, detail: str = "") -> Outcome:
         """Record a staff message: only the holder may write; restarts the idle timer."""
@@ -523,7 +426,13 @@ class HandoffStore:
             approximate=True,
         )
 
-    async def on_patient_message(self, conversation: str) -> None:
-        """The dispatcher may call this when a patient writes in a held chat: consoles update
-        at once (without it they notice within their polling interval)."""
+    async def on_patient_message(self, conversation: str, *, count: bool = True) -> bool:
+        """The dispatcher calls this when a patient writes in a held chat: the chat is marked
+        unread and consoles update at once. True for the first counted message of this
+        handoff: that patient should be told that staff will reply (later, the bot stays
+        quiet). ``count=False`` for a message answered otherwise (an emergency)."""
+        first = await self._patient_wrote(
+            keys=[self.key(conversation)], args=[conversation, self._now(), "1" if count else "0"]
+        )
         await self.publish(EventType.UPDATED, conversation, why="patient_message")
+        return bool(first)

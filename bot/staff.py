@@ -2,9 +2,14 @@
 
 Passwords are stored only as Argon2id hashes (argon2-cffi's defaults). A session is a random
 token in an HttpOnly cookie; Redis keeps only its SHA-256, the staff name and the session's
-CSRF token. Disabling an account deletes its sessions, and every request re-checks the
-account, so a disabled member of staff is out at once. Login attempts are rate-limited per
-name and per client address (the ``limits`` library on the same Redis).
+CSRF token. Disabling an account deletes its sessions, ends its open event streams (through
+the console event stream, so on every replica), puts the chats it held back in the queue,
+and every request re-checks the account, so a disabled member of staff is out at once.
+Login attempts are rate-limited per name and per client address (the ``limits`` library on
+the same Redis).
+
+An account has a role: ``staff`` (answer the chats they claim) or ``lead`` (also take over
+or reassign any chat, and see any held chat's details).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.audit import AuditLog
 from bot.config import Settings
+from bot.handoff import EventType, HandoffStore
 
 SESSION_TTL_S = 12 * 3600
 TOKEN_BYTES = 32
@@ -37,6 +43,9 @@ MAX_PASSWORD_CHARS = 1024
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOGIN_RATE_PER_NAME = "5/minute"
 LOGIN_RATE_PER_ADDRESS = "20/minute"
+ROLE_STAFF = "staff"
+ROLE_LEAD = "lead"
+ROLES = (ROLE_STAFF, ROLE_LEAD)
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
@@ -52,6 +61,11 @@ class Session:
     name: str
     csrf: str
     token_hash: str
+    role: str = ROLE_STAFF
+
+    @property
+    def lead(self) -> bool:
+        return self.role == ROLE_LEAD
 
 
 def valid_name(name: str) -> bool:
@@ -92,19 +106,28 @@ class StaffAccounts:
 
     # -------------------------------------------------------------- accounts
 
-    async def add(self, name: str, password: str) -> bool:
-        """Create the account, or set a new password (and enable it); True when new."""
+    async def add(self, name: str, password: str, role: str = ROLE_STAFF) -> bool:
+        """Create the account, or set a new password and role (and enable it); True when new."""
         if not valid_name(name):
             raise StaffError("a name is 1-64 letters, digits, '.', '_' or '-'")
+        if role not in ROLES:
+            raise StaffError(f"a role is one of {', '.join(ROLES)}")
         if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
             raise StaffError(f"a password has at least {MIN_PASSWORD_CHARS} characters")
         digest = await asyncio.to_thread(_hasher.hash, password)
         key = self._account(name)
         created = not await self._redis.exists(key)
         await self._redis.hset(
-            key, mapping={"hash": digest, "disabled": "0", "updated": f"{time.time():.0f}"}
+            key,
+            mapping={
+                "hash": digest,
+                "disabled": "0",
+                "role": role,
+                "updated": f"{time.time():.0f}",
+            },
         )
-        await self.audit.record("cli", "staff_add" if created else "staff_password", "", name)
+        action = "staff_add" if created else "staff_password"
+        await self.audit.record("cli", action, "", f"{name};role={role}")
         return created
 
     async def disable(self, name: str) -> bool:
@@ -116,17 +139,34 @@ class StaffAccounts:
         hashes = [_decode(h) for h in await self._redis.smembers(self._sessions_of(name))]
         await self._redis.delete(self._sessions_of(name), *(self._session(h) for h in hashes))
         await self.audit.record("cli", "staff_disable", "", name)
+        # Consoles on every replica end this account's event streams at once, and the chats
+        # it held go back to the queue for a colleague.
+        store = HandoffStore(self._redis, self._prefix, ttl_s=1)
+        await store.publish(EventType.ACCOUNT_DISABLED, "", name=name)
+        await store.unclaim_all(name, "account_disabled")
         return True
 
     async def active(self, name: str) -> bool:
         return await self._redis.hget(self._account(name), "disabled") == b"0"
 
+    async def role(self, name: str) -> str | None:
+        """The role of an active account; None when there is no such active account."""
+        disabled, role = await self._redis.hmget(self._account(name), ["disabled", "role"])
+        if disabled != b"0":
+            return None
+        return _decode(role) if role else ROLE_STAFF
+
     async def names(self) -> list[tuple[str, bool]]:
         """Every account and whether it is active."""
-        found: list[tuple[str, bool]] = []
+        return [(name, active) for name, active, _role in await self.accounts()]
+
+    async def accounts(self) -> list[tuple[str, bool, str]]:
+        """Every account: name, whether it is active, role."""
+        found: list[tuple[str, bool, str]] = []
         async for key in self._redis.scan_iter(match=self._account("*")):
             name = _decode(key).removeprefix(self._account(""))
-            found.append((name, await self.active(name)))
+            disabled, role = await self._redis.hmget(self._account(name), ["disabled", "role"])
+            found.append((name, disabled == b"0", _decode(role) if role else ROLE_STAFF))
         return sorted(found)
 
     # ---------------------------------------------------------------- login
@@ -174,10 +214,11 @@ class StaffAccounts:
         if not fields:
             return None
         name = _decode(fields[b"name"])
-        if not await self.active(name):
+        role = await self.role(name)
+        if role is None:
             await self.close_session(token_hash, name)
             return None
-        return Session(name, _decode(fields[b"csrf"]), token_hash)
+        return Session(name, _decode(fields[b"csrf"]), token_hash, role)
 
     async def close_session(self, token_hash: str, name: str) -> None:
         await self._redis.delete(self._session(token_hash))
@@ -213,11 +254,13 @@ def _run_add(settings: Settings, args: argparse.Namespace) -> int:
         if not valid_name(args.name):
             raise StaffError("a name is 1-64 letters, digits, '.', '_' or '-'")
         password = read_password()
-        created = asyncio.run(_with_accounts(settings, lambda a: a.add(args.name, password)))
+        created = asyncio.run(
+            _with_accounts(settings, lambda a: a.add(args.name, password, args.role))
+        )
     except StaffError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return 2
-    print(f"careline: staff account {args.name} {'added' if created else 'updated'}")
+    print(f"careline: staff account {args.name} ({args.role}) {'added' if created else 'updated'}")
     return 0
 
 
@@ -226,13 +269,16 @@ def _run_disable(settings: Settings, args: argparse.Namespace) -> int:
     if not found:
         print(f"careline: no staff account {args.name}", file=sys.stderr)
         return 1
-    print(f"careline: staff account {args.name} disabled; its sessions are ended")
+    print(
+        f"careline: staff account {args.name} disabled; its sessions are ended and the chats "
+        "it held are back in the queue"
+    )
     return 0
 
 
 def _run_list(settings: Settings, args: argparse.Namespace) -> int:
-    for name, active in asyncio.run(_with_accounts(settings, lambda a: a.names())):
-        print(f"{name}\t{'active' if active else 'disabled'}")
+    for name, active, role in asyncio.run(_with_accounts(settings, lambda a: a.accounts())):
+        print(f"{name}\t{role}\t{'active' if active else 'disabled'}")
     return 0
 
 
@@ -243,6 +289,12 @@ def register_cli(subparsers: Any) -> None:
         "add", help="add an account or set its password (read without echo, or from stdin)"
     )
     add.add_argument("name")
+    add.add_argument(
+        "--role",
+        choices=ROLES,
+        default=ROLE_STAFF,
+        help="lead: may also take over or reassign any chat (default: staff)",
+    )
     add.set_defaults(run=_run_add)
     disable = sub.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name")

@@ -213,6 +213,7 @@ async def test_emergency_to_staff_and_back_to_the_bot(console: Any) -> None:
         ("system", "escalate"),
         ("alice", "claim"),
         ("alice", "staff_message"),
+        ("alice", "read"),
         ("alice", "reveal"),
         ("alice", "release"),
     ]

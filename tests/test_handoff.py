@@ -85,7 +85,12 @@ async def test_transitions(store: HandoffStore, clock: Clock) -> None:
     assert await store.claim(CONV, "alice") is Outcome.DONE
     assert await store.claim(CONV, "alice") is Outcome.ALREADY
     assert await store.claim(CONV, "bob") is Outcome.TAKEN
-    assert not await store.escalate(CONV, "emergency")  # staff keep it
+    # An emergency in a held chat: staff keep it, but it is raised and goes first.
+    assert await store.escalate(CONV, "emergency", "cardiac", "emergency")
+    raised = await store.chat(CONV)
+    assert raised is not None and raised.state is HandoffState.STAFF
+    assert raised.claimed_by == "alice" and raised.emergency and raised.level == "emergency"
+    assert raised.first_reason == "patient_request" and raised.category == "cardiac"
     assert await store.touch(CONV, "bob") is Outcome.TAKEN
     assert await store.release_by(CONV, "bob") is Outcome.TAKEN
     assert await store.close(CONV, "bob") is Outcome.TAKEN
@@ -101,8 +106,14 @@ async def test_transitions(store: HandoffStore, clock: Clock) -> None:
     assert await store.escalate(CONV, "emergency", "cardiac", "high")
     chat = await store.chat(CONV)
     assert chat is not None and chat.claimed_by == "" and chat.emergency
-    assert await store.release_by(CONV, "bob") is Outcome.DONE  # waiting: anyone may release
+    # Nobody may close or release a waiting emergency before claiming it.
+    assert await store.release_by(CONV, "bob") is Outcome.CLAIM_FIRST
+    assert await store.close(CONV, "bob") is Outcome.CLAIM_FIRST
+    assert await store.claim(CONV, "bob") is Outcome.DONE
+    assert await store.release_by(CONV, "bob") is Outcome.DONE
     assert await store.state(CONV) is HandoffState.BOT
+    assert await store.escalate(CONV, "patient_request")
+    assert await store.release_by(CONV, "alice") is Outcome.DONE  # waiting: anyone may release
     assert await store.due() == []
 
 
@@ -205,14 +216,35 @@ async def _parts(
 
 async def test_wait_notice_then_claim_timeout_once(parts: dict[str, Any], clock: Clock) -> None:
     store, worker, recorder = parts["store"], parts["worker"], parts["recorder"]
-    await parts["context"].append(CONV, Exchange("我胸口很痛，喘不上气", "紧急回复"))
-    await store.escalate(CONV, "emergency", "cardiac", "high")
+    await parts["context"].append(CONV, Exchange("我想和人工客服聊聊", ""))
+    await store.escalate(CONV, "patient_request")
     assert await worker.run_due() == 0  # the wait notice follows the dispatcher's reply
     clock.now += 2
     assert await worker.run_due() == 1
     [wait] = recorder.sent
     assert wait.conversation_id == "4242" and wait.lang == "zh"
     assert "预计等待约 2 分钟" in wait.text and "Mon-Fri 08:00-17:00" in wait.text
+
+    clock.now += CLAIM_TIMEOUT_S - 10
+    assert await worker.run_due() == 0
+    clock.now += 10
+    # Two replicas' timers at once: the timeout is told once.
+    done = await asyncio.gather(worker.run_due(), worker.run_due())
+    assert sum(done) == 1
+    assert "010-12345678" in recorder.sent[-1].text
+    await parts["llm"].aclose()
+
+
+async def test_emergency_patient_gets_no_wait_estimate_but_numbers_on_timeout(
+    parts: dict[str, Any], clock: Clock
+) -> None:
+    store, worker, recorder = parts["store"], parts["worker"], parts["recorder"]
+    await parts["context"].append(CONV, Exchange("我胸口很痛，喘不上气", "紧急回复"))
+    await store.escalate(CONV, "emergency", "cardiac", "emergency")
+    clock.now += 2
+    await worker.run_due()
+    # The emergency reply already told them to call 120: "expect 10 minutes" would undo it.
+    assert not any("预计等待" in o.text for o in recorder.sent)
 
     clock.now += CLAIM_TIMEOUT_S - 10
     assert await worker.run_due() == 0

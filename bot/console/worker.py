@@ -5,8 +5,9 @@ shared ``due`` set (``HandoffStore.take_due`` removes a task atomically, so it r
 across replicas) and acts:
 
 - ``wait``: tell the patient the expected wait and opening hours (or, outside them, the
-  hospital's phone number), set the claim deadline, start the summary, alert the staff group
-  of an emergency;
+  hospital's phone number), set the claim deadline, start the summary. An emergency patient
+  already has the emergency instructions and is not given a wait estimate;
+- ``alert``: an emergency (new, or in a chat already waiting or held): alert the staff group;
 - ``claim``: nobody claimed in time: the hospital's phone number, and for an emergency the
   emergency numbers again;
 - ``idle``: the staff member went quiet: the chat is back with the bot, the patient is told.
@@ -29,6 +30,7 @@ import aiohttp
 import prompts
 from bot.aio import stop_tasks
 from bot.config import Settings
+from bot.console.history import History
 from bot.console.hours import is_open
 from bot.console.transcript import Transcript
 from bot.handoff import DueTask, EventType, HandoffState, HandoffStore, HeldChat
@@ -70,6 +72,7 @@ class HandoffWorker:
         summaries: SummaryStore,
         llm: LLMClient,
         senders: Mapping[Channel, Sender],
+        history: History | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -77,6 +80,7 @@ class HandoffWorker:
         self.summaries = summaries
         self.llm = llm
         self.senders = senders
+        self.history = history
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
@@ -131,10 +135,12 @@ class HandoffWorker:
             done += 1
             if task is DueTask.WAIT:
                 await self._on_wait(chat)
+            elif task is DueTask.ALERT:
+                self._spawn(self._alert_staff_group(chat))
             elif task is DueTask.CLAIM:
                 await self._on_claim_timeout(chat)
             else:
-                await self._tell(chat, "handoff_idle_released", OutboundKind.NOTICE)
+                await self._idle_released(chat)
         return done
 
     def open_now(self) -> bool:
@@ -143,20 +149,20 @@ class HandoffWorker:
 
     async def _on_wait(self, chat: HeldChat) -> None:
         lines = await self.transcript.read(chat.conversation)
-        patient = [line.text for line in lines if line.role == "patient"]
-        lang = detect(patient[-1]) if patient else self.settings.default_language
-        chat = HeldChat(**{**chat.__dict__, "lang": lang})
-        await self.store.set_lang(chat.conversation, lang)
+        if not chat.lang:  # the escalation did not know the patient's language
+            patient = [line.text for line in lines if line.role == "patient"]
+            lang = detect(patient[-1]) if patient else self.settings.default_language
+            chat = HeldChat(**{**chat.__dict__, "lang": lang})
+            await self.store.set_lang(chat.conversation, lang)
         if chat.state is HandoffState.WAITING:
             if self.open_now():
                 deadline = chat.since + self.settings.handoff_claim_timeout_s
                 await self.store.schedule_claim(chat.conversation, deadline)
-                await self._tell_wait(chat)
+                if not chat.emergency:
+                    await self._tell_wait(chat)
             else:
                 await self._tell(chat, "handoff_after_hours", OutboundKind.HANDOFF)
         self._spawn(self._summarise(chat, lines))
-        if chat.emergency:
-            self._spawn(self._alert_staff_group(chat))
 
     async def _tell_wait(self, chat: HeldChat) -> None:
         waiting = [c for c in await self.store.held() if c.state is HandoffState.WAITING]
@@ -169,6 +175,12 @@ class HandoffWorker:
             "handoff_wait", chat.lang, self.settings, wait_minutes=str(minutes), ahead=str(ahead)
         )
         await self._send(chat, text, OutboundKind.HANDOFF)
+
+    async def _idle_released(self, chat: HeldChat) -> None:
+        if self.history is not None:
+            lines = await self.transcript.read(chat.conversation)
+            await self.history.record(chat, "idle_release", "system", lines, self.store.clock())
+        await self._tell(chat, "handoff_idle_released", OutboundKind.NOTICE)
 
     async def _on_claim_timeout(self, chat: HeldChat) -> None:
         await self._tell(chat, "handoff_timeout", OutboundKind.HANDOFF)
@@ -217,14 +229,15 @@ class HandoffWorker:
             return
         lang = self.settings.default_language
         when = datetime.fromtimestamp(chat.since, self.zone).strftime("%H:%M")
-        text = render(
-            "staff_alert",
-            lang,
-            self.settings,
-            category=chat.category or "-",
-            channel=chat.conversation.partition(":")[0],
-            time=when,
-        )
+        fields = {
+            "category": chat.category or "-",
+            "channel": chat.conversation.partition(":")[0],
+            "time": when,
+        }
+        if chat.state is HandoffState.STAFF and chat.claimed_by:
+            text = render("staff_alert_held", lang, self.settings, holder=chat.claimed_by, **fields)
+        else:
+            text = render("staff_alert", lang, self.settings, **fields)
         url = f"{self.settings.telegram_api_base}/bot{token.get_secret_value()}/sendMessage"
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S))
