@@ -203,11 +203,38 @@ def evaluate_emergency(rows: list[Row]) -> Report:
         "none_any_level_rate": ratio(none_flagged, none_n),
         "category_accuracy": ratio(cat_right, overall.tp),
         "per_category": {c: v.metrics() for c, v in sorted(per_cat.items())},
+        "per_style": _per_style(results),
         "misses": misses,
         "false_positives": false_pos,
         "latency": latency_summary(samples),
     }
     return Report("emergency", shape, data, texts)
+
+
+def _per_style(results: list[tuple[Row, Any]]) -> dict[str, dict[str, Any]]:
+    """Recall and false alarms by writing style, for rows that name one (``"style"``:
+    zh, zh_trad, yue, en, pinyin, mixed ...)."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # pos, tp, neg, fp
+    for r, a in results:
+        style = r.get("style")
+        if not isinstance(style, str):
+            continue
+        counts = tally[style]
+        if r["escalate"]:
+            counts[0] += 1
+            counts[1] += int(a.escalate)
+        else:
+            counts[2] += 1
+            counts[3] += int(a.escalate)
+    return {
+        style: {
+            "emergencies": pos,
+            "recall": ratio(tp, pos),
+            "negatives": neg,
+            "false_alarm_rate": ratio(fp, neg),
+        }
+        for style, (pos, tp, neg, fp) in sorted(tally.items())
+    }
 
 
 # --------------------------------------------------------------------------------- PII
@@ -387,6 +414,13 @@ def render_text(report: Report, show_text: bool, out: TextIO) -> None:
                 + "\n".join(_table((label, "tp", "fp", "fn", "recall", "precision", "f2"), rows))
                 + "\n"
             )
+    if d.get("per_style"):
+        style_rows = [
+            (name, m["emergencies"], m["recall"], m["negatives"], m["false_alarm_rate"])
+            for name, m in d["per_style"].items()
+        ]
+        header = ("style", "emergencies", "recall", "negatives", "false alarms")
+        out.write("\n" + "\n".join(_table(header, style_rows)) + "\n")
     for key in ("flagged_by_category", "masks_by_kind"):
         if d.get(key):
             out.write(f"\n{key}: " + ", ".join(f"{k}={v}" for k, v in d[key].items()) + "\n")

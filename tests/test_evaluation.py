@@ -85,6 +85,18 @@ def test_labelled_emergency_metrics(tmp_path: Path) -> None:
     assert "淤青" not in out  # no message text without --show-text
 
 
+def test_emergency_figures_by_writing_style(tmp_path: Path) -> None:
+    styles = ["zh", "zh", "en", "zh", "en"]
+    rows = [{**r, "style": s} for r, s in zip(EMERGENCY_ROWS, styles, strict=True)]
+    code, out, _ = _run("emergency", _write(tmp_path / "e.jsonl", rows))
+    assert code == 0
+    by_style = json.loads(out)["per_style"]
+    assert by_style["zh"]["emergencies"] == 2 and by_style["zh"]["negatives"] == 1
+    assert by_style["en"]["emergencies"] == 1 and by_style["en"]["false_alarm_rate"] == 0.0
+    _, table, _ = _run("emergency", _write(tmp_path / "e.jsonl", rows), as_json=False)
+    assert "false alarms" in table
+
+
 def test_show_text_prints_miss_text_only_on_request(tmp_path: Path) -> None:
     path = _write(tmp_path / "e.jsonl", EMERGENCY_ROWS)
     _, table, _ = _run("emergency", path, as_json=False)
