@@ -131,13 +131,34 @@ class _CharTable(dict[int, str | None]):
 _table = _CharTable()
 
 
+@lru_cache(maxsize=1)
+def _opencc() -> Any:
+    """OpenCC's traditional->simplified converter (its character dictionary covers every
+    traditional character; ``t2s.txt`` only overrides it)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(ch: str) -> str:
+    """One character in simplified form: ``t2s.txt`` first, then OpenCC's character
+    conversion when that gives one character (so offsets stay exact)."""
+    mapped = _t2s().get(ch)
+    if mapped is not None:
+        return mapped
+    if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+        converted: str = _opencc().convert(ch)
+        if len(converted) == 1:
+            return converted
+    return ch
+
+
 def _char_form(ch: str) -> str | None:
     """Normalised form of one character, case kept; None for an emoji (dropped)."""
     if _is_emoji(ch):
         return None
-    t2s = _t2s()
     piece = unicodedata.normalize("NFKC", ch)
-    return "".join(_APOSTROPHES.get(c, t2s.get(c, c)) for c in piece)
+    return "".join(_APOSTROPHES.get(c) or _simplified(c) for c in piece)
 
 
 def _lower_piece(piece: str) -> str:
