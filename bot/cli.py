@@ -85,14 +85,24 @@ async def chat(settings: Settings, conversation: str | None, stdin: TextIO, stdo
 
 # ------------------------------------------------------------------ check
 
+# The phone number the settings ship with: a hospital must replace it.
+PLACEHOLDER_PHONE = Settings.model_fields["hospital_phone"].default
+
 
 async def check(settings: Settings, out: TextIO) -> int:
     """Tell in plain words what is configured, what is reachable, and what to do."""
     from bot.llm import make_llm
     from bot.redis_conn import open_redis
+    from bot.staff import StaffAccounts
 
-    problems = 0
+    problems: list[str] = []
     out.write(f"Hospital:  {settings.hospital_name} (region {settings.hospital_region})\n")
+    if settings.hospital_phone == PLACEHOLDER_PHONE:
+        problems.append("setup")
+        out.write(
+            f"Phone:     STILL THE PLACEHOLDER {PLACEHOLDER_PHONE}: emergency replies would give "
+            "patients this number. Set CARELINE_HOSPITAL_PHONE.\n"
+        )
     try:
         handle = await open_redis(
             settings.redis_url, settings.data_dir, settings.redis_max_connections
@@ -100,13 +110,29 @@ async def check(settings: Settings, out: TextIO) -> int:
         try:
             await asyncio.wait_for(handle.client.ping(), 5)
             out.write(f"Redis:     OK, {handle.description}\n")
+            accounts = await StaffAccounts(handle.client, settings.redis_prefix).names()
+            active = [name for name, on in accounts if on]
+            if active:
+                out.write(f"Staff:     {len(active)} active console account(s)\n")
+            else:
+                problems.append("setup")
+                out.write(
+                    "Staff:     NO ACTIVE ACCOUNTS: nobody can log in to the staff console to "
+                    "answer escalated chats. Add one with `careline staff add NAME`.\n"
+                )
         finally:
             await handle.close()
     except Exception as exc:
-        problems += 1
+        problems.append("redis")
         out.write(
             f"Redis:     NOT REACHABLE ({type(exc).__name__}). Check CARELINE_REDIS_URL, "
             "or unset it to use the embedded redis-server.\n"
+        )
+    if settings.telegram_token is not None and settings.telegram_webhook_secret is None:
+        problems.append("setup")
+        out.write(
+            "Telegram:  NO WEBHOOK SECRET: anyone who finds the webhook URL could post forged "
+            "updates. Set CARELINE_TELEGRAM_WEBHOOK_SECRET.\n"
         )
     target = settings.ollama_host if settings.llm_backend == "ollama" else settings.openai_base_url
     llm = make_llm(settings)
@@ -119,7 +145,7 @@ async def check(settings: Settings, out: TextIO) -> int:
             f"LLM:       OK, {settings.llm_backend} at {target}, model {settings.llm_model}\n"
         )
     else:
-        problems += 1
+        problems.append("llm")
         out.write(
             f"LLM:       NOT READY ({settings.llm_backend} at {target}): {readiness.detail}\n"
         )
@@ -128,12 +154,13 @@ async def check(settings: Settings, out: TextIO) -> int:
             "Vault key: not set; masked values are not restorable after a restart. "
             "Set CARELINE_VAULT_KEY (make one with `careline config --new-vault-key`).\n"
         )
-    out.write(
-        "All good: careline is ready.\n"
-        if problems == 0
-        else f"{problems} problem(s): emergency replies and masking work, model answers do not.\n"
-    )
-    return 0 if problems == 0 else 1
+    if not problems:
+        out.write("All good: careline is ready.\n")
+    elif problems == ["llm"]:
+        out.write("1 problem: emergency replies and masking work, model answers do not.\n")
+    else:
+        out.write(f"{len(problems)} problem(s): fix them before careline goes live.\n")
+    return 0 if not problems else 1
 
 
 # ----------------------------------------------------------------- config
