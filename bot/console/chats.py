@@ -323,15 +323,19 @@ class ChatRoutes:
             await self._notify(conversation, "handoff_claimed", session.name)
         return as_json({"ok": True, "already": outcome is Outcome.ALREADY})
 
+    async def _text(self, request: web.Request, what: str, limit: int) -> str:
+        """The body's ``text``, stripped: 400 when empty, 413 when longer than ``limit``."""
+        text = (await self.console.body(request)).get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise api_error(web.HTTPBadRequest, f"{what} is empty", "empty")
+        text = text.strip()
+        if len(text) > limit:
+            raise too_long(what, limit, len(text))
+        return text
+
     async def reply(self, request: web.Request, session: Session) -> web.StreamResponse:
         conversation = self.conversation(request)
-        body = await self.console.body(request)
-        text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise api_error(web.HTTPBadRequest, "the reply is empty", "empty")
-        text = text.strip()
-        if len(text) > MAX_REPLY_CHARS:
-            raise too_long("a reply", MAX_REPLY_CHARS, len(text))
+        text = await self._text(request, "a reply", MAX_REPLY_CHARS)
         parts = self.parts
         record = await parts.store.chat(conversation)
         if record is None or record.state is not HandoffState.STAFF:
@@ -350,18 +354,13 @@ class ChatRoutes:
 
     async def note(self, request: web.Request, session: Session) -> web.StreamResponse:
         conversation = self.conversation(request)
-        body = await self.console.body(request)
-        text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise api_error(web.HTTPBadRequest, "the note is empty", "empty")
-        if len(text) > MAX_NOTE_CHARS:
-            raise too_long("a note", MAX_NOTE_CHARS, len(text))
+        text = await self._text(request, "a note", MAX_NOTE_CHARS)
         parts = self.parts
         record = await parts.store.chat(conversation)
         if record is None and not await parts.history.episodes(conversation):
             raise api_error(web.HTTPNotFound, "no such conversation")
         lang = (record.lang if record else "") or self.settings.default_language
-        masked = await self._mask_staff_text(conversation, text.strip(), lang)
+        masked = await self._mask_staff_text(conversation, text, lang)
         await parts.history.add_note(conversation, Note(session.name, time.time(), masked))
         await parts.audit.record(session.name, "note", conversation, f"chars={len(text)}")
         await parts.store.publish(EventType.NOTE, conversation, by=session.name)
