@@ -243,3 +243,49 @@ async def test_phone_sized_screen_shows_the_queue_then_the_chat(
         assert await page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
         await page.click("#back")
         await expect(page.locator("#queue-pane")).to_be_visible()
+
+
+async def test_filters_keyboard_and_history(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    from playwright.async_api import expect
+
+    async with running_console(redis_url, prefix, tmp_path, redis_client) as c:
+        page = c.page
+        await human(c, "p-calm", "想问一下体检报告")
+        await c.channel.submit("p-sos", "我胸口剧痛，喘不上气")
+        await c.login()
+        await expect(page.locator("#queue li")).to_have_count(2, timeout=WAIT_MS)
+        await page.click('.filters button[data-filter="emergency"]')
+        await expect(page.locator("#queue li")).to_have_count(1)
+        await expect(c.card("telegram:p-sos")).to_be_visible()
+        await page.click('.filters button[data-filter="mine"]')
+        await expect(page.locator("#queue-empty")).to_have_text("No chats match this filter.")
+        await page.click('.filters button[data-filter="all"]')
+
+        await page.keyboard.press("Alt+n")  # next chat: the first card, the emergency
+        await expect(page.locator("#chat-title")).to_contain_text("EMERGENCY", timeout=WAIT_MS)
+        await page.keyboard.press("Alt+c")  # claim it
+        await expect(page.locator("#send")).to_be_enabled(timeout=WAIT_MS)
+        await page.click('.filters button[data-filter="mine"]')
+        await expect(page.locator("#queue li")).to_have_count(1)
+        await page.fill("#reply-text", "第一行")
+        await page.press("#reply-text", "Shift+Enter")  # a new line, not a send
+        await page.type("#reply-text", "第二行")
+        await expect(page.locator("#reply-text")).to_have_value("第一行\n第二行")
+        assert not [o for o in c.channel.to("p-sos") if "第一行" in o.text]
+        await page.press("#reply-text", "Enter")
+        await c.channel.wait_for(
+            lambda: any(o.text == "第一行\n第二行" for o in c.channel.to("p-sos"))
+        )
+        await page.click("#close")  # confirmed
+        await expect(c.card("telegram:p-sos")).to_have_count(0, timeout=WAIT_MS)
+
+        await page.click("#tab-history")
+        await page.select_option("#history-category", "breathing")
+        await page.click("#history-search")
+        await expect(page.locator("#history li")).to_have_count(1, timeout=WAIT_MS)
+        await page.click("#history li button")
+        await expect(page.locator("#chat-meta")).to_contain_text("ended (history)")
+        await expect(page.locator("#transcript")).to_contain_text("胸口剧痛")
+        await expect(page.locator("#send")).to_be_disabled()
