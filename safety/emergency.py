@@ -299,7 +299,46 @@ def _literal_factors(raw: str, lang: str) -> Factors:
     return frozenset({max(literals, key=len)})
 
 
+@dataclass(frozen=True)
+class _Degree:
+    """Composition of body part x degree x sensation (``[degree]`` in emergency_zh.toml): a
+    plain term written as a body part then a sensation ("胸口痛") also matches them with
+    degree words between ("胸口好痛", "心口特别特别闷")."""
+
+    body: tuple[str, ...]  # longest first
+    sensation: frozenset[str]
+    words: str  # a regex alternation of the degree words
+
+    def split(self, raw: str) -> tuple[str, str] | None:
+        for body in self.body:
+            if raw.startswith(body) and raw[len(body) :] in self.sensation:
+                return body, raw[len(body) :]
+        return None
+
+
+@lru_cache(maxsize=1)
+def _degree() -> _Degree | None:
+    with _text.data_path(LEXICON_FILES["zh"]).open("rb") as fh:
+        table = tomllib.load(fh).get("degree")
+    if not table:
+        return None
+    words = sorted(table["words"], key=len, reverse=True)
+    return _Degree(
+        tuple(sorted(table["body"], key=len, reverse=True)),
+        frozenset(table["sensation"]),
+        "|".join(map(re.escape, words)),
+    )
+
+
 def _compile_term(raw: str, lang: str) -> _Term:
+    degree = _degree() if lang == "zh" and not (set(raw) & _REGEX_META) and "~" not in raw else None
+    parts = degree.split(raw) if degree is not None else None
+    if degree is not None and parts is not None:
+        body, sensation = parts
+        pattern = re.compile(
+            f"{re.escape(raw)}|{re.escape(body)}(?:{degree.words}){{1,3}}{re.escape(sensation)}"
+        )
+        return _Term(raw, pattern, body, True, True, frozenset({max(parts, key=len)}))
     term = _compile_term_pattern(raw, lang)
     factors = _literal_factors(raw, lang)
     return _Term(

@@ -56,3 +56,20 @@ def test_cantonese_emergencies_are_recognised() -> None:
     assert assess("我老豆突然郁唔到，講唔到嘢").category == "stroke"
     assert assess("阿嫲瞓低咗叫極都唔應").category == "unconscious"
     assert assess("個仔食咗成樽藥").category == "poisoning"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我胸口好痛，出了一身冷汗",
+        "心口特别特别闷，出冷汗",
+        "我爸胸口超级痛，左边胳膊也麻",
+    ],
+)
+def test_degree_words_between_body_part_and_sensation(text: str) -> None:
+    assert assess(text).category == "cardiac"
+
+
+def test_degree_words_keep_negation_and_history() -> None:
+    assert not assess("我胸口没有很痛，也没出汗").escalate
+    assert not assess("三年前胸口特别痛，出过冷汗，现在好了").escalate
