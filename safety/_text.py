@@ -54,15 +54,24 @@ def _t2s() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _colloquial() -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    rewrites: dict[str, str] = {}
+    """One pattern for every rewrite: Chinese forms anywhere, English ones as whole words."""
+    zh: dict[str, str] = {}
     for line in read_lines("colloquial_zh.txt"):
         parts = line.split()
         if len(parts) == 2:
-            rewrites[parts[0]] = parts[1]
-    if not rewrites:
-        return None, rewrites
-    keys = sorted(rewrites, key=len, reverse=True)
-    return re.compile("|".join(re.escape(k) for k in keys)), rewrites
+            zh[parts[0]] = parts[1]
+    en: dict[str, str] = {}
+    for line in read_lines("colloquial_en.txt"):
+        source, sep, target = line.partition("=>")
+        if sep and source.strip() and target.strip():
+            en[source.strip()] = target.strip()
+    if not zh and not en:
+        return None, {}
+    alternatives = [re.escape(k) for k in sorted(zh, key=len, reverse=True)]
+    if en:
+        words = "|".join(re.escape(k) for k in sorted(en, key=len, reverse=True))
+        alternatives.insert(0, rf"(?<![a-z'])(?:{words})(?![a-z'])")
+    return re.compile("|".join(alternatives)), {**zh, **en}
 
 
 def _is_emoji(ch: str) -> bool:

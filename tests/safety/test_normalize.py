@@ -73,3 +73,27 @@ def test_degree_words_between_body_part_and_sensation(text: str) -> None:
 def test_degree_words_keep_negation_and_history() -> None:
     assert not assess("我胸口没有很痛，也没出汗").escalate
     assert not assess("三年前胸口特别痛，出过冷汗，现在好了").escalate
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("i cant breathe", "i can't breathe"),
+        ("im scared, kms", "i'm scared, kill myself"),
+        ("thinking of unaliving myself", "thinking of killing myself"),
+        ("he od'd on pills", "he overdosed on pills"),
+    ],
+)
+def test_informal_english_reads_as_the_lexicon_writes(written: str, read: str) -> None:
+    assert _text.normalize(written).text == read
+
+
+def test_english_rewrites_take_whole_words_only() -> None:
+    for text in ("the cantonese menu", "a dontless word", "imaging results", "kmsx"):
+        assert _text.normalize(text).text == text
+
+
+def test_informal_english_emergencies_are_recognised() -> None:
+    assert assess("honestly i wanna kms tonight").category == "self_harm"
+    assert assess("i cant breath, my lips are turning blue").category == "breathing"
+    assert not assess("im fine, just asking about my appointment").escalate
