@@ -128,7 +128,9 @@ async def check(settings: Settings, out: TextIO) -> int:
             f"Redis:     NOT REACHABLE ({type(exc).__name__}). Check CARELINE_REDIS_URL, "
             "or unset it to use the embedded redis-server.\n"
         )
-    if settings.telegram_token is not None and settings.telegram_webhook_secret is None:
+    secret = settings.telegram_webhook_secret
+    # An empty secret (``CARELINE_TELEGRAM_WEBHOOK_SECRET=``) checks nothing either.
+    if settings.telegram_token is not None and not (secret and secret.get_secret_value()):
         problems.append("setup")
         out.write(
             "Telegram:  NO WEBHOOK SECRET: anyone who finds the webhook URL could post forged "

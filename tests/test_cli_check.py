@@ -64,6 +64,12 @@ async def test_telegram_token_without_webhook_secret_is_a_problem(
     assert code == 1
     assert "CARELINE_TELEGRAM_WEBHOOK_SECRET" in text and "All good" not in text
     assert "fix them before careline goes live" in text
+    # An empty secret (a bare ``CARELINE_TELEGRAM_WEBHOOK_SECRET=`` line) protects nothing.
+    code, text = await run_check(
+        redis_url, prefix, tmp_path, telegram_token="123:abc", telegram_webhook_secret=""
+    )
+    assert code == 1
+    assert "CARELINE_TELEGRAM_WEBHOOK_SECRET" in text and "All good" not in text
 
 
 async def test_the_placeholder_hospital_phone_is_a_problem(
