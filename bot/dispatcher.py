@@ -348,7 +348,10 @@ class Dispatcher:
         if turn.msg.kind is InboundKind.BUTTON:
             command = turn.msg.text.strip()
             if command == ButtonId.HUMAN:
-                await self.escalate(turn.key, "patient_request", turn.lang)
+                # A button carries no text: without the channel's word on the language, the
+                # handoff reads it from the patient's own messages (bot.console.worker).
+                known = turn.lang if turn.msg.language else ""
+                await self.escalate(turn.key, "patient_request", known)
                 turn.out = self._notice(
                     turn.msg, turn.lang, "handoff_requested", with_buttons=False
                 )

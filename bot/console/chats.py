@@ -35,6 +35,7 @@ from bot.console.worker import render, split_conversation
 from bot.handoff import EventType, HandoffState, HeldChat, Outcome
 from bot.models import Outbound, OutboundKind
 from bot.staff import Session
+from safety.language import detect
 from safety.pii import Vault, mask
 
 if TYPE_CHECKING:
@@ -390,7 +391,11 @@ class ChatRoutes:
         """A notice to the patient in their language; the state changed whatever happens."""
         if record is None:
             record = await self.parts.store.chat(conversation)
-        lang = (record.lang if record else "") or self.settings.default_language
+        lang = record.lang if record else ""
+        if not lang:  # not known yet (the timers read it from the patient's words within 1 s)
+            lines = await self.parts.transcript.read(conversation)
+            patient = [x.text for x in lines if x.role == "patient"]
+            lang = detect(patient[-1]) if patient else self.settings.default_language
         with contextlib.suppress(web.HTTPBadGateway):  # logged and audited in _deliver
             await self._deliver(conversation, render(template, lang, self.settings), lang, actor)
 

@@ -228,7 +228,9 @@ class HandoffWorker:
         if token is None or not group:
             return
         lang = self.settings.default_language
-        when = datetime.fromtimestamp(chat.since, self.zone).strftime("%H:%M")
+        # The emergency's own time: a chat raised while in front of staff began earlier.
+        at = chat.emergency_at or chat.since
+        when = datetime.fromtimestamp(at, self.zone).strftime("%H:%M")
         fields = {
             "category": chat.category or "-",
             "channel": chat.conversation.partition(":")[0],
