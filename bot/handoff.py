@@ -299,8 +299,9 @@ class HandoffStore:
         )
         return Outcome(int(result))
 
-    async def unclaim_all(self, holder: str, why: str) -> list[str]:
-        """Put every chat ``holder`` holds back in the queue, unclaimed; returns them."""
+    async def unclaim_all(self, holder: str, why: str, claim_within_s: float) -> list[str]:
+        """Put every chat ``holder`` holds back in the queue, unclaimed, to be claimed within
+        ``claim_within_s`` (else the patient gets the hospital's phone); returns them."""
         moved: list[str] = []
         for chat in await self.held():
             if chat.state is HandoffState.STAFF and chat.claimed_by == holder:
@@ -311,6 +312,7 @@ class HandoffStore:
                         self._now(),
                         holder,
                         why,
+                        f"{self.clock() + claim_within_s:.3f}",
                         EVENT_STREAM_MAXLEN,
                         AUDIT_MAXLEN,
                     ],

@@ -126,8 +126,8 @@ return 1
 """
 )
 
-# A held chat goes back to the queue, unclaimed (its holder's account was disabled).
-# ARGV: conv, now, holder, why, maxlen, audit_maxlen
+# A held chat goes back to the queue, unclaimed (its holder's account was disabled), with a
+# new claim deadline. ARGV: conv, now, holder, why, claim_at, maxlen, audit_maxlen
 UNCLAIM = (
     _HEAD
     + """
@@ -135,9 +135,10 @@ local conv = ARGV[1]
 if redis.call('HGET', KEYS[1], 'state') ~= 'staff' then return 0 end
 if redis.call('HGET', KEYS[1], 'claimed_by') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'waiting', 'activity', ARGV[2])
-redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at')
+redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'timed_out')
 redis.call('ZREM', KEYS[3], 'idle|' .. conv)
-event('unclaimed', conv, ARGV[2], ARGV[5], {'from', ARGV[3], 'why', ARGV[4]})
+redis.call('ZADD', KEYS[3], ARGV[5], 'claim|' .. conv)
+event('unclaimed', conv, ARGV[2], ARGV[6], {'from', ARGV[3], 'why', ARGV[4]})
 audit('system', 'unclaim', conv, ARGV[2], 'from=' .. ARGV[3] .. ';why=' .. ARGV[4])
 return 1
 """

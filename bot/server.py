@@ -121,6 +121,7 @@ def build_app(
     app.router.add_routes(console.routes())
     app.cleanup_ctx.append(console.cleanup_ctx)
     app.on_shutdown.append(console.shutdown)
+    app.on_response_prepare.append(console.on_response_prepare)
     return app
 
 

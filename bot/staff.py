@@ -43,6 +43,9 @@ MAX_PASSWORD_CHARS = 1024
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOGIN_RATE_PER_NAME = "5/minute"
 LOGIN_RATE_PER_ADDRESS = "20/minute"
+# How long a chat taken from a disabled account may wait for a colleague (the CLI passes
+# CARELINE_HANDOFF_CLAIM_TIMEOUT_S).
+DEFAULT_CLAIM_WITHIN_S = 600.0
 ROLE_STAFF = "staff"
 ROLE_LEAD = "lead"
 ROLES = (ROLE_STAFF, ROLE_LEAD)
@@ -130,7 +133,7 @@ class StaffAccounts:
         await self.audit.record("cli", action, "", f"{name};role={role}")
         return created
 
-    async def disable(self, name: str) -> bool:
+    async def disable(self, name: str, claim_within_s: float = DEFAULT_CLAIM_WITHIN_S) -> bool:
         """Disable the account and end its sessions; False when there is no such account."""
         key = self._account(name)
         if not await self._redis.exists(key):
@@ -143,7 +146,7 @@ class StaffAccounts:
         # it held go back to the queue for a colleague.
         store = HandoffStore(self._redis, self._prefix, ttl_s=1)
         await store.publish(EventType.ACCOUNT_DISABLED, "", name=name)
-        await store.unclaim_all(name, "account_disabled")
+        await store.unclaim_all(name, "account_disabled", claim_within_s)
         return True
 
     async def active(self, name: str) -> bool:
@@ -265,7 +268,9 @@ def _run_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_disable(settings: Settings, args: argparse.Namespace) -> int:
-    found = asyncio.run(_with_accounts(settings, lambda a: a.disable(args.name)))
+    found = asyncio.run(
+        _with_accounts(settings, lambda a: a.disable(args.name, settings.handoff_claim_timeout_s))
+    )
     if not found:
         print(f"careline: no staff account {args.name}", file=sys.stderr)
         return 1

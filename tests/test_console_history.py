@@ -5,7 +5,7 @@ take-over, private notes, ended chats kept readable and searchable, unread marks
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +252,28 @@ async def test_an_unknown_session_cookie_gets_a_json_401(rig: Rig) -> None:
         body: Any = await resp.json()
         assert resp.status == 401 and "error" in body
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_aiohttps_own_errors_under_the_console_are_nosniff_too(rig: Rig) -> None:
+    for method, path in (
+        ("GET", "/console/api/no-such-thing"),  # 404 from the router
+        ("GET", "/console/api/login"),  # 405: login is POST only
+        ("GET", "/console/static/missing.css"),
+    ):
+        async with rig.client.session.request(method, rig.client.make_url(path)) as resp:
+            assert resp.status in (404, 405), path
+            assert resp.headers["X-Content-Type-Options"] == "nosniff", path
+            assert resp.headers["Cache-Control"] == "no-store", path
+
+
+def test_history_dates_are_the_hospitals_days() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.console.chats import _day
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    start = _day("2026-03-05", False, shanghai)
+    end = _day("2026-03-05", True, shanghai)
+    assert start == datetime(2026, 3, 5, tzinfo=shanghai).timestamp()
+    assert end is not None and start is not None and end - start == 86_400
+    assert _day("", False, shanghai) is None

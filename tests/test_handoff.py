@@ -423,3 +423,17 @@ async def test_staff_group_alert_for_an_emergency_has_no_patient_details(
         assert "4242" not in alert["text"] and "姓名" not in alert["text"]
         await parts["worker"].stop()
         await parts["llm"].aclose()
+
+
+async def test_a_chat_taken_from_a_disabled_holder_waits_with_a_new_deadline(
+    store: HandoffStore, clock: Clock
+) -> None:
+    assert await store.escalate(CONV, "patient_request")
+    clock.now += 10
+    assert await store.claim(CONV, "alice") is Outcome.DONE
+    clock.now += 3000  # long after the first claim deadline would have passed
+    assert await store.unclaim_all("alice", "account_disabled", 600) == [CONV]
+    chat = await store.chat(CONV)
+    assert chat is not None and chat.state is HandoffState.WAITING and not chat.claimed_by
+    assert (DueTask.CLAIM, CONV) not in await store.due()
+    assert (DueTask.CLAIM, CONV) in await store.due(clock.now + 600)

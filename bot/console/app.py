@@ -128,6 +128,14 @@ class StaffConsole:
         finally:
             await self.stop()
 
+    @staticmethod
+    async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        """Every console response, aiohttp's own errors (404, 405, 413) included, is
+        ``nosniff`` and never cached."""
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Cache-Control", "no-store")
+
     async def shutdown(self, app: web.Application) -> None:
         """End the open event streams, so the server's shutdown does not wait on them."""
         if self._parts is not None:
@@ -281,11 +289,11 @@ class StaffConsole:
                 "X-Accel-Buffering": "no",
             }
         )
-        await response.prepare(request)
-        await response.write(f"retry: {SSE_RETRY_MS}\n\n".encode())
-        await response.write(b'data: {"event": "hello"}\n\n')
         token = request.cookies.get(COOKIE)
-        async with parts.hub.subscribe() as queue:
+        async with parts.hub.subscribe() as queue:  # before "hello": no event falls between
+            await response.prepare(request)
+            await response.write(f"retry: {SSE_RETRY_MS}\n\n".encode())
+            await response.write(b'data: {"event": "hello"}\n\n')
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)

@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -78,13 +79,13 @@ def patient_label(conversation: str) -> str:
     return "P-" + hashlib.sha256(conversation.encode()).hexdigest()[:LABEL_CHARS].upper()
 
 
-def _day(value: str, end: bool) -> float | None:
-    """A YYYY-MM-DD date (server's time zone) as a timestamp: its start, or with ``end`` its
-    end; None when absent; 400 when malformed."""
+def _day(value: str, end: bool, zone: ZoneInfo) -> float | None:
+    """A YYYY-MM-DD date in the hospital's time zone as a timestamp: its start, or with
+    ``end`` its end; None when absent; 400 when malformed."""
     if not value:
         return None
     try:
-        start = datetime.strptime(value, "%Y-%m-%d").timestamp()
+        start = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=zone).timestamp()
     except ValueError:
         raise api_error(web.HTTPBadRequest, "dates are written YYYY-MM-DD") from None
     return start + 86_400 if end else start
@@ -94,6 +95,7 @@ class ChatRoutes:
     def __init__(self, console: StaffConsole) -> None:
         self.console = console
         self.settings = console.settings
+        self.zone = ZoneInfo(console.settings.handoff_timezone)
 
     @property
     def parts(self) -> _Parts:
@@ -221,8 +223,8 @@ class ChatRoutes:
             conversation=query.get("q", "").strip()[:MAX_CONVERSATION_CHARS],
             channel=query.get("channel", ""),
             category=query.get("category", ""),
-            since=_day(query.get("from", ""), end=False),
-            until=_day(query.get("to", ""), end=True),
+            since=_day(query.get("from", ""), False, self.zone),
+            until=_day(query.get("to", ""), True, self.zone),
         )
         for item in results:
             item["label"] = patient_label(item["conversation"])
