@@ -64,6 +64,7 @@ def test_cantonese_emergencies_are_recognised() -> None:
         "我胸口好痛，出了一身冷汗",
         "心口特别特别闷，出冷汗",
         "我爸胸口超级痛，左边胳膊也麻",
+        "我胸口剧痛",  # 剧 is a degree word too: severe chest pain is a red flag
     ],
 )
 def test_degree_words_between_body_part_and_sensation(text: str) -> None:
