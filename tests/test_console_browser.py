@@ -52,7 +52,7 @@ async def test_staff_member_handles_an_emergency_in_the_browser(
             "data-conversation", "telegram:p-browser"
         )
         await expect(emergency).to_contain_text("Telegram")
-        await expect(emergency).to_contain_text("Breathing trouble")
+        await expect(emergency).to_contain_text("Chest pain / heart")
         await expect(page).to_have_title(re.compile(r"^\(1\)"), timeout=WAIT_MS)
         await expect(page.locator("#announce")).to_contain_text("New emergency")
         await console.screenshot("queue.png")
@@ -282,7 +282,7 @@ async def test_filters_keyboard_and_history(
         await expect(c.card("telegram:p-sos")).to_have_count(0, timeout=WAIT_MS)
 
         await page.click("#tab-history")
-        await page.select_option("#history-category", "breathing")
+        await page.select_option("#history-category", "cardiac")
         await page.click("#history-search")
         await expect(page.locator("#history li")).to_have_count(1, timeout=WAIT_MS)
         await page.click("#history li button")
