@@ -76,6 +76,9 @@ class History:
     def index_key(self) -> str:
         return f"{self._prefix}:history-index"
 
+    def _conversation_key(self, conversation: str) -> str:
+        return f"{self._prefix}:history-of:{conversation}"
+
     def _record_key(self, ident: str) -> str:
         return f"{self._prefix}:history:{ident}"
 
@@ -106,14 +109,19 @@ class History:
             pipe.set(self._record_key(ident), json.dumps(asdict(episode)), ex=self.retention_s)
             pipe.zadd(self.index_key, {ident: episode.ended_at})
             pipe.zremrangebyscore(self.index_key, "-inf", now - self.retention_s)
+            by_conversation = self._conversation_key(chat.conversation)
+            pipe.zadd(by_conversation, {ident: episode.ended_at})
+            pipe.zremrangebyscore(by_conversation, "-inf", now - self.retention_s)
+            pipe.expire(by_conversation, self.retention_s)
             pipe.expire(self._notes_key(chat.conversation), self.retention_s)
             await pipe.execute()
         return ident
 
     async def episodes(self, conversation: str) -> list[Episode]:
         """The conversation's ended handoffs still kept, newest first."""
-        found = await self.search(conversation=conversation, exact=True)
-        return [e for e in await self._load([e["id"] for e in found]) if e is not None]
+        raw = await self._redis.zrevrange(self._conversation_key(conversation), 0, -1)
+        idents = [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
+        return [e for e in await self._load(idents) if e is not None]
 
     async def _load(self, idents: list[str]) -> list[Episode | None]:
         if not idents:
@@ -135,12 +143,10 @@ class History:
         category: str = "",
         since: float | None = None,
         until: float | None = None,
-        exact: bool = False,
     ) -> list[dict[str, Any]]:
-        """Ended handoffs matching every given filter, newest first (at most SEARCH_LIMIT).
-
-        ``conversation`` matches a part of the conversation key (``exact``: the whole key).
-        """
+        """Ended handoffs matching every given filter, newest first (at most SEARCH_LIMIT,
+        among the newest SEARCH_SCAN in the date range). ``conversation`` matches a part of
+        the conversation key."""
         low = "-inf" if since is None else since
         high = "+inf" if until is None else until
         raw = await self._redis.zrevrangebyscore(
@@ -150,7 +156,7 @@ class History:
         wanted: list[str] = []
         for ident in idents:
             conv = ident.rpartition("|")[0]
-            if conversation and (conv != conversation if exact else conversation not in conv):
+            if conversation and conversation not in conv:
                 continue
             if channel and conv.partition(":")[0] != channel:
                 continue
