@@ -42,24 +42,10 @@ DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
 
-class FlakyChannel(RecordingChannel):
-    """A channel whose platform refuses the next ``failures`` sends (as a 502 would)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.failures = 0
-
-    async def send(self, out: Any) -> None:
-        if self.failures > 0:
-            self.failures -= 1
-            raise ConnectionError("the platform answered 502")
-        await super().send(out)
-
-
 @dataclass
 class Console:
     page: Any
-    channel: FlakyChannel
+    channel: RecordingChannel
     settings: Settings
     redis: aioredis.Redis
     url: str
@@ -103,7 +89,7 @@ async def running_console(
     await accounts.add("nurse", PASSWORD)
     await accounts.add("lina", PASSWORD)
     await accounts.add("head", PASSWORD, "lead")
-    channel = FlakyChannel()
+    channel = RecordingChannel()
     async with FakeOllama(reply=reply) as fake:
         settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, **overrides)
         server = TestServer(build_app(settings, adapters=[channel]), host="127.0.0.1")

@@ -47,20 +47,15 @@ PHONE = "13912345678"
 
 
 class Channel(RecordingChannel):
-    """Keeps what careline sends; refuses the next ``failures`` sends (a platform's 502), and
-    runs ``on_send`` as each message is handed over."""
+    """The recording channel, running ``on_send`` as each message is handed over."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.failures = 0
         self.on_send: Callable[[Outbound], Awaitable[None]] | None = None
 
     async def send(self, out: Outbound) -> None:
         if self.on_send is not None:
             await self.on_send(out)
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("502 from the platform")
         await super().send(out)
 
 

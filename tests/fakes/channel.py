@@ -23,6 +23,8 @@ class RecordingChannel:
     def __init__(self, channel: Channel = Channel.TELEGRAM) -> None:
         self.channel = channel
         self.sent: list[Outbound] = []
+        self.failures = 0
+        """The next this many sends are refused, as a platform answering 502 would."""
         self.context: ChannelContext | None = None
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
@@ -43,6 +45,9 @@ class RecordingChannel:
         self.context = None
 
     async def send(self, out: Outbound) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("502 from the platform")
         async with self._changed:
             self.sent.append(out)
             self._changed.notify_all()
