@@ -144,7 +144,7 @@ class StaffAccounts:
         await self.audit.record("cli", "staff_disable", "", name)
         # Consoles on every replica end this account's event streams at once, and the chats
         # it held go back to the queue for a colleague.
-        store = HandoffStore(self._redis, self._prefix, ttl_s=1)
+        store = HandoffStore(self._redis, self._prefix, ttl_s=1)  # neither call sets an expiry
         await store.publish(EventType.ACCOUNT_DISABLED, "", name=name)
         await store.unclaim_all(name, "account_disabled", claim_within_s)
         return True

@@ -32,11 +32,10 @@ from aiohttp import web
 
 from bot.console.history import MAX_NOTE_CHARS, Note
 from bot.console.transcript import Line
-from bot.console.worker import render, split_conversation
+from bot.console.worker import patient_language, render, split_conversation
 from bot.handoff import EventType, HandoffState, HeldChat, Outcome
 from bot.models import Outbound, OutboundKind
 from bot.staff import Session
-from safety.language import detect
 from safety.pii import Vault, mask
 
 if TYPE_CHECKING:
@@ -396,8 +395,7 @@ class ChatRoutes:
         lang = record.lang if record else ""
         if not lang:  # not known yet (the timers read it from the patient's words within 1 s)
             lines = await self.parts.transcript.read(conversation)
-            patient = [x.text for x in lines if x.role == "patient"]
-            lang = detect(patient[-1]) if patient else self.settings.default_language
+            lang = patient_language(lines, self.settings.default_language)
         with contextlib.suppress(web.HTTPBadGateway):  # logged and audited in _deliver
             await self._deliver(conversation, render(template, lang, self.settings), lang, actor)
 

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import math
 import statistics
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.console.history import History
 from bot.console.hours import is_open
-from bot.console.transcript import Transcript
+from bot.console.transcript import Line, Transcript
 from bot.handoff import DueTask, EventType, HandoffState, HandoffStore, HeldChat
 from bot.llm import LLMClient, LLMError
 from bot.models import Channel, Outbound, OutboundKind
@@ -56,6 +56,12 @@ def split_conversation(conversation: str) -> tuple[Channel, str] | None:
         return Channel(channel), conversation_id
     except ValueError:
         return None
+
+
+def patient_language(lines: Sequence[Line], default: str) -> str:
+    """The language of the patient's last message in a transcript, else ``default``."""
+    patient = [line.text for line in lines if line.role == "patient"]
+    return detect(patient[-1]) if patient else default
 
 
 def render(name: str, lang: str, settings: Settings, **extra: str) -> str:
@@ -150,8 +156,7 @@ class HandoffWorker:
     async def _on_wait(self, chat: HeldChat) -> None:
         lines = await self.transcript.read(chat.conversation)
         if not chat.lang:  # the escalation did not know the patient's language
-            patient = [line.text for line in lines if line.role == "patient"]
-            lang = detect(patient[-1]) if patient else self.settings.default_language
+            lang = patient_language(lines, self.settings.default_language)
             chat = HeldChat(**{**chat.__dict__, "lang": lang})
             await self.store.set_lang(chat.conversation, lang)
         if chat.state is HandoffState.WAITING:
