@@ -35,7 +35,7 @@ import redis.asyncio.connection as redis_connection  # noqa: E402
 from bench.measure import free_port, percentile  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
-from bot.llm import ChatMessage, OnStart, Readiness  # noqa: E402
+from bot.llm import ChatMessage, M, OnStart, Readiness  # noqa: E402
 from bot.models import Channel, Inbound, Outbound  # noqa: E402
 from bot.redis_conn import open_redis  # noqa: E402
 
@@ -63,6 +63,10 @@ class InstantModel:
         self, messages: Sequence[ChatMessage], on_start: OnStart | None = None
     ) -> AsyncIterator[str]:
         yield await self.complete(messages, on_start)
+
+    async def complete_structured(self, messages: Sequence[ChatMessage], schema: type[M]) -> M:
+        """The triage verdict, at once: no emergency."""
+        return schema.model_validate({"emergency": False, "category": "none"})
 
     async def check(self) -> Readiness:
         return Readiness(True, True, "instant")

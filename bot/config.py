@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     llm_repeat_penalty: float = Field(default=1.1, ge=0.5, le=2)
     llm_num_ctx: int = Field(default=8192, ge=512)
     llm_max_tokens: int = Field(default=600, ge=16)
+    # A second, independent emergency check: the model's triage verdict on messages the
+    # lexicon lets through, asked alongside the answer (bot.triage).
+    model_triage: bool = True
 
     # Server
     host: str = "127.0.0.1"

@@ -42,6 +42,7 @@ from bot.models import (
     OutboundKind,
 )
 from bot.ratelimit import ConversationLimiter
+from bot.triage import triage
 from bot.vault_cipher import VaultCipher
 from safety.emergency import Assessment, assess
 from safety.guard import guard
@@ -55,6 +56,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_DRAIN_S = 15.0
 # Intake assessments kept for submit, at most (deliveries that are never submitted drop out).
 INTAKE_MEMO_SIZE = 4096
+# Longest wait, once the answer is written, for the model's triage verdict still to come; a
+# verdict later than that is dropped and the answer goes out (the lexicon had let it pass).
+TRIAGE_GRACE_S = 5.0
 # Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
 DRAFT_INTERVAL_S = 0.7
 # Longest answer body per channel, before the disclaimer; channels split further if they must.
@@ -244,28 +248,32 @@ class Dispatcher:
 
     async def _emergency(self, msg: Inbound, lang: str, assessment: Assessment) -> None:
         """Template reply first; flagging for staff and the record come after, best-effort."""
+        await self._send(self._escalation(msg, lang, assessment, "lexicon"))
+
+    def _escalation(self, msg: Inbound, lang: str, assessment: Assessment, by: str) -> Outbound:
+        """The emergency template for ``msg``; from here on, earlier answers still being
+        written in its lane are withheld, and staff are alerted (in the background)."""
         lane = self._lanes.get(msg.key)
         if lane is not None:
             lane.emergency_at = time.monotonic()
         text = replies.emergency(assessment.category, lang, self.hospital)
-        await self._send(
-            Outbound(
-                channel=msg.channel,
-                conversation_id=msg.conversation_id,
-                text=text,
-                kind=OutboundKind.EMERGENCY,
-                buttons=replies.buttons(lang),
-                reply_to=msg.message_id,
-                lang=lang,
-            )
-        )
         log.warning(
-            "emergency conv=%s category=%s level=%s",
+            "emergency conv=%s category=%s level=%s by=%s",
             conversation_tag(msg.key),
             assessment.category,
             assessment.level,
+            by,
         )
         self._spawn(self._record_emergency(msg, lang, assessment, text))
+        return Outbound(
+            channel=msg.channel,
+            conversation_id=msg.conversation_id,
+            text=text,
+            kind=OutboundKind.EMERGENCY,
+            buttons=replies.buttons(lang),
+            reply_to=msg.message_id,
+            lang=lang,
+        )
 
     async def _record_emergency(
         self, msg: Inbound, lang: str, assessment: Assessment, reply: str
@@ -440,19 +448,63 @@ class Dispatcher:
                 await self._quietly(typing(turn.msg), "typing")
 
         draft = getattr(sender, "draft", None)
+        verdict = self._start_triage(turn)
+
+        def cleared() -> bool:
+            """Drafts wait for the triage verdict: nothing is shown before it says no."""
+            return verdict is None or (verdict.done() and verdict.result() is None)
+
+        if draft is not None and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
+            writing = self._stream_with_drafts(turn, messages, draft, on_start, cleared)
+        else:
+            writing = self.llm.complete(messages, on_start)
+        answer = asyncio.ensure_future(writing)
         try:
-            if draft is not None and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
-                turn.reply = await self._stream_with_drafts(turn, messages, draft, on_start)
-            else:
-                turn.reply = await self.llm.complete(messages, on_start)
-        except LLMError as exc:
-            log.warning("LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
-            turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
-            turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
-            await self.escalate(turn.key, "llm_failure")
-            await self._remember(turn, "")
-            return False
-        return True
+            if verdict is not None:
+                await asyncio.wait((answer, verdict), return_when=asyncio.FIRST_COMPLETED)
+                if verdict.done() and (found := verdict.result()) is not None:
+                    # The model calls it an emergency: the answer is not needed any more.
+                    turn.out = self._escalation(turn.msg, turn.lang, found, "model")
+                    return False
+            try:
+                turn.reply = await answer
+            except LLMError as exc:
+                log.warning(
+                    "LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__
+                )
+                turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
+                turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
+                await self.escalate(turn.key, "llm_failure")
+                await self._remember(turn, "")
+                return False
+            if verdict is not None:
+                await asyncio.wait((verdict,), timeout=TRIAGE_GRACE_S)
+                if not verdict.done():
+                    log.info("triage verdict late conv=%s", conversation_tag(turn.key))
+                elif (found := verdict.result()) is not None:
+                    log.info("answer withheld for emergency conv=%s", conversation_tag(turn.key))
+                    turn.out = self._escalation(turn.msg, turn.lang, found, "model")
+                    return False
+            return True
+        finally:
+            await stop_tasks((answer, verdict), "answer")
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # an answer no longer wanted may have failed: that is fine
+
+    def _start_triage(self, turn: Turn) -> asyncio.Task[Assessment | None] | None:
+        """The model's triage verdict on this message, asked at once (None when off)."""
+        if not self.settings.model_triage:
+            return None
+        earlier = [past.user for past in turn.history if past.user]
+        return asyncio.create_task(self._triage(turn, earlier))
+
+    async def _triage(self, turn: Turn, earlier: list[str]) -> Assessment | None:
+        """The verdict, or None: a failed triage changes nothing (the lexicon let it pass)."""
+        try:
+            return await triage(self.llm, turn.masked, earlier, turn.lang)
+        except Exception as exc:
+            log.info("triage failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
+            return None
 
     async def _stream_with_drafts(
         self,
@@ -460,15 +512,17 @@ class Dispatcher:
         messages: list[ChatMessage],
         draft: Callable[[Inbound, str], Awaitable[None]],
         on_start: Callable[[], Awaitable[None]],
+        cleared: Callable[[], bool],
     ) -> str:
-        """Stream the answer, showing the patient guarded, unmasked drafts as it grows."""
+        """Stream the answer, showing the patient guarded, unmasked drafts as it grows (once
+        ``cleared`` says the message is no emergency)."""
         parts: list[str] = []
         shown_at = time.monotonic()
         limit = MAX_REPLY_CHARS.get(turn.msg.channel, 2000)
         async with contextlib.aclosing(self.llm.stream(messages, on_start)) as stream:
             async for piece in stream:
                 parts.append(piece)
-                if time.monotonic() - shown_at >= DRAFT_INTERVAL_S:
+                if time.monotonic() - shown_at >= DRAFT_INTERVAL_S and cleared():
                     shown_at = time.monotonic()
                     preview = guard(
                         "".join(parts),

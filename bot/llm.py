@@ -441,6 +441,8 @@ class OllamaLLM(_BaseLLM):
             "num_ctx": settings.llm_num_ctx,
             "num_predict": settings.llm_max_tokens,
         }
+        # A structured answer is a judgement, not prose: the most likely one, every time.
+        self._structured_options = {**self._options, "temperature": 0.0}
 
     def _messages(self, messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.content} for m in messages]
@@ -459,7 +461,7 @@ class OllamaLLM(_BaseLLM):
             format=schema,
             think=False,
             keep_alive=OLLAMA_KEEP_ALIVE,
-            options=self._options,
+            options=self._options if schema is None else self._structured_options,
         )
         self._note_cut(response.done_reason)
         return response.message.content or ""
@@ -601,7 +603,8 @@ class OpenAICompatLLM(_BaseLLM):
         response = await self._client.chat.completions.create(
             model=self._model,
             messages=[_openai_message(m) for m in messages],
-            temperature=self._settings.llm_temperature,
+            # A structured answer is a judgement, not prose: the most likely one, every time.
+            temperature=self._settings.llm_temperature if schema is None else 0.0,
             top_p=self._settings.llm_top_p,
             max_tokens=self._settings.llm_max_tokens,
             stream=False,

@@ -53,7 +53,9 @@ async def test_piped_chat_answers_escalates_and_hands_off(tmp_path: Path) -> Non
     assert staff < emergency
     assert "120" in out[emergency:]
     assert PHONE not in sent and "李雷" not in sent
-    assert len(fake.chat_bodies) == 1  # the button and the emergency never reached the model
+    # The button and the emergency never reached the model; the question got an answer and
+    # a triage verdict.
+    assert len(fake.answer_bodies) == 1 and len(fake.triage_bodies) == 1
     assert "Traceback" not in err
 
 

@@ -132,7 +132,7 @@ async def test_answer_carries_disclaimer_and_handoff_button(
     assert out.text.startswith("建议多休息")
     assert out.text.count("仅供健康参考") == 1
     assert ButtonId.HUMAN in [b.id for b in out.buttons]
-    request = fake.chat_bodies[0]
+    request = fake.answer_bodies[0]
     assert request["messages"][0]["role"] == "system"
     assert "测试医院" in request["messages"][0]["content"]
 
@@ -163,7 +163,7 @@ async def test_history_is_masked_and_stable_across_messages(
     await recorder.wait_for(1)
     await dispatcher.submit(inbound(f"还是这个号码{PHONE}，记住了吗"))
     await recorder.wait_for(2)
-    second = fake.chat_bodies[1]["messages"]
+    second = fake.answer_bodies[1]["messages"]
     earlier_user = second[1]["content"]
     current_user = second[-1]["content"]
     placeholders = [p for p in ("[电话1]", "[PHONE_1]") if p in earlier_user]
@@ -217,7 +217,7 @@ async def test_typing_is_shown_when_the_model_takes_the_question_up(
         await dispatcher.llm.aclose()
     # Each was shown with the model free, just before the question went to it.
     assert recorder.typing_at == [("first", 0), ("second", 0)]
-    assert len(fake.chat_bodies) == 2
+    assert len(fake.answer_bodies) == 2
 
 
 async def test_waiting_chat_gets_no_model_answer(pipeline: Any, fake: FakeOllama) -> None:
@@ -264,7 +264,7 @@ async def test_chats_take_turns_within_the_concurrency_limit(
         for text, chat in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("c1", "c")]:
             await dispatcher.submit(inbound(f"问题{text}", chat))
         await dispatcher.drain()
-        order = [last_user_text(body) for body in fake.chat_bodies]
+        order = [last_user_text(body) for body in fake.answer_bodies]
         assert order == [f"问题{t}" for t in ("a1", "b1", "c1", "a2", "a3")]
         assert fake.max_in_flight == 1
         assert dispatcher._lanes == {}  # nothing is kept for chats with nothing to do
@@ -295,7 +295,7 @@ async def test_a_chats_queue_is_bounded_and_the_overflow_is_told_so(
         kinds = [o.kind for o in recorder.to("busy")]
         assert kinds.count(OutboundKind.ANSWER) == 3
         assert kinds.count(OutboundKind.NOTICE) == 2
-        asked = [last_user_text(body) for body in fake.chat_bodies]
+        asked = [last_user_text(body) for body in fake.answer_bodies]
         assert asked == ["第一个问题", "追问0", "追问1"]
     finally:
         await dispatcher.aclose()
@@ -381,7 +381,7 @@ async def test_window_is_bounded_by_turns_and_characters(
         assert 0 < ttl <= settings.context_ttl_s
         # Three exchanges were stored before the last message, but an exchange here is 15
         # characters, so only the newest two fit in 40.
-        sent = [m["content"] for m in fake.chat_bodies[-1]["messages"] if m["role"] == "user"]
+        sent = [m["content"] for m in fake.answer_bodies[-1]["messages"] if m["role"] == "user"]
         assert sent == ["第2个问题", "第3个问题", "第4个问题"]
     finally:
         await dispatcher.aclose()
@@ -429,7 +429,7 @@ async def test_forget_erases_history_and_vault(
     )
     await dispatcher.submit(inbound("血糖高怎么办"))
     await recorder.wait_for(3)
-    users = [m for m in fake.chat_bodies[-1]["messages"] if m["role"] == "user"]
+    users = [m for m in fake.answer_bodies[-1]["messages"] if m["role"] == "user"]
     assert len(users) == 1
 
 
@@ -450,7 +450,7 @@ async def test_flood_from_one_chat_gets_one_notice_and_spares_others(
         assert [o.kind for o in flood].count(OutboundKind.ANSWER) == 3
         assert [o.kind for o in flood].count(OutboundKind.NOTICE) == 1
         assert [o.kind for o in recorder.to("calm")] == [OutboundKind.ANSWER]
-        assert len(fake.chat_bodies) == 4
+        assert len(fake.answer_bodies) == 4
     finally:
         await dispatcher.aclose()
         await dispatcher.llm.aclose()

@@ -315,7 +315,7 @@ async def test_three_concurrent_deliveries_give_one_answer(
         results = await asyncio.gather(*(h.post(xml) for _ in range(3)))
         await h.drain()
     assert [r[2] for r in results] == ["success"] * 3
-    assert len(h.ollama.chat_bodies) == 1
+    assert len(h.ollama.answer_bodies) == 1
     assert len(h.api.sent) == 1
 
 
@@ -331,7 +331,7 @@ async def test_burst_of_patients_each_delivered_three_times_gets_one_answer_each
         results = await asyncio.gather(*(h.post(xml) for xml in messages * 3))
         await h.drain()
     assert [r[2] for r in results] == ["success"] * 36
-    assert len(h.ollama.chat_bodies) == 12
+    assert len(h.ollama.answer_bodies) == 12
     assert sorted(s["touser"] for s in h.api.sent) == sorted(f"{USER}_{i:02d}" for i in range(12))
 
 
@@ -361,7 +361,7 @@ async def test_compatible_mode_is_read_and_answered(
         assert (await h.post(xml))[2] == "success"
         await h.drain()
     assert len(h.api.sent) == 1
-    assert "门诊几点开门" in str(h.ollama.chat_bodies[0]["messages"][-1]["content"])
+    assert "门诊几点开门" in str(h.ollama.answer_bodies[0]["messages"][-1]["content"])
 
 
 async def test_buttons_keywords_menu_clicks_and_events(
@@ -415,7 +415,7 @@ async def test_voice_image_and_unsubscribe(
         )
         assert (await h.post(voice))[2] == "success"
         await h.drain()
-        assert "头疼怎么办" in str(h.ollama.chat_bodies[-1]["messages"][-1]["content"])
+        assert "头疼怎么办" in str(h.ollama.answer_bodies[-1]["messages"][-1]["content"])
         assert len(h.api.sent) == 1
 
         mute, _ = h.push.message(USER, "voice", {"MediaId": "m2", "Format": "amr"})
@@ -594,7 +594,7 @@ async def test_passive_delivery_with_nothing_to_answer_is_released_at_once(
     assert replies[0][1] is not None and replies[0][1]["Content"].startswith(ANSWER)
     assert replies[1][1] is not None and "稍等" in replies[1][1]["Content"]
     assert replies[2][0] == 200 and replies[2][2] == "success"
-    assert len(h.ollama.chat_bodies) == 1
+    assert len(h.ollama.answer_bodies) == 1
 
 
 async def test_passive_three_concurrent_deliveries_one_answer(
@@ -606,7 +606,7 @@ async def test_passive_three_concurrent_deliveries_one_answer(
         xml, _ = h.push.text(USER, "挂号怎么挂")
         results = await asyncio.gather(*(h.post(xml) for _ in range(3)))
         await h.drain()
-    assert len(h.ollama.chat_bodies) == 1
+    assert len(h.ollama.answer_bodies) == 1
     contents = {r[1]["Content"] for r in results if r[1] is not None}
     assert len(contents) == 1 and ANSWER in contents.pop()
 
@@ -648,7 +648,7 @@ async def test_passive_deliveries_apart_answer_after_the_last_comes_with_next_me
     content = reply["Content"]
     assert content.startswith("【您之前问题的回答】") and ANSWER in content
     assert content.count(ANSWER) == 2  # the earlier answer, then the answer to "谢谢"
-    assert len(h.ollama.chat_bodies) == 2
+    assert len(h.ollama.answer_bodies) == 2
 
 
 async def test_passive_retry_on_another_replica_gets_the_answer(
@@ -682,7 +682,7 @@ async def test_passive_retry_on_another_replica_gets_the_answer(
         await a.drain()
         await b.drain()
     assert reply is not None and reply["Content"].startswith(ANSWER)
-    assert len(ollama.chat_bodies) == 1
+    assert len(ollama.answer_bodies) == 1
 
 
 async def test_transfer_to_wechat_customer_service_when_escalated(

@@ -121,7 +121,7 @@ async def test_active_mode_end_to_end(
         await deliver(session, url, push, follow)
         await eventually(lambda: len(sends_to(api, patient)) == 2)
         assert api.force_refreshes == 1
-        assert len(ollama.chat_bodies) == 2
+        assert len(ollama.answer_bodies) == 2
 
         # An emergency comes back in the webhook response itself, encrypted.
         urgent, _ = push.text(patient, "我爸突然说话不清楚，半边身子动不了")
@@ -139,7 +139,7 @@ async def test_active_mode_end_to_end(
         reasons = {f[b"conversation"]: f[b"reason"] for _id, f in alerts or [] if f}
         assert reasons[f"wechat:{late}".encode()] == b"wechat_window_closed"
     assert sends_to(api, late) == []
-    assert len(ollama.chat_bodies) == 3
+    assert len(ollama.answer_bodies) == 3
     logged = (tmp_path / "serve.log").read_text("utf-8")
     assert "WeChat access token refreshed" in logged
     for words in ("在哪里挂号", "几点开门", "半边身子", "体检报告", patient, late):
@@ -175,7 +175,7 @@ async def test_passive_mode_end_to_end(
     assert first[1]["Content"].startswith(ANSWER) and "仅供健康参考" in first[1]["Content"]
     assert '回复"人工"：转人工' in first[1]["Content"]
     assert again[1]["Content"] == first[1]["Content"]
-    assert len(ollama.chat_bodies) == 1
+    assert len(ollama.answer_bodies) == 1
     assert api.sent == [] and api.token_requests == []
 
 
@@ -200,11 +200,11 @@ async def test_two_processes_share_one_redis_without_duplicate_answers(
         # A second question, to either process: its answer follows any duplicate answer.
         follow, _ = push.text(patient, "要预约吗")
         await deliver(session, url_b, push, follow)
-        await eventually(lambda: len(ollama.chat_bodies) == 2)
+        await eventually(lambda: len(ollama.answer_bodies) == 2)
         await eventually(lambda: len(sends_to(api, patient)) >= 2)
         other, _ = push.text("oE2E_two_replicas_2", "你好")
         await deliver(session, url_a, push, other)
         await eventually(lambda: len(api.sent) >= 3)
     assert len(sends_to(api, patient)) == 2
-    assert len(ollama.chat_bodies) == 3
+    assert len(ollama.answer_bodies) == 3
     assert len(api.token_requests) == 1  # one access token for both processes

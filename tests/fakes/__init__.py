@@ -40,6 +40,8 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_MODEL = "qwen3:4b-instruct"
 DEFAULT_REPLY = "您好，这里是示例回复。Hello, this is a sample reply."
 DEFAULT_CHUNK_CHARS = 4
+NOT_AN_EMERGENCY = '{"emergency": false, "category": "none"}'
+"""The fake model's default triage verdict."""
 SHUTDOWN_TIMEOUT_S = 1.0
 
 ReplyText = str | Sequence[str]
@@ -99,13 +101,20 @@ class LoopbackFake:
     fail: Failure | None = None
     fail_times: int | None = None
     """How many chat requests ``fail`` applies to; None means all of them."""
+    # Triage questions (a structured request whose schema has an "emergency" field) are
+    # answered apart from the answers, so a test of answers and their failures is not
+    # disturbed by the verdict asked alongside each.
+    triage_reply: Reply = NOT_AN_EMERGENCY
+    triage_delay: float = 0.0
+    triage_fail: Failure | None = None
     host: str = LOOPBACK
     port: int = 0
 
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
     attempts: int = field(default=0, init=False)
-    """Chat requests received, including those failed or dropped."""
+    """Chat requests received, including those failed or dropped (triage questions not)."""
     in_flight: int = field(default=0, init=False)
+    """Requests being answered now (triage questions not counted)."""
     max_in_flight: int = field(default=0, init=False)
 
     _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
@@ -166,6 +175,23 @@ class LoopbackFake:
         """The JSON bodies of every chat request, in arrival order."""
         return [r.body for r in self.requests if r.path == self.CHAT_PATH]
 
+    @property
+    def answer_bodies(self) -> list[Any]:
+        """Chat requests other than triage questions."""
+        return [b for b in self.chat_bodies if not self.is_triage(b)]
+
+    @property
+    def triage_bodies(self) -> list[Any]:
+        return [b for b in self.chat_bodies if self.is_triage(b)]
+
+    def schema_of(self, body: Any) -> Any:
+        """The JSON schema a chat request asks the answer to fit, if any (model fakes)."""
+        return None
+
+    def is_triage(self, body: Any) -> bool:
+        schema = self.schema_of(body) if isinstance(body, dict) else None
+        return isinstance(schema, dict) and "emergency" in (schema.get("properties") or {})
+
     # -- helpers for handlers -----------------------------------------------------------
 
     def model_installed(self, name: str) -> bool:
@@ -182,8 +208,10 @@ class LoopbackFake:
         )
         return body
 
-    def take_failure(self) -> Failure | None:
+    def take_failure(self, body: Any = None) -> Failure | None:
         """The failure this request should suffer, consuming one of ``fail_times``."""
+        if self.is_triage(body):
+            return self.triage_fail
         if self.fail is None:
             return None
         if self.fail_times is not None:
@@ -193,7 +221,10 @@ class LoopbackFake:
         return self.fail
 
     @contextlib.contextmanager
-    def counting(self) -> Iterator[None]:
+    def counting(self, body: Any = None) -> Iterator[None]:
+        if self.is_triage(body):
+            yield
+            return
         self.attempts += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -213,8 +244,12 @@ class LoopbackFake:
     async def hang(self) -> None:
         await self._closing.wait()
 
+    def delay_for(self, body: Any) -> float:
+        return self.triage_delay if self.is_triage(body) else self.delay
+
     def reply_chunks(self, body: dict[str, Any]) -> list[str]:
-        reply = self.reply(body) if callable(self.reply) else self.reply
+        chosen = self.triage_reply if self.is_triage(body) else self.reply
+        reply = chosen(body) if callable(chosen) else chosen
         if isinstance(reply, str):
             return split_reply(reply, self.chunk_chars)
         return list(reply)

@@ -52,6 +52,9 @@ def _not_found(model: str) -> web.Response:
 class FakeOllama(LoopbackFake):
     CHAT_PATH = "/api/chat"
 
+    def schema_of(self, body: Any) -> Any:
+        return body.get("format")
+
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._root)
         app.router.add_get("/api/version", self._version)
@@ -114,16 +117,16 @@ class FakeOllama(LoopbackFake):
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await self.record(request)
-        with self.counting():
+        with self.counting(body):
             if not isinstance(body, dict):
                 return _error(400, "invalid request body")
             model = str(body.get("model") or "")
             if not model:
                 return _error(400, "model is required")
-            failure = self.take_failure()
+            failure = self.take_failure(body)
             if failure is Failure.DROP:
                 return self.drop(request)
-            await self.pause(self.delay)
+            await self.pause(self.delay_for(body))
             if failure is Failure.HANG:
                 await self.hang()
                 return _error(500, "server shutting down")

@@ -57,6 +57,12 @@ class FakeOpenAI(LoopbackFake):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
+    def schema_of(self, body: Any) -> Any:
+        rf = body.get("response_format")
+        if not isinstance(rf, dict) or not isinstance(rf.get("json_schema"), dict):
+            return None
+        return rf["json_schema"].get("schema")
+
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model:.+}", self._model)
@@ -93,7 +99,7 @@ class FakeOpenAI(LoopbackFake):
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await self.record(request)
-        with self.counting():
+        with self.counting(body):
             if (denied := self._unauthorised(request)) is not None:
                 return denied
             if not isinstance(body, dict) or not body.get("model"):
@@ -101,10 +107,10 @@ class FakeOpenAI(LoopbackFake):
                     400, "you must provide a model parameter", "invalid_request_error", None
                 )
             model = str(body["model"])
-            failure = self.take_failure()
+            failure = self.take_failure(body)
             if failure is Failure.DROP:
                 return self.drop(request)
-            await self.pause(self.delay)
+            await self.pause(self.delay_for(body))
             if failure is Failure.HANG:
                 await self.hang()
                 return _error(500, "server shutting down", "server_error", None)
