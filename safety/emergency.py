@@ -123,6 +123,7 @@ class _Context:
     info_cue: re.Pattern[str]
     info_strip: re.Pattern[str]
     personal: re.Pattern[str]
+    figurative: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,7 @@ def _load_context(data: dict[str, Any], lang: str) -> _Context:
         info_cue=re.compile(data["info_cue"]),
         info_strip=re.compile(data["info_strip"]),
         personal=re.compile(data["personal"]),
+        figurative=re.compile(data["figurative"]) if data.get("figurative") else None,
     )
 
 
@@ -523,6 +525,7 @@ class _Message:
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self._clause_flags: dict[tuple[str, int], tuple[bool, bool]] = {}
         self._info: dict[str, bool] = {}
+        self._figures: dict[str, list[tuple[int, int]]] = {}
 
     def info(self, lang: str) -> bool:
         """Is the message a general information question (for rules of ``lang``)?"""
@@ -646,8 +649,28 @@ class _Message:
             return False
         return bool(ctx.resolved_after.search(after))
 
+    def figures(self, lang: str) -> list[tuple[int, int]]:
+        """Spans of figures of speech ("想你想死了", "bored to death"): the "fig" groups of
+        the context's ``figurative`` pattern. A finding that overlaps one is not read."""
+        found = self._figures.get(lang)
+        if found is None:
+            found = []
+            pattern = self.lex.context[lang].figurative
+            if pattern is not None:
+                for m in pattern.finditer(self.norm):
+                    found.extend(
+                        m.span(name)
+                        for name, value in m.groupdict().items()
+                        if value is not None and name.startswith("fig")
+                    )
+            self._figures[lang] = found
+        return found
+
     def live(self, rule: _Rule, term: _Term) -> bool:
+        figures = self.figures(rule.lang)
         for s, e in self.hits(term):
+            if any(s < f_end and f_start < e for f_start, f_end in figures):
+                continue
             clause = self.clause_of(s)
             historical, hypothetical = self.flags(rule.lang, clause)
             if hypothetical or (rule.history and historical):

@@ -1,0 +1,97 @@
+"""The composed emergency grammars (self-harm, overdose, poisoning scenes, conditions where
+timing matters) and figures of speech: each rule with sentences it must escalate and
+look-alikes it must leave alone. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety.emergency import assess
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # self-harm: a wish to die or be free, with a means, a time or a farewell
+        ("安眠药我都攒好了，今晚就解脱", "self_harm"),
+        ("活着太累了，楼顶的门我已经找到怎么开了", "self_harm"),
+        ("我就是大家的拖累，遗书写好放在抽屉里了", "self_harm"),
+        ("刀片就在手边，对不起爸妈，我走以后替我照顾好猫", "self_harm"),
+        ("控制不住一直在割自己，停不下来", "self_harm"),
+        # overdose: a medicine and an amount
+        ("我刚一口气吃了一整盒安眠药", "poisoning"),
+        ("他吃了二十多片布洛芬", "poisoning"),
+        ("她吞了8000mg的扑热息痛", "poisoning"),
+        ("两岁的孙子偷吃了奶奶的降压药", "poisoning"),
+        # poisoning scenes
+        ("屋里烧炭取暖，现在一家人都头晕想吐", "poisoning"),
+        ("把84和洁厕灵混在一起刷厕所，现在胸闷咳嗽", "poisoning"),
+        ("宝宝把洗衣凝珠咬破了", "poisoning"),
+        ("中午吃了山上采的野生菌，现在一直拉肚子还看见小人", "poisoning"),
+        # chemical splash, hot liquid on a child
+        ("管道疏通剂溅到眼睛里了", "burn"),
+        ("孩子把热汤打翻了，烫到胸口", "burn"),
+        # timing matters
+        ("我爸打完胰岛素一个小时，现在说胡话叫不醒", "other"),
+        ("糖尿病人一直呕吐，呼吸又深又快，有烂苹果味", "other"),
+        ("吃着华法林，鼻血止不住", "bleeding"),
+        ("孩子吃果冻卡住了，咳不出来脸都紫了", "breathing"),
+        ("我这辈子从来没有这么疼过，头像要炸开一样", "other"),
+        ("外婆今天早上突然不认人了，说话颠三倒四", "other"),
+        ("他咳了一大口鲜血", "bleeding"),
+        # a heart attack told across clauses, without the words "chest pain"
+        ("左胳膊发麻，出了一身冷汗，胸口像压着东西", "cardiac"),
+    ],
+)
+def test_composed_emergencies_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # one part of a grammar alone is not enough
+        "今晚几点能去天台看烟花",
+        "我觉得自己是家里的负担，看病花了太多钱",
+        "这药一盒24片，一天吃几片",
+        "一盒药吃完了要复诊吗",
+        "药都吃了还是疼",
+        "宝宝咳嗽吃了药还不好",
+        "孩子不肯吃药怎么办",
+        "冬天烧炭取暖要注意什么",
+        "84消毒液能和洗衣粉一起用吗",
+        "糖尿病人平时血糖高，嘴巴有点干",
+        "打胰岛素的地方有点痒",
+        "吃饭老是噎着，是不是食管有问题",
+        "我一直在吃阿司匹林，刷牙有点出血正常吗",
+        "我奶奶有老年痴呆，最近不认人了",
+        # figures of speech
+        "想你想死了",
+        "排队排到窒息",
+        "今天累得想死",
+        "热死了，空调坏了",
+        # a denial is not an emergency
+        "我没有自杀的想法，只是最近睡不好",
+    ],
+)
+def test_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
+
+
+def test_a_figure_of_speech_hides_only_itself() -> None:
+    result = assess("胸口疼得要死，出了一身冷汗")
+    assert result.escalate and result.category == "cardiac"
+
+
+def test_a_denial_of_suicidal_thoughts_is_urgent_not_an_emergency() -> None:
+    result = assess("我没有自杀的念头，就是心情不好想聊聊")
+    assert (result.escalate, result.level, result.category) == (False, "urgent", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I miss you to death", "this queue is suffocating", "I'm dying to see the new baby"],
+)
+def test_english_figures_of_speech_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
