@@ -102,7 +102,7 @@ class _Rule:
     lang: str
     groups: tuple[tuple[_Term, ...], ...]
     negatable: bool = True
-    history: bool = True
+    history: bool | Literal["past"] = True  # "past": habits ("经常", "often") stay live
     unless: tuple[_Term, ...] = ()
     unless_message: tuple[_Term, ...] = ()
 
@@ -117,6 +117,7 @@ class _Context:
     ongoing_after: re.Pattern[str]
     resolved_after: re.Pattern[str]
     history: re.Pattern[str]
+    habitual: re.Pattern[str] | None
     handled: re.Pattern[str]
     present: re.Pattern[str]
     hypothetical: re.Pattern[str]
@@ -124,6 +125,7 @@ class _Context:
     info_strip: re.Pattern[str]
     personal: re.Pattern[str]
     figurative: re.Pattern[str] | None = None
+    fiction: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,9 +205,163 @@ class LexiconError(ValueError):
     """A lexicon data file is malformed (the message names the file and rule, not text)."""
 
 
-def _en_fragment(part: str) -> str:
-    """English term text to regex: "word*" takes any ending, spaces match any whitespace."""
-    return _EN_STAR_RE.sub(r"\1[\\w'-]*", r"\s+".join(part.strip().split()))
+# Words of a multi-word English term that keep their one form: function words.
+_EN_FIXED = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "my",
+        "his",
+        "her",
+        "our",
+        "their",
+        "your",
+        "its",
+        "it",
+        "me",
+        "him",
+        "them",
+        "us",
+        "you",
+        "i",
+        "he",
+        "she",
+        "we",
+        "they",
+        "this",
+        "that",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "up",
+        "out",
+        "off",
+        "down",
+        "over",
+        "into",
+        "onto",
+        "from",
+        "with",
+        "for",
+        "and",
+        "or",
+        "not",
+        "no",
+        "all",
+        "any",
+        "one",
+        "too",
+        "so",
+        "very",
+        "much",
+        "many",
+        "more",
+        "less",
+        "as",
+        "by",
+        "can",
+        "will",
+        "lot",
+        "lots",
+        "bit",
+        "little",
+        "few",
+        "some",
+        "several",
+        "whole",
+        "entire",
+    ]
+)
+_EN_WORD = re.compile(r"[a-z]+")
+_VOWELS = frozenset("aeiou")
+
+
+@lru_cache(maxsize=1)
+def _irregular_forms() -> dict[str, frozenset[str]]:
+    """Each form in ``english_forms.txt`` -> every form of its word."""
+    table: dict[str, frozenset[str]] = {}
+    for line in _text.read_lines("english_forms.txt"):
+        forms = frozenset(line.split())
+        for form in forms:
+            table[form] = table.get(form, frozenset()) | forms
+    return table
+
+
+def _regular_forms(base: str) -> set[str]:
+    if base.endswith("e"):
+        return {base, base + "s", base + "d", base[:-1] + "ing"}
+    if len(base) > 2 and base.endswith("y") and base[-2] not in _VOWELS:
+        return {base, base[:-1] + "ies", base[:-1] + "ied", base + "ing"}
+    if base.endswith(("s", "x", "z", "ch", "sh")):
+        return {base, base + "es", base + "ed", base + "ing"}
+    forms = {base, base + "s", base + "ed", base + "ing"}
+    # A short consonant-vowel-consonant word doubles its last letter: stop -> stopped.
+    if (
+        3 <= len(base) <= 4
+        and base[-1] not in _VOWELS | {"w", "x", "y"}
+        and base[-2] in _VOWELS
+        and base[-3] not in _VOWELS
+    ):
+        forms |= {base + base[-1] + "ed", base + base[-1] + "ing"}
+    return forms
+
+
+def _undoubled(stem: str) -> set[str]:
+    """stopp -> stop; a letter English writes double anyway (pass, fall, buzz) stays."""
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in _VOWELS | set("slfz"):
+        return {stem[:-1]}
+    return set()
+
+
+def _word_forms(word: str) -> frozenset[str]:
+    """Every form of an English word, whichever form the lexicon wrote ("passed" -> pass,
+    passes, passed, passing). Over-generation only adds strings no message contains."""
+    irregular = _irregular_forms()
+    if word in irregular:
+        return irregular[word]
+    bases = {word}
+    if word.endswith("ing") and len(word) > 5:
+        stem = word[:-3]
+        bases |= {stem, stem + "e"} | _undoubled(stem)
+    if word.endswith("ied") and len(word) > 4:
+        bases.add(word[:-3] + "y")
+    elif word.endswith("ed") and len(word) > 4:
+        stem = word[:-2]
+        bases |= {stem, word[:-1]} | _undoubled(stem)
+    if word.endswith("ies") and len(word) > 4:
+        bases.add(word[:-3] + "y")
+    elif word.endswith("es") and len(word) > 4:
+        bases |= {word[:-2], word[:-1]}
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        bases.add(word[:-1])
+    forms: set[str] = set()
+    for base in bases:
+        forms |= _regular_forms(base) | irregular.get(base, frozenset())
+    return frozenset(forms)
+
+
+def _en_word(word: str, inflect: bool) -> str:
+    if word.endswith("*") and _EN_WORD.fullmatch(word[:-1]):
+        return re.escape(word[:-1]) + r"[\w'-]*"
+    if inflect and _EN_WORD.fullmatch(word) and len(word) > 2 and word not in _EN_FIXED:
+        forms = sorted(_word_forms(word), key=lambda f: (-len(f), f))
+        return "(?:" + "|".join(forms) + ")"
+    return _EN_STAR_RE.sub(r"\1[\\w'-]*", word)
+
+
+def _en_inflects(raw: str) -> bool:
+    """A multi-word English term matches its words in any form ("took the whole bottle",
+    "taken the whole bottle"); a one-word term is written in each form it should match."""
+    return not raw.startswith("re:") and len(raw.replace("~", " ").split()) > 1
+
+
+def _en_fragment(part: str, inflect: bool = False) -> str:
+    """English term text to regex: "word*" takes any ending, spaces match any whitespace,
+    and with ``inflect`` each plain word matches any of its forms."""
+    return r"\s+".join(_en_word(w, inflect) for w in part.strip().split())
 
 
 def _op_name(op: Any) -> str:
@@ -291,8 +447,8 @@ def _literal_factors(raw: str, lang: str) -> Factors:
     less an English word's final "*"; the longest one is the most selective. None when a
     word holds regex syntax.
     """
-    if raw.startswith("re:"):
-        return None
+    if raw.startswith("re:") or (lang == "en" and _en_inflects(raw)):
+        return None  # an inflected term's factors come from its pattern
     words = raw.split("~") if lang == "zh" else [w for p in raw.split("~") for w in p.split()]
     literals = [w[:-1] if lang == "en" and _EN_STAR_RE.fullmatch(w[-2:]) else w for w in words]
     if not literals or any(not w or set(w) & _REGEX_META for w in literals):
@@ -361,13 +517,16 @@ def _compile_term_pattern(raw: str, lang: str) -> _Term:
         first = parts[0]
         probe = first if not (set(first) & _REGEX_META) else None
         return _Term(raw, re.compile(body), probe, True, len(parts) > 1)
-    body = _EN_GAP.join(_en_fragment(p) for p in parts)
+    inflect = _en_inflects(raw)
+    body = _EN_GAP.join(_en_fragment(p, inflect) for p in parts)
     first_word = parts[0].split()[0] if parts[0].split() else ""
     probe = (
         first_word.rstrip("*")
         if first_word and not (set(first_word.rstrip("*")) & _REGEX_META)
         else None
     )
+    if probe and inflect and "(?:" in _en_word(first_word, True):
+        probe = None  # the written form need not occur
     return _Term(raw, re.compile(r"(?<![\w'])" + body + r"(?![\w])"), probe, False)
 
 
@@ -382,6 +541,7 @@ def _load_context(data: dict[str, Any], lang: str) -> _Context:
         ongoing_after=re.compile(data["ongoing_after"]),
         resolved_after=re.compile(data["resolved_after"]),
         history=re.compile(data["history"]),
+        habitual=re.compile(data["habitual"]) if data.get("habitual") else None,
         handled=re.compile(data["handled"]),
         present=re.compile(data["present"]),
         hypothetical=re.compile(data["hypothetical"]),
@@ -389,7 +549,14 @@ def _load_context(data: dict[str, Any], lang: str) -> _Context:
         info_strip=re.compile(data["info_strip"]),
         personal=re.compile(data["personal"]),
         figurative=re.compile(data["figurative"]) if data.get("figurative") else None,
+        fiction=re.compile(data["fiction"]) if data.get("fiction") else None,
     )
+
+
+def _history_option(value: Any, where: str) -> bool | Literal["past"]:
+    if value == "past" or isinstance(value, bool):
+        return value  # type: ignore[no-any-return]
+    raise LexiconError(f'{where}: history must be true, false or "past"')
 
 
 def _expand(group: Any, concepts: dict[str, list[str]], where: str) -> list[str]:
@@ -441,7 +608,7 @@ def _lexicon() -> _Lexicon:
                     lang=lang,
                     groups=groups,
                     negatable=bool(entry.get("negatable", True)),
-                    history=bool(entry.get("history", True)),
+                    history=_history_option(entry.get("history", True), where),
                     unless=tuple(
                         term(t, lang) for t in _expand(entry.get("unless", []), concepts, where)
                     ),
@@ -523,7 +690,7 @@ class _Message:
         self.sentence_starts = sents
         self.stretches = _text.Stretches(norm)  # segmented only where a term is checked
         self._hits: dict[str, list[tuple[int, int]]] = {}
-        self._clause_flags: dict[tuple[str, int], tuple[bool, bool]] = {}
+        self._clause_flags: dict[tuple[str, int], tuple[bool, bool, bool]] = {}
         self._info: dict[str, bool] = {}
         self._figures: dict[str, list[tuple[int, int]]] = {}
 
@@ -546,8 +713,10 @@ class _Message:
     def clause_text(self, idx: int) -> str:
         return self.norm[self.clause_starts[idx] : self.clause_ends[idx]]
 
-    def flags(self, lang: str, idx: int) -> tuple[bool, bool]:
-        """(historical, hypothetical) for clause ``idx``.
+    def flags(self, lang: str, idx: int) -> tuple[bool, bool, bool]:
+        """(historical, hypothetical, past) for clause ``idx``: ``past`` is ``historical``
+        with habits ("经常", "often") left out. A sentence about something seen on television
+        or in a story counts as hypothetical.
 
         Time cues scope forward: the nearest cue at or before the clause, within its sentence,
         decides ("三年前心梗，今天胸口痛" keeps today's pain live; "今天胸口痛，之前有高血压"
@@ -566,23 +735,42 @@ class _Message:
                 if si + 1 < len(self.sentence_starts)
                 else len(self.norm)
             )
-            historical = False
+            historical = past = False
             if not ctx.present.search(text):
+                handled = bool(ctx.handled.search(self.norm, s_lo, s_hi))
                 historical = (
-                    bool(ctx.history.search(text))
-                    or bool(ctx.handled.search(self.norm, s_lo, s_hi))
-                    or self._past_before(ctx, idx, s_lo)
+                    handled
+                    or bool(self._time_cues(ctx, text, False))
+                    or self._past_before(ctx, idx, s_lo, False)
                 )
-            self._clause_flags[key] = (historical, bool(ctx.hypothetical.search(text)))
+                past = historical and (
+                    handled
+                    or bool(self._time_cues(ctx, text, True))
+                    or self._past_before(ctx, idx, s_lo, True)
+                )
+            # Seen on television or read in a story, not lived: as good as hypothetical.
+            imagined = bool(ctx.hypothetical.search(text)) or bool(
+                ctx.fiction is not None and ctx.fiction.search(self.norm, s_lo, s_hi)
+            )
+            self._clause_flags[key] = (historical, imagined, past)
         return self._clause_flags[key]
 
-    def _past_before(self, ctx: _Context, idx: int, s_lo: int) -> bool:
+    @staticmethod
+    def _time_cues(ctx: _Context, text: str, past_only: bool) -> list[int]:
+        """Ends of the history cues in ``text`` (habits left out when ``past_only``)."""
+        return [
+            m.end()
+            for m in ctx.history.finditer(text)
+            if not (past_only and ctx.habitual is not None and ctx.habitual.fullmatch(m.group()))
+        ]
+
+    def _past_before(self, ctx: _Context, idx: int, s_lo: int, past_only: bool) -> bool:
         """Walk back through earlier clauses of the sentence; the latest time cue wins."""
         for j in range(idx - 1, -1, -1):
             if self.clause_ends[j] <= s_lo:
                 break
             text = self.clause_text(j)
-            last_hist = max((m.end() for m in ctx.history.finditer(text)), default=-1)
+            last_hist = max(self._time_cues(ctx, text, past_only), default=-1)
             last_pres = max((m.end() for m in ctx.present.finditer(text)), default=-1)
             if last_hist >= 0 or last_pres >= 0:
                 return last_hist > last_pres
@@ -672,8 +860,8 @@ class _Message:
             if any(s < f_end and f_start < e for f_start, f_end in figures):
                 continue
             clause = self.clause_of(s)
-            historical, hypothetical = self.flags(rule.lang, clause)
-            if hypothetical or (rule.history and historical):
+            historical, hypothetical, past = self.flags(rule.lang, clause)
+            if hypothetical or (past if rule.history == "past" else rule.history and historical):
                 continue
             if rule.negatable and self.negated(rule.lang, s, e):
                 continue

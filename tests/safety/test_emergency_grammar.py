@@ -95,3 +95,68 @@ def test_a_denial_of_suicidal_thoughts_is_urgent_not_an_emergency() -> None:
 )
 def test_english_figures_of_speech_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I've been saving up my sleeping pills and tonight I'm going to end it", "self_harm"),
+        ("everyone would be better off without me, the rope is in the garage", "self_harm"),
+        ("I can't stop cutting, I think I cut too deep", "self_harm"),
+        ("she swallowed about thirty of her sertraline tablets", "poisoning"),
+        ("he took a whole box of paracetamol an hour ago", "poisoning"),
+        ("my 3 year old got into grandpa's heart pills", "poisoning"),
+        ("the gas heater was on all night and the whole family has headaches", "poisoning"),
+        ("I mixed bleach with toilet cleaner and now I'm coughing and wheezing", "poisoning"),
+        ("my toddler bit into a laundry pod", "poisoning"),
+        ("we ate wild mushrooms at lunch and now we're all vomiting", "poisoning"),
+        ("drain cleaner splashed in my eye", "burn"),
+        ("my son pulled the kettle over and scalded his arm", "burn"),
+        ("my husband is diabetic on insulin, he's confused and sweating buckets", "other"),
+        ("I'm on warfarin and my nosebleed won't stop", "bleeding"),
+        ("my daughter is choking on a grape and can't cry", "breathing"),
+        ("my grandma suddenly doesn't recognise any of us since this morning", "other"),
+        ("she has been vomiting large amounts of bright red blood", "bleeding"),
+        ("my left arm is aching, I'm clammy and there's a heavy pressure", "cardiac"),
+        # any form of the words of a phrase
+        ("he keeps passing out", "unconscious"),
+        ("she has taken the whole bottle", "poisoning"),
+    ],
+)
+def test_composed_english_emergencies_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I use an EpiPen?",
+        "do I need to carry an epipen for a mild peanut allergy",
+        "How many paracetamol can I take per day?",
+        "the pharmacy gave me a whole box of ibuprofen, is that normal",
+        "is it safe to use a gas heater in a small room",
+        "can I clean the bathroom with bleach and vinegar",
+        "we are going to pick wild mushrooms this weekend, any tips",
+        "I feel like a burden to my family since the surgery",
+        "my grandma has dementia and gets confused in the evenings",
+        "I'm on warfarin, how often do I need blood tests",
+        "I watched a movie last night where a man had a heart attack and collapsed",
+        "when I was a teenager I thought about suicide, now I'm doing well",
+    ],
+)
+def test_english_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["昨天看电视剧，主角心梗倒在地上了", "我小时候想过自杀，现在过得很好"],
+)
+def test_stories_and_childhood_history_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
+
+
+@pytest.mark.parametrize("text", ["我经常想自杀", "I often think about killing myself"])
+def test_a_habit_of_suicidal_thoughts_is_still_now(text: str) -> None:
+    assert assess(text).category == "self_harm" and assess(text).escalate
