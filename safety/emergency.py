@@ -277,6 +277,7 @@ _EN_FIXED = frozenset(
 )
 _EN_WORD = re.compile(r"[a-z]+")
 _VOWELS = frozenset("aeiou")
+_SPACES_RE = re.compile(" {2,}")
 
 
 @lru_cache(maxsize=1)
@@ -887,17 +888,8 @@ def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
     return fired
 
 
-def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:
-    """Assess a raw patient message. Never raises on odd input; never logs the text.
-
-    ``emergency_only`` evaluates only the emergency-level rules: the same ``escalate`` and,
-    when it escalates, the same level and category, for less work (the webhook's check before
-    its acknowledgement); ``matched`` then names emergency rules only."""
-    lex = _lexicon()
-    out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
-    norm = _text.normalize(text).text
-    if not norm.strip():
-        return Assessment(False, "none", None, out_lang)
+def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> list[_Rule]:
+    """The rules a normalised message fires."""
     has_cjk = _CJK_CHAR_RE.search(norm) is not None
     has_latin = _LATIN_CHAR_RE.search(norm) is not None
     plan = _rule_order(lex, out_lang, has_cjk, has_latin, emergency_only)
@@ -906,12 +898,89 @@ def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) 
     present = _present_factors(norm, lex)
     rules = plan.candidates(norm, present)
     if not rules:
+        return []
+    return _fired(_Message(norm, lex, present), rules)
+
+
+@dataclass(frozen=True)
+class _Glossary:
+    """code_switch.txt: English words inside Chinese, Chinese words inside English."""
+
+    to_zh: re.Pattern[str]
+    zh_of: dict[str, str]
+    to_en: re.Pattern[str]
+    en_of: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> _Glossary:
+    zh_of: dict[str, str] = {}
+    en_of: dict[str, str] = {}
+    for line in _text.read_lines("code_switch.txt"):
+        english, sep, chinese = line.partition("=")
+        english, chinese = " ".join(english.split()), chinese.strip()
+        if sep and english and chinese:
+            zh_of[english] = chinese
+            en_of.setdefault(chinese, english)
+    words = "|".join(re.escape(w) for w in sorted(zh_of, key=len, reverse=True))
+    chinese = "|".join(re.escape(w) for w in sorted(en_of, key=len, reverse=True))
+    return _Glossary(
+        re.compile(rf"\s*(?<![a-z'])(?:{words})(?![a-z'])\s*"),
+        zh_of,
+        re.compile(chinese),
+        en_of,
+    )
+
+
+def _code_switched(norm: str) -> str | None:
+    """A message in two languages, read in its main one ("我 chest 好痛" -> "我胸口好痛",
+    "my dad 晕倒了" -> "my dad fainted"); None when there is nothing to translate."""
+    cjk = len(_CJK_CHAR_RE.findall(norm))
+    latin = len(_EN_WORD.findall(norm))
+    if not cjk or not latin:
+        return None
+    glossary = _glossary()
+    if cjk >= latin * 2:  # mostly Chinese (about two characters to an English word)
+        read = glossary.to_zh.sub(lambda m: glossary.zh_of[" ".join(m.group().split())], norm)
+    else:
+        read = glossary.to_en.sub(lambda m: f" {glossary.en_of[m.group()]} ", norm)
+        read = _SPACES_RE.sub(" ", read)
+    return read if read != norm else None
+
+
+def _other_readings(norm: str) -> Iterable[str]:
+    """Other ways to read a message the lexicon did not escalate, cheapest first."""
+    switched = _code_switched(norm)
+    if switched is not None:
+        yield switched
+
+
+def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:
+    """Assess a raw patient message. Never raises on odd input; never logs the text.
+
+    ``emergency_only`` evaluates only the emergency-level rules: the same ``escalate`` and,
+    when it escalates, the same level and category, for less work (the webhook's check before
+    its acknowledgement); ``matched`` then names emergency rules only.
+
+    A message the lexicon does not escalate as written is read again in the ways
+    ``_other_readings`` knows (a message in two languages in its main one); an emergency in
+    another reading escalates."""
+    lex = _lexicon()
+    out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
+    norm = _text.normalize(text).text
+    if not norm.strip():
         return Assessment(False, "none", None, out_lang)
-    fired = _fired(_Message(norm, lex, present), rules)
+    fired = _fire(norm, lex, out_lang, emergency_only)
+    if not any(r.level == "emergency" for r in fired):
+        for reading in _other_readings(norm):
+            more = [r for r in _fire(reading, lex, out_lang, emergency_only)]
+            if any(r.level == "emergency" for r in more):
+                fired += more
+                break
     if not fired:
         return Assessment(False, "none", None, out_lang)
     # The most specific rule names the category: "pregnant + bleeding" beats "bleeding".
     top = max(fired, key=lambda r: (_LEVEL_RANK[r.level], len(r.groups)))
     level: Level = top.level
-    matched = tuple(r.id for r in sorted(fired, key=lambda r: -_LEVEL_RANK[r.level]))
+    matched = tuple(dict.fromkeys(r.id for r in sorted(fired, key=lambda r: -_LEVEL_RANK[r.level])))
     return Assessment(level == "emergency", level, top.category, out_lang, matched)

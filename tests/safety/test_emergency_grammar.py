@@ -160,3 +160,28 @@ def test_stories_and_childhood_history_do_not_escalate(text: str) -> None:
 @pytest.mark.parametrize("text", ["我经常想自杀", "I often think about killing myself"])
 def test_a_habit_of_suicidal_thoughts_is_still_now(text: str) -> None:
     assert assess(text).category == "self_harm" and assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # an English word inside a Chinese sentence, a Chinese one inside an English sentence
+        ("我chest好痛，出冷汗", "cardiac"),
+        ("宝宝 fever 39度，才出生20天", "infant_fever"),
+        ("my grandpa 晕倒了, we can't wake him", "unconscious"),
+        # Cantonese
+        ("我阿媽瞓喺度唔郁，叫唔返", "unconscious"),
+        ("佢食咗成排安眠藥", "poisoning"),
+        ("個仔俾熱水燙親，成隻手起晒泡", "burn"),
+    ],
+)
+def test_code_switching_and_cantonese_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text", ["我想问一下 chest X-ray 要预约吗", "can I book a 心内科 appointment for next week"]
+)
+def test_code_switched_questions_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
