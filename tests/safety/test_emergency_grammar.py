@@ -185,3 +185,29 @@ def test_code_switching_and_cantonese_escalate(text: str, category: str) -> None
 )
 def test_code_switched_questions_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "everyone would be better off if I was gone",
+        "I've been cutting and I can't stop",
+        "my passwords are in the drawer, please give my cat to my sister",
+        "I wrote goodbye letters, tonight is the night",
+        "我把银行卡密码写在纸上了，以后你们用得着",
+        "他说要从阳台跳下去",
+        "我一直在拿刀划自己",
+        "没有我，大家都会轻松",
+    ],
+)
+def test_indirect_suicidal_intent_escalates(text: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我忘了银行卡密码怎么办", "how do I reset my password for the patient portal"],
+)
+def test_affairs_alone_are_not_farewells(text: str) -> None:
+    assert not assess(text).escalate
