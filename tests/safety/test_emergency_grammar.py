@@ -211,3 +211,29 @@ def test_indirect_suicidal_intent_escalates(text: str) -> None:
 )
 def test_affairs_alone_are_not_farewells(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我不想自杀，就是压力大",
+        "I don't want to die, I just can't sleep",
+        "我并不是想死，只是太累了",
+    ],
+)
+def test_a_denial_before_the_phrase_is_urgent(text: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.level, result.category) == (False, "urgent", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "新生儿多少度算发烧？",
+        "what temperature counts as a fever in a newborn?",
+        "I carry an epipen because I had anaphylaxis to peanuts years ago",
+        "宝宝睡着的时候手脚会抽一下，正常吗",
+    ],
+)
+def test_questions_and_everyday_things_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
