@@ -102,6 +102,9 @@ class Turn:
     vault_size: int = 0
     redis_ok: bool = True
     masked: str = ""
+    # The message talks about self-harm without an emergency (a denial, passing thoughts):
+    # the answer carries the crisis line.
+    crisis_line: bool = False
     reply: str = ""
     out: Outbound | None = None
     replied: bool = False
@@ -416,6 +419,8 @@ class Dispatcher:
 
     async def _step_mask(self, turn: Turn) -> bool:
         turn.masked = mask(turn.msg.text, turn.vault, turn.lang).text
+        found = assess(turn.msg.text, turn.lang)
+        turn.crisis_line = found.level == "urgent" and found.category == "self_harm"
         return True
 
     async def _step_handoff(self, turn: Turn) -> bool:
@@ -545,10 +550,14 @@ class Dispatcher:
             max_chars=MAX_REPLY_CHARS.get(turn.msg.channel, 2000),
         )
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
+        text = guarded.text
+        if turn.crisis_line:
+            crisis = replies.render("crisis_line", turn.lang, self.hospital)
+            text = f"{turn.reply}\n\n{crisis}{text[len(turn.reply) :]}"
         turn.out = Outbound(
             channel=turn.msg.channel,
             conversation_id=turn.msg.conversation_id,
-            text=turn.vault.restore(guarded.text),
+            text=turn.vault.restore(text),
             kind=OutboundKind.ANSWER,
             buttons=replies.buttons(turn.lang),
             reply_to=turn.msg.message_id,

@@ -521,3 +521,18 @@ async def test_shutdown_is_bounded_when_a_send_never_returns(
     await dispatcher.aclose()  # returns although the answer's send never finished
     await dispatcher.llm.aclose()
     assert "1 message(s) still unanswered" in caplog.text
+
+
+async def test_a_denial_of_suicidal_thoughts_gets_the_answer_with_the_crisis_line(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("我没有自杀的想法，就是最近心情很差，睡不着"))
+    await dispatcher.submit(inbound("最近总是失眠，怎么办", "c2"))
+    await dispatcher.drain()
+    [denial] = recorder.to("c1")
+    [plain] = recorder.to("c2")
+    assert denial.kind is plain.kind is OutboundKind.ANSWER  # no emergency template
+    assert denial.text.startswith("建议多休息") and "心理援助热线" in denial.text
+    assert "仅供健康参考" in denial.text.split("心理援助热线")[1]  # the disclaimer stays last
+    assert "心理援助热线" not in plain.text
