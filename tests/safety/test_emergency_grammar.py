@@ -237,3 +237,35 @@ def test_a_denial_before_the_phrase_is_urgent(text: str) -> None:
 )
 def test_questions_and_everyday_things_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我爸从梯子上摔下来，头磕到了，现在一直犯困", "trauma"),
+        ("my son fell off his bike, hit his head and keeps throwing up", "trauma"),
+        ("吃了虾以后嘴唇肿得很厉害，头晕心慌", "allergy"),
+        ("胸口闷痛，还一直恶心想吐", "cardiac"),
+        ("怀孕35周，头痛得厉害，看东西模糊", "pregnancy"),
+        ("she is 30 weeks pregnant and seeing spots with a bad headache", "pregnancy"),
+        ("孩子牙关紧闭，身体发硬一直抖", "seizure"),
+        ("my baby is 5 weeks old and her temp is 38.4", "infant_fever"),
+        ("奶奶倒在卫生间，怎么喊都喊不应", "unconscious"),
+        ("我老公被毒蛇咬了", "poisoning"),
+    ],
+)
+def test_everyday_words_for_other_emergencies_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "骑电动车摔了一下，膝盖擦破点皮",
+        "怀孕20周，偶尔头痛正常吗",
+        "my baby is 5 weeks old, what is a normal temperature?",
+    ],
+)
+def test_milder_versions_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
