@@ -126,6 +126,7 @@ class _Context:
     personal: re.Pattern[str]
     figurative: re.Pattern[str] | None = None
     fiction: re.Pattern[str] | None = None
+    denied_after: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -551,6 +552,7 @@ def _load_context(data: dict[str, Any], lang: str) -> _Context:
         personal=re.compile(data["personal"]),
         figurative=re.compile(data["figurative"]) if data.get("figurative") else None,
         fiction=re.compile(data["fiction"]) if data.get("fiction") else None,
+        denied_after=re.compile(data["denied_after"]) if data.get("denied_after") else None,
     )
 
 
@@ -866,10 +868,19 @@ class _Message:
                 continue
             if rule.negatable and self.negated(rule.lang, s, e):
                 continue
+            if rule.category == "self_harm" and self._denied_after(rule.lang, e):
+                continue
             if rule.unless and self._vetoed(rule, clause):
                 continue
             return True
         return False
+
+    def _denied_after(self, lang: str, end: int) -> bool:
+        """Self-harm denied after the phrase: "自杀的念头从来没有过", "suicide? no"."""
+        pattern = self.lex.context[lang].denied_after
+        return (
+            pattern is not None and pattern.match(self.norm[end : end + _AFTER_WINDOW]) is not None
+        )
 
     def _vetoed(self, rule: _Rule, clause: int) -> bool:
         lo, hi = self.clause_starts[clause], self.clause_ends[clause]

@@ -269,3 +269,25 @@ def test_everyday_words_for_other_emergencies_escalate(text: str, category: str)
 )
 def test_milder_versions_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "自杀的念头我从来没有过",
+        "想死？不会的，放心",
+        "suicide? no, I just feel low",
+        "想自杀吗？没有。",
+    ],
+)
+def test_a_denial_after_the_phrase_is_urgent(text: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.level, result.category) == (False, "urgent", "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我想自杀，没有人理解我", "I want to kill myself, no one cares", "不想活了，没有意思"],
+)
+def test_a_negation_after_the_phrase_that_is_no_denial_still_escalates(text: str) -> None:
+    assert assess(text).escalate
