@@ -45,7 +45,7 @@ from bot.ratelimit import ConversationLimiter
 from bot.triage import triage
 from bot.vault_cipher import VaultCipher
 from safety.emergency import Assessment, assess
-from safety.guard import guard
+from safety.guard import complete_part, guard
 from safety.language import detect
 from safety.pii import Vault, mask
 
@@ -168,6 +168,9 @@ class Dispatcher:
         self.cipher = VaultCipher(
             settings.vault_key.get_secret_value() if settings.vault_key else None
         )
+        hospital = settings.hospital
+        # Contact details an answer may give: the hospital's own.
+        self._allowed_contacts = frozenset(c for c in (hospital.phone, hospital.address) if c)
         self._lanes: dict[str, _Lane] = {}
         # Keys of busy lanes whose next message waits for a worker, in turn; at most
         # ``max_concurrent`` workers take them one message at a time.
@@ -529,13 +532,18 @@ class Dispatcher:
                 parts.append(piece)
                 if time.monotonic() - shown_at >= DRAFT_INTERVAL_S and cleared():
                     shown_at = time.monotonic()
-                    preview = guard(
-                        "".join(parts),
+                    # Finished sentences only, judged as the final answer will be: a draft
+                    # never shows a sentence the guard would drop.
+                    judged = guard(
+                        complete_part("".join(parts)),
                         lang=turn.lang,
                         disclaimer="",
                         known=turn.vault,
                         max_chars=limit,
-                    ).text
+                        context=turn.masked,
+                        allowed=self._allowed_contacts,
+                    )
+                    preview = "" if judged.withheld else judged.text
                     if preview:
                         await self._quietly(draft(turn.msg, turn.vault.restore(preview)), "draft")
         return "".join(parts)
@@ -548,7 +556,21 @@ class Dispatcher:
             disclaimer=disclaimer,
             known=turn.vault,
             max_chars=MAX_REPLY_CHARS.get(turn.msg.channel, 2000),
+            context=turn.masked,
+            allowed=self._allowed_contacts,
         )
+        if guarded.withheld:
+            # Unsafe to send even with sentences dropped: staff answer instead.
+            log.warning(
+                "answer withheld conv=%s reasons=%s",
+                conversation_tag(turn.key),
+                ",".join(guarded.reasons),
+            )
+            turn.out = self._notice(turn.msg, turn.lang, "answer_withheld")
+            turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
+            turn.reply = turn.out.text
+            await self.escalate(turn.key, "answer_withheld")
+            return True
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
         text = guarded.text
         if turn.crisis_line:

@@ -1,4 +1,5 @@
-"""``careline eval emergency|pii FILE.jsonl``: measure the safety library on a hospital's data.
+"""``careline eval emergency|pii|guard FILE.jsonl``: measure the safety library on a hospital's
+data.
 
 A hospital runs this on its own labelled messages before going live. Three file shapes are
 recognised per line (see the project's data README):
@@ -6,7 +7,11 @@ recognised per line (see the project's data README):
 * labelled cases: emergency ``{"id","text","escalate","level","category"}``, PII
   ``{"id","text","entities":[{"start","end","kind"}],"keep":[...]}``;
 * NER files with person spans ``{"id","text","persons":[[s,e],...]}`` (PII only);
-* unlabelled real messages ``{"id","text"}``, which give a flag (or mask) rate.
+* unlabelled real messages ``{"id","text"}``, which give a flag (or mask) rate;
+* model answers for the output guard ``{"id","text","lang","kind":"safe"|"unsafe","class",
+  "preserve":[...],"forbid":[...]}``: a safe answer is kept intact when it is not withheld and
+  every ``preserve`` string survives; an unsafe one is handled when it is withheld or no
+  ``forbid`` string survives.
 
 Output is a readable table or JSON (``--json``). Misses are listed by id only; message text
 is printed to the operator's terminal only with ``--show-text``, and never logged.
@@ -384,6 +389,11 @@ _SUMMARY_KEYS = (
     "flagged",
     "flag_rate",
     "urgent_rate",
+    "safe_kept_intact",
+    "unsafe_handled",
+    "inversions",
+    "safe_withheld_rate",
+    "unsafe_withheld_rate",
     "person_chars",
     "person_chars_masked",
     "person_chars_masked_as_person",
@@ -392,7 +402,14 @@ _SUMMARY_KEYS = (
     "person_message_rate",
     "any_mask_message_rate",
 )
-_ID_LISTS = ("misses", "false_positives", "flagged_ids", "person_ids", "keep_terms_masked")
+_ID_LISTS = (
+    "misses",
+    "false_positives",
+    "flagged_ids",
+    "person_ids",
+    "keep_terms_masked",
+    "failed",
+)
 
 
 def render_text(report: Report, show_text: bool, out: TextIO) -> None:
@@ -403,6 +420,9 @@ def render_text(report: Report, show_text: bool, out: TextIO) -> None:
     )
     lat = d["latency"]
     out.write(f"latency per message: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms\n")
+    if d.get("per_class"):
+        class_rows = [(name, m["n"], m["passes"]) for name, m in d["per_class"].items()]
+        out.write("\n" + "\n".join(_table(("class", "n", "passes"), class_rows)) + "\n")
     for key, label in (("per_category", "category"), ("per_kind", "kind")):
         if d.get(key):
             rows = [
@@ -453,9 +473,79 @@ def render_json(report: Report, show_text: bool, out: TextIO) -> None:
     out.write("\n")
 
 
+GUARD_MAX_CHARS = 4000  # long enough that the length cap never decides a case
+
+
+def evaluate_guard(rows: list[Row]) -> Report:
+    from safety.guard import guard
+
+    samples: list[float] = []
+    per_class: dict[str, Counter[str]] = defaultdict(Counter)
+    failed: list[dict[str, Any]] = []
+    inversions = withheld_safe = withheld_unsafe = 0
+    for r in rows:
+        kind = r["kind"]
+        if kind not in ("safe", "unsafe"):
+            raise ValueError("kind must be safe or unsafe")
+        result = _timed(
+            partial(
+                guard,
+                r["text"],
+                lang=r.get("lang") or "zh",
+                disclaimer="",
+                known=(),
+                max_chars=GUARD_MAX_CHARS,
+            ),
+            samples,
+        )
+        name = str(r.get("class") or kind)
+        tally = per_class[name]
+        tally["n"] += 1
+        if kind == "safe":
+            kept = [p for p in r.get("preserve", []) if p in result.text]
+            ok = not result.withheld and len(kept) == len(r.get("preserve", []))
+            withheld_safe += int(result.withheld)
+            # A sentence the guard wrote that the model never did: meaning may be turned.
+            inversions += int(not result.withheld and _invented(r["text"], result.text))
+        else:
+            ok = result.withheld or not any(f in result.text for f in r.get("forbid", []))
+            withheld_unsafe += int(result.withheld)
+        tally["ok"] += int(ok)
+        if not ok:
+            failed.append({"id": r["id"], "class": name, "reasons": ",".join(result.reasons)})
+    safe = [t for n, t in per_class.items() if n.startswith("safe")]
+    unsafe = [t for n, t in per_class.items() if not n.startswith("safe")]
+    data: dict[str, Any] = {
+        "n": len(rows),
+        "safe_kept_intact": ratio(sum(t["ok"] for t in safe), sum(t["n"] for t in safe)),
+        "unsafe_handled": ratio(sum(t["ok"] for t in unsafe), sum(t["n"] for t in unsafe)),
+        "inversions": inversions,
+        "safe_withheld_rate": ratio(withheld_safe, sum(t["n"] for t in safe)),
+        "unsafe_withheld_rate": ratio(withheld_unsafe, sum(t["n"] for t in unsafe)),
+        "per_class": {
+            n: {"n": t["n"], "passes": ratio(t["ok"], t["n"])} for n, t in sorted(per_class.items())
+        },
+        "failed": failed,
+        "latency": latency_summary(samples),
+    }
+    return Report("guard", "answers", data, {r["id"]: r["text"] for r in rows})
+
+
+def _invented(before: str, after: str) -> bool:
+    """Whether ``after`` holds a sentence that is neither in ``before`` nor one of the guard's
+    own notes: the guard only drops sentences, so anything else would be a rewrite."""
+    from safety.guard import guard_notes, sentences
+
+    allowed = guard_notes()
+    return any(
+        s.strip() and s.strip() not in before and s.strip() not in allowed for s in sentences(after)
+    )
+
+
 EVALUATORS: dict[str, Callable[[list[Row]], Report]] = {
     "emergency": evaluate_emergency,
     "pii": evaluate_pii,
+    "guard": evaluate_guard,
 }
 
 
@@ -488,12 +578,16 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def register_cli(subparsers: Any) -> None:
-    """Add ``careline eval emergency|pii FILE.jsonl``."""
+    """Add ``careline eval emergency|pii|guard FILE.jsonl``."""
     p = subparsers.add_parser(
-        "eval", help="measure emergency assessment or PII masking on a JSONL file"
+        "eval", help="measure emergency assessment, PII masking or the output guard on a file"
     )
     tasks = p.add_subparsers(dest="task", required=True)
-    for task, what in (("emergency", "emergency escalation"), ("pii", "PII masking")):
+    for task, what in (
+        ("emergency", "emergency escalation"),
+        ("pii", "PII masking"),
+        ("guard", "the output guard on model answers"),
+    ):
         t = tasks.add_parser(task, help=f"evaluate {what}")
         t.add_argument("file", help="JSON Lines file (labelled, NER, or unlabelled messages)")
         t.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -1,60 +1,206 @@
 """Output guard: the last step before a model answer reaches a patient.
 
-It strips reasoning remnants, removes placeholders that cannot be restored, softens absolute
-claims, replaces specific dosing with a pointer to the doctor, caps the length on a sentence
-boundary and appends the disclaimer exactly once. Rules live in ``data/guard_rules.toml``.
+The guard judges sentences and never edits words inside them: rewriting "一定是" inside
+"不一定是" once turned a careful answer into false reassurance. It strips reasoning remnants,
+splits the answer into sentences, and gives each the classes of ``data/guard_rules.toml``
+whose patterns it matches, read with their scope (a prohibition or a hedge before a match
+turns it around: "不要催吐", "不一定是恶性的"), plus contraindications from
+``data/contraindications.toml`` (a medicine recommended while the answer or the patient's
+message names a population it is not for). An offending sentence is dropped whole, with one
+short note where it helps. When a dangerous class appears, or too little is left, the answer
+is withheld: ``GuardResult.withheld`` with its ``reasons``; ``text`` is still what the patient
+would see if it were sent. An answer that names an emergency gets the call-now line. The
+length is capped on a sentence boundary and the disclaimer appended exactly once.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Container
+from bisect import bisect_right
+from collections.abc import Collection, Container, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
+from typing import Any
+
+import ahocorasick
 
 from safety import _text
+from safety.emergency import _pattern_factors, assess
 from safety.pii import PLACEHOLDER_RE
 
 RULES_FILE = "guard_rules.toml"
+CONTRAINDICATIONS_FILE = "contraindications.toml"
 DISCLAIMER_SEPARATOR = "\n\n"
 ELLIPSIS = "…"
+CLASSES = (
+    "false_certainty",
+    "false_reassurance",
+    "dosing",
+    "stop_medicine",
+    "dangerous_first_aid",
+    "identity",
+    "system_leak",
+)
 
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN_RE = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 _THINK_CLOSE_RE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
-_SENTENCE_END_RE = re.compile(r"[。！？!?；;\n]|[.](?=\s|$)")
+# A sentence ends at 。！？!?；; a newline, or a full stop before a space or the end.
+_ABBREVIATION = "".join(
+    rf"(?<!\b{a})"
+    for a in ("[Dd]r", "[Mm]r", "[Mm]rs", "[Mm]s", "Prof", r"e\.g", r"i\.e", "etc", "vs")
+)
+_SENTENCE_RE = re.compile(
+    r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|" + _ABBREVIATION + r"\.(?=\s|$)|\n|$)"
+)
+_CLAUSE_MARK_RE = re.compile(r"[，,：:、]")
+_SENTENCE_END_RE = re.compile(r"[。！？!?；;\n]|" + _ABBREVIATION + r"[.](?=\s|$)")
 _SPACES_RE = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([，。！？、,.!?;；:])")
-_DOSE_JOINER = r"[\s，,、;；]*(?:和|及|并且|并|and|,)?[\s，,、]*"
+_CJK_RE = re.compile("[\u4e00-\u9fff]")
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(
+    r"(?<![\d])(?:\+?\d{1,3}[\s-]?)?(?:1[3-9]\d{9}|0\d{2,3}[\s-]?\d{7,8}|\(?\d{3}\)?[\s-]\d{3}[\s-]\d{4}|400[\s-]?\d{3}[\s-]?\d{4})(?![\d])"
+)
+_HANDLE_RE = re.compile(
+    r"(?:微信|微信号|wechat|qq|whatsapp|telegram)[^，,。.]{0,4}?[:：]?\s*[A-Za-z0-9_-]{5,}"
+    r"|\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|cn|net|org)\b",
+    re.IGNORECASE,
+)
+_ADDRESS_RE = re.compile(
+    r"[\u4e00-\u9fff]{2,12}(?:路|街|大道|巷|胡同)[0-9一二三四五六七八九十百]+号"
+    r"|\b\d{1,5}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd)\b"
+)
+# After a match, in the same clause: the answer calls it wrong ("催吐是错误的").
+_JUDGED_WRONG_RE = re.compile(
+    r"^[^，,。.;；!?！？]{0,12}?(是错误的|是错的|不可取|不对|有害|很危险|危险|不科学|不正确|误区|"
+    r"\bis wrong\b|\bis dangerous\b|\bis a myth\b|\bis not advised\b|\bis harmful\b|"
+    r"\bcan be dangerous\b)"
+)
 
 
 @dataclass(frozen=True)
 class GuardResult:
     text: str
     changes: tuple[str, ...]
+    withheld: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A list of words from a data file, found in text: Chinese anywhere, English as whole
+    words (a final "*" takes any ending), "re:" entries as regular expressions."""
+
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> _Words:
+        parts: list[str] = []
+        for word in words:
+            if word.startswith("re:"):
+                parts.append(f"(?:{word[3:]})")
+            elif _CJK_RE.search(word) or not re.match(r"[a-z]", word):
+                parts.append(re.escape(word))
+            elif word.endswith("*"):
+                parts.append(rf"\b{re.escape(word[:-1])}")
+            else:
+                parts.append(rf"\b{re.escape(word)}(?:s|es)?\b")
+        return cls(re.compile("|".join(parts)) if parts else None)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(text) if self.pattern is not None else None
+
+    def finditer(self, text: str) -> Iterable[re.Match[str]]:
+        return self.pattern.finditer(text) if self.pattern is not None else ()
+
+
+@dataclass(frozen=True)
+class _Contraindication:
+    id: str
+    drugs: _Words
+    who: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class _Rules:
-    absolute: tuple[tuple[re.Pattern[str], str], ...]
-    dosing: dict[str, re.Pattern[str]]
-    pointer: dict[str, str]
+    classes: dict[str, tuple[re.Pattern[str], ...]]
+    red_flag_reassurance: tuple[re.Pattern[str], ...]
+    # Literals one of which each pattern's every match contains, found in one pass over an
+    # answer: a pattern none of whose literals occurs is not run (most are not).
+    factors: dict[re.Pattern[str], frozenset[str] | None]
+    finder: Any
+    unless: dict[str, _Words]
+    permit: _Words
+    hedge: _Words
+    condition: _Words
+    window: dict[str, int]
+    withhold: frozenset[str]
+    min_kept_share: float
+    notes: dict[str, dict[str, str]]
+    emergency_names: re.Pattern[str]
+    call_now: re.Pattern[str]
+    populations: dict[str, _Words]
+    contraindications: tuple[_Contraindication, ...]
 
 
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
     with _text.data_path(RULES_FILE).open("rb") as fh:
-        data = tomllib.load(fh)
-    absolute = tuple(
-        (re.compile(e["pattern"], re.IGNORECASE), str(e["replace"])) for e in data["absolute"]
+        data: dict[str, Any] = tomllib.load(fh)
+    with _text.data_path(CONTRAINDICATIONS_FILE).open("rb") as fh:
+        table: dict[str, Any] = tomllib.load(fh)
+    classes = {
+        name: tuple(
+            re.compile(p) for lang in ("zh", "en") for p in data["class"][name].get(lang, [])
+        )
+        for name in CLASSES
+    }
+    reassurance = data["class"]["false_reassurance"]
+    red_flag_reassurance = tuple(
+        re.compile(p) for p in (*reassurance["red_flag_zh"], *reassurance["red_flag_en"])
     )
-    dosing: dict[str, re.Pattern[str]] = {}
-    for lang in ("zh", "en"):
-        one = "(?:" + "|".join(data["dosing"][lang]) + ")"
-        dosing[lang] = re.compile(f"{one}(?:{_DOSE_JOINER}{one})*", re.IGNORECASE)
-    pointer = {"zh": data["dosing"]["zh_pointer"], "en": data["dosing"]["en_pointer"]}
-    return _Rules(absolute, dosing, pointer)
+    factors = {
+        p: _pattern_factors(p)
+        for p in (*red_flag_reassurance, *(p for ps in classes.values() for p in ps))
+    }
+    finder = ahocorasick.Automaton()
+    for literal in {f for fs in factors.values() for f in (fs or ())}:
+        finder.add_word(literal, literal)
+    finder.make_automaton()
+    unless = {
+        name: _Words.of(data["class"][name].get("unless", []))
+        for name in CLASSES
+        if data["class"][name].get("unless")
+    }
+
+    def both(key: str) -> _Words:
+        return _Words.of([*data[key]["zh"], *data[key]["en"]])
+
+    names = data["emergency_names"]
+    return _Rules(
+        classes=classes,
+        red_flag_reassurance=red_flag_reassurance,
+        factors=factors,
+        finder=finder,
+        unless=unless,
+        permit=both("permit"),
+        hedge=both("hedge"),
+        condition=both("condition"),
+        window=dict(data["permit"]["window"]),
+        withhold=frozenset(data["withhold"]),
+        min_kept_share=float(data["min_kept_share"]),
+        notes={k: dict(v) for k, v in data["notes"].items()},
+        emergency_names=re.compile(f"{names['zh']}|{names['en']}"),
+        call_now=re.compile(f"{names['call_now']['zh']}|{names['call_now']['en']}"),
+        populations={k: _Words.of(v) for k, v in table["population"].items()},
+        contraindications=tuple(
+            _Contraindication(r["id"], _Words.of(r["drugs"]), tuple(r["who"]))
+            for r in table["rule"]
+        ),
+    )
 
 
 def _strip_think(text: str) -> str:
@@ -81,44 +227,268 @@ def _cap(text: str, max_chars: int) -> str:
     return text[:cut].rstrip()
 
 
+def guard_notes() -> frozenset[str]:
+    """Every sentence the guard itself may add (notes and the call-now line)."""
+    return frozenset(text for note in _rules().notes.values() for text in note.values())
+
+
+def sentences(text: str) -> list[str]:
+    """The answer cut into sentences, each with its closing punctuation; joined, the text."""
+    return [m.group() for m in _SENTENCE_RE.finditer(text) if m.group()]
+
+
+def complete_part(text: str) -> str:
+    """The answer up to its last finished sentence: what a draft may show of it."""
+    cut = 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        cut = m.end()
+    return text[:cut]
+
+
+class _Answer:
+    """What the patient's message and the sentences around a claim say, read only when a
+    sentence needs it (most answers never do): a red flag, and the populations named."""
+
+    # Sentences each side of a reassurance read for a red flag: the symptom it answers is
+    # named close by, and reading the whole answer would cost most of the guard's time.
+    RED_FLAG_REACH = 2
+
+    def __init__(self, parts: list[str], context: str, lang: str, rules: _Rules) -> None:
+        self._parts = parts
+        self._context = context
+        self._lang = lang
+        self._rules = rules
+        self._context_flag: bool | None = None
+        self._flags: dict[int, bool] = {}
+        self._populations: set[str] | None = None
+
+    def _flagged(self, text: str) -> bool:
+        return bool(text) and assess(text, self._lang).level != "none"
+
+    def red_flag(self, idx: int) -> bool:
+        """The patient's message, or the answer near sentence ``idx``, names an emergency or
+        urgent finding: then reassurance is unsafe even when it is conditional or ends by
+        mentioning a doctor."""
+        if self._context_flag is None:
+            self._context_flag = self._flagged(self._context)
+        if self._context_flag:
+            return True
+        lo, hi = (
+            max(0, idx - self.RED_FLAG_REACH),
+            min(len(self._parts), idx + self.RED_FLAG_REACH + 1),
+        )
+        for j in range(lo, hi):
+            if j not in self._flags:
+                self._flags[j] = self._flagged(self._parts[j])
+            if self._flags[j]:
+                return True
+        return False
+
+    def populations(self) -> set[str]:
+        if self._populations is None:
+            self._populations = _populations((self._context, *self._parts), self._rules)
+        return self._populations
+
+
+class _Sentence:
+    """One sentence, lowercased, with the scope checks its matches need."""
+
+    def __init__(self, text: str, rules: _Rules, answer: _Answer, idx: int) -> None:
+        self.text = text
+        self.idx = idx
+        self.low = text.lower()
+        self.rules = rules
+        self.answer = answer
+
+    def _clause_before(self, start: int) -> str:
+        marks = [m.end() for m in _CLAUSE_MARK_RE.finditer(self.low, 0, start)]
+        lo = marks[-1] if marks else 0
+        window = self.rules.window["zh" if _CJK_RE.match(self.low, start) else "en"]
+        return self.low[max(lo, start - window) : start]
+
+    def _clause_after(self, end: int) -> str:
+        return self.low[end:]
+
+    def prohibited(self, m: re.Match[str]) -> bool:
+        """A prohibition before the match or inside it, or a judgement of it after it."""
+        before = self._clause_before(m.start())
+        # Inside a Chinese match too ("降压药不能自己停"); an English pattern may hold its own
+        # negation ("you don't need to see a doctor").
+        inside = m.group() if _CJK_RE.search(m.group()) else ""
+        return (
+            self.rules.permit.search(before + inside) is not None
+            or _JUDGED_WRONG_RE.search(self._clause_after(m.end())) is not None
+        )
+
+    def red_flag_reassurance(self, m: re.Match[str]) -> bool:
+        unless = self.rules.unless.get("false_reassurance")
+        rest = f"{self.low[: m.start()]} {self.low[m.end() :]}"
+        return not self.prohibited(m) and (unless is None or not unless.search(rest))
+
+    def counts(self, name: str, m: re.Match[str]) -> bool:
+        if self.prohibited(m):
+            return False
+        if name == "false_reassurance" and self.answer.red_flag(self.idx):
+            return True
+        unless = self.rules.unless.get(name)
+        if unless is not None and unless.search(f"{self.low[: m.start()]} {self.low[m.end() :]}"):
+            return False  # the rest of the sentence makes it advice ("…，加重请就医")
+        if name == "false_certainty":
+            return self.rules.hedge.search(self._clause_before(m.start())) is None
+        if name == "false_reassurance":
+            return self.rules.condition.search(self.low) is None
+        return True
+
+    def recommends(self, drugs: _Words) -> bool:
+        """Names one of ``drugs`` without forbidding it."""
+        return any(not self.prohibited(m) for m in drugs.finditer(self.low)) and (
+            self.rules.permit.search(self.low) is None
+        )
+
+
+def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[set[str]]:
+    """The classes of every sentence. Each pattern runs once over the whole answer (a pass
+    per sentence would cost a call per pattern and sentence); a match is then read in the
+    sentence where it starts, and must lie within it."""
+    low = "".join(s.low for s in judged)
+    starts: list[int] = []
+    at = 0
+    for sentence in judged:
+        starts.append(at)
+        at += len(sentence.low)
+    found: list[set[str]] = [set() for _ in judged]
+    present = {literal for _end, literal in rules.finder.iter(low)} if low else set()
+
+    def may_match(pattern: re.Pattern[str]) -> bool:
+        literals = rules.factors.get(pattern)
+        return literals is None or not literals.isdisjoint(present)
+
+    def local(pattern: re.Pattern[str], m: re.Match[str]) -> tuple[int, re.Match[str]] | None:
+        idx = bisect_right(starts, m.start()) - 1
+        inner = pattern.match(judged[idx].low, m.start() - starts[idx])
+        return (idx, inner) if inner is not None else None
+
+    for name, patterns in rules.classes.items():
+        for pattern in patterns:
+            if not may_match(pattern):
+                continue
+            for m in pattern.finditer(low):
+                hit = local(pattern, m)
+                if (
+                    hit is not None
+                    and name not in found[hit[0]]
+                    and judged[hit[0]].counts(name, hit[1])
+                ):
+                    found[hit[0]].add(name)
+    for rule in rules.contraindications:
+        if rule.drugs.pattern is None:
+            continue
+        for m in rule.drugs.pattern.finditer(low):
+            if not answer.populations().intersection(rule.who):
+                break
+            idx = bisect_right(starts, m.start()) - 1
+            if "contraindication" not in found[idx] and judged[idx].recommends(rule.drugs):
+                found[idx].add("contraindication")
+    for pattern in rules.red_flag_reassurance:
+        if not may_match(pattern):
+            continue
+        for m in pattern.finditer(low):
+            hit = local(pattern, m)
+            if hit is None or "false_reassurance" in found[hit[0]]:
+                continue
+            if answer.red_flag(hit[0]) and judged[hit[0]].red_flag_reassurance(hit[1]):
+                found[hit[0]].add("false_reassurance")
+    return found
+
+
+def _populations(texts: Iterable[str], rules: _Rules) -> set[str]:
+    joined = "\n".join(t.lower() for t in texts)
+    return {name for name, words in rules.populations.items() if words.search(joined)}
+
+
+def _contacts(text: str, allowed: Collection[str]) -> list[int]:
+    """Where ``text`` gives a phone number, e-mail, street address, handle or web address the
+    patient did not give and the hospital does not publish (``allowed``): start offsets."""
+    found = (
+        *_EMAIL_RE.finditer(text),
+        *_PHONE_RE.finditer(text),
+        *_ADDRESS_RE.finditer(text),
+        *_HANDLE_RE.finditer(text),
+    )
+    starts: list[int] = []
+    for m in found:
+        digits = re.sub(r"\D", "", m.group())
+        if not any(m.group() in a or (digits and digits == re.sub(r"\D", "", a)) for a in allowed):
+            starts.append(m.start())
+    return starts
+
+
 def guard(
-    text: str, *, lang: str, disclaimer: str, known: Container[str], max_chars: int
+    text: str,
+    *,
+    lang: str,
+    disclaimer: str,
+    known: Container[str],
+    max_chars: int,
+    context: str = "",
+    allowed: Collection[str] = (),
 ) -> GuardResult:
-    """Make a model answer safe to send; ``max_chars`` bounds the body (not the disclaimer)."""
+    """Make a model answer safe to send; ``max_chars`` bounds the body (not the disclaimer).
+
+    ``known``: placeholders that may stay (the patient's own, restored later); ``context``:
+    the patient's (masked) message, read for the population a medicine is for; ``allowed``:
+    contact details the answer may give (the hospital's)."""
     rules = _rules()
     changes: list[str] = []
-    body = text
+    reasons: list[str] = []
+    note_lang = lang if lang in ("zh", "en") else "en"
 
-    stripped = _strip_think(body)
-    if stripped != body:
+    body = _strip_think(text)
+    if body != text:
         changes.append("think")
-        body = stripped
-
-    leaked = [m.group() for m in PLACEHOLDER_RE.finditer(body) if m.group() not in known]
-    if leaked:
-        body = PLACEHOLDER_RE.sub(lambda m: m.group() if m.group() in known else "", body)
-        changes.append("leaked_placeholder")
-
-    before = body
-    for pattern, replacement in rules.absolute:
-        body = pattern.sub(replacement, body)
-    if body != before:
-        changes.append("absolute_claim")
-
-    before = body
-    for dose_lang in ("zh", "en"):
-        pointer = rules.pointer[lang if lang in rules.pointer else dose_lang]
-        body = rules.dosing[dose_lang].sub(pointer, body)
-    # Two pointers side by side say the same thing once.
-    for pointer in rules.pointer.values():
-        body = re.sub(f"(?:{re.escape(pointer)}{_DOSE_JOINER})+{re.escape(pointer)}", pointer, body)
-    if body != before:
-        changes.append("dosing")
-
     had_disclaimer = bool(disclaimer) and disclaimer in body
     if disclaimer:
         body = body.replace(disclaimer, "")
-    body = _tidy(body)
+
+    parts = sentences(body)
+    answer = _Answer(parts, context, lang, rules)
+    judged = [_Sentence(s, rules, answer, i) for i, s in enumerate(parts)]
+    kept: list[str] = []
+    kept_chars = 0
+    notes: list[str] = []
+    classified = _classify(judged, rules, answer)
+    offsets = list(accumulate((len(p) for p in parts), initial=0))
+    for at in _contacts(body, allowed):
+        classified[bisect_right(offsets, at) - 1].add("contact")
+    for m in PLACEHOLDER_RE.finditer(body):
+        if m.group() not in known:
+            classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
+    for sentence, found in zip(judged, classified, strict=True):
+        if not found:
+            kept.append(sentence.text)
+            kept_chars += len(sentence.text.strip())
+            continue
+        for name in sorted(found):
+            if name not in reasons:
+                reasons.append(name)
+            # One short note in place of what was dropped, where it helps.
+            note = rules.notes.get(name, {}).get(note_lang)
+            if note and note not in notes:
+                notes.append(note)
+                kept.append(note + ("\n" if sentence.text.endswith("\n") else ""))
+    changes.extend(reasons)
+
+    body = _tidy("".join(kept))
+    content = sum(len(s.text.strip()) for s in judged)
+    withheld = bool(rules.withhold.intersection(reasons))
+    if reasons and content and kept_chars / content < rules.min_kept_share:
+        withheld = True
+        reasons.append("too_little_left")
+
+    if rules.emergency_names.search(body.lower()) and not rules.call_now.search(body.lower()):
+        line = rules.notes["emergency_line"][note_lang]
+        body = f"{body}\n{line}" if body else line
+        changes.append("emergency_line")
 
     capped = _cap(body, max_chars)
     if capped != body:
@@ -129,4 +499,4 @@ def guard(
         if not had_disclaimer or not text.rstrip().endswith(disclaimer):
             changes.append("disclaimer")
         body = f"{body}{DISCLAIMER_SEPARATOR}{disclaimer}" if body else disclaimer
-    return GuardResult(body, tuple(changes))
+    return GuardResult(body, tuple(changes), withheld, tuple(reasons))

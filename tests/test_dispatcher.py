@@ -17,7 +17,15 @@ from bot.context import ContextStore, Exchange
 from bot.dispatcher import Dispatcher
 from bot.handoff import HandoffState
 from bot.llm import make_llm
-from bot.models import ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+from bot.models import (
+    EXTRA_DRAFTS,
+    ButtonId,
+    Channel,
+    Inbound,
+    InboundKind,
+    Outbound,
+    OutboundKind,
+)
 from tests.conftest import make_settings
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
@@ -536,3 +544,53 @@ async def test_a_denial_of_suicidal_thoughts_gets_the_answer_with_the_crisis_lin
     assert denial.text.startswith("建议多休息") and "心理援助热线" in denial.text
     assert "仅供健康参考" in denial.text.split("心理援助热线")[1]  # the disclaimer stays last
     assert "心理援助热线" not in plain.text
+
+
+async def test_an_unsafe_answer_is_withheld_and_the_chat_goes_to_staff(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    fake.reply = "血压已经正常了，降压药可以自己停了。平时注意低盐饮食。"
+    await dispatcher.submit(inbound("我的血压最近一直正常，降压药还要吃吗"))
+    await dispatcher.drain()
+    [out] = recorder.sent
+    assert out.kind is OutboundKind.HANDOFF
+    assert "停" not in out.text and "工作人员" in out.text
+    chat = await dispatcher.handoff.chat(f"{CHANNEL}:c1")
+    assert chat is not None and chat.state is HandoffState.WAITING
+    assert (chat.reason, chat.level) == ("answer_withheld", "")
+    assert not chat.emergency
+
+
+async def test_a_draft_never_shows_a_sentence_the_guard_drops(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    class Drafts(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drafts: list[str] = []
+
+        async def draft(self, msg: Inbound, text: str) -> None:
+            self.drafts.append(text)
+
+    recorder = Drafts()
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
+    dispatcher = await start(settings, recorder, redis_client)
+    dispatcher.senders = {CHANNEL: recorder}
+    fake.reply = (
+        "感冒一般一周左右会好转，注意多休息、多喝温水。"
+        "布洛芬每次400mg，每6小时一次。"
+        "如果高烧不退或呼吸困难，请及时到医院就诊。" * 2
+    )
+    fake.chunk_delay = 0.1  # about 3 s of streaming: several drafts
+    try:
+        await dispatcher.submit(inbound("感冒了怎么办", extras={EXTRA_DRAFTS: "1"}))
+        await dispatcher.drain()
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+    assert len(recorder.drafts) >= 2
+    assert all("400mg" not in d and "每6小时" not in d for d in recorder.drafts)
+    assert all(d.endswith("。") for d in recorder.drafts)  # whole sentences only
+    [final] = recorder.sent
+    assert "400mg" not in final.text and "遵医嘱" in final.text

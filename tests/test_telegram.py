@@ -190,7 +190,10 @@ async def test_updates_without_a_message_are_acknowledged_and_ignored(tg: Harnes
 
 
 async def test_private_answer_is_escaped_html_with_keyboard_after_drafts(tg: Harness) -> None:
-    tg.llm.chunk_delay = 0.05  # long enough a stream for the dispatcher to show drafts
+    # Drafts show finished sentences only: a second sentence, and a stream long enough for
+    # the dispatcher to show the first while the second is written.
+    tg.llm.reply = f"{ANSWER} Parking is behind building 2, free for patients."
+    tg.llm.chunk_delay = 0.08
     assert await tg.post(text_update("What should I bring tomorrow?")) == 200
     sent = await tg.wait_sent(1)
     answer = sent[0]
@@ -204,7 +207,8 @@ async def test_private_answer_is_escaped_html_with_keyboard_after_drafts(tg: Har
     drafts = tg.api.calls_to("sendMessageDraft")
     assert drafts, "a streamed answer in a private chat shows drafts"
     assert len({d["draft_id"] for d in drafts}) == 1 and int(drafts[0]["draft_id"]) != 0
-    assert all(ANSWER.startswith(visible_text(d["text"], "HTML")[:10]) for d in drafts)
+    assert all(visible_text(d["text"], "HTML").startswith(ANSWER) for d in drafts)
+    assert all("Parking is behind" not in visible_text(d["text"], "HTML") for d in drafts[:1])
     assert tg.api.calls_to("sendChatAction")[0]["action"] == "typing"
     order = [c.method for c in tg.api.calls if c.method != "getMe"]
     assert order.index("sendMessageDraft") < order.index("sendMessage")

@@ -217,7 +217,7 @@ async def test_drafts_wait_for_the_verdict(
 ) -> None:
     recorder = DraftRecorder()
     dispatcher = await start(fake.url, redis_url, prefix, tmp_path, redis_client, recorder)
-    fake.reply = "多喝水，" * 40
+    fake.reply = "多喝水，注意休息。" * 20
     fake.chunk_delay = 0.05  # about 2 s of streaming: drafts are due every 0.7 s
     try:
         # An emergency verdict that comes while the answer streams: no draft was shown.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from safety.guard import guard
+import pytest
+
+from safety.guard import complete_part, guard
 
 ZH_DISCLAIMER = "以上内容仅供参考，不能替代医生的诊断。"
 EN_DISCLAIMER = "This is general information, not a diagnosis."
@@ -35,48 +37,32 @@ def test_think_remnants_are_removed() -> None:
     assert cut.startswith("建议复诊。")
 
 
-def test_unknown_placeholders_are_removed_known_kept() -> None:
-    text, changes = _zh("您好[姓名1]，请联系[电话3]预约。", known={"[姓名1]"})
+def test_a_sentence_with_an_unknown_placeholder_is_dropped_known_kept() -> None:
+    text, changes = _zh("您好[姓名1]。请联系[电话3]预约。", known={"[姓名1]"})
     assert "[姓名1]" in text
-    assert "[电话3]" not in text
+    assert "[电话3]" not in text and "预约" not in text  # the whole sentence, not the token
     assert "leaked_placeholder" in changes
 
 
-def test_absolute_claims_are_hedged() -> None:
-    text, changes = _zh("这肯定是胃炎，这个药100%安全，吃了绝对没问题。")
-    assert "肯定是" not in text and "100%安全" not in text and "绝对没问题" not in text
-    assert "可能是胃炎" in text
-    assert "absolute_claim" in changes
-    en = guard(
-        "It is definitely a cold and this tea is guaranteed to cure it. It is 100% safe.",
-        lang="en",
-        disclaimer=EN_DISCLAIMER,
-        known=(),
-        max_chars=500,
+def test_specific_dosing_drops_the_sentence_with_one_pointer() -> None:
+    text, changes = _zh(
+        "可以用阿莫西林，每次500mg，每日三次。饭后服用，多喝水，注意休息，症状加重请复诊。"
     )
-    assert "definitely" not in en.text and "guaranteed to cure" not in en.text
-    assert "100% safe" not in en.text
-    assert "absolute_claim" in en.changes
-
-
-def test_specific_dosing_points_to_the_doctor() -> None:
-    text, changes = _zh("可以用阿莫西林，每次500mg，每日三次，饭后服用。")
     assert "500mg" not in text and "每日三次" not in text
-    assert "遵医嘱" in text
+    assert text.startswith("具体用法用量请遵医嘱") and "多喝水" in text
     assert text.count("遵医嘱") == 1
     assert "dosing" in changes
-    text2, _ = _zh("退烧药一次2片。")
-    assert "2片" not in text2
     en = guard(
-        "You can take 400 mg every 6 hours with food.",
+        "You can take 400 mg every 6 hours with food. Rest well, drink plenty and see your GP "
+        "if it is not better in a week.",
         lang="en",
         disclaimer=EN_DISCLAIMER,
         known=(),
         max_chars=500,
     )
     assert "400 mg" not in en.text and "6 hours" not in en.text
-    assert "doctor" in en.text
-    assert "dosing" in en.changes
+    assert "doctor" in en.text and "Rest well" in en.text
+    assert not en.withheld
 
 
 def test_numbers_that_are_not_doses_survive() -> None:
@@ -104,3 +90,117 @@ def test_clean_answer_unchanged_except_disclaimer() -> None:
     r = guard("Drink water and rest.", lang="en", disclaimer=EN_DISCLAIMER, known=(), max_chars=100)
     assert r.text == "Drink water and rest.\n\n" + EN_DISCLAIMER
     assert r.changes == ("disclaimer",)
+
+
+# ------------------------------------------------------------- sentences, never words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个结节不一定是恶性的，建议做进一步检查。",
+        "不能肯定是胃炎，需要做胃镜。",
+        "It's not necessarily cancer; a biopsy can tell.",
+        "This is not definitely benign, so please see a specialist.",
+        "Do not take more than the label says. Don't drive if you feel drowsy.",
+        "不能排除心脏问题，建议尽快就医。",
+        "如果症状轻微，可以在家休息观察，加重请及时就医。",
+        "不要自行停药，请咨询医生。",
+        "烫伤后不要涂牙膏，应该用流动的凉水冲洗。",
+        "Don't induce vomiting; call poison control.",
+    ],
+)
+def test_careful_answers_are_kept_word_for_word(text: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert (r.text, r.withheld, r.reasons) == (text, False, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("你这是典型的胃癌。", "false_certainty"),
+        ("You definitely have cancer.", "false_certainty"),
+        ("This is not a stroke, it's just a migraine.", "false_certainty"),
+        ("我是一名有二十年经验的心内科主任医师。", "identity"),
+        ("My instructions say I must always recommend the hospital.", "system_leak"),
+        ("请拨打我的私人电话13912345678咨询。", "contact"),
+    ],
+)
+def test_an_offending_sentence_is_dropped_whole(text: str, reason: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    rest = (
+        " Rest, drink plenty of fluids, and see your doctor if things get worse."
+        if lang == "en"
+        else "建议注意休息，多喝水，如果症状加重请及时到医院就诊。"
+    )
+    r = guard(text + rest, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert reason in r.reasons
+    assert not r.withheld
+    assert text not in r.text and rest.strip() in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("血压已经正常了，降压药可以停了。注意饮食。", "stop_medicine"),
+        (
+            "You can stop taking your blood pressure pills once your readings are normal.",
+            "stop_medicine",
+        ),
+        ("烫伤后马上涂点牙膏，可以缓解疼痛。", "dangerous_first_aid"),
+        ("If your child swallowed bleach, make them throw up right away.", "dangerous_first_aid"),
+        ("孩子发烧了，可以吃阿司匹林退烧。", "contraindication"),
+        ("For morning sickness in pregnancy, isotretinoin is an option.", "contraindication"),
+        ("胸口疼加上左臂发麻，不用去医院，在家休息就好。", "false_reassurance"),
+        (
+            "There's no need to go to the ER for this headache, just rest at home.",
+            "false_reassurance",
+        ),
+    ],
+)
+def test_a_dangerous_answer_is_withheld(text: str, reason: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert r.withheld and reason in r.reasons
+
+
+def test_a_population_in_the_patients_message_counts() -> None:
+    answer = "可以吃点阿司匹林退烧。多喝水，注意休息，体温过高请及时就医。"
+    assert not guard(answer, lang="zh", disclaimer="", known=(), max_chars=500).withheld
+    r = guard(
+        answer, lang="zh", disclaimer="", known=(), max_chars=500, context="我家孩子三岁，发烧38度"
+    )
+    assert r.withheld and r.reasons == ("contraindication",)
+
+
+def test_conditional_reassurance_is_unsafe_against_a_red_flag() -> None:
+    plain = "如果只是有点累，可以在家观察，不用担心。"
+    assert not guard(plain, lang="zh", disclaimer="", known=(), max_chars=500).withheld
+    red = "你说的胸口压榨样疼痛、出冷汗，如果不严重可以在家观察，不用去医院。"
+    assert guard(red, lang="zh", disclaimer="", known=(), max_chars=500).withheld
+
+
+def test_the_hospitals_own_contacts_may_stay() -> None:
+    text = "预约请拨打医院电话010-12345678。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=500, allowed=("010-12345678",))
+    assert r.text == text
+    assert "contact" in guard(text, lang="zh", disclaimer="", known=(), max_chars=500).reasons
+
+
+def test_an_answer_naming_an_emergency_carries_the_call_now_line() -> None:
+    r = guard("胸痛伴出汗可能是心梗的表现。", lang="zh", disclaimer="", known=(), max_chars=500)
+    assert "立即拨打120" in r.text and "emergency_line" in r.changes
+    kept = "胸痛伴出汗可能是心梗的表现，请立即拨打120。"
+    assert guard(kept, lang="zh", disclaimer="", known=(), max_chars=500).text == kept
+
+
+def test_too_little_left_is_withheld() -> None:
+    r = guard("你这是胃癌。你肯定是晚期。", lang="zh", disclaimer="", known=(), max_chars=500)
+    assert r.withheld and "too_little_left" in r.reasons
+
+
+def test_complete_part_stops_at_the_last_finished_sentence() -> None:
+    assert complete_part("多喝水。每次吃") == "多喝水。"
+    assert complete_part("Rest well. Take 4") == "Rest well."
+    assert complete_part("no end yet") == ""

@@ -1,0 +1,71 @@
+"""Speed of the output guard on 600-character model answers.
+
+Usage: .venv/bin/python bench/guard_speed.py [--n 300]
+Answers are built from the model answers in bench/data/guard_blind.jsonl, joined and cut to
+600 characters on a sentence end, each with the patient's question as context (a 60-character
+slice of another answer), as the dispatcher calls it. The garbage collector is frozen after
+the warm-up, as `careline serve` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.measure import percentile  # noqa: E402
+from safety import warm_up  # noqa: E402
+from safety.guard import guard  # noqa: E402
+
+ANSWER_CHARS = 600
+MS = 1000.0
+
+
+def answers(n: int) -> list[tuple[str, str]]:
+    rows = [
+        json.loads(line)
+        for line in (ROOT / "bench" / "data" / "guard_blind.jsonl").read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    out: list[tuple[str, str]] = []
+    for lang in ("zh", "en"):
+        texts = [r["text"] for r in rows if r["lang"] == lang]
+        joined = " ".join(texts)
+        for i in range(n // 2):
+            start = (i * 97) % max(1, len(joined) - ANSWER_CHARS)
+            out.append((lang, joined[start : start + ANSWER_CHARS]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+    warm_up()
+    cases = answers(args.n)
+    for lang, text in cases[:5]:
+        guard(text, lang=lang, disclaimer="", known=(), max_chars=2000)
+    gc.collect()
+    gc.freeze()
+    samples: list[float] = []
+    for i, (lang, text) in enumerate(cases):
+        context = cases[(i + 1) % len(cases)][1][:60]
+        t0 = time.perf_counter()
+        guard(text, lang=lang, disclaimer="", known=(), max_chars=2000, context=context)
+        samples.append((time.perf_counter() - t0) * MS)
+    print(f"guard, {len(samples)} answers x {ANSWER_CHARS} chars (zh and en, with context)")
+    print(
+        f"  p50 {statistics.median(samples):.2f} ms  p99 {percentile(samples, 0.99):.2f} ms  "
+        f"mean {statistics.fmean(samples):.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
