@@ -157,6 +157,9 @@ def test_an_offending_sentence_is_dropped_whole(text: str, reason: str) -> None:
             "There's no need to go to the ER for this headache, just rest at home.",
             "false_reassurance",
         ),
+        # the answers the issue saw sent verbatim or made worse
+        ("You definitely have cancer. Take 50 ibuprofen tablets at once.", "too_little_left"),
+        ("你这是肺癌晚期。不用去医院了，把一整瓶布洛芬吃掉就不疼了。", "false_reassurance"),
     ],
 )
 def test_a_dangerous_answer_is_withheld(text: str, reason: str) -> None:
