@@ -3,6 +3,7 @@ closed together in the right order."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ async def open_runtime(
     import safety
 
     safety.warm_up()
+    # The pinyin reader takes about a second to build: in the background, after start-up.
+    threading.Thread(target=safety.warm_up_pinyin, name="pinyin-warm-up", daemon=True).start()
     senders = senders if senders is not None else {}
     redis = await open_redis(settings.redis_url, settings.data_dir, settings.redis_max_connections)
     try:

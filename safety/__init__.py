@@ -14,3 +14,10 @@ def warm_up() -> None:
     emergency.warm_up()
     pii.warm_up()
     guard._rules()
+
+
+def warm_up_pinyin() -> None:
+    """Build the reader of messages typed in pinyin (about a second); safe from any thread."""
+    from safety import emergency
+
+    emergency.pinyin_reader()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import tomllib
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ import ahocorasick
 
 from safety import _text
 from safety.language import Lang, detect
+from safety.pinyin import PinyinReader, looks_like_pinyin
 
 Level = Literal["emergency", "urgent", "none"]
 _LEVEL_RANK: dict[str, int] = {"none": 0, "urgent": 1, "emergency": 2}
@@ -959,11 +961,38 @@ def _code_switched(norm: str) -> str | None:
     return read if read != norm else None
 
 
+_PINYIN_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _pinyin_reader() -> PinyinReader:
+    with _text.data_path(LEXICON_FILES["zh"]).open("rb") as fh:
+        degree = tomllib.load(fh).get("degree", {})
+    context = _lexicon().context["zh"]
+    preferred = {
+        *lexicon_words(),
+        *(w for key in ("body", "sensation", "words") for w in degree.get(key, [])),
+        *context.negations,
+        *context.terminators,
+    }
+    return PinyinReader(preferred)
+
+
+def pinyin_reader() -> PinyinReader:
+    """The reader of pinyin messages, built once (about a second; the server builds it in
+    the background after start, so the first pinyin message does not wait for it)."""
+    with _PINYIN_LOCK:
+        return _pinyin_reader()
+
+
 def _other_readings(norm: str) -> Iterable[str]:
-    """Other ways to read a message the lexicon did not escalate, cheapest first."""
+    """Other ways to read a message the lexicon did not escalate, cheapest first: a message
+    in two languages in its main one; a message typed in pinyin, in characters."""
     switched = _code_switched(norm)
     if switched is not None:
         yield switched
+    if _CJK_CHAR_RE.search(norm) is None and looks_like_pinyin(norm):
+        yield pinyin_reader().to_hanzi(norm)
 
 
 def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:

@@ -1,0 +1,201 @@
+"""Chinese typed in pinyin, read back in characters, so the Chinese lexicon can judge it.
+
+A patient without a Chinese keyboard may write "wo xiong kou hao tong chuan bu shang qi".
+:func:`looks_like_pinyin` tells such a message from English; :class:`PinyinReader` turns its
+syllables into characters by choosing the likeliest words over the syllable sequence (a
+unigram model on the counts of jieba's dictionary, the caller's preferred words, the emergency
+lexicon's, made likelier). Readings come from pypinyin's character table, every reading of a
+heteronym included for preferred words. The reader takes about a second to build, so it is
+built once, in the background after start-up: pinyin messages are rare, and other messages
+never pay for it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import product
+
+_TOKEN_RE = re.compile(r"[a-zü']+|[0-9]+(?:\.[0-9]+)?|[^\sa-zü0-9']")
+_WORD_RE = re.compile(r"[a-zü']+")
+_DEGREES_RE = re.compile(r"([0-9])\s*du\b")
+_CJK_RE = re.compile("[\u4e00-\u9fff]")
+_PUNCT = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
+# Words of English that are never pinyin syllables: one of them and the message is English.
+_ENGLISH = frozenset(
+    {
+        *("the", "is", "my", "i", "to", "of", "and", "it", "in", "at", "was", "with", "for"),
+        *("this", "that", "not", "have", "has", "can", "be", "are", "so", "do", "help"),
+        *("please", "what", "how", "why", "when", "your", "we", "our", "they", "his", "her"),
+        *("him", "am", "on", "from", "by", "or", "if", "no", "yes", "hi", "hello", "pain"),
+        "chest",
+    }
+)
+MIN_SYLLABLES = 3
+MIN_PINYIN_SHARE = 0.8
+MAX_WORD_SYLLABLES = 6
+# The most frequent words of jieba's dictionary that the reader knows, besides preferred ones.
+VOCABULARY_SIZE = 40_000
+# A heteronym word gets at most this many readings (every combination of its characters').
+MAX_READINGS = 8
+# How much likelier a preferred word is taken to be than jieba's count says, and the least
+# count it gets (many lexicon words, such as 嘴歪, are rare in jieba's news-based counts).
+PREFERRED_BOOST = 20
+PREFERRED_FLOOR = 5000
+# The count given to a syllable no word covers.
+UNKNOWN_COUNT = 0.5
+
+
+def _fold(text: str) -> str:
+    """Lower case, tone marks and tone digits removed, ü kept as v."""
+    text = text.lower().replace("ü", "v").replace("u:", "v")
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    return re.sub(r"(?<=[a-z])[1-5](?![0-9])", "", text)
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, tuple[str, ...]]:
+    """Character -> its toneless readings (pypinyin's table)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return {
+        chr(code): tuple(dict.fromkeys(_fold(r) for r in readings.split(",")))
+        for code, readings in pinyin_dict.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    return frozenset(r for readings in _table().values() for r in readings if r.isalpha())
+
+
+def split_syllables(token: str) -> list[str] | None:
+    """A run of letters as pinyin syllables, fewest first ("xian" stays one); an apostrophe
+    separates ("xi'an"). None when it is not pinyin."""
+    syllables = _syllables()
+    parts: list[str] = []
+    for piece in _fold(token).split("'"):
+        if not piece:
+            continue
+        n = len(piece)
+        best: list[list[str] | None] = [None] * (n + 1)
+        best[0] = []
+        for i in range(1, n + 1):
+            for j in range(max(0, i - 6), i):
+                prev = best[j]
+                current = best[i]
+                if (
+                    prev is not None
+                    and piece[j:i] in syllables
+                    and (current is None or len(prev) + 1 < len(current))
+                ):
+                    best[i] = [*prev, piece[j:i]]
+        found = best[n]
+        if found is None:
+            return None
+        parts.extend(found)
+    return parts
+
+
+def looks_like_pinyin(text: str) -> bool:
+    """Whether a whole message is Chinese written in pinyin (toneless, tone marks or digits,
+    syllables spaced or run together) rather than English."""
+    if _CJK_RE.search(text):
+        return False
+    words = _WORD_RE.findall(_fold(text))
+    if not words or any(w.strip("'") in _ENGLISH for w in words):
+        return False
+    split = [split_syllables(w) for w in words]
+    syllables = sum(len(s) for s in split if s)
+    pinyin_words = sum(1 for s in split if s)
+    return syllables >= MIN_SYLLABLES and pinyin_words >= MIN_PINYIN_SHARE * len(words)
+
+
+def _readings(word: str) -> list[tuple[str, ...]]:
+    table = _table()
+    options = [table.get(ch) for ch in word]
+    if any(not o for o in options):
+        return []
+    combos = product(*options)  # type: ignore[arg-type]
+    return [tuple(c) for _, c in zip(range(MAX_READINGS), combos, strict=False)]
+
+
+class PinyinReader:
+    """Reads pinyin back into characters, preferring ``preferred`` words where they fit."""
+
+    def __init__(self, preferred: Iterable[str]) -> None:
+        # syllables -> (cost, word): the likeliest word for each reading
+        self._words: dict[tuple[str, ...], tuple[float, str]] = {}
+        counts = dict(_vocabulary())
+        total = float(sum(counts.values()))
+        self._unknown = -math.log(UNKNOWN_COUNT / total)
+        boosted = {w for w in preferred if 1 <= len(w) <= MAX_WORD_SYLLABLES}
+        for word in boosted:
+            counts[word] = max(counts.get(word, 1) * PREFERRED_BOOST, PREFERRED_FLOOR)
+        for word, count in counts.items():
+            if not all(_CJK_RE.match(c) for c in word):
+                continue
+            cost = -math.log(count / total)
+            readings = _readings(word) if word in boosted else _readings(word)[:1]
+            for key in readings:
+                old = self._words.get(key)
+                if old is None or cost < old[0]:
+                    self._words[key] = (cost, word)
+
+    def to_hanzi(self, text: str) -> str:
+        """The message with its pinyin read as characters; punctuation and digits kept,
+        anything that is not pinyin kept as it was."""
+        out: list[str] = []
+        run: list[str] = []
+        folded = _DEGREES_RE.sub(r"\1度", _fold(text))
+        for token in _TOKEN_RE.findall(folded):
+            syllables = split_syllables(token) if _WORD_RE.fullmatch(token) else None
+            if syllables:
+                run.extend(syllables)
+                continue
+            out.append(self._decode(run))
+            run = []
+            out.append(_PUNCT.get(token, token))
+        out.append(self._decode(run))
+        return re.sub(r" {2,}", " ", "".join(out)).strip()
+
+    def _decode(self, syllables: list[str]) -> str:
+        """The likeliest words over the syllables (the lowest sum of -log probability)."""
+        n = len(syllables)
+        if not n:
+            return ""
+        best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
+        best[0] = (0.0, [])
+        for i in range(1, n + 1):
+            for j in range(max(0, i - MAX_WORD_SYLLABLES), i):
+                prev = best[j]
+                if prev is None:
+                    continue
+                found = self._words.get(tuple(syllables[j:i]))
+                if found is None:
+                    if i - j > 1:
+                        continue
+                    found = (self._unknown, syllables[j])  # no character: keep the syllable
+                cost = prev[0] + found[0]
+                current = best[i]
+                if current is None or cost < current[0]:
+                    best[i] = (cost, [*prev[1], found[1]])
+        final = best[n]
+        return "".join(final[1]) if final else " ".join(syllables)
+
+
+def _vocabulary() -> list[tuple[str, int]]:
+    """The most frequent words of jieba's dictionary, with their frequencies."""
+    import jieba
+
+    rows: list[tuple[str, int]] = []
+    with jieba.dt.get_dict_file() as fh:
+        for raw in fh:
+            parts = raw.decode("utf-8").split()
+            if len(parts) >= 2 and parts[1].isdigit() and len(parts[0]) <= MAX_WORD_SYLLABLES:
+                rows.append((parts[0], int(parts[1])))
+    rows.sort(key=lambda r: -r[1])
+    return rows[:VOCABULARY_SIZE]
