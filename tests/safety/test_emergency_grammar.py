@@ -291,3 +291,17 @@ def test_a_denial_after_the_phrase_is_urgent(text: str) -> None:
 )
 def test_a_negation_after_the_phrase_that_is_no_denial_still_escalates(text: str) -> None:
     assert assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("阿爺瞓喺度，叫極都唔醒", "unconscious"),
+        ("個仔手腳唔停咁震，反白眼", "seizure"),
+        ("BB啱啱出世兩個禮拜，發燒三十八度半", "infant_fever"),
+        ("佢心口痛緊，出晒冷汗", "cardiac"),
+    ],
+)
+def test_more_cantonese_escalates(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
