@@ -67,6 +67,7 @@ def main() -> None:
     from safety import emergency, pii, warm_up
 
     warm_up()
+    emergency.pinyin_reader()  # built in the background by `careline serve` after start-up
     jieba.initialize()
     texts = _texts(args.data, args.n)
     for t in texts[:WARM_UP]:

@@ -155,6 +155,7 @@ def evaluate_emergency(rows: list[Row]) -> Report:
     from safety import emergency
 
     emergency.warm_up()
+    emergency.pinyin_reader()  # as `careline serve` has it soon after start-up
     shape = _shape(rows, "escalate")
     samples: list[float] = []
     results = [

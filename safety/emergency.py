@@ -987,12 +987,20 @@ def pinyin_reader() -> PinyinReader:
 
 def _other_readings(norm: str) -> Iterable[str]:
     """Other ways to read a message the lexicon did not escalate, cheapest first: a message
-    in two languages in its main one; a message typed in pinyin, in characters."""
+    in two languages in its main one; a message typed in pinyin, in characters; Chinese with
+    sound-alike slips of lexicon words put right (once the reader is built: this reading
+    never waits for it)."""
     switched = _code_switched(norm)
     if switched is not None:
         yield switched
-    if _CJK_CHAR_RE.search(norm) is None and looks_like_pinyin(norm):
-        yield pinyin_reader().to_hanzi(norm)
+    if _CJK_CHAR_RE.search(norm) is None:
+        if looks_like_pinyin(norm):
+            yield pinyin_reader().to_hanzi(norm)
+        return
+    if _pinyin_reader.cache_info().currsize:
+        respelled = _pinyin_reader().respell(norm)
+        if respelled != norm:
+            yield respelled
 
 
 def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:

@@ -23,6 +23,7 @@ _TOKEN_RE = re.compile(r"[a-zü']+|[0-9]+(?:\.[0-9]+)?|[^\sa-zü0-9']")
 _WORD_RE = re.compile(r"[a-zü']+")
 _DEGREES_RE = re.compile(r"([0-9])\s*du\b")
 _CJK_RE = re.compile("[\u4e00-\u9fff]")
+_CJK_ONLY_RE = re.compile("[\u4e00-\u9fff]+")
 _PUNCT = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
 # Words of English that are never pinyin syllables: one of them and the message is English.
 _ENGLISH = frozenset(
@@ -45,6 +46,10 @@ MAX_READINGS = 8
 # count it gets (many lexicon words, such as 嘴歪, are rare in jieba's news-based counts).
 PREFERRED_BOOST = 20
 PREFERRED_FLOOR = 5000
+# Longest span respelled as a preferred word.
+MAX_RESPELL = 4
+# A character jieba counts this often (的, 了, 是, 有 …) is taken as written, never as a slip.
+COMMON_CHAR = 50_000
 # The count given to a syllable no word covers.
 UNKNOWN_COUNT = 0.5
 
@@ -133,6 +138,18 @@ class PinyinReader:
         total = float(sum(counts.values()))
         self._unknown = -math.log(UNKNOWN_COUNT / total)
         boosted = {w for w in preferred if 1 <= len(w) <= MAX_WORD_SYLLABLES}
+        self._known = frozenset(counts)  # words of jieba's dictionary: never respelled
+        # Characters too common to be a slip (的, 了, 是, 开 …): a span with one is kept.
+        self._common = frozenset(w for w, c in counts.items() if len(w) == 1 and c >= COMMON_CHAR)
+        # Preferred words of two to four characters with one character masked ("呼吸困?"):
+        # a span of the message that matches one this way is a candidate slip.
+        self._masked: dict[str, list[tuple[str, int]]] = {}
+        self._chars: set[str] = set()  # the characters of those words
+        for word in sorted(boosted):
+            if 2 <= len(word) <= MAX_RESPELL and all(_CJK_RE.match(c) for c in word):
+                self._chars.update(word)
+                for k in range(len(word)):
+                    self._masked.setdefault(f"{word[:k]}?{word[k + 1 :]}", []).append((word, k))
         for word in boosted:
             counts[word] = max(counts.get(word, 1) * PREFERRED_BOOST, PREFERRED_FLOOR)
         for word, count in counts.items():
@@ -144,6 +161,62 @@ class PinyinReader:
                 old = self._words.get(key)
                 if old is None or cost < old[0]:
                     self._words[key] = (cost, word)
+
+    def respell(self, text: str) -> str:
+        """Chinese text with sound-alike slips of preferred words put right ("呼吸困南" ->
+        "呼吸困难", "心机梗塞" -> "心肌梗塞"), conservatively: a span of two to four
+        characters that differs from a preferred word in one character of the same sound
+        (one slip of the input method), is not itself a word of jieba's dictionary and cuts
+        none in two. A word of one character is never changed."""
+        table = _table()
+        # A slip keeps all but one character of the word: a span needs that many characters
+        # that occur in preferred words at all (most spans have none).
+        known = [c in self._chars for c in text]
+        out: list[str] = []
+        i, n = 0, len(text)
+        while i < n:
+            found = None
+            for size in range(min(MAX_RESPELL, n - i), 1, -1):
+                if sum(known[i : i + size]) >= size - 1:
+                    found = self._slip(text, i, size, table)
+                    if found is not None:
+                        break
+            if found is None:
+                out.append(text[i])
+                i += 1
+            else:
+                out.append(found)
+                i += len(found)
+        return "".join(out)
+
+    def _slip(
+        self, text: str, start: int, size: int, table: dict[str, tuple[str, ...]]
+    ) -> str | None:
+        """The preferred word the span at ``start`` is a one-character slip of, if any."""
+        span = text[start : start + size]
+        if span in self._known:
+            return None
+        for k in range(size):
+            for word, at in self._masked.get(f"{span[:k]}?{span[k + 1 :]}", ()):
+                slip = span[at]
+                if (
+                    at == k
+                    and slip != word[at]
+                    and slip not in self._common
+                    and _CJK_RE.match(slip)
+                    and set(table.get(slip, ())) & set(table.get(word[at], ()))
+                    and not self._straddles(text, start, start + size)
+                ):
+                    return word
+        return None
+
+    def _straddles(self, text: str, start: int, end: int) -> bool:
+        """Whether the span cuts a known word in two at either end ("留意什么": 意什)."""
+        before = text[max(0, start - 1) : start + 1]
+        after = text[end - 1 : end + 1]
+        return (len(before) == 2 and before in self._known) or (
+            len(after) == 2 and after in self._known
+        )
 
     def to_hanzi(self, text: str) -> str:
         """The message with its pinyin read as characters; punctuation and digits kept,

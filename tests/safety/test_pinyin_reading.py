@@ -85,3 +85,31 @@ def test_pinyin_emergencies_escalate(text: str, category: str) -> None:
 )
 def test_pinyin_questions_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("slip", "meant"),
+    [("呼吸困南", "呼吸困难"), ("心机梗塞", "心肌梗塞"), ("我云倒了", "我晕倒了")],
+)
+def test_a_sound_alike_slip_of_a_lexicon_word_is_put_right(slip: str, meant: str) -> None:
+    assert pinyin_reader().respell(slip) == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "交通很堵",  # a real word is never respelled
+        "他抽出一张纸",
+        "我胸口很通",  # a word of one character is never changed
+        "需要留意什么",  # a span that would cut 留意 in two
+        "高血压的药要一直吃吗",  # 的 is too common to be a slip
+    ],
+)
+def test_real_words_and_common_characters_are_left_alone(text: str) -> None:
+    assert pinyin_reader().respell(text) == text
+
+
+def test_a_slip_in_an_emergency_escalates() -> None:
+    pinyin_reader()  # as the server has it soon after start-up
+    result = assess("我爸突然口齿不青")
+    assert (result.escalate, result.category) == (True, "stroke")
