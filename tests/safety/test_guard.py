@@ -106,6 +106,8 @@ def test_clean_answer_unchanged_except_disclaimer() -> None:
         "不能排除心脏问题，建议尽快就医。",
         "如果症状轻微，可以在家休息观察，加重请及时就医。",
         "不要自行停药，请咨询医生。",
+        "降压药需要在医生指导下调整，不要自己停。",
+        "Only stop your medication if your doctor says so.",
         "烫伤后不要涂牙膏，应该用流动的凉水冲洗。",
         "Don't induce vomiting; call poison control.",
     ],
@@ -157,6 +159,12 @@ def test_an_offending_sentence_is_dropped_whole(text: str, reason: str) -> None:
             "There's no need to go to the ER for this headache, just rest at home.",
             "false_reassurance",
         ),
+        ("既然血压稳定了，缬沙坦就可以停用了。饮食清淡些。", "stop_medicine"),
+        (
+            "Since your readings are fine, you can stop taking your medication for now.",
+            "stop_medicine",
+        ),
+        ("扭伤后要马上热敷，效果更好。", "dangerous_first_aid"),
         # the answers the issue saw sent verbatim or made worse
         ("You definitely have cancer. Take 50 ibuprofen tablets at once.", "too_little_left"),
         ("你这是肺癌晚期。不用去医院了，把一整瓶布洛芬吃掉就不疼了。", "false_reassurance"),
