@@ -12,12 +12,15 @@ never pay for it.
 
 from __future__ import annotations
 
+import heapq
+import importlib.util
 import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import product
+from pathlib import Path
 
 _TOKEN_RE = re.compile(r"[a-zü']+|[0-9]+(?:\.[0-9]+)?|[^\sa-zü0-9']")
 _WORD_RE = re.compile(r"[a-zü']+")
@@ -63,12 +66,21 @@ def _fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, tuple[str, ...]]:
-    """Character -> its toneless readings (pypinyin's table)."""
-    from pypinyin.pinyin_dict import pinyin_dict
-
+    """Character -> its toneless readings: pypinyin's character table, loaded on its own.
+    Importing the pypinyin package would also load its phrase dictionary (tens of MB)."""
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("pypinyin is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.py"
+    loader = importlib.util.spec_from_file_location("_careline_pinyin_dict", path)
+    if loader is None or loader.loader is None:
+        raise ImportError("pypinyin's character table is missing")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    readings: dict[int, str] = module.pinyin_dict
     return {
-        chr(code): tuple(dict.fromkeys(_fold(r) for r in readings.split(",")))
-        for code, readings in pinyin_dict.items()
+        chr(code): tuple(dict.fromkeys(_fold(r) for r in text.split(",")))
+        for code, text in readings.items()
     }
 
 
@@ -264,11 +276,12 @@ def _vocabulary() -> list[tuple[str, int]]:
     """The most frequent words of jieba's dictionary, with their frequencies."""
     import jieba
 
-    rows: list[tuple[str, int]] = []
-    with jieba.dt.get_dict_file() as fh:
-        for raw in fh:
-            parts = raw.decode("utf-8").split()
-            if len(parts) >= 2 and parts[1].isdigit() and len(parts[0]) <= MAX_WORD_SYLLABLES:
-                rows.append((parts[0], int(parts[1])))
-    rows.sort(key=lambda r: -r[1])
-    return rows[:VOCABULARY_SIZE]
+    def rows() -> Iterable[tuple[str, int]]:
+        with jieba.dt.get_dict_file() as fh:
+            for raw in fh:
+                parts = raw.decode("utf-8").split()
+                if len(parts) >= 2 and parts[1].isdigit() and len(parts[0]) <= MAX_WORD_SYLLABLES:
+                    yield parts[0], int(parts[1])
+
+    # Only the top words are ever held: the dictionary has some 350,000.
+    return heapq.nlargest(VOCABULARY_SIZE, rows(), key=lambda r: r[1])
