@@ -305,3 +305,17 @@ def test_a_negation_after_the_phrase_that_is_no_denial_still_escalates(text: str
 def test_more_cantonese_escalates(text: str, category: str) -> None:
     result = assess(text)
     assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("阿爸瞓喺地下，叫佢唔應", "unconscious"),
+        ("個仔鯁親，面都紫晒", "breathing"),
+        ("佢話想跳落去", "self_harm"),
+        ("大肚三十六週，穿咗羊水", "pregnancy"),
+    ],
+)
+def test_cantonese_everyday_words_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
