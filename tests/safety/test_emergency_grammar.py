@@ -319,3 +319,29 @@ def test_more_cantonese_escalates(text: str, category: str) -> None:
 def test_cantonese_everyday_words_escalate(text: str, category: str) -> None:
     result = assess(text)
     assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize("text", ["想死倒不至于，就是很累", "还没到想死的地步", "我不至于想自杀"])
+def test_softened_denials_are_not_emergencies(text: str) -> None:
+    result = assess(text)
+    assert not result.escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("my calf is swollen and painful and now I'm short of breath", "breathing"),
+        ("sudden severe pain in my testicle", "other"),
+        ("I'm on the roof and I'm about to jump off", "self_harm"),
+    ],
+)
+def test_clots_torsion_and_jumping_escalate(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+def test_a_clot_told_in_chinese_escalates() -> None:
+    # chest pain with breathlessness is also a cardiac emergency: either template is right
+    result = assess("小腿肿痛了几天，今天突然胸口痛喘不上气")
+    assert result.escalate and result.category in ("breathing", "cardiac")
+    assert "zh.breathing.clot" in result.matched
