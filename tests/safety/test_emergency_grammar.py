@@ -345,3 +345,14 @@ def test_a_clot_told_in_chinese_escalates() -> None:
     result = assess("小腿肿痛了几天，今天突然胸口痛喘不上气")
     assert result.escalate and result.category in ("breathing", "cardiac")
     assert "zh.breathing.clot" in result.matched
+
+
+@pytest.mark.parametrize(
+    "text", ["商场大出血，全场五折", "气得我吐血", "加班加到不想活了", "作业多得头都要炸了"]
+)
+def test_more_figures_of_speech_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
+
+
+def test_a_real_symptom_beside_a_figure_still_escalates() -> None:
+    assert assess("我胸口疼得要死，刚才还吐血了").escalate
