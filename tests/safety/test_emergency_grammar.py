@@ -356,3 +356,11 @@ def test_more_figures_of_speech_do_not_escalate(text: str) -> None:
 
 def test_a_real_symptom_beside_a_figure_still_escalates() -> None:
     assert assess("我胸口疼得要死，刚才还吐血了").escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["听说邻居大爷昨天心梗倒在地上了", "I read about a man who collapsed and stopped breathing"],
+)
+def test_something_heard_or_read_is_not_lived(text: str) -> None:
+    assert not assess(text).escalate
