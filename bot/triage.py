@@ -15,9 +15,8 @@ or instead of the lexicon.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import prompts
 from bot.llm import ChatMessage, LLMClient
@@ -30,23 +29,8 @@ CONTEXT_CHARS = 1500
 MATCHED_NAME = "model_triage"
 """What ``Assessment.matched`` holds for an escalation the model made."""
 
-Category = Literal[
-    "cardiac",
-    "stroke",
-    "breathing",
-    "bleeding",
-    "allergy",
-    "self_harm",
-    "poisoning",
-    "seizure",
-    "unconscious",
-    "pregnancy",
-    "infant_fever",
-    "trauma",
-    "burn",
-    "other",
-    "none",
-]
+# The lexicon's categories, and "none": offered to the model as the schema's enum.
+VERDICT_CATEGORIES = (*sorted(CATEGORIES), "none")
 LABELS = {"zh": ("之前的消息", "最新消息"), "en": ("Earlier messages", "Latest message")}
 
 
@@ -54,7 +38,14 @@ class TriageVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     emergency: bool
-    category: Category
+    category: str = Field(json_schema_extra={"enum": list(VERDICT_CATEGORIES)})
+
+    @field_validator("category")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in VERDICT_CATEGORIES:
+            raise ValueError("unknown category")
+        return value
 
     def assessment(self, lang: str) -> Assessment | None:
         """The escalation this verdict calls for, or None."""
