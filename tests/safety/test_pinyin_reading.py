@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from safety.emergency import assess, pinyin_reader
+from safety.language import detect
 from safety.pinyin import looks_like_pinyin, split_syllables
 
 
@@ -113,3 +114,9 @@ def test_a_slip_in_an_emergency_escalates() -> None:
     pinyin_reader()  # as the server has it soon after start-up
     result = assess("我爸突然口齿不青")
     assert (result.escalate, result.category) == (True, "stroke")
+
+
+def test_a_pinyin_message_is_answered_in_chinese() -> None:
+    assert detect("wo xiong kou hao tong, chu le yi shen leng han") == "zh"
+    assert assess("wo xiong kou hao tong, chu le yi shen leng han").lang == "zh"
+    assert detect("my chest hurts and I am sweating") == "en"
