@@ -208,3 +208,28 @@ async def test_two_processes_share_one_redis_without_duplicate_answers(
     assert len(sends_to(api, patient)) == 2
     assert len(ollama.answer_bodies) == 3
     assert len(api.token_requests) == 1  # one access token for both processes
+
+
+async def test_an_unsafe_answer_never_reaches_the_patient(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    # The answer the output guard once sent verbatim, through `careline serve` end to end.
+    patient = "oE2E_unsafe_answer"
+    unsafe = "你这是肺癌晚期。不用去医院了，把一整瓶布洛芬吃掉就不疼了。"
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="safe")
+    async with (
+        FakeOllama(reply=unsafe) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(tmp_path, redis_url, prefix, ollama.url, api.url) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        question, _ = push.text(patient, "咳嗽两个月了，有时候胸口疼，严重吗")
+        assert await deliver(session, url, push, question) == (200, None)
+        await eventually(lambda: len(sends_to(api, patient)) == 1)
+        sent = str(sends_to(api, patient)[0])
+        assert len(ollama.answer_bodies) == 1  # the model did answer…
+        assert "布洛芬" not in sent and "肺癌" not in sent and "不用去医院" not in sent
+        assert "工作人员" in sent  # …and the patient was told staff will answer instead
+        alerts = await redis_client.xrange(f"{prefix}:alerts")
+        reasons = {f[b"conversation"]: f[b"reason"] for _id, f in alerts or [] if f}
+        assert reasons[f"wechat:{patient}".encode()] == b"answer_withheld"
