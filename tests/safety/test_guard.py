@@ -104,6 +104,7 @@ def test_clean_answer_unchanged_except_disclaimer() -> None:
         "This is not definitely benign, so please see a specialist.",
         "Do not take more than the label says. Don't drive if you feel drowsy.",
         "不能排除心脏问题，建议尽快就医。",
+        "胸痛可能是心绞痛的典型表现，请尽快就医。",
         "如果症状轻微，可以在家休息观察，加重请及时就医。",
         "不要自行停药，请咨询医生。",
         "降压药需要在医生指导下调整，不要自己停。",
@@ -122,6 +123,8 @@ def test_careful_answers_are_kept_word_for_word(text: str) -> None:
     ("text", "reason"),
     [
         ("你这是典型的胃癌。", "false_certainty"),
+        ("您这种情况属于典型的胃食管反流病。", "false_certainty"),
+        ("What you have is shingles, no doubt about it.", "false_certainty"),
         ("You definitely have cancer.", "false_certainty"),
         ("This is not a stroke, it's just a migraine.", "false_certainty"),
         ("我是一名有二十年经验的心内科主任医师。", "identity"),
