@@ -69,6 +69,12 @@ _HANDLE_RE = re.compile(
     r"|\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|cn|net|org)\b",
     re.IGNORECASE,
 )
+_DIGITS_RE = re.compile(r"\d{3}")
+_DIGIT_RE = re.compile(r"\d")
+_HANDLE_WORDS = (
+    *("微信", "wechat", "qq", "whatsapp", "telegram", "http", "www."),
+    *(".com", ".cn", ".net", ".org"),
+)
 _ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fff]{2,12}(?:路|街|大道|巷|胡同)[0-9一二三四五六七八九十百]+号"
     r"|\b\d{1,5}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd)\b"
@@ -162,9 +168,16 @@ def _rules() -> _Rules:
     red_flag_reassurance = tuple(
         re.compile(p) for p in (*reassurance["red_flag_zh"], *reassurance["red_flag_en"])
     )
+    contraindications = tuple(
+        _Contraindication(r["id"], _Words.of(r["drugs"]), tuple(r["who"])) for r in table["rule"]
+    )
     factors = {
         p: _pattern_factors(p)
-        for p in (*red_flag_reassurance, *(p for ps in classes.values() for p in ps))
+        for p in (
+            *red_flag_reassurance,
+            *(p for ps in classes.values() for p in ps),
+            *(r.drugs.pattern for r in contraindications if r.drugs.pattern is not None),
+        )
     }
     finder = ahocorasick.Automaton()
     for literal in {f for fs in factors.values() for f in (fs or ())}:
@@ -196,10 +209,7 @@ def _rules() -> _Rules:
         emergency_names=re.compile(f"{names['zh']}|{names['en']}"),
         call_now=re.compile(f"{names['call_now']['zh']}|{names['call_now']['en']}"),
         populations={k: _Words.of(v) for k, v in table["population"].items()},
-        contraindications=tuple(
-            _Contraindication(r["id"], _Words.of(r["drugs"]), tuple(r["who"]))
-            for r in table["rule"]
-        ),
+        contraindications=contraindications,
     )
 
 
@@ -328,15 +338,16 @@ class _Sentence:
     def counts(self, name: str, m: re.Match[str]) -> bool:
         if self.prohibited(m):
             return False
-        if name == "false_reassurance" and self.answer.red_flag(self.idx):
-            return True
         unless = self.rules.unless.get(name)
         if unless is not None and unless.search(f"{self.low[: m.start()]} {self.low[m.end() :]}"):
-            return False  # the rest of the sentence makes it advice ("…，加重请就医")
+            # the rest of the sentence makes it advice ("…，加重请就医"), unless it answers a
+            # red flag: then even conditional reassurance is unsafe
+            return name == "false_reassurance" and self.answer.red_flag(self.idx)
         if name == "false_certainty":
             return self.rules.hedge.search(self._clause_before(m.start())) is None
         if name == "false_reassurance":
-            return self.rules.condition.search(self.low) is None
+            # the red flag is read last: it costs an emergency check of nearby sentences
+            return self.rules.condition.search(self.low) is None or self.answer.red_flag(self.idx)
         return True
 
     def recommends(self, drugs: _Words) -> bool:
@@ -381,7 +392,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
                 ):
                     found[hit[0]].add(name)
     for rule in rules.contraindications:
-        if rule.drugs.pattern is None:
+        if rule.drugs.pattern is None or not may_match(rule.drugs.pattern):
             continue
         for m in rule.drugs.pattern.finditer(low):
             if not answer.populations().intersection(rule.who):
@@ -396,7 +407,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             hit = local(pattern, m)
             if hit is None or "false_reassurance" in found[hit[0]]:
                 continue
-            if answer.red_flag(hit[0]) and judged[hit[0]].red_flag_reassurance(hit[1]):
+            if judged[hit[0]].red_flag_reassurance(hit[1]) and answer.red_flag(hit[0]):
                 found[hit[0]].add("false_reassurance")
     return found
 
@@ -409,11 +420,16 @@ def _populations(texts: Iterable[str], rules: _Rules) -> set[str]:
 def _contacts(text: str, allowed: Collection[str]) -> list[int]:
     """Where ``text`` gives a phone number, e-mail, street address, handle or web address the
     patient did not give and the hospital does not publish (``allowed``): start offsets."""
+    # Each pattern runs only where the text holds what every one of its matches needs (an
+    # "@", three digits, a 号 or a digit, a handle's word or a web suffix): most answers hold
+    # none, and the address and handle patterns are slow to run over plain prose.
+    low = text.lower()
+    three_digits = _DIGITS_RE.search(text) is not None
     found = (
-        *_EMAIL_RE.finditer(text),
-        *_PHONE_RE.finditer(text),
-        *_ADDRESS_RE.finditer(text),
-        *_HANDLE_RE.finditer(text),
+        *(_EMAIL_RE.finditer(text) if "@" in text else ()),
+        *(_PHONE_RE.finditer(text) if three_digits else ()),
+        *(_ADDRESS_RE.finditer(text) if "号" in text or _DIGIT_RE.search(text) else ()),
+        *(_HANDLE_RE.finditer(text) if any(w in low for w in _HANDLE_WORDS) else ()),
     )
     starts: list[int] = []
     for m in found:

@@ -130,6 +130,11 @@ def test_careful_answers_are_kept_word_for_word(text: str) -> None:
         ("我是一名有二十年经验的心内科主任医师。", "identity"),
         ("My instructions say I must always recommend the hospital.", "system_leak"),
         ("请拨打我的私人电话13912345678咨询。", "contact"),
+        ("You can write to dr.wang@example.org for a second opinion.", "contact"),
+        ("Come to our clinic at 5 Harbour Road any weekday.", "contact"),
+        ("可以到中山路十二号的诊所找我复诊。", "contact"),
+        ("加我微信 wangdoc2024 详细聊。", "contact"),
+        ("More details are at www.cure-fast.example.com today.", "contact"),
     ],
 )
 def test_an_offending_sentence_is_dropped_whole(text: str, reason: str) -> None:
