@@ -14,10 +14,18 @@ def warm_up() -> None:
     emergency.warm_up()
     pii.warm_up()
     guard._rules()
+    # Once through each path in both scripts, so its tables are built now, not on a patient.
+    for text, lang in (
+        ("胸口很痛，13812345678", "zh"),
+        ("my chest hurts, call 0207 946 0018", "en"),
+    ):
+        emergency.assess(text, lang)
+        guard.guard(text, lang=lang, disclaimer="", known=(), max_chars=200, context=text)
 
 
 def warm_up_pinyin() -> None:
     """Build the reader of messages typed in pinyin (about a second); safe from any thread."""
-    from safety import emergency
+    from safety import emergency, pinyin
 
+    pinyin.looks_like_pinyin("wo xiong kou teng")
     emergency.pinyin_reader()

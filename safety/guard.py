@@ -28,7 +28,7 @@ import ahocorasick
 
 from safety import _text
 from safety.emergency import _pattern_factors, assess
-from safety.pii import PLACEHOLDER_RE
+from safety.pii import PLACEHOLDER_RE, identifiers
 
 RULES_FILE = "guard_rules.toml"
 CONTRAINDICATIONS_FILE = "contraindications.toml"
@@ -70,6 +70,16 @@ _HANDLE_RE = re.compile(
     re.IGNORECASE,
 )
 _DIGITS_RE = re.compile(r"\d{3}")
+# Where the masker's own detectors read a sentence too: seven digits or more in a run (a
+# phone or record number; a dose never has so many), or an "@".
+_IDENTIFIER_HINT_RE = re.compile(r"(?:\d[\s()+-]?){7,}|@")
+# A Chinese ID number's shape (birth date inside), checksum or not: never the answer's to give.
+_ID_SHAPE_RE = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dxX](?!\d)")
+# A template's slot the model left unfilled: <FIRST_NAME>, <患者姓名>, {name}, [DATE_1].
+_TEMPLATE_SLOT_RE = re.compile(
+    r"<[A-Z][A-Z0-9_]{2,}>|<[\u4e00-\u9fff]{2,8}>|\{[a-z][a-z0-9_]{1,30}\}"
+    r"|\[[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\]|\[[A-Z]{3,}\]"
+)
 _DIGIT_RE = re.compile(r"\d")
 _HANDLE_WORDS = (
     *("微信", "wechat", "qq", "whatsapp", "telegram", "http", "www."),
@@ -131,6 +141,19 @@ class _Contraindication:
 
 
 @dataclass(frozen=True)
+class _Compose:
+    """A class told by what a sentence puts together rather than by one phrase: every group
+    of words found in it (an action and what it is done to), the first not under a
+    prohibition. A group marked ``answer`` may be named anywhere in the answer or the
+    patient's message (the situation: a seizure, someone unconscious)."""
+
+    name: str
+    cls: str
+    groups: tuple[_Words, ...]
+    anywhere: frozenset[int]
+
+
+@dataclass(frozen=True)
 class _Rules:
     classes: dict[str, tuple[re.Pattern[str], ...]]
     red_flag_reassurance: tuple[re.Pattern[str], ...]
@@ -150,6 +173,7 @@ class _Rules:
     call_now: re.Pattern[str]
     populations: dict[str, _Words]
     contraindications: tuple[_Contraindication, ...]
+    compose: tuple[_Compose, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -171,10 +195,20 @@ def _rules() -> _Rules:
     contraindications = tuple(
         _Contraindication(r["id"], _Words.of(r["drugs"]), tuple(r["who"])) for r in table["rule"]
     )
+    compose = tuple(
+        _Compose(
+            c["name"],
+            c["class"],
+            tuple(_Words.of(group) for group in c["all"]),
+            frozenset(c.get("anywhere", [])),
+        )
+        for c in data.get("compose", [])
+    )
     factors = {
         p: _pattern_factors(p)
         for p in (
             *red_flag_reassurance,
+            *(c.groups[0].pattern for c in compose if c.groups[0].pattern is not None),
             *(p for ps in classes.values() for p in ps),
             *(r.drugs.pattern for r in contraindications if r.drugs.pattern is not None),
         )
@@ -210,6 +244,7 @@ def _rules() -> _Rules:
         call_now=re.compile(f"{names['call_now']['zh']}|{names['call_now']['en']}"),
         populations={k: _Words.of(v) for k, v in table["population"].items()},
         contraindications=contraindications,
+        compose=compose,
     )
 
 
@@ -272,15 +307,17 @@ class _Answer:
         self._flags: dict[int, bool] = {}
         self._populations: set[str] | None = None
 
-    def _flagged(self, text: str) -> bool:
-        return bool(text) and assess(text, self._lang).level != "none"
+    def _flagged(self, text: str, *, as_written: bool = True) -> bool:
+        # The answer is the model's own writing: no pinyin or sound-alike slips to read again
+        # (the patient's message may have them).
+        return bool(text) and assess(text, self._lang, as_written=as_written).level != "none"
 
     def red_flag(self, idx: int) -> bool:
         """The patient's message, or the answer near sentence ``idx``, names an emergency or
         urgent finding: then reassurance is unsafe even when it is conditional or ends by
         mentioning a doctor."""
         if self._context_flag is None:
-            self._context_flag = self._flagged(self._context)
+            self._context_flag = self._flagged(self._context, as_written=False)
         if self._context_flag:
             return True
         lo, hi = (
@@ -293,6 +330,10 @@ class _Answer:
             if self._flags[j]:
                 return True
         return False
+
+    def names(self, words: _Words) -> bool:
+        """The patient's message or any sentence of the answer names one of ``words``."""
+        return any(words.search(t.lower()) is not None for t in (self._context, *self._parts))
 
     def populations(self) -> set[str]:
         if self._populations is None:
@@ -400,6 +441,29 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             idx = bisect_right(starts, m.start()) - 1
             if "contraindication" not in found[idx] and judged[idx].recommends(rule.drugs):
                 found[idx].add("contraindication")
+    for combo in rules.compose:
+        first = combo.groups[0].pattern
+        if first is None or not may_match(first):
+            continue
+        tried: set[int] = set()  # the sentences whose other groups were read
+        for m in first.finditer(low):
+            idx = bisect_right(starts, m.start()) - 1
+            sentence = judged[idx]
+            if combo.cls in found[idx] or m.end() > starts[idx] + len(sentence.low):
+                continue
+            inner = first.match(sentence.low, m.start() - starts[idx])
+            if inner is None or sentence.prohibited(inner) or idx in tried:
+                continue
+            tried.add(idx)
+            unless = rules.unless.get(combo.cls)
+            if unless is not None and unless.search(sentence.low) is not None:
+                continue
+            if all(
+                group.search(sentence.low) is not None
+                or (k in combo.anywhere and answer.names(group))
+                for k, group in enumerate(combo.groups[1:], start=1)
+            ):
+                found[idx].add(combo.cls)
     for pattern in rules.red_flag_reassurance:
         if not may_match(pattern):
             continue
@@ -433,10 +497,28 @@ def _contacts(text: str, allowed: Collection[str]) -> list[int]:
     )
     starts: list[int] = []
     for m in found:
-        digits = re.sub(r"\D", "", m.group())
-        if not any(m.group() in a or (digits and digits == re.sub(r"\D", "", a)) for a in allowed):
+        if not _allowed(m.group(), allowed):
             starts.append(m.start())
+    if three_digits or "@" in text:
+        # A second, independent reading: the masker's detectors (phone numbers of any
+        # country, record numbers, addresses), sentence by sentence where one may be.
+        at = 0
+        for part in sentences(text):
+            if _IDENTIFIER_HINT_RE.search(part) and any(
+                not _allowed(value, allowed) for _kind, value in identifiers(part)
+            ):
+                starts.append(at)
+            at += len(part)
+        starts.extend(m.start() for m in _ID_SHAPE_RE.finditer(text))
     return starts
+
+
+def _allowed(value: str, allowed: Collection[str]) -> bool:
+    digits = re.sub(r"\D", "", value)
+    return any(
+        value in a or value.lower() in a.lower() or (digits and digits == re.sub(r"\D", "", a))
+        for a in allowed
+    )
 
 
 def guard(
@@ -476,7 +558,7 @@ def guard(
     offsets = list(accumulate((len(p) for p in parts), initial=0))
     for at in _contacts(body, allowed):
         classified[bisect_right(offsets, at) - 1].add("contact")
-    for m in PLACEHOLDER_RE.finditer(body):
+    for m in (*PLACEHOLDER_RE.finditer(body), *_TEMPLATE_SLOT_RE.finditer(body)):
         if m.group() not in known:
             classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
     for sentence, found in zip(judged, classified, strict=True):
@@ -491,7 +573,9 @@ def guard(
             note = rules.notes.get(name, {}).get(note_lang)
             if note and note not in notes:
                 notes.append(note)
-                kept.append(note + ("\n" if sentence.text.endswith("\n") else ""))
+                # set apart from an English sentence kept before it ("…raise it. Only a…")
+                lead = " " if kept and not kept[-1][-1:].isspace() and note.isascii() else ""
+                kept.append(lead + note + ("\n" if sentence.text.endswith("\n") else ""))
     changes.extend(reasons)
 
     body = _tidy("".join(kept))

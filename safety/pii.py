@@ -1434,6 +1434,18 @@ def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tu
     return out
 
 
+def identifiers(text: str) -> list[tuple[str, str]]:
+    """(kind, value) of the identifiers in ``text`` that need no name model: phone numbers,
+    ID, bank and record numbers, e-mail and street addresses. The output guard reads a model
+    answer with it for details the patient never gave."""
+    detector = _Detector(_text.normalize(text))
+    detector.numbers()
+    detector.cued()
+    detector.emails()
+    detector.addresses()
+    return [(c.kind, detector.t[c.start : c.end]) for c in detector.cands]
+
+
 def mask(text: str, vault: Vault | None = None, lang: str | None = None) -> MaskResult:
     """Replace personal information by typed placeholders; ``vault`` remembers the values."""
     if vault is None:

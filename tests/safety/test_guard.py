@@ -223,3 +223,54 @@ def test_complete_part_stops_at_the_last_finished_sentence() -> None:
     assert complete_part("多喝水。每次吃") == "多喝水。"
     assert complete_part("Rest well. Take 4") == "Rest well."
     assert complete_part("no end yet") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        # compositions: an action, what it is done with, what it is done to
+        ("Smear a little butter over the scald so it heals faster.", "en", "dangerous_first_aid"),
+        ("烫伤以后赶紧抹点酱油，能防止起泡。", "zh", "dangerous_first_aid"),
+        ("While he is fitting, wedge a spoon between his teeth.", "en", "dangerous_first_aid"),
+        ("摔伤了脖子的话，先把他扶起来活动一下。", "zh", "dangerous_first_aid"),
+        (
+            "Packing the bite with garlic means you won't need a rabies vaccine.",
+            "en",
+            "false_reassurance",
+        ),
+        (
+            "Your blood pressure is fine now, so you could just drop the amlodipine.",
+            "en",
+            "stop_medicine",
+        ),
+        ("血压稳定了，可以自己把氯吡格雷停掉。", "zh", "stop_medicine"),
+        # details the patient never gave, read by the masker's own detectors
+        ("You can reach me on 07700 900123 after six.", "en", "contact"),
+        ("Dear <FIRST_NAME>, your results are back.", "en", "leaked_placeholder"),
+        ("{patient_name}您好，您的报告已经出来了。", "zh", "leaked_placeholder"),
+    ],
+)
+def test_composed_and_detected_classes(text: str, lang: str, reason: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert reason in r.reasons
+    assert text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Never put butter or toothpaste on a burn; cool it under running water instead.", "en"),
+        ("Do not put anything in the mouth of someone having a seizure.", "en"),
+        ("A raised PSA doesn't mean you have prostate cancer.", "en"),
+        ("Keep the wound dry for as long as your nurse advised.", "en"),
+        ("Feeling your heart skip a beat now and then is common.", "en"),
+        (
+            "Stopping an antidepressant suddenly can cause dizziness; plan it with your GP.",
+            "en",
+        ),
+        ("抗抑郁药突然停用可能出现头晕、失眠等撤药反应。", "zh"),
+    ],
+)
+def test_careful_sentences_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert r.text == text and not r.withheld, r.reasons
