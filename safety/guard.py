@@ -144,7 +144,7 @@ class _Contraindication:
 class _Compose:
     """A class told by what a sentence puts together rather than by one phrase: every group
     of words found in it (an action and what it is done to), the first not under a
-    prohibition. A group marked ``answer`` may be named anywhere in the answer or the
+    prohibition. A group listed in ``anywhere`` may be named anywhere in the answer or the
     patient's message (the situation: a seizure, someone unconscious)."""
 
     name: str
