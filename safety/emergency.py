@@ -1003,15 +1003,12 @@ def _other_readings(norm: str) -> Iterable[str]:
             yield respelled
 
 
-def assess(
-    text: str, lang: str | None = None, *, emergency_only: bool = False, as_written: bool = False
-) -> Assessment:
+def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:
     """Assess a raw patient message. Never raises on odd input; never logs the text.
 
     ``emergency_only`` evaluates only the emergency-level rules: the same ``escalate`` and,
     when it escalates, the same level and category, for less work (the webhook's check before
-    its acknowledgement); ``matched`` then names emergency rules only. ``as_written`` skips
-    the other readings below: for text with no slips to undo (a model's answer).
+    its acknowledgement); ``matched`` then names emergency rules only.
 
     A message the lexicon does not escalate as written is read again in the ways
     ``_other_readings`` knows (a message in two languages in its main one); an emergency in
@@ -1022,7 +1019,7 @@ def assess(
     if not norm.strip():
         return Assessment(False, "none", None, out_lang)
     fired = _fire(norm, lex, out_lang, emergency_only)
-    if not as_written and not any(r.level == "emergency" for r in fired):
+    if not any(r.level == "emergency" for r in fired):
         for reading in _other_readings(norm):
             more = [r for r in _fire(reading, lex, out_lang, emergency_only)]
             if any(r.level == "emergency" for r in more):

@@ -307,17 +307,15 @@ class _Answer:
         self._flags: dict[int, bool] = {}
         self._populations: set[str] | None = None
 
-    def _flagged(self, text: str, *, as_written: bool = True) -> bool:
-        # The answer is the model's own writing: no pinyin or sound-alike slips to read again
-        # (the patient's message may have them).
-        return bool(text) and assess(text, self._lang, as_written=as_written).level != "none"
+    def _flagged(self, text: str) -> bool:
+        return bool(text) and assess(text, self._lang).level != "none"
 
     def red_flag(self, idx: int) -> bool:
         """The patient's message, or the answer near sentence ``idx``, names an emergency or
         urgent finding: then reassurance is unsafe even when it is conditional or ends by
         mentioning a doctor."""
         if self._context_flag is None:
-            self._context_flag = self._flagged(self._context, as_written=False)
+            self._context_flag = self._flagged(self._context)
         if self._context_flag:
             return True
         lo, hi = (
@@ -481,9 +479,11 @@ def _populations(texts: Iterable[str], rules: _Rules) -> set[str]:
     return {name for name, words in rules.populations.items() if words.search(joined)}
 
 
-def _contacts(text: str, allowed: Collection[str]) -> list[int]:
-    """Where ``text`` gives a phone number, e-mail, street address, handle or web address the
-    patient did not give and the hospital does not publish (``allowed``): start offsets."""
+def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
+    """Where the answer (its sentences, ``parts``) gives a phone number, e-mail, street
+    address, handle or web address the patient did not give and the hospital does not publish
+    (``allowed``): start offsets."""
+    text = "".join(parts)
     # Each pattern runs only where the text holds what every one of its matches needs (an
     # "@", three digits, a 号 or a digit, a handle's word or a web suffix): most answers hold
     # none, and the address and handle patterns are slow to run over plain prose.
@@ -503,7 +503,7 @@ def _contacts(text: str, allowed: Collection[str]) -> list[int]:
         # A second, independent reading: the masker's detectors (phone numbers of any
         # country, record numbers, addresses), sentence by sentence where one may be.
         at = 0
-        for part in sentences(text):
+        for part in parts:
             if _IDENTIFIER_HINT_RE.search(part) and any(
                 not _allowed(value, allowed) for _kind, value in identifiers(part)
             ):
@@ -556,7 +556,7 @@ def guard(
     notes: list[str] = []
     classified = _classify(judged, rules, answer)
     offsets = list(accumulate((len(p) for p in parts), initial=0))
-    for at in _contacts(body, allowed):
+    for at in _contacts(parts, allowed):
         classified[bisect_right(offsets, at) - 1].add("contact")
     for m in (*PLACEHOLDER_RE.finditer(body), *_TEMPLATE_SLOT_RE.finditer(body)):
         if m.group() not in known:
