@@ -177,8 +177,9 @@ class LoopbackFake:
 
     @property
     def answer_bodies(self) -> list[Any]:
-        """Chat requests other than triage questions."""
-        return [b for b in self.chat_bodies if not self.is_triage(b)]
+        """Chat requests for a free-text answer: not the structured ones (triage verdicts,
+        staff handoff summaries), which may arrive at any moment after an escalation."""
+        return [b for b in self.chat_bodies if not (isinstance(b, dict) and self.schema_of(b))]
 
     @property
     def triage_bodies(self) -> list[Any]:
