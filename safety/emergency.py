@@ -945,20 +945,23 @@ def _glossary() -> _Glossary:
     )
 
 
-def _code_switched(norm: str) -> str | None:
-    """A message in two languages, read in its main one ("我 chest 好痛" -> "我胸口好痛",
-    "my dad 晕倒了" -> "my dad fainted"); None when there is nothing to translate."""
+def _code_switched(norm: str) -> list[str]:
+    """A message in two languages, read in each: its main one first ("我 chest 好痛" ->
+    "我胸口好痛", "my dad 晕倒了" -> "my dad fainted"), then the other, for a message that
+    is half and half ("心口 really 好痛, cold sweat 出晒"). Empty when there is nothing to
+    translate."""
     cjk = len(_CJK_CHAR_RE.findall(norm))
     latin = len(_EN_WORD.findall(norm))
     if not cjk or not latin:
-        return None
+        return []
     glossary = _glossary()
-    if cjk >= latin * 2:  # mostly Chinese (about two characters to an English word)
-        read = glossary.to_zh.sub(lambda m: glossary.zh_of[" ".join(m.group().split())], norm)
-    else:
-        read = glossary.to_en.sub(lambda m: f" {glossary.en_of[m.group()]} ", norm)
-        read = _SPACES_RE.sub(" ", read)
-    return read if read != norm else None
+    as_zh = glossary.to_zh.sub(lambda m: glossary.zh_of[" ".join(m.group().split())], norm)
+    as_en = _SPACES_RE.sub(
+        " ", glossary.to_en.sub(lambda m: f" {glossary.en_of[m.group()]} ", norm)
+    )
+    # Mostly Chinese is about two characters to an English word.
+    readings = [as_zh, as_en] if cjk >= latin * 2 else [as_en, as_zh]
+    return [r for r in dict.fromkeys(readings) if r != norm]
 
 
 _PINYIN_LOCK = threading.Lock()
@@ -985,14 +988,30 @@ def pinyin_reader() -> PinyinReader:
         return _pinyin_reader()
 
 
+def _without_figures(norm: str) -> str:
+    """The message with its figures of speech blanked out, so that a translation cannot
+    lift one out of the words that made it figurative ("the smog is choking me")."""
+    spans = []
+    for ctx in _lexicon().context.values():
+        if ctx.figurative is None:
+            continue
+        for m in ctx.figurative.finditer(norm):
+            spans.extend(
+                m.span(name)
+                for name, value in m.groupdict().items()
+                if value is not None and name.startswith("fig")
+            )
+    for start, end in sorted(spans, reverse=True):
+        norm = norm[:start] + " " * (end - start) + norm[end:]
+    return norm
+
+
 def _other_readings(norm: str) -> Iterable[str]:
     """Other ways to read a message the lexicon did not escalate, cheapest first: a message
     in two languages in its main one; a message typed in pinyin, in characters; Chinese with
     sound-alike slips of lexicon words put right (once the reader is built: this reading
     never waits for it)."""
-    switched = _code_switched(norm)
-    if switched is not None:
-        yield switched
+    yield from _code_switched(_without_figures(norm))
     if _CJK_CHAR_RE.search(norm) is None:
         if looks_like_pinyin(norm):
             yield pinyin_reader().to_hanzi(norm)
