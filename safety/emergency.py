@@ -53,9 +53,14 @@ CONTEXT_FILE = "emergency_context.toml"
 # Characters allowed between the parts of an "A~B" term (same clause, a few characters/words).
 _ZH_GAP = r"[^，,。.!！?？；;\n]{0,8}?"
 _EN_GAP = r"(?:[^\w.!?;,\n]+[\w'-]+){0,4}?[^\w.!?;,\n]+"
-_CLAUSE_RE = re.compile(
+_PUNCT_CLAUSE = (
     r"[，,。！!？?；;\n]|(?<!\d)\.|\.(?!\d)|\s(?:but|however|although|though|whereas)\b"
 )
+# Chat Chinese often uses a space where writing would put a comma ("胸口痛 出冷汗"): a space
+# between two Chinese characters ends a clause for time, hypothetical and veto cues. A
+# negation still reads across it ("我没有 胸痛"), up to punctuation.
+_CLAUSE_RE = re.compile(_PUNCT_CLAUSE + r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_NEGATION_SCOPE_RE = re.compile(_PUNCT_CLAUSE)
 _SENTENCE_END_RE = re.compile(r"[。！!？?\n]|(?<!\d)\.(?!\d)")
 _AFTER_WINDOW = 40
 _REGEX_META = set("\\^$.|?*+()[]{}")
@@ -689,6 +694,7 @@ class _Message:
         cuts.append(len(norm))
         self.clause_starts = cuts[0::2]
         self.clause_ends = cuts[1::2]
+        self.scope_starts = [0, *(m.end() for m in _NEGATION_SCOPE_RE.finditer(norm))]
         sents = [0]
         for m in _SENTENCE_END_RE.finditer(norm):
             sents.append(m.end())
@@ -811,8 +817,7 @@ class _Message:
 
     def negated(self, lang: str, start: int, end: int) -> bool:
         ctx = self.lex.context[lang]
-        clause = self.clause_of(start)
-        c_start = self.clause_starts[clause]
+        c_start = self.scope_starts[max(0, bisect_right(self.scope_starts, start) - 1)]
         if lang == "zh":
             before = [t.text for t in self.stretches.tokens(c_start, start) if t.text.strip()]
             window = before[-ctx.window :]
