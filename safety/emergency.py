@@ -996,7 +996,7 @@ def pinyin_reader() -> PinyinReader:
 def _without_figures(norm: str) -> str:
     """The message with its figures of speech blanked out, so that a translation cannot
     lift one out of the words that made it figurative ("the smog is choking me")."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     for ctx in _lexicon().context.values():
         if ctx.figurative is None:
             continue
