@@ -53,9 +53,7 @@ CONTEXT_FILE = "emergency_context.toml"
 # Characters allowed between the parts of an "A~B" term (same clause, a few characters/words).
 _ZH_GAP = r"[^，,。.!！?？；;\n]{0,8}?"
 _EN_GAP = r"(?:[^\w.!?;,\n]+[\w'-]+){0,4}?[^\w.!?;,\n]+"
-_PUNCT_CLAUSE = (
-    r"[，,。！!？?；;\n]|(?<!\d)\.|\.(?!\d)|\s(?:but|however|although|though|whereas)\b"
-)
+_PUNCT_CLAUSE = r"[，,。！!？?；;\n]|(?<!\d)\.|\.(?!\d)|\s(?:but|however|although|though|whereas)\b"
 # Chat Chinese often uses a space where writing would put a comma ("胸口痛 出冷汗"): a space
 # between two Chinese characters ends a clause for time, hypothetical and veto cues. A
 # negation still reads across it ("我没有 胸痛"), up to punctuation.
@@ -1052,7 +1050,15 @@ def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) 
     if not fired:
         return Assessment(False, "none", None, out_lang)
     # The most specific rule names the category: "pregnant + bleeding" beats "bleeding".
-    top = max(fired, key=lambda r: (_LEVEL_RANK[r.level], len(r.groups)))
+    # On a tie, composed self-harm: an overdose taken to die needs the crisis line as well.
+    top = max(
+        fired,
+        key=lambda r: (
+            _LEVEL_RANK[r.level],
+            len(r.groups),
+            r.category == "self_harm" and len(r.groups) > 1,
+        ),
+    )
     level: Level = top.level
     matched = tuple(dict.fromkeys(r.id for r in sorted(fired, key=lambda r: -_LEVEL_RANK[r.level])))
     return Assessment(level == "emergency", level, top.category, out_lang, matched)

@@ -364,3 +364,68 @@ def test_a_real_symptom_beside_a_figure_still_escalates() -> None:
 )
 def test_something_heard_or_read_is_not_lived(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a space where writing would put a comma ends a clause: the habit word in the
+        # next clause no longer makes the finding old
+        ("怀孕39周 今天一直没有胎动 平时动得很多", "pregnancy"),
+        # present perfect and the progressive speak of now
+        ("dad's had a squeezing pain in his chest for about 30 minutes, he's clammy", "cardiac"),
+        ("my son is making a high pitched noise every time he breathes in", "breathing"),
+        # pain and chest in either order, and the shoulder
+        ("an ache in the middle of my chest that is spreading to my shoulder", "cardiac"),
+        # a message half in each language, read in both
+        ("我爸 one side of his body 没力, he can't hold the cup, 说话也不清楚", "stroke"),
+        # the medicine all swallowed, with intent
+        ("真的撑不住了 家里的药我全吞了", "self_harm"),
+        ("安眠药要吃几片才会死", "self_harm"),
+        ("im standing on my balcony on the 19th floor, just wanted someone to know", "self_harm"),
+        ("bye. thank you for everything. tell my sister it was not her fault", "self_harm"),
+        # composed scenes
+        ("外公看东西重影 走路往一边倒", "stroke"),
+        ("seeing double since lunch and I keep veering into the wall", "stroke"),
+        ("两岁的孩子吃了几颗降压药 现在一直想睡", "poisoning"),
+        ("she finished chemo ten days ago and now has a temperature of 38.6", "other"),
+        ("little purple spots on his legs that don't fade when I press a glass on them", "other"),
+        ("my blood sugar is 2.3 and I'm shaking and can't think straight", "other"),
+        ("我爸肚子硬得跟木板一样 碰都不让碰", "other"),
+        # Cantonese words
+        ("阿爷睇嘢重影 行路拧拧下", "stroke"),
+        ("个仔俾黄蜂叮咗 块面肿晒 仲有啲喘", "allergy"),
+    ],
+)
+def test_grammar_round_three_escalates(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a negation reads across a space
+        "我没有 胸痛 就是想开点胃药",
+        # soft farewells never pair with a time alone
+        "ok bye, see you tomorrow at the clinic. thanks for everything!",
+        "谢谢你们之前的照顾 明天我来复诊",
+        # figures of speech
+        "这个会开到想死",
+        "this queue is going to make me want to die lol, what time do you close?",
+        "i laughed so hard i couldn't breathe, anyway when is the clinic open?",
+        "blocked nose, can't breathe through it at night",
+        # teaching and talking about suicide, not wishing it
+        "how do I talk to my son about suicide after his friend died? he is doing okay",
+        "I'm writing an essay on suicide prevention for my nursing course",
+        # a numb face after the dentist
+        "half my face is numb after the dentist's injection and my speech is a bit slurred",
+        # a small burn on a finger, fewer movements hedged at 30 weeks
+        "烫到手指 起了个小泡",
+        "怀孕30周 胎动好像少了一点 但还是有动",
+        # a finished bleed
+        "fell off my bike and grazed my knee, the bleeding stopped",
+    ],
+)
+def test_grammar_round_three_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
