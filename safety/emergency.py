@@ -850,15 +850,7 @@ class _Message:
         the context's ``figurative`` pattern. A finding that overlaps one is not read."""
         found = self._figures.get(lang)
         if found is None:
-            found = []
-            pattern = self.lex.context[lang].figurative
-            if pattern is not None:
-                for m in pattern.finditer(self.norm):
-                    found.extend(
-                        m.span(name)
-                        for name, value in m.groupdict().items()
-                        if value is not None and name.startswith("fig")
-                    )
+            found = _figure_spans(self.lex.context[lang].figurative, self.norm)
             self._figures[lang] = found
         return found
 
@@ -957,6 +949,7 @@ def _code_switched(norm: str) -> list[str]:
     latin = len(_EN_WORD.findall(norm))
     if not cjk or not latin:
         return []
+    norm = _without_figures(norm)
     glossary = _glossary()
     as_zh = glossary.to_zh.sub(lambda m: glossary.zh_of[" ".join(m.group().split())], norm)
     as_en = _SPACES_RE.sub(
@@ -991,19 +984,24 @@ def pinyin_reader() -> PinyinReader:
         return _pinyin_reader()
 
 
+def _figure_spans(pattern: re.Pattern[str] | None, norm: str) -> list[tuple[int, int]]:
+    """Spans of the "fig" groups of a context's ``figurative`` pattern in ``norm``."""
+    if pattern is None:
+        return []
+    return [
+        m.span(name)
+        for m in pattern.finditer(norm)
+        for name, value in m.groupdict().items()
+        if value is not None and name.startswith("fig")
+    ]
+
+
 def _without_figures(norm: str) -> str:
     """The message with its figures of speech blanked out, so that a translation cannot
     lift one out of the words that made it figurative ("the smog is choking me")."""
-    spans: list[tuple[int, int]] = []
-    for ctx in _lexicon().context.values():
-        if ctx.figurative is None:
-            continue
-        for m in ctx.figurative.finditer(norm):
-            spans.extend(
-                m.span(name)
-                for name, value in m.groupdict().items()
-                if value is not None and name.startswith("fig")
-            )
+    spans = [
+        span for ctx in _lexicon().context.values() for span in _figure_spans(ctx.figurative, norm)
+    ]
     for start, end in sorted(spans, reverse=True):
         norm = norm[:start] + " " * (end - start) + norm[end:]
     return norm
@@ -1011,10 +1009,10 @@ def _without_figures(norm: str) -> str:
 
 def _other_readings(norm: str) -> Iterable[str]:
     """Other ways to read a message the lexicon did not escalate, cheapest first: a message
-    in two languages in its main one; a message typed in pinyin, in characters; Chinese with
-    sound-alike slips of lexicon words put right (once the reader is built: this reading
-    never waits for it)."""
-    yield from _code_switched(_without_figures(norm))
+    in two languages in each of them, figures of speech blanked; a message typed in pinyin,
+    in characters; Chinese with sound-alike slips of lexicon words put right (once the
+    reader is built: this reading never waits for it)."""
+    yield from _code_switched(norm)
     if _CJK_CHAR_RE.search(norm) is None:
         if looks_like_pinyin(norm):
             yield pinyin_reader().to_hanzi(norm)
