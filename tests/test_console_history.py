@@ -5,9 +5,10 @@ take-over, private notes, ended chats kept readable and searchable, unread marks
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -141,7 +142,8 @@ async def test_an_ended_chat_stays_readable_and_searchable(rig: Rig) -> None:
     assert chat.body["episodes"][0]["action"] == "close"
     assert chat.body["category"] == "cardiac"
 
-    today = date.today()
+    # Days are the hospital's (CARELINE_HANDOFF_TIMEZONE), not this machine's.
+    today = datetime.now(ZoneInfo(rig.settings.handoff_timezone)).date()
     day = timedelta(days=1)
     for query in (
         "q=3001",
