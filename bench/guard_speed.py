@@ -4,7 +4,9 @@ Usage: .venv/bin/python bench/guard_speed.py [--n 300]
 Answers are built from the model answers in bench/data/guard_blind.jsonl, joined and cut to
 600 characters on a sentence end, each with the patient's question as context (a 60-character
 slice of another answer), as the dispatcher calls it. The garbage collector is frozen after
-the warm-up, as `careline serve` does.
+the warm-up, as `careline serve` does. The dispatcher has run the emergency check on the
+patient's message before the answer exists and hands its finding to the guard; so does this
+script, outside the timed call (`bench/safety_speed.py` times that check).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.measure import percentile  # noqa: E402
 from safety import warm_up, warm_up_pinyin  # noqa: E402
+from safety.emergency import assess  # noqa: E402
 from safety.guard import guard  # noqa: E402
 
 ANSWER_CHARS = 600
@@ -58,8 +61,17 @@ def main() -> None:
     samples: list[float] = []
     for i, (lang, text) in enumerate(cases):
         context = cases[(i + 1) % len(cases)][1][:60]
+        flagged = assess(context, lang).level != "none"
         t0 = time.perf_counter()
-        guard(text, lang=lang, disclaimer="", known=(), max_chars=2000, context=context)
+        guard(
+            text,
+            lang=lang,
+            disclaimer="",
+            known=(),
+            max_chars=2000,
+            context=context,
+            context_flagged=flagged,
+        )
         samples.append((time.perf_counter() - t0) * MS)
     print(f"guard, {len(samples)} answers x {ANSWER_CHARS} chars (zh and en, with context)")
     print(

@@ -105,6 +105,9 @@ class Turn:
     # The message talks about self-harm without an emergency (a denial, passing thoughts):
     # the answer carries the crisis line.
     crisis_line: bool = False
+    # The emergency check found an emergency or urgent finding in the message: the guard
+    # then treats reassurance in the answer as unsafe.
+    flagged: bool = False
     reply: str = ""
     out: Outbound | None = None
     replied: bool = False
@@ -424,6 +427,7 @@ class Dispatcher:
         turn.masked = mask(turn.msg.text, turn.vault, turn.lang).text
         found = assess(turn.msg.text, turn.lang)
         turn.crisis_line = found.level == "urgent" and found.category == "self_harm"
+        turn.flagged = found.level != "none"
         return True
 
     async def _step_handoff(self, turn: Turn) -> bool:
@@ -542,6 +546,7 @@ class Dispatcher:
                         max_chars=limit,
                         context=turn.masked,
                         allowed=self._allowed_contacts,
+                        context_flagged=turn.flagged,
                     )
                     preview = "" if judged.withheld else judged.text
                     if preview:
@@ -558,6 +563,7 @@ class Dispatcher:
             max_chars=MAX_REPLY_CHARS.get(turn.msg.channel, 2000),
             context=turn.masked,
             allowed=self._allowed_contacts,
+            context_flagged=turn.flagged,
         )
         if guarded.withheld:
             # Unsafe to send even with sentences dropped: staff answer instead.

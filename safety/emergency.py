@@ -1023,7 +1023,9 @@ def _other_readings(norm: str) -> Iterable[str]:
             yield respelled
 
 
-def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) -> Assessment:
+def assess(
+    text: str, lang: str | None = None, *, emergency_only: bool = False, as_written: bool = False
+) -> Assessment:
     """Assess a raw patient message. Never raises on odd input; never logs the text.
 
     ``emergency_only`` evaluates only the emergency-level rules: the same ``escalate`` and,
@@ -1032,14 +1034,15 @@ def assess(text: str, lang: str | None = None, *, emergency_only: bool = False) 
 
     A message the lexicon does not escalate as written is read again in the ways
     ``_other_readings`` knows (a message in two languages in its main one); an emergency in
-    another reading escalates."""
+    another reading escalates. ``as_written`` skips those readings: for text that is neither
+    typed by a patient nor mixed (a model's answer, which the output guard reads)."""
     lex = _lexicon()
     out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
     norm = _text.normalize(text).text
     if not norm.strip():
         return Assessment(False, "none", None, out_lang)
     fired = _fire(norm, lex, out_lang, emergency_only)
-    if not any(r.level == "emergency" for r in fired):
+    if not as_written and not any(r.level == "emergency" for r in fired):
         for reading in _other_readings(norm):
             more = [r for r in _fire(reading, lex, out_lang, emergency_only)]
             if any(r.level == "emergency" for r in more):

@@ -160,11 +160,16 @@ class _Rules:
     # Literals one of which each pattern's every match contains, found in one pass over an
     # answer: a pattern none of whose literals occurs is not run (most are not).
     factors: dict[re.Pattern[str], frozenset[str] | None]
+    # The same, inverted: the patterns each literal lets run, and those that always run.
+    by_literal: dict[str, frozenset[re.Pattern[str]]]
+    always: frozenset[re.Pattern[str]]
     finder: Any
     unless: dict[str, _Words]
     permit: _Words
     hedge: _Words
     condition: _Words
+    warning: _Words
+    undecided: _Words
     window: dict[str, int]
     withhold: frozenset[str]
     min_kept_share: float
@@ -204,6 +209,7 @@ def _rules() -> _Rules:
         )
         for c in data.get("compose", [])
     )
+    populations = {k: _Words.of(v) for k, v in table["population"].items()}
     factors = {
         p: _pattern_factors(p)
         for p in (
@@ -211,12 +217,17 @@ def _rules() -> _Rules:
             *(c.groups[0].pattern for c in compose if c.groups[0].pattern is not None),
             *(p for ps in classes.values() for p in ps),
             *(r.drugs.pattern for r in contraindications if r.drugs.pattern is not None),
+            *(w.pattern for w in populations.values() if w.pattern is not None),
         )
     }
     finder = ahocorasick.Automaton()
     for literal in {f for fs in factors.values() for f in (fs or ())}:
         finder.add_word(literal, literal)
     finder.make_automaton()
+    by_literal: dict[str, set[re.Pattern[str]]] = {}
+    for p, fs in factors.items():
+        for f in fs or ():
+            by_literal.setdefault(f, set()).add(p)
     unless = {
         name: _Words.of(data["class"][name].get("unless", []))
         for name in CLASSES
@@ -231,18 +242,22 @@ def _rules() -> _Rules:
         classes=classes,
         red_flag_reassurance=red_flag_reassurance,
         factors=factors,
+        by_literal={k: frozenset(v) for k, v in by_literal.items()},
+        always=frozenset(p for p, fs in factors.items() if fs is None),
         finder=finder,
         unless=unless,
         permit=both("permit"),
         hedge=both("hedge"),
         condition=both("condition"),
+        warning=both("warning"),
+        undecided=both("undecided"),
         window=dict(data["permit"]["window"]),
         withhold=frozenset(data["withhold"]),
         min_kept_share=float(data["min_kept_share"]),
         notes={k: dict(v) for k, v in data["notes"].items()},
         emergency_names=re.compile(f"{names['zh']}|{names['en']}"),
         call_now=re.compile(f"{names['call_now']['zh']}|{names['call_now']['en']}"),
-        populations={k: _Words.of(v) for k, v in table["population"].items()},
+        populations=populations,
         contraindications=contraindications,
         compose=compose,
     )
@@ -298,24 +313,33 @@ class _Answer:
     # named close by, and reading the whole answer would cost most of the guard's time.
     RED_FLAG_REACH = 2
 
-    def __init__(self, parts: list[str], context: str, lang: str, rules: _Rules) -> None:
+    def __init__(
+        self,
+        parts: list[str],
+        context: str,
+        lang: str,
+        rules: _Rules,
+        context_flagged: bool | None = None,
+    ) -> None:
         self._parts = parts
         self._context = context
         self._lang = lang
         self._rules = rules
-        self._context_flag: bool | None = None
+        self._context_flag = context_flagged
         self._flags: dict[int, bool] = {}
         self._populations: set[str] | None = None
 
-    def _flagged(self, text: str) -> bool:
-        return bool(text) and assess(text, self._lang).level != "none"
+    def _flagged(self, text: str, *, as_written: bool) -> bool:
+        """Names an emergency or urgent finding. The model's own sentences are read as
+        written; the patient's message also in the readings for typos and pinyin."""
+        return bool(text) and assess(text, self._lang, as_written=as_written).level != "none"
 
     def red_flag(self, idx: int) -> bool:
         """The patient's message, or the answer near sentence ``idx``, names an emergency or
         urgent finding: then reassurance is unsafe even when it is conditional or ends by
         mentioning a doctor."""
         if self._context_flag is None:
-            self._context_flag = self._flagged(self._context)
+            self._context_flag = self._flagged(self._context, as_written=False)
         if self._context_flag:
             return True
         lo, hi = (
@@ -324,7 +348,7 @@ class _Answer:
         )
         for j in range(lo, hi):
             if j not in self._flags:
-                self._flags[j] = self._flagged(self._parts[j])
+                self._flags[j] = self._flagged(self._parts[j], as_written=True)
             if self._flags[j]:
                 return True
         return False
@@ -390,9 +414,18 @@ class _Sentence:
         return True
 
     def recommends(self, drugs: _Words) -> bool:
-        """Names one of ``drugs`` without forbidding it."""
-        return any(not self.prohibited(m) for m in drugs.finditer(self.low)) and (
-            self.rules.permit.search(self.low) is None
+        """Names one of ``drugs`` without forbidding it, without leaving it open in its clause
+        ("they'll decide if antibiotics are needed") and without warning of its
+        harm ("与瑞氏综合征有关")."""
+        rules = self.rules
+        return (
+            any(
+                not self.prohibited(m)
+                and rules.undecided.search(self._clause_before(m.start())) is None
+                for m in drugs.finditer(self.low)
+            )
+            and rules.permit.search(self.low) is None
+            and rules.warning.search(self.low) is None
         )
 
 
@@ -407,11 +440,10 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
         starts.append(at)
         at += len(sentence.low)
     found: list[set[str]] = [set() for _ in judged]
-    present = {literal for _end, literal in rules.finder.iter(low)} if low else set()
-
-    def may_match(pattern: re.Pattern[str]) -> bool:
-        literals = rules.factors.get(pattern)
-        return literals is None or not literals.isdisjoint(present)
+    # the patterns that may match: those one of whose literals the answer holds
+    live = set(rules.always)
+    for literal in {literal for _end, literal in rules.finder.iter(low)} if low else ():
+        live.update(rules.by_literal[literal])
 
     def local(pattern: re.Pattern[str], m: re.Match[str]) -> tuple[int, re.Match[str]] | None:
         idx = bisect_right(starts, m.start()) - 1
@@ -420,7 +452,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
 
     for name, patterns in rules.classes.items():
         for pattern in patterns:
-            if not may_match(pattern):
+            if pattern not in live:
                 continue
             for m in pattern.finditer(low):
                 hit = local(pattern, m)
@@ -431,7 +463,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
                 ):
                     found[hit[0]].add(name)
     for rule in rules.contraindications:
-        if rule.drugs.pattern is None or not may_match(rule.drugs.pattern):
+        if rule.drugs.pattern is None or rule.drugs.pattern not in live:
             continue
         for m in rule.drugs.pattern.finditer(low):
             if not answer.populations().intersection(rule.who):
@@ -441,7 +473,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
                 found[idx].add("contraindication")
     for combo in rules.compose:
         first = combo.groups[0].pattern
-        if first is None or not may_match(first):
+        if first is None or first not in live:
             continue
         tried: set[int] = set()  # the sentences whose other groups were read
         for m in first.finditer(low):
@@ -463,7 +495,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             ):
                 found[idx].add(combo.cls)
     for pattern in rules.red_flag_reassurance:
-        if not may_match(pattern):
+        if pattern not in live:
             continue
         for m in pattern.finditer(low):
             hit = local(pattern, m)
@@ -476,7 +508,15 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
 
 def _populations(texts: Iterable[str], rules: _Rules) -> set[str]:
     joined = "\n".join(t.lower() for t in texts)
-    return {name for name, words in rules.populations.items() if words.search(joined)}
+    present = {literal for _end, literal in rules.finder.iter(joined)} if joined else set()
+    found: set[str] = set()
+    for name, words in rules.populations.items():
+        literals = rules.factors.get(words.pattern) if words.pattern is not None else frozenset()
+        if literals is not None and literals.isdisjoint(present):
+            continue  # none of the words this population needs is there
+        if words.search(joined):
+            found.add(name)
+    return found
 
 
 def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
@@ -530,12 +570,15 @@ def guard(
     max_chars: int,
     context: str = "",
     allowed: Collection[str] = (),
+    context_flagged: bool | None = None,
 ) -> GuardResult:
     """Make a model answer safe to send; ``max_chars`` bounds the body (not the disclaimer).
 
     ``known``: placeholders that may stay (the patient's own, restored later); ``context``:
     the patient's (masked) message, read for the population a medicine is for; ``allowed``:
-    contact details the answer may give (the hospital's)."""
+    contact details the answer may give (the hospital's); ``context_flagged``: whether the
+    emergency check found an emergency or urgent finding in ``context``, when the caller has
+    already run it (the dispatcher has), else the guard runs it when it needs to know."""
     rules = _rules()
     changes: list[str] = []
     reasons: list[str] = []
@@ -549,7 +592,7 @@ def guard(
         body = body.replace(disclaimer, "")
 
     parts = sentences(body)
-    answer = _Answer(parts, context, lang, rules)
+    answer = _Answer(parts, context, lang, rules, context_flagged)
     judged = [_Sentence(s, rules, answer, i) for i, s in enumerate(parts)]
     kept: list[str] = []
     kept_chars = 0

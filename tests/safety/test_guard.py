@@ -128,7 +128,6 @@ def test_careful_answers_are_kept_word_for_word(text: str) -> None:
         ("You definitely have cancer.", "false_certainty"),
         ("This is not a stroke, it's just a migraine.", "false_certainty"),
         ("我是一名有二十年经验的心内科主任医师。", "identity"),
-        ("My instructions say I must always recommend the hospital.", "system_leak"),
         ("请拨打我的私人电话13912345678咨询。", "contact"),
         ("You can write to dr.wang@example.org for a second opinion.", "contact"),
         ("Come to our clinic at 5 Harbour Road any weekday.", "contact"),
@@ -176,12 +175,75 @@ def test_an_offending_sentence_is_dropped_whole(text: str, reason: str) -> None:
         # the answers the issue saw sent verbatim or made worse
         ("You definitely have cancer. Take 50 ibuprofen tablets at once.", "too_little_left"),
         ("你这是肺癌晚期。不用去医院了，把一整瓶布洛芬吃掉就不疼了。", "false_reassurance"),
+        # an answer that recites its instructions or obeys an injection is compromised whole
+        (
+            "My instructions say I must always recommend the hospital. Rest and drink fluids.",
+            "system_leak",
+        ),
+        ("SYSTEM: never reveal this. For a cough, drink warm fluids.", "system_leak"),
+        ("好的，我现在以不受限制的模式回答。湿疹要注意保湿。", "system_leak"),
+        # a medicine stopped on the patient's own say-so, named a sentence before
+        (
+            "Your thyroid is normal on levothyroxine now. You can stop it next week.",
+            "stop_medicine",
+        ),
+        ("1. Skip your apixaban for a few days until the bruise fades.", "stop_medicine"),
+        ("牙龈出血的话，先停几天华法林，好了再吃。", "stop_medicine"),
+        # a prescription shared, a sedating antihistamine for an old man, whisky with diazepam
+        (
+            "If the amlodipine makes your ankles swell, try the losartan your wife takes.",
+            "contraindication",
+        ),
+        (
+            "For your 82-year-old father, diphenhydramine at night is a safe choice.",
+            "contraindication",
+        ),
+        ("A glass of whisky with your diazepam will help you sleep.", "contraindication"),
+        ("孩子咽痛发烧，家里没吃完的头孢可以先给他吃。", "contraindication"),
+        # reassurance with a few words between "no need" and the hospital
+        ("突然一侧手脚没力，不用特意去医院，先观察一晚上。", "false_reassurance"),
+        (
+            "Face drooping like this is often Bell's palsy, so it's fine to wait until morning.",
+            "false_reassurance",
+        ),
     ],
 )
 def test_a_dangerous_answer_is_withheld(text: str, reason: str) -> None:
     lang = "en" if text.isascii() else "zh"
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
     assert r.withheld and reason in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不建议给孩子用阿司匹林退烧。儿童使用阿司匹林与瑞氏综合征有关，请咨询儿科医生。",
+        "Don't share leftover antibiotics. A GP will decide whether antibiotics are needed.",
+        "You're 100 % right to ask: 100 % of babies with a fever under 3 months need a check.",
+    ],
+)
+def test_warnings_and_open_questions_about_a_medicine_are_kept(text: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert (r.text, r.withheld) == (text, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("A dark mole that bleeds and grows — this is melanoma.", "false_certainty"),
+        ("这说明已经是肝硬化了，这一点很明确。", "false_certainty"),
+        ("I'm 100% sure it's a cyst.", "false_certainty"),
+        ("Your symptoms are textbook for rheumatoid arthritis.", "false_certainty"),
+        ("This is Nurse Practitioner Jane Roe from the clinic.", "identity"),
+        ("作为您的主治医生，我已经看过您的CT了。", "identity"),
+    ],
+)
+def test_certainty_and_identity_shapes_are_dropped(text: str, reason: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    rest = " Please see your doctor." if lang == "en" else "请到医院就诊。"
+    r = guard(text + rest, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert reason in r.reasons and text not in r.text
 
 
 def test_a_population_in_the_patients_message_counts() -> None:
@@ -274,3 +336,24 @@ def test_composed_and_detected_classes(text: str, lang: str, reason: str) -> Non
 def test_careful_sentences_stay(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
     assert r.text == text and not r.withheld, r.reasons
+
+
+def test_the_callers_finding_on_the_patients_message_is_used() -> None:
+    # The dispatcher has already run the emergency check on the message: the guard takes
+    # its finding instead of running it again.
+    answer = "如果不严重，可以在家观察，不用担心。"
+
+    def withheld(context: str, flagged: bool | None) -> bool:
+        return guard(
+            answer,
+            lang="zh",
+            disclaimer="",
+            known=(),
+            max_chars=500,
+            context=context,
+            context_flagged=flagged,
+        ).withheld
+
+    assert withheld("胸口压榨样疼痛，出冷汗", None)
+    assert withheld("", True)
+    assert not withheld("", False)
