@@ -240,10 +240,20 @@ def register_words(provider: Callable[[], Iterable[str]]) -> None:
     with _lock:
         _word_providers.append(provider)
         if _tokenizer is not None:
-            for w in provider():
-                _tokenizer.add_word(w, _USER_WORD_FREQ)
+            _add_words(_tokenizer, provider())
             _segment.cache_clear()
             boundaries.cache_clear()
+
+
+def _add_words(tok: Any, words: Iterable[str]) -> None:
+    """Words jieba must keep whole. jieba adds each word's count to its total, which makes
+    every other cut dearer: thousands of words would tip unrelated text into longer tokens
+    ("糖尿病人" instead of "糖尿病/人"), by how many words happen to be registered. The total
+    is kept as the dictionary has it."""
+    total = tok.total
+    for w in words:
+        tok.add_word(w, _USER_WORD_FREQ)
+    tok.total = total
 
 
 def tokenizer() -> Any:
@@ -258,8 +268,7 @@ def tokenizer() -> Any:
                 tok = jieba.Tokenizer()
                 tok.initialize()
                 for provider in _word_providers:
-                    for w in provider():
-                        tok.add_word(w, _USER_WORD_FREQ)
+                    _add_words(tok, provider())
                 _tokenizer = tok
     return _tokenizer
 
