@@ -177,9 +177,9 @@ class PinyinReader:
     def respell(self, text: str) -> str:
         """Chinese text with sound-alike slips of preferred words put right ("呼吸困南" ->
         "呼吸困难", "心机梗塞" -> "心肌梗塞"), conservatively: a span of two to four
-        characters that differs from a preferred word in one character of the same sound
-        (one slip of the input method), is not itself a word of jieba's dictionary and cuts
-        none in two. A word of one character is never changed."""
+        characters that differs from a preferred word in one character whose usual reading
+        is one of the word character's (one slip of the input method), is not itself a word
+        of jieba's dictionary and cuts none in two. A word of one character is never changed."""
         table = _table()
         # A slip keeps all but one character of the word: a span needs that many characters
         # that occur in preferred words at all (most spans have none).
@@ -216,7 +216,8 @@ class PinyinReader:
                     and slip != word[at]
                     and slip not in self._common
                     and _CJK_RE.match(slip)
-                    and set(table.get(slip, ())) & set(table.get(word[at], ()))
+                    # the slip's own usual reading: a rare one (刺 qì, 沾 tiān) is no slip
+                    and table.get(slip, ("",))[0] in table.get(word[at], ())
                     and not self._straddles(text, start, start + size)
                 ):
                     return word
