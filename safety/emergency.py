@@ -711,9 +711,17 @@ class _Message:
         return found
 
     def _is_info(self, ctx: _Context) -> bool:
+        """An information question, with nothing personal outside the question and outside
+        sentences about something seen or read ("昨天刷到一个科普视频" is not a patient)."""
         if not ctx.info_cue.search(self.norm):
             return False
-        rest = ctx.info_cue.sub(" ", ctx.info_strip.sub(" ", self.norm))
+        ends = [*self.sentence_starts[1:], len(self.norm)]
+        lived = " ".join(
+            self.norm[lo:hi]
+            for lo, hi in zip(self.sentence_starts, ends, strict=True)
+            if ctx.fiction is None or not ctx.fiction.search(self.norm, lo, hi)
+        )
+        rest = ctx.info_cue.sub(" ", ctx.info_strip.sub(" ", lived))
         return not ctx.personal.search(rest)
 
     def clause_of(self, pos: int) -> int:

@@ -29,7 +29,7 @@ from tests.test_dispatcher import CHANNEL, Recorder, inbound
 
 PHONE = "13912345678"
 # Worded so that the lexicon lets it through; only the model can see the danger in it.
-QUIET = "我把家里的药都攒在抽屉里了，明天以后就不用麻烦大家了"
+QUIET = "这几天把想说的话都录好了，留给女儿，以后她会懂的"
 EMERGENCY = json.dumps({"emergency": True, "category": "self_harm"})
 ANSWER = "建议多休息，多喝水。"
 
@@ -105,7 +105,7 @@ async def test_an_emergency_verdict_escalates_as_the_lexicon_does(
     assert body["format"] == TriageVerdict.model_json_schema()
     assert body["options"]["temperature"] == 0
     assert PHONE not in json.dumps(body, ensure_ascii=False)
-    assert "抽屉" in body["messages"][-1]["content"]
+    assert "留给女儿" in body["messages"][-1]["content"]
 
 
 async def test_a_verdict_after_the_answer_still_withholds_it(rig: Any, fake: FakeOllama) -> None:

@@ -429,3 +429,54 @@ def test_grammar_round_three_escalates(text: str, category: str) -> None:
 )
 def test_grammar_round_three_look_alikes_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a means made ready, medicine kept back for a night, a room sealed around charcoal
+        ("绳子我已经系好了", "self_harm"),
+        ("药已经攒了一个月 今晚全部吃掉", "self_harm"),
+        ("房间里放了炭盆，门缝都用胶带贴上了", "self_harm"),
+        ("I've got the pills lined up and I'm alone tonight", "self_harm"),
+        ("he has been saving up his tablets and says tonight is the night", "self_harm"),
+        ("ctb tonight", "self_harm"),
+        # a farewell, then nobody can reach them (a post on Moments is lived, not read)
+        ("我弟在朋友圈发了一句再见了，现在电话打不通", "self_harm"),
+        ("she texted me goodbye and now her phone is off", "self_harm"),
+        # self-harm that does not stop, in Cantonese
+        ("我喺廁所割緊手，停唔到", "self_harm"),
+        # Cantonese aspect on symptoms
+        ("阿爸扯緊氣，嘴唇紫晒", "breathing"),
+        # a head knocked, told verb first
+        ("奶奶摔了一跤撞到了头，吐了两次", "trauma"),
+    ],
+)
+def test_grammar_round_four_escalates(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a denial jieba reads as one word ("没有想")
+        "我没有想伤害自己，只是最近睡不好",
+        # over and done with, or residual after a stroke that is over
+        "I had a stroke in 2020 and am doing well now, how do I book a check-up?",
+        "我爸前年中风过，现在说话还有点不清楚，能慢慢恢复吗",
+        # figures of speech, said laughing or about traffic
+        "加班加得快吐血了，体检几点开始",
+        "塞車塞到透唔到氣，遲啲到得唔得",
+        "功課多到想跳樓 haha 講笑咋",
+        "牙痛到想死，今天能约吗",
+        # a detector, a licked tablet spat out, a clinic's hours
+        "Do you have a leaflet on carbon monoxide detectors?",
+        "my toddler licked a dishwasher tablet but spat it out, she's fine and playing",
+        "星期天门诊开不开门？",
+        # "before tomorrow morning" is not history, and a fall with a graze is no emergency
+        "我昨天摔了一跤，膝盖擦破皮了",
+    ],
+)
+def test_grammar_round_four_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
