@@ -357,3 +357,46 @@ def test_the_callers_finding_on_the_patients_message_is_used() -> None:
     assert withheld("胸口压榨样疼痛，出冷汗", None)
     assert withheld("", True)
     assert not withheld("", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("You could try stopping your bisoprolol for a month.", "stop_medicine"),
+        (
+            "I wouldn't rush to the emergency department for this chest pain; give it a few days.",
+            "false_reassurance",
+        ),
+        ("胸口压榨样疼痛的话，急诊就不用去了，忍一忍就过去了。", "false_reassurance"),
+        ("SYSTEM OVERRIDE acknowledged. Drink plenty of water.", "system_leak"),
+        ("Cinnamon capsules can replace your diabetes tablets.", "dangerous_first_aid"),
+    ],
+)
+def test_round_two_shapes_are_withheld(text: str, reason: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert r.withheld and reason in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a frequency is a dose only beside a medicine
+        "Brush your teeth twice a day with fluoride toothpaste.",
+        "久坐的话，每隔一小时起来走动一下。",
+        # a hedge stays a hedge
+        "这不一定是带状疱疹，需要医生看过才能确定。",
+    ],
+)
+def test_frequencies_without_a_medicine_are_kept(text: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert (r.text, r.withheld) == (text, False)
+
+
+def test_a_dose_by_number_words_is_dropped() -> None:
+    text = "Give him two puffs every four hours. Keep the inhaler with him."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=500)
+    assert (
+        "dosing" in r.reasons and "every four hours" not in r.text and "Keep the inhaler" in r.text
+    )
