@@ -480,3 +480,43 @@ def test_grammar_round_four_escalates(text: str, category: str) -> None:
 )
 def test_grammar_round_four_look_alikes_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the heart attack of the stomach: epigastric discomfort, sweat, breath
+        ("我爸说胃那里堵得难受，出了一身冷汗，还有点喘", "cardiac"),
+        ("他胸口像被大象踩住一样，喘到讲不出话", "cardiac"),
+        # bleeding pressed for long and still coming; blood coughed by the cup
+        ("我吃着华法林，手指割破了按了二十分钟还在往外冒血", "bleeding"),
+        ("我爸咳血，刚才咳了小半碗", "bleeding"),
+        # heatstroke, a blocked bowel, a dried-out child, a first fit told by its minutes
+        ("我老公在工地干活中暑了，现在不出汗还说胡话", "other"),
+        ("奶奶肚子胀，两天不放屁，一直吐", "other"),
+        ("孩子拉了一天水，现在哭没有眼泪，一上午都没尿", "other"),
+        ("他全身一抽一抽的，叫他也不理人", "seizure"),
+        # a baby's age written in English in a Chinese sentence
+        ("个baby先一个月大，摸着好热", "infant_fever"),
+        # English: a drowsy child after a fall from a bike; CPR under way
+        ("my son came off his scooter and hit his head, now he's drowsy and being sick", "trauma"),
+        ("my dad collapsed at the gym and they're doing CPR", "cardiac"),
+        ("my neighbour is on the floor and won't open her eyes", "unconscious"),
+    ],
+)
+def test_grammar_round_five_escalates(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "胃有点不舒服，想问下胃镜要不要空腹",
+        "跑步出了一身汗，有点喘，正常吗",
+        "我想学CPR，你们医院有急救培训课吗？",
+        "孩子拉肚子两天了，精神还好，尿也正常",
+    ],
+)
+def test_grammar_round_five_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
