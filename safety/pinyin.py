@@ -177,8 +177,8 @@ class PinyinReader:
     def respell(self, text: str) -> str:
         """Chinese text with sound-alike slips of preferred words put right ("呼吸困南" ->
         "呼吸困难", "心机梗塞" -> "心肌梗塞"), conservatively: a span of two to four
-        characters that differs from a preferred word in one character whose usual reading
-        is one of the word character's (one slip of the input method), is not itself a word
+        characters that differs from a preferred word in one character with the same usual
+        reading (one slip of the input method), is not itself a word
         of jieba's dictionary and cuts none in two. A word of one character is never changed."""
         table = _table()
         # A slip keeps all but one character of the word: a span needs that many characters
@@ -216,8 +216,9 @@ class PinyinReader:
                     and slip != word[at]
                     and slip not in self._common
                     and _CJK_RE.match(slip)
-                    # the slip's own usual reading: a rare one (刺 qì, 沾 tiān) is no slip
-                    and table.get(slip, ("",))[0] in table.get(word[at], ())
+                    # both characters' usual readings: a rare one (刺 qì, 沾 tiān, 车 jū) is
+                    # no slip
+                    and table.get(slip, ("",))[0] == table.get(word[at], ("?",))[0]
                     and not self._straddles(text, start, start + size)
                 ):
                     return word

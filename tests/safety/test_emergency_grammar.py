@@ -520,3 +520,21 @@ def test_grammar_round_five_escalates(text: str, category: str) -> None:
 )
 def test_grammar_round_five_look_alikes_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # watching TV while it happens is lived; what the TV says is not
+        ("奶奶看电视看着看着突然说看东西重影，走路往一边倒", "stroke"),
+        # "for so many years" is how long, not how long ago
+        ("拖累家里这么多年了，药已经准备好了", "self_harm"),
+    ],
+)
+def test_scopes_of_time_and_of_what_was_seen(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+def test_what_the_tv_says_is_not_lived() -> None:
+    assert not assess("看电视说中风要看脸歪不歪，是真的吗").escalate
