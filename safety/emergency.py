@@ -766,8 +766,11 @@ class _Message:
                     or self._past_before(ctx, idx, s_lo, True)
                 )
             # Seen on television or read in a story, not lived: as good as hypothetical.
+            # A cue of something seen or read scopes forward in its sentence: "宝宝80天 发烧38.2
+            # 我看网上说…" is a baby's fever, and what the web said follows it.
+            clause_end = self.clause_ends[idx]
             imagined = bool(ctx.hypothetical.search(text)) or bool(
-                ctx.fiction is not None and ctx.fiction.search(self.norm, s_lo, s_hi)
+                ctx.fiction is not None and ctx.fiction.search(self.norm, s_lo, clause_end)
             )
             self._clause_flags[key] = (historical, imagined, past)
         return self._clause_flags[key]

@@ -538,3 +538,40 @@ def test_scopes_of_time_and_of_what_was_seen(text: str, category: str) -> None:
 
 def test_what_the_tv_says_is_not_lived() -> None:
     assert not assess("看电视说中风要看脸歪不歪，是真的吗").escalate
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我爸血压只有85/50，人迷迷糊糊的，手脚冰凉", "other"),
+        ("吃了两只虾以后嗓子像塞住了，咽不下去", "allergy"),
+        ("已经给他打了肾上腺素笔，还是在喘", "allergy"),
+        ("宝宝五周大，摸着凉凉的，体温35.4，哭声很弱", "infant_fever"),
+        ("他疝气的鼓包推不回去了，又硬又疼", "other"),
+        ("she used her epipen but her lips are still swelling", "allergy"),
+        (
+            "my son hasn't passed urine since morning, eyes sunken after vomiting all night",
+            "other",
+        ),
+        ("my mum suddenly can't see out of her left eye, like a curtain came down", "stroke"),
+        ("我妈刚才说看电视看着看着右边胳膊抬不起来了", "stroke"),
+    ],
+)
+def test_grammar_round_six_escalates(text: str, category: str) -> None:
+    result = assess(text)
+    assert (result.escalate, result.category) == (True, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "怎么使用肾上腺素笔？孩子刚确诊花生过敏",
+        "我对花生严重过敏，坐飞机可以带肾上腺素笔吗",
+        "我有糖尿病，明天要空腹抽血，早上胰岛素还打吗",
+        "这个病房太闷了，人都要窒息了，能开窗吗",
+        "孩子误食了一粒维生素软糖，问过药剂师说没事",
+        "I always joke that I'll jump off the balcony when the kids fight, it's just a saying lol",
+    ],
+)
+def test_grammar_round_six_look_alikes_do_not_escalate(text: str) -> None:
+    assert not assess(text).escalate
