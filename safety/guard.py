@@ -70,6 +70,7 @@ _HANDLE_RE = re.compile(
     re.IGNORECASE,
 )
 _DIGITS_RE = re.compile(r"\d{3}")
+_PAUSE_RE = re.compile("(?:就先|先|就)别")
 # Where the masker's own detectors read a sentence too: seven digits or more in a run (a
 # phone or record number; a dose never has so many), or an "@".
 _IDENTIFIER_HINT_RE = re.compile(r"(?:\d[\s()+-]?){7,}|@")
@@ -115,15 +116,23 @@ class _Words:
     @classmethod
     def of(cls, words: Iterable[str]) -> _Words:
         parts: list[str] = []
+        prefixes: list[str] = []
+        whole: list[str] = []
         for word in words:
             if word.startswith("re:"):
                 parts.append(f"(?:{word[3:]})")
             elif _CJK_RE.search(word) or not re.match(r"[a-z]", word):
                 parts.append(re.escape(word))
             elif word.endswith("*"):
-                parts.append(rf"\b{re.escape(word[:-1])}")
+                prefixes.append(re.escape(word[:-1]))
             else:
-                parts.append(rf"\b{re.escape(word)}(?:s|es)?\b")
+                whole.append(re.escape(word))
+        # English words share one word-boundary test: far fewer steps per position than one
+        # alternative each.
+        if prefixes:
+            parts.append(rf"\b(?:{'|'.join(prefixes)})")
+        if whole:
+            parts.append(rf"\b(?:{'|'.join(whole)})(?:s|es)?\b")
         return cls(re.compile("|".join(parts)) if parts else None)
 
     def search(self, text: str) -> re.Match[str] | None:
@@ -170,6 +179,7 @@ class _Rules:
     condition: _Words
     warning: _Words
     undecided: _Words
+    no_need: _Words
     window: dict[str, int]
     withhold: frozenset[str]
     min_kept_share: float
@@ -251,6 +261,7 @@ def _rules() -> _Rules:
         condition=both("condition"),
         warning=both("warning"),
         undecided=both("undecided"),
+        no_need=both("no_need"),
         window=dict(data["permit"]["window"]),
         withhold=frozenset(data["withhold"]),
         min_kept_share=float(data["min_kept_share"]),
@@ -327,7 +338,9 @@ class _Answer:
         self._rules = rules
         self._context_flag = context_flagged
         self._flags: dict[int, bool] = {}
-        self._populations: set[str] | None = None
+        self._joined: str | None = None
+        self._present: set[str] = set()
+        self._population: dict[str, bool] = {}
 
     def _flagged(self, text: str, *, as_written: bool) -> bool:
         """Names an emergency or urgent finding. The model's own sentences are read as
@@ -357,10 +370,24 @@ class _Answer:
         """The patient's message or any sentence of the answer names one of ``words``."""
         return any(words.search(t.lower()) is not None for t in (self._context, *self._parts))
 
-    def populations(self) -> set[str]:
-        if self._populations is None:
-            self._populations = _populations((self._context, *self._parts), self._rules)
-        return self._populations
+    def names_population(self, who: Iterable[str]) -> bool:
+        """The patient's message or the answer names one of the populations ``who``: each
+        read only when a rule needs it, and once."""
+        if self._joined is None:
+            self._joined = "\n".join(t.lower() for t in (self._context, *self._parts))
+            self._present = (
+                {literal for _end, literal in self._rules.finder.iter(self._joined)}
+                if self._joined
+                else set()
+            )
+        for name in who:
+            if name not in self._population:
+                self._population[name] = _names(
+                    self._rules.populations[name], self._joined, self._present, self._rules
+                )
+            if self._population[name]:
+                return True
+        return False
 
 
 class _Sentence:
@@ -382,24 +409,30 @@ class _Sentence:
     def _clause_after(self, end: int) -> str:
         return self.low[end:]
 
-    def prohibited(self, m: re.Match[str]) -> bool:
-        """A prohibition before the match or inside it, or a judgement of it after it."""
+    def prohibited(self, m: re.Match[str], cls: str = "") -> bool:
+        """A prohibition before the match or inside it, or a judgement of it after it. For
+        every class but reassurance, "no need" before it is one too ("一般不需要酒精擦浴");
+        for reassurance "no need" is what is said."""
         before = self._clause_before(m.start())
         # Inside a Chinese match too ("降压药不能自己停"); an English pattern may hold its own
         # negation ("you don't need to see a doctor").
         inside = m.group() if _CJK_RE.search(m.group()) else ""
+        inside = _PAUSE_RE.sub("", inside)  # "先别吃了" tells the patient to stop: no prohibition
         return (
             self.rules.permit.search(before + inside) is not None
+            or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)
             or _JUDGED_WRONG_RE.search(self._clause_after(m.end())) is not None
         )
 
     def red_flag_reassurance(self, m: re.Match[str]) -> bool:
         unless = self.rules.unless.get("false_reassurance")
         rest = f"{self.low[: m.start()]} {self.low[m.end() :]}"
-        return not self.prohibited(m) and (unless is None or not unless.search(rest))
+        return not self.prohibited(m, "false_reassurance") and (
+            unless is None or not unless.search(rest)
+        )
 
     def counts(self, name: str, m: re.Match[str]) -> bool:
-        if self.prohibited(m):
+        if self.prohibited(m, name):
             return False
         unless = self.rules.unless.get(name)
         if unless is not None and unless.search(f"{self.low[: m.start()]} {self.low[m.end() :]}"):
@@ -418,6 +451,8 @@ class _Sentence:
         ("they'll decide if antibiotics are needed") and without warning of its
         harm ("与瑞氏综合征有关")."""
         rules = self.rules
+        if self.low.lstrip().startswith("#"):
+            return False  # a heading names a subject
         return (
             any(
                 not self.prohibited(m)
@@ -466,7 +501,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
         if rule.drugs.pattern is None or rule.drugs.pattern not in live:
             continue
         for m in rule.drugs.pattern.finditer(low):
-            if not answer.populations().intersection(rule.who):
+            if not answer.names_population(rule.who):
                 break
             idx = bisect_right(starts, m.start()) - 1
             if "contraindication" not in found[idx] and judged[idx].recommends(rule.drugs):
@@ -482,7 +517,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             if combo.cls in found[idx] or m.end() > starts[idx] + len(sentence.low):
                 continue
             inner = first.match(sentence.low, m.start() - starts[idx])
-            if inner is None or sentence.prohibited(inner) or idx in tried:
+            if inner is None or sentence.prohibited(inner, combo.cls) or idx in tried:
                 continue
             tried.add(idx)
             unless = rules.unless.get(combo.cls)
@@ -506,17 +541,13 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
     return found
 
 
-def _populations(texts: Iterable[str], rules: _Rules) -> set[str]:
-    joined = "\n".join(t.lower() for t in texts)
-    present = {literal for _end, literal in rules.finder.iter(joined)} if joined else set()
-    found: set[str] = set()
-    for name, words in rules.populations.items():
-        literals = rules.factors.get(words.pattern) if words.pattern is not None else frozenset()
-        if literals is not None and literals.isdisjoint(present):
-            continue  # none of the words this population needs is there
-        if words.search(joined):
-            found.add(name)
-    return found
+def _names(words: _Words, joined: str, present: Collection[str], rules: _Rules) -> bool:
+    """Whether ``joined`` holds one of ``words``; not searched when none of the literals the
+    pattern needs is ``present``."""
+    literals = rules.factors.get(words.pattern) if words.pattern is not None else frozenset()
+    if literals is not None and literals.isdisjoint(present):
+        return False
+    return words.search(joined) is not None
 
 
 def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:

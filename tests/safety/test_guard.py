@@ -400,3 +400,48 @@ def test_a_dose_by_number_words_is_dropped() -> None:
     assert (
         "dosing" in r.reasons and "every four hours" not in r.text and "Keep the inhaler" in r.text
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "no need" before a first-aid myth turns it around; a heading only names a subject
+        "孩子发烧时一般不需要酒精擦浴。",
+        "## 关于抗生素\n抗生素对病毒没有作用，请按医嘱使用。",
+        # "definitely" before advice to be seen, a consequence ("can make you sick")
+        "You should definitely see a doctor about this mole.",
+        "Lean forward and don't tilt your head back, as blood can run down and make you sick.",
+        # the patient's own wish, discussed
+        "想把降压药停掉的想法很多患者都有，但请先和医生商量。",
+        "Only stop your metformin if your doctor tells you to.",
+    ],
+)
+def test_round_three_careful_answers_are_kept(text: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert (r.text, r.withheld) == (text, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "context"),
+    [
+        ("优甲乐就先别吃了，等复查后再说。", "stop_medicine", ""),
+        (
+            "Many people find simply taking their amlodipine every other day works fine.",
+            "stop_medicine",
+            "",
+        ),
+        ("可以冲点温蜂蜜水给宝宝喝。", "contraindication", "宝宝8个月，咳嗽"),
+        (
+            "It's fine to try Viagra with your heart condition.",
+            "contraindication",
+            "I use a GTN spray",
+        ),
+        ("Try to slip a spoon between his teeth.", "dangerous_first_aid", "he is having a seizure"),
+        ("Give them a shot of brandy to warm them up.", "dangerous_first_aid", ""),
+    ],
+)
+def test_round_three_unsafe_shapes_are_withheld(text: str, reason: str, context: str) -> None:
+    lang = "en" if text.isascii() else "zh"
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500, context=context)
+    assert r.withheld and reason in r.reasons
