@@ -17,7 +17,7 @@ import tomllib
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -92,11 +92,17 @@ class Assessment:
 @dataclass(frozen=True)
 class _Term:
     key: str
-    pattern: re.Pattern[str]
+    source: str  # the regular expression, compiled the first time a message needs it
     probe: str | None  # literal that must occur for the pattern to have a chance
     aligned: bool  # Chinese word terms must line up with jieba token boundaries
     gapped: bool = False
     factors: Factors = None  # a message without any of these cannot match the pattern
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # Most of the lexicon's thousands of terms never meet a message whose factors they
+        # need: compiling them all at start-up would cost most of the start.
+        return re.compile(self.source)
 
 
 @dataclass(frozen=True)
@@ -435,10 +441,17 @@ def _pattern_factors(pattern: re.Pattern[str]) -> Factors:
     Lets a message be checked against all lexicon terms in one cheap pass: a term none of
     whose factors occurs in the message cannot match, so its regex is never run.
     """
-    if _re_parser is None or pattern.flags & re.IGNORECASE:
+    if pattern.flags & re.IGNORECASE:
+        return None
+    return _source_factors(pattern.pattern, pattern.flags)
+
+
+def _source_factors(source: str, flags: int = 0) -> Factors:
+    """:func:`_pattern_factors` of a pattern not yet compiled."""
+    if _re_parser is None:
         return None
     try:
-        parsed = _re_parser.parse(pattern.pattern, pattern.flags)
+        parsed = _re_parser.parse(source, flags)
     except Exception:  # an odd pattern just gets no pre-check
         return None
     found = _seq_factors(parsed)
@@ -499,31 +512,31 @@ def _compile_term(raw: str, lang: str) -> _Term:
     parts = degree.split(raw) if degree is not None else None
     if degree is not None and parts is not None:
         body, sensation = parts
-        pattern = re.compile(
+        source = (
             f"{re.escape(raw)}|{re.escape(body)}(?:{degree.words}){{1,3}}{re.escape(sensation)}"
         )
-        return _Term(raw, pattern, body, True, True, frozenset({max(parts, key=len)}))
+        return _Term(raw, source, body, True, True, frozenset({max(parts, key=len)}))
     term = _compile_term_pattern(raw, lang)
     factors = _literal_factors(raw, lang)
     return _Term(
         term.key,
-        term.pattern,
+        term.source,
         term.probe,
         term.aligned,
         term.gapped,
-        factors if factors is not None else _pattern_factors(term.pattern),
+        factors if factors is not None else _source_factors(term.source),
     )
 
 
 def _compile_term_pattern(raw: str, lang: str) -> _Term:
     if raw.startswith("re:"):
-        return _Term(raw, re.compile(raw[3:]), None, False)
+        return _Term(raw, raw[3:], None, False)
     parts = raw.split("~")
     if lang == "zh":
         body = _ZH_GAP.join(parts)
         first = parts[0]
         probe = first if not (set(first) & _REGEX_META) else None
-        return _Term(raw, re.compile(body), probe, True, len(parts) > 1)
+        return _Term(raw, body, probe, True, len(parts) > 1)
     inflect = _en_inflects(raw)
     body = _EN_GAP.join(_en_fragment(p, inflect) for p in parts)
     first_word = parts[0].split()[0] if parts[0].split() else ""
@@ -534,7 +547,7 @@ def _compile_term_pattern(raw: str, lang: str) -> _Term:
     )
     if probe and inflect and "(?:" in _en_word(first_word, True):
         probe = None  # the written form need not occur
-    return _Term(raw, re.compile(r"(?<![\w'])" + body + r"(?![\w])"), probe, False)
+    return _Term(raw, r"(?<![\w'])" + body + r"(?![\w])", probe, False)
 
 
 def _load_context(data: dict[str, Any], lang: str) -> _Context:
