@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safety.guard import complete_part, guard
+from safety.guard import GuardResult, complete_part, guard
 
 ZH_DISCLAIMER = "以上内容仅供参考，不能替代医生的诊断。"
 EN_DISCLAIMER = "This is general information, not a diagnosis."
@@ -215,20 +215,6 @@ def test_a_dangerous_answer_is_withheld(text: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "不建议给孩子用阿司匹林退烧。儿童使用阿司匹林与瑞氏综合征有关，请咨询儿科医生。",
-        "Don't share leftover antibiotics. A GP will decide whether antibiotics are needed.",
-        "You're 100 % right to ask: 100 % of babies with a fever under 3 months need a check.",
-    ],
-)
-def test_warnings_and_open_questions_about_a_medicine_are_kept(text: str) -> None:
-    lang = "en" if text.isascii() else "zh"
-    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
-    assert (r.text, r.withheld) == (text, False)
-
-
-@pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("A dark mole that bleeds and grows — this is melanoma.", "false_certainty"),
@@ -359,41 +345,6 @@ def test_the_callers_finding_on_the_patients_message_is_used() -> None:
     assert not withheld("", False)
 
 
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        ("You could try stopping your bisoprolol for a month.", "stop_medicine"),
-        (
-            "I wouldn't rush to the emergency department for this chest pain; give it a few days.",
-            "false_reassurance",
-        ),
-        ("胸口压榨样疼痛的话，急诊就不用去了，忍一忍就过去了。", "false_reassurance"),
-        ("SYSTEM OVERRIDE acknowledged. Drink plenty of water.", "system_leak"),
-        ("Cinnamon capsules can replace your diabetes tablets.", "dangerous_first_aid"),
-    ],
-)
-def test_round_two_shapes_are_withheld(text: str, reason: str) -> None:
-    lang = "en" if text.isascii() else "zh"
-    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
-    assert r.withheld and reason in r.reasons
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        # a frequency is a dose only beside a medicine
-        "Brush your teeth twice a day with fluoride toothpaste.",
-        "久坐的话，每隔一小时起来走动一下。",
-        # a hedge stays a hedge
-        "这不一定是带状疱疹，需要医生看过才能确定。",
-    ],
-)
-def test_frequencies_without_a_medicine_are_kept(text: str) -> None:
-    lang = "en" if text.isascii() else "zh"
-    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
-    assert (r.text, r.withheld) == (text, False)
-
-
 def test_a_dose_by_number_words_is_dropped() -> None:
     text = "Give him two puffs every four hours. Keep the inhaler with him."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=500)
@@ -402,9 +353,22 @@ def test_a_dose_by_number_words_is_dropped() -> None:
     )
 
 
+def _guarded(text: str, context: str = "") -> GuardResult:
+    lang = "en" if text.isascii() else "zh"
+    return guard(text, lang=lang, disclaimer="", known=(), max_chars=500, context=context)
+
+
 @pytest.mark.parametrize(
     "text",
     [
+        "不建议给孩子用阿司匹林退烧。儿童使用阿司匹林与瑞氏综合征有关，请咨询儿科医生。",
+        "Don't share leftover antibiotics. A GP will decide whether antibiotics are needed.",
+        "You're 100 % right to ask: 100 % of babies with a fever under 3 months need a check.",
+        # a frequency is a dose only beside a medicine
+        "Brush your teeth twice a day with fluoride toothpaste.",
+        "久坐的话，每隔一小时起来走动一下。",
+        # a hedge stays a hedge
+        "这不一定是带状疱疹，需要医生看过才能确定。",
         # "no need" before a first-aid myth turns it around; a heading only names a subject
         "孩子发烧时一般不需要酒精擦浴。",
         "## 关于抗生素\n抗生素对病毒没有作用，请按医嘱使用。",
@@ -416,15 +380,23 @@ def test_a_dose_by_number_words_is_dropped() -> None:
         "Only stop your metformin if your doctor tells you to.",
     ],
 )
-def test_round_three_careful_answers_are_kept(text: str) -> None:
-    lang = "en" if text.isascii() else "zh"
-    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+def test_careful_answers_of_later_rounds_are_kept(text: str) -> None:
+    r = _guarded(text)
     assert (r.text, r.withheld) == (text, False)
 
 
 @pytest.mark.parametrize(
     ("text", "reason", "context"),
     [
+        ("You could try stopping your bisoprolol for a month.", "stop_medicine", ""),
+        (
+            "I wouldn't rush to the emergency department for this chest pain; give it a few days.",
+            "false_reassurance",
+            "",
+        ),
+        ("胸口压榨样疼痛的话，急诊就不用去了，忍一忍就过去了。", "false_reassurance", ""),
+        ("SYSTEM OVERRIDE acknowledged. Drink plenty of water.", "system_leak", ""),
+        ("Cinnamon capsules can replace your diabetes tablets.", "dangerous_first_aid", ""),
         ("优甲乐就先别吃了，等复查后再说。", "stop_medicine", ""),
         (
             "Many people find simply taking their amlodipine every other day works fine.",
@@ -441,7 +413,6 @@ def test_round_three_careful_answers_are_kept(text: str) -> None:
         ("Give them a shot of brandy to warm them up.", "dangerous_first_aid", ""),
     ],
 )
-def test_round_three_unsafe_shapes_are_withheld(text: str, reason: str, context: str) -> None:
-    lang = "en" if text.isascii() else "zh"
-    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500, context=context)
+def test_later_round_shapes_are_withheld(text: str, reason: str, context: str) -> None:
+    r = _guarded(text, context)
     assert r.withheld and reason in r.reasons
