@@ -70,7 +70,9 @@ _HANDLE_RE = re.compile(
     re.IGNORECASE,
 )
 _DIGITS_RE = re.compile(r"\d{3}")
-_PAUSE_RE = re.compile("(?:就先|先|就)别")
+# "先别吃了" (leave it for now) tells the patient to stop taking something; "就别停" and "先别停"
+# stay prohibitions.
+_PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")
 # Where the masker's own detectors read a sentence too: seven digits or more in a run (a
 # phone or record number; a dose never has so many), or an "@".
 _IDENTIFIER_HINT_RE = re.compile(r"(?:\d[\s()+-]?){7,}|@")
@@ -417,7 +419,7 @@ class _Sentence:
         # Inside a Chinese match too ("降压药不能自己停"); an English pattern may hold its own
         # negation ("you don't need to see a doctor").
         inside = m.group() if _CJK_RE.search(m.group()) else ""
-        inside = _PAUSE_RE.sub("", inside)  # "先别吃了" tells the patient to stop: no prohibition
+        inside = _PAUSE_RE.sub("", inside)
         return (
             self.rules.permit.search(before + inside) is not None
             or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)

@@ -416,3 +416,11 @@ def test_careful_answers_of_later_rounds_are_kept(text: str) -> None:
 def test_later_round_shapes_are_withheld(text: str, reason: str, context: str) -> None:
     r = _guarded(text, context)
     assert r.withheld and reason in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["血压正常了，降压药也就别停了。", "降压药先别停，等复诊时问医生。"]
+)
+def test_a_prohibition_to_stop_is_kept(text: str) -> None:
+    r = _guarded(text)
+    assert (r.text, r.withheld) == (text, False)
