@@ -164,11 +164,13 @@ def evaluate_emergency(rows: list[Row]) -> Report:
     texts = {r["id"]: r["text"] for r in rows}
     if shape == "unlabelled":
         flagged = [(r["id"], a.category) for r, a in results if a.escalate]
+        learned = sum(1 for _, a in results if _learned(a))
         urgent = sum(1 for _, a in results if a.level == "urgent")
         data: dict[str, Any] = {
             "n": len(rows),
             "flagged": len(flagged),
             "flag_rate": ratio(len(flagged), len(rows)),
+            "learned_flagged": learned,
             "urgent_rate": ratio(urgent, len(rows)),
             "flagged_by_category": dict(Counter(c or "?" for _, c in flagged)),
             "flagged_ids": [i for i, _ in flagged],
@@ -208,6 +210,9 @@ def evaluate_emergency(rows: list[Row]) -> Report:
         "none_escalated_rate": ratio(none_escalated, none_n),
         "none_any_level_rate": ratio(none_flagged, none_n),
         "category_accuracy": ratio(cat_right, overall.tp),
+        # escalations only the learned reading made (the lexicon alone would not have)
+        "learned_tp": sum(1 for r, a in results if r["escalate"] and _learned(a)),
+        "learned_fp": sum(1 for r, a in results if not r["escalate"] and _learned(a)),
         "per_category": {c: v.metrics() for c, v in sorted(per_cat.items())},
         "per_style": _per_style(results),
         "misses": misses,
@@ -215,6 +220,11 @@ def evaluate_emergency(rows: list[Row]) -> Report:
         "latency": latency_summary(samples),
     }
     return Report("emergency", shape, data, texts)
+
+
+def _learned(a: Any) -> bool:
+    """Whether the learned reading made this escalation (``model.<category>`` first)."""
+    return bool(a.escalate and a.matched and a.matched[0].startswith("model."))
 
 
 def _per_style(results: list[tuple[Row, Any]]) -> dict[str, dict[str, Any]]:
@@ -387,8 +397,11 @@ _SUMMARY_KEYS = (
     "none_escalated_rate",
     "none_any_level_rate",
     "category_accuracy",
+    "learned_tp",
+    "learned_fp",
     "flagged",
     "flag_rate",
+    "learned_flagged",
     "urgent_rate",
     "safe_kept_intact",
     "unsafe_handled",

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import ahocorasick
 
-from safety import _text
+from safety import _text, emergency_model
 from safety.language import Lang, detect
 from safety.pinyin import PinyinReader, looks_like_pinyin
 
@@ -689,6 +689,7 @@ def warm_up() -> None:
     """Load lexicons and jieba once (the server calls this at start)."""
     _lexicon()
     _text.tokenizer()
+    emergency_model.warm_up()
 
 
 class _Message:
@@ -908,19 +909,40 @@ class _Message:
         return any(lo <= s < hi for t in rule.unless for s, _ in self.hits(t))
 
 
-def _fired(msg: _Message, rules: Iterable[_Rule]) -> list[_Rule]:
-    fired: list[_Rule] = []
+@dataclass
+class _Firing:
+    """The rules a reading fires, and whether it holds an emergency rule's words that its
+    scopes ruled out (negated, past, hypothetical, a question, a figure of speech, fiction):
+    the lexicon then read the message and found no emergency, and the learned model, which
+    has no scopes, does not overrule it."""
+
+    rules: list[_Rule] = field(default_factory=list)
+    ruled_out: bool = False
+
+
+def _fired(msg: _Message, rules: Iterable[_Rule]) -> _Firing:
+    out = _Firing()
     for rule in rules:
-        if msg.info(rule.lang):
-            continue
-        if rule.unless_message and any(msg.hits(t) for t in rule.unless_message):
+        if msg.info(rule.lang) or (
+            rule.unless_message and any(msg.hits(t) for t in rule.unless_message)
+        ):
+            out.ruled_out = out.ruled_out or _words_seen(msg, rule)
             continue
         if all(any(msg.live(rule, t) for t in group) for group in rule.groups):
-            fired.append(rule)
-    return fired
+            out.rules.append(rule)
+        elif not out.ruled_out:
+            out.ruled_out = _words_seen(msg, rule)
+    return out
 
 
-def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> list[_Rule]:
+def _words_seen(msg: _Message, rule: _Rule) -> bool:
+    """Whether every term group of an emergency rule occurs in the message at all."""
+    return rule.level == "emergency" and all(
+        any(msg.hits(t) for t in group) for group in rule.groups
+    )
+
+
+def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> _Firing:
     """The rules a normalised message fires."""
     has_cjk = _CJK_CHAR_RE.search(norm) is not None
     has_latin = _LATIN_CHAR_RE.search(norm) is not None
@@ -930,7 +952,7 @@ def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> list
     present = _present_factors(norm, lex)
     rules = plan.candidates(norm, present)
     if not rules:
-        return []
+        return _Firing()
     return _fired(_Message(norm, lex, present), rules)
 
 
@@ -1048,7 +1070,12 @@ def _other_readings(norm: str) -> Iterable[str]:
 
 
 def assess(
-    text: str, lang: str | None = None, *, emergency_only: bool = False, as_written: bool = False
+    text: str,
+    lang: str | None = None,
+    *,
+    emergency_only: bool = False,
+    as_written: bool = False,
+    learned: bool = True,
 ) -> Assessment:
     """Assess a raw patient message. Never raises on odd input; never logs the text.
 
@@ -1059,19 +1086,40 @@ def assess(
     A message the lexicon does not escalate as written is read again in the ways
     ``_other_readings`` knows (a message in two languages in its main one); an emergency in
     another reading escalates. ``as_written`` skips those readings: for text that is neither
-    typed by a patient nor mixed (a model's answer, which the output guard reads)."""
+    typed by a patient nor mixed (a model's answer, which the output guard reads).
+
+    A patient's message that no reading escalates is then read by the learned model
+    (``safety.emergency_model``): at its threshold it escalates too, its category named by the
+    model and its rule id ``model.<category>``. It never clears what the lexicon found, and
+    it is not asked when the lexicon saw an emergency rule's words and its scopes ruled them
+    out ("no chest pain", "气得我吐血", "what are the signs of a stroke?").
+    ``learned=False`` leaves it out (to measure the lexicon alone); ``as_written`` does too:
+    it was trained on patients' messages, not on model answers."""
     lex = _lexicon()
     out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
     norm = _text.normalize(text).text
     if not norm.strip():
         return Assessment(False, "none", None, out_lang)
-    fired = _fire(norm, lex, out_lang, emergency_only)
+    firing = _fire(norm, lex, out_lang, emergency_only)
+    fired, ruled_out = firing.rules, firing.ruled_out
     if not as_written and not any(r.level == "emergency" for r in fired):
         for reading in _other_readings(norm):
-            more = [r for r in _fire(reading, lex, out_lang, emergency_only)]
-            if any(r.level == "emergency" for r in more):
-                fired += more
+            more = _fire(reading, lex, out_lang, emergency_only)
+            ruled_out = ruled_out or more.ruled_out
+            if any(r.level == "emergency" for r in more.rules):
+                fired += more.rules
                 break
+    if (
+        learned
+        and not as_written
+        and not ruled_out
+        and not any(r.level == "emergency" for r in fired)
+    ):
+        model = emergency_model.read(norm)
+        if model.escalate:
+            category = model.category or "other"
+            matched = (f"model.{category}", *(r.id for r in fired))
+            return Assessment(True, "emergency", category, out_lang, matched)
     if not fired:
         return Assessment(False, "none", None, out_lang)
     # The most specific rule names the category: "pregnant + bleeding" beats "bleeding".

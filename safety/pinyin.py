@@ -78,8 +78,9 @@ def _table() -> dict[str, tuple[str, ...]]:
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     readings: dict[int, str] = module.pinyin_dict
+    fold = lru_cache(maxsize=None)(_fold)  # some 1,500 toned syllables over 40,000 characters
     return {
-        chr(code): tuple(dict.fromkeys(_fold(r) for r in text.split(",")))
+        chr(code): tuple(dict.fromkeys(fold(r) for r in text.split(",")))
         for code, text in readings.items()
     }
 

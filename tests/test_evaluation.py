@@ -85,6 +85,24 @@ def test_labelled_emergency_metrics(tmp_path: Path) -> None:
     assert "淤青" not in out  # no message text without --show-text
 
 
+def test_escalations_the_learned_reading_made_are_counted(tmp_path: Path) -> None:
+    rows = [
+        *EMERGENCY_ROWS,
+        {
+            "id": "f",
+            "text": "我老爸刚刚一头栽倒在厕所里，喊他半天都没动静",  # the lexicon alone misses it
+            "escalate": True,
+            "level": "emergency",
+            "category": "unconscious",
+        },
+    ]
+    doc = json.loads(_run("emergency", _write(tmp_path / "e.jsonl", rows))[1])
+    assert (doc["tp"], doc["learned_tp"], doc["learned_fp"]) == (3, 1, 0)
+    unlabelled = [{"id": r["id"], "text": r["text"]} for r in rows]
+    doc = json.loads(_run("emergency", _write(tmp_path / "u.jsonl", unlabelled))[1])
+    assert (doc["flagged"], doc["learned_flagged"]) == (3, 1)
+
+
 def test_emergency_figures_by_writing_style(tmp_path: Path) -> None:
     styles = ["zh", "zh", "en", "zh", "en"]
     rows = [{**r, "style": s} for r, s in zip(EMERGENCY_ROWS, styles, strict=True)]

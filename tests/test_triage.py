@@ -204,12 +204,12 @@ async def test_earlier_messages_are_context_for_the_verdict(rig: Any, fake: Fake
     await dispatcher.submit(inbound("我左边胳膊有点麻"))
     await dispatcher.drain()
     fake.triage_reply = json.dumps({"emergency": True, "category": "cardiac"})
-    await dispatcher.submit(inbound("现在还一直冒冷汗"))
+    await dispatcher.submit(inbound("现在背上也湿透了"))
     await dispatcher.drain()
     assert [o.kind for o in recorder.sent] == [OutboundKind.ANSWER, OutboundKind.EMERGENCY]
     assert "心" in recorder.sent[1].text or "胸" in recorder.sent[1].text  # the cardiac template
     latest = fake.triage_bodies[-1]["messages"][-1]["content"]
-    assert latest.index("胳膊有点麻") < latest.index("一直冒冷汗")
+    assert latest.index("胳膊有点麻") < latest.index("背上也湿透了")
 
 
 async def test_drafts_wait_for_the_verdict(

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from safety import emergency
-from safety.emergency import Assessment, assess
+from safety.emergency import Assessment
 from safety.language import detect
+
+
+def assess(text: str, lang: str | None = None, **options: bool) -> Assessment:
+    """The lexicon's verdict alone: these tests pin its grammar. The learned reading, which
+    can only add an escalation, has its own tests (test_emergency_model.py)."""
+    return emergency.assess(text, lang, learned=False, **options)
 
 
 @pytest.mark.parametrize(

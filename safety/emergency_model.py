@@ -1,0 +1,196 @@
+"""A learned second reading for the emergency check: a linear model over letters and sounds.
+
+The lexicon (``data/emergency_*.toml``) reads a message by its grammar: concepts composed in
+clauses, with negation, history and fiction in scope. It misses what nobody wrote a rule for.
+This model reads the same normalised text by its pieces, and was trained on labelled messages
+(see ``safety.build_emergency_model``), so it reaches phrasings no rule names:
+
+* character n-grams (one to three) of the normalised text (traditional characters and
+  Cantonese already rewritten to Mandarin by ``_text.normalize``);
+* pinyin syllable n-grams (one to three) of its Chinese, so a sound-alike slip (心机梗塞) and
+  a message typed in pinyin ("wo xiong kou hen tong") share features with the right characters;
+* English word stems, pairs of stems, and letter n-grams (three and four) inside words, so an
+  inflection, a typo or slang shares most of its features with the usual form.
+
+A message's known features (those the model was trained with) are weighted 1/sqrt(their
+number), so a long message does not score high for being long. Two sets of weights: one for
+"is this an emergency" (a logistic probability), one for which category it is (the best of
+the categories' scores, worked out only for a message that escalates).
+
+The model only ever adds an escalation the lexicon did not make (``emergency.assess``); it
+never clears one. It is a file of weights, ``data/emergency_model.tsv``, built offline and
+shipped; editing it by hand is pointless, rebuild it instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from safety import _text
+from safety.pinyin import _WORD_RE, _fold, _table, looks_like_pinyin, split_syllables
+
+MODEL_FILE = "emergency_model.tsv"
+# Probability at or above which the model's reading escalates. Chosen on the training sets
+# by leaving one set out at a time (see the builder's --report): at 0.9 no left-out set had
+# more than 3.5 % false alarms among its non-emergencies.
+THRESHOLD = 0.9
+# A message with fewer known features is scored as if it had this many: a short message
+# ("现在背上也湿透了") has too few pieces to be judged by them alone. Chosen with the
+# builder's --report and the rate on short clauses of real patient questions.
+FEATURE_FLOOR = 60
+_CJK = re.compile("[\u4e00-\u9fff]")
+_TOKEN = re.compile(r"[\u4e00-\u9fff]|[a-z0-9']+|[^\s\w]")
+_EN_WORD = re.compile(r"[a-z']+")
+_EN_SUFFIX = re.compile(r"(?:ing|ed|es|s|ly)$")
+_GAP = "|"  # not Chinese: no syllable n-gram spans it
+_CATEGORY_NAME = re.compile(r"([^\s:]+):")
+
+
+def _stem(word: str) -> str:
+    """A crude English stem: "bleeding", "bleeds" -> "bleed" (words of five letters or more)."""
+    return _EN_SUFFIX.sub("", word) if len(word) > 4 else word
+
+
+def _grams(seq: list[str], prefix: str, joiner: str, out: set[str], skip: str | None) -> None:
+    for n in (1, 2, 3):
+        for i in range(len(seq) - n + 1):
+            gram = seq[i : i + n]
+            if skip is not None and skip in gram:
+                continue
+            out.add(f"{prefix}{n}:{joiner.join(gram)}")
+
+
+def features(norm: str) -> set[str]:
+    """The model's features of a normalised message (``_text.normalize(text).text``)."""
+    text = norm.lower()
+    out: set[str] = set()
+    syllables: list[str]
+    if _CJK.search(text) is None and looks_like_pinyin(text):
+        syllables = [s for w in _WORD_RE.findall(_fold(text)) for s in split_syllables(w) or ()]
+    else:
+        table = _table()
+        tokens = _TOKEN.findall(text)
+        for n in (1, 2, 3):
+            for i in range(len(tokens) - n + 1):
+                gram = tokens[i : i + n]
+                joined = "".join(gram) if all(_CJK.match(t) for t in gram) else " ".join(gram)
+                out.add(f"c{n}:{joined}")
+        syllables = []
+        for tok in tokens:
+            reading = table.get(tok) if _CJK.match(tok) else None
+            syllables.append(reading[0] if reading else (tok if _CJK.match(tok) else _GAP))
+    _grams(syllables, "p", "_", out, _GAP)
+    words = [_stem(w) for w in _EN_WORD.findall(text)]
+    for i, word in enumerate(words):
+        out.add(f"w:{word}")
+        if i:
+            out.add(f"w2:{words[i - 1]}_{word}")
+        framed = f"<{word}>"
+        for n in (3, 4):
+            for j in range(len(framed) - n + 1):
+                out.add(f"e{n}:{framed[j : j + n]}")
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    probability: float  # that the message is an emergency
+    category: str | None  # the likeliest category, when it escalates
+
+    @property
+    def escalate(self) -> bool:
+        return self.probability >= THRESHOLD
+
+
+@dataclass(frozen=True)
+class _Weights:
+    categories: tuple[str, ...]
+    bias: float
+    category_bias: tuple[float, ...]
+    escalate: dict[str, float]
+    category: dict[str, str]  # feature -> its category weights as written, read when needed
+
+    def category_of(self, feats: list[str], scale: float) -> str:
+        index = {c: i for i, c in enumerate(self.categories)}
+        scores = list(self.category_bias)
+        for f in feats:
+            for item in self.category.get(f, "").split():
+                name, _, value = item.partition(":")
+                scores[index[name]] += scale * float(value)
+        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+
+
+_loaded: list[_Weights] = []  # the weights in use, once loaded
+
+
+def _weights() -> _Weights:
+    if not _loaded:
+        _loaded.append(_parse(_text.data_path(MODEL_FILE)))
+    return _loaded[0]
+
+
+def load(path: Path | None = None) -> None:
+    """Use the weights in ``path`` from now on (the shipped ones when None): to measure a
+    rebuilt model before shipping it."""
+    _loaded[:] = [_parse(path or _text.data_path(MODEL_FILE))]
+
+
+def _parse(path: Path) -> _Weights:
+    """A weights file. Lines: ``#`` comments; ``categories`` then their names; ``bias`` then
+    the emergency bias and each category's bias; then ``feature, weight, category weights``
+    (``name:weight`` pairs, only those that are not near zero). Every feature the model knows
+    has a line."""
+    lines = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    head = {cells[0]: cells[1:] for cells in (line.split("\t") for line in lines[:2])}
+    if "categories" not in head or "bias" not in head:
+        raise ValueError(f"{MODEL_FILE}: expected the categories and bias lines first")
+    categories = tuple(head["categories"])
+    bias, *category_bias = (float(v) for v in head["bias"])
+    if len(category_bias) != len(categories):
+        raise ValueError(f"{MODEL_FILE}: categories and their biases do not match")
+    escalate: dict[str, float] = {}
+    category: dict[str, str] = {}
+    for n, line in enumerate(lines[2:], 3):
+        try:
+            feature, weight, cats = line.split("\t")
+            escalate[feature] = float(weight)
+        except ValueError:
+            raise ValueError(f"{MODEL_FILE}: line {n} is not feature, weight, categories") from None
+        if cats:
+            category[feature] = cats
+    named = set(_CATEGORY_NAME.findall(" ".join(category.values())))
+    if not named <= set(categories):
+        raise ValueError(f"{MODEL_FILE}: unknown category {sorted(named - set(categories))}")
+    return _Weights(categories, bias, tuple(category_bias), escalate, category)
+
+
+def scale_of(known: int) -> float:
+    """The weight of each known feature of a message with ``known`` of them."""
+    return 1.0 / math.sqrt(max(known, FEATURE_FLOOR))
+
+
+def warm_up() -> None:
+    """Load the weights and the pinyin table now rather than on the first message."""
+    _weights()
+    _table()
+
+
+def read(norm: str) -> Reading:
+    """The model's reading of a normalised message."""
+    w = _weights()
+    feats = [f for f in features(norm) if f in w.escalate]
+    if not feats:
+        return Reading(0.0, None)
+    scale = scale_of(len(feats))
+    score = w.bias + scale * sum(w.escalate[f] for f in feats)
+    probability = 1.0 / (1.0 + math.exp(-score)) if score > -30 else 0.0
+    if probability < THRESHOLD:
+        return Reading(probability, None)
+    return Reading(probability, w.category_of(feats, scale))

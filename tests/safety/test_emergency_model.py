@@ -1,0 +1,127 @@
+"""The emergency check's learned reading (safety/emergency_model.py): what it adds to the
+lexicon, what it may never do, and how its weights file is read. Sentences written for these
+tests; the small weights files are written here, by hand."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from safety import _text, emergency_model
+from safety.emergency import assess
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Iterator[Path]:
+    """A hand-written weights file to load; the shipped weights are back afterwards."""
+    yield tmp_path / "weights.tsv"
+    emergency_model.load()
+
+
+def write(path: Path, bias: float, features: dict[str, str]) -> None:
+    lines = [
+        "# written by a test",
+        "categories\tcardiac\tpoisoning",
+        f"bias\t{bias}\t0\t0",
+        *(
+            f"{f}\t{w}\t{cats}"
+            for f, (w, _, cats) in ((f, v.partition("|")) for f, v in features.items())
+        ),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我老爸刚刚一头栽倒在厕所里，喊他半天都没动静", "unconscious"),
+        (
+            "my flatmate has gone grey and clammy and says his chest feels like an elephant is "
+            "sitting on it",
+            "cardiac",
+        ),
+        ("孩子把洗碗机的清洁块咬破了，嘴里都是泡泡，一直哭", "poisoning"),
+        (
+            "he took every one of his sleeping tablets about an hour ago and now I can barely "
+            "wake him",
+            "poisoning",
+        ),
+    ],
+)
+def test_the_shipped_model_escalates_what_the_lexicon_misses(text: str, category: str) -> None:
+    assert not assess(text, learned=False).escalate
+    result = assess(text)
+    assert result.escalate and result.level == "emergency"
+    assert result.category == category
+    assert result.matched[0] == f"model.{category}"
+
+
+def test_the_model_is_not_asked_for_model_answers() -> None:
+    text = "我老爸刚刚一头栽倒在厕所里，喊他半天都没动静"
+    assert assess(text).escalate
+    assert not assess(text, as_written=True).escalate
+
+
+def test_a_model_that_escalates_everything_still_respects_the_lexicons_scopes(
+    weights: Path,
+) -> None:
+    write(weights, 50.0, {"c1:的": "0|"})
+    emergency_model.load(weights)
+    assert assess("请问明天的门诊几点开始").escalate  # no emergency words: the model decides
+    # the lexicon saw these emergency words and ruled them out: the model is not asked
+    assert not assess("I have no chest pain and no shortness of breath").escalate
+    assert not assess("心梗有什么前兆？").escalate
+
+
+def test_a_model_that_escalates_nothing_never_clears_the_lexicon(weights: Path) -> None:
+    write(weights, -50.0, {"c1:胸": "0|"})
+    emergency_model.load(weights)
+    result = assess("我老公胸口痛了四十分钟，出了一身冷汗")
+    assert result.escalate and result.category == "cardiac"
+    assert not any(m.startswith("model.") for m in result.matched)
+
+
+def test_weights_score_the_known_features_and_name_the_best_category(weights: Path) -> None:
+    write(weights, -3.0, {"c2:毒药": "60|poisoning:9", "c1:毒": "0|cardiac:1"})
+    emergency_model.load(weights)
+    reading = emergency_model.read(_text.normalize("喝了毒药").text)
+    # two known features, scored as if there were FEATURE_FLOOR of them
+    expected = -3.0 + 60 / math.sqrt(emergency_model.FEATURE_FLOOR)
+    assert reading.probability == pytest.approx(1 / (1 + math.exp(-expected)))
+    assert reading.escalate and reading.category == "poisoning"
+    quiet = emergency_model.read(_text.normalize("毒").text)
+    assert not quiet.escalate and quiet.category is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("bias\t0\t0\t0\n", "categories and bias lines first"),
+        ("categories\tcardiac\nbias\t0\t0\t0\n", "do not match"),
+        ("categories\tcardiac\nbias\t0\t0\nc1:胸\tx\t\n", "line 3"),
+        ("categories\tcardiac\nbias\t0\t0\nc1:胸\t1\tstroke:1\n", "unknown category"),
+    ],
+)
+def test_a_broken_weights_file_says_where(weights: Path, body: str, message: str) -> None:
+    weights.write_text(body, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        emergency_model.load(weights)
+
+
+def test_pinyin_and_sound_alike_slips_share_features_with_the_characters() -> None:
+    written = emergency_model.features(_text.normalize("我胸口很痛").text)
+    typed = emergency_model.features(_text.normalize("wo xiong kou hen tong").text)
+    assert "p2:xiong_kou" in written & typed
+    slip = emergency_model.features(_text.normalize("心机梗塞").text)
+    right = emergency_model.features(_text.normalize("心肌梗塞").text)
+    assert "p3:xin_ji_geng" in slip & right
+    assert "c2:心机" in slip and "c2:心机" not in right
+
+
+def test_english_forms_share_stems() -> None:
+    one = emergency_model.features("he is bleeding heavily")
+    two = emergency_model.features("he bleeds heavily")
+    assert "w:bleed" in one & two
