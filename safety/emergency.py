@@ -68,6 +68,7 @@ _EN_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # Scripts present in a normalised message decide which language's rules apply.
 _CJK_CHAR_RE = re.compile("[\u4e00-\u9fff]")
 _LATIN_CHAR_RE = re.compile("[a-z]")
+_LATIN_WORD_RE = re.compile(r"\b[a-z]{3,}\b")
 # A character class this small becomes one literal factor per member ("[左右]" -> 左, 右).
 _MAX_CLASS_FACTORS = 12
 # The regex parser behind ``re.compile``; used only to read which literals a term needs.
@@ -716,12 +717,21 @@ class _Message:
         self._clause_flags: dict[tuple[str, int], tuple[bool, bool, bool]] = {}
         self._info: dict[str, bool] = {}
         self._figures: dict[str, list[tuple[int, int]]] = {}
+        # A message in both scripts ("what are the signs of 一氧化碳中毒", "I had suicidal
+        # thoughts 两年前"): its context cues count in either language.
+        self.langs: dict[str, tuple[str, ...]] = (
+            {"zh": ("zh", "en"), "en": ("en", "zh")}
+            if _CJK_CHAR_RE.search(norm) and _LATIN_WORD_RE.search(norm)
+            else {"zh": ("zh",), "en": ("en",)}
+        )
 
     def info(self, lang: str) -> bool:
         """Is the message a general information question (for rules of ``lang``)?"""
         found = self._info.get(lang)
         if found is None:
-            found = self._info[lang] = self._is_info(self.lex.context[lang])
+            found = self._info[lang] = any(
+                self._is_info(self.lex.context[each]) for each in self.langs[lang]
+            )
         return found
 
     def _is_info(self, ctx: _Context) -> bool:
@@ -754,6 +764,18 @@ class _Message:
         does not make it old). An event the sentence says was already seen to ("送到医院",
         "医生说是…") is historical wherever the cue stands, unless the clause says "now".
         """
+        found = [(each, self._flags_in(each, idx)) for each in self.langs[lang]]
+        # Chinese time cues (两年前, 小时候) date an English finding; English ones ("had a")
+        # are too loose to date a Chinese one ("we just had a 车祸").
+        dated = [f for each, f in found if each == lang or each == "zh"]
+        return (
+            any(f[0] for f in dated),
+            any(f[1] for _, f in found),
+            any(f[2] for f in dated),
+        )
+
+    def _flags_in(self, lang: str, idx: int) -> tuple[bool, bool, bool]:
+        """``flags`` by the cues of one language."""
         key = (lang, idx)
         if key not in self._clause_flags:
             ctx = self.lex.context[lang]

@@ -582,3 +582,25 @@ def test_grammar_round_six_escalates(text: str, category: str) -> None:
 )
 def test_grammar_round_six_look_alikes_do_not_escalate(text: str) -> None:
     assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the early signs of 心梗? it's for a school project",
+        "I tried to kill myself 十年前, doing well now, want to ask about 疤痕 removal",
+        "上高中的时候割过腕，现在很好，想问问疤痕能不能淡化",
+        "食物中毒有咩徵狀？下星期去旅行想預備下",
+        "in this game my guy keeps getting knocked out, so annoying",
+        "my boss will have a fit when he sees my sick note",
+    ],
+)
+def test_cues_in_either_language_and_more_scopes(text: str) -> None:
+    """A message in both scripts takes its context cues from either language; a game is
+    fiction; life stages date a finding; "have a fit" is an idiom."""
+    assert not assess(text).escalate
+
+
+def test_english_cues_do_not_date_a_chinese_finding() -> None:
+    result = assess("we just had a 车祸 on the ring road, my son is 头部出血 and very drowsy")
+    assert result.escalate
