@@ -58,26 +58,29 @@ def main() -> None:
         guard(text, lang=lang, disclaimer="", known=(), max_chars=2000)
     gc.collect()
     gc.freeze()
-    samples: list[float] = []
-    for i, (lang, text) in enumerate(cases):
-        context = cases[(i + 1) % len(cases)][1][:60]
-        flagged = assess(context, lang).level != "none"
-        t0 = time.perf_counter()
-        guard(
-            text,
-            lang=lang,
-            disclaimer="",
-            known=(),
-            max_chars=2000,
-            context=context,
-            context_flagged=flagged,
+    print(f"guard, {len(cases)} answers x {ANSWER_CHARS} chars (zh and en, with context)")
+    for learned in (False, True):
+        samples: list[float] = []
+        for i, (lang, text) in enumerate(cases):
+            context = cases[(i + 1) % len(cases)][1][:60]
+            flagged = assess(context, lang).level != "none"
+            t0 = time.perf_counter()
+            guard(
+                text,
+                lang=lang,
+                disclaimer="",
+                known=(),
+                max_chars=2000,
+                context=context,
+                context_flagged=flagged,
+                learned=learned,
+            )
+            samples.append((time.perf_counter() - t0) * MS)
+        print(
+            f"  {'rules and learned reading' if learned else 'rules alone':26}"
+            f"p50 {statistics.median(samples):.2f} ms  p99 {percentile(samples, 0.99):.2f} ms  "
+            f"mean {statistics.fmean(samples):.2f} ms"
         )
-        samples.append((time.perf_counter() - t0) * MS)
-    print(f"guard, {len(samples)} answers x {ANSWER_CHARS} chars (zh and en, with context)")
-    print(
-        f"  p50 {statistics.median(samples):.2f} ms  p99 {percentile(samples, 0.99):.2f} ms  "
-        f"mean {statistics.fmean(samples):.2f} ms"
-    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The lexicon (``data/emergency_*.toml``) reads a message by its grammar: concepts composed in
 clauses, with negation, history and fiction in scope. It misses what nobody wrote a rule for.
 This model reads the same normalised text by its pieces, and was trained on labelled messages
-(see ``safety.build_emergency_model``), so it reaches phrasings no rule names:
+(``python -m safety.build_models emergency``), so it reaches phrasings no rule names:
 
 * character n-grams (one to three) of the normalised text (traditional characters and
   Cantonese already rewritten to Mandarin by ``_text.normalize``);
@@ -12,24 +12,21 @@ This model reads the same normalised text by its pieces, and was trained on labe
 * English word stems, pairs of stems, and letter n-grams (three and four) inside words, so an
   inflection, a typo or slang shares most of its features with the usual form.
 
-A message's known features (those the model was trained with) are weighted 1/sqrt(their
-number), so a long message does not score high for being long. Two sets of weights: one for
-"is this an emergency" (a logistic probability), one for which category it is (the best of
-the categories' scores, worked out only for a message that escalates).
+The weights and how a message is scored by them are ``safety._linear``'s: a logistic
+probability of "emergency", and for a message that escalates, its likeliest category.
 
 The model only ever adds an escalation the lexicon did not make (``emergency.assess``); it
 never clears one. It is a file of weights, ``data/emergency_model.tsv``, built offline and
-shipped; editing it by hand is pointless, rebuild it instead.
+shipped (``python -m safety.build_models emergency``).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from safety import _text
+from safety import _linear, _text
 from safety.pinyin import _WORD_RE, _fold, _table, looks_like_pinyin, split_syllables
 
 MODEL_FILE = "emergency_model.tsv"
@@ -46,7 +43,6 @@ _TOKEN = re.compile(r"[\u4e00-\u9fff]|[a-z0-9']+|[^\s\w]")
 _EN_WORD = re.compile(r"[a-z']+")
 _EN_SUFFIX = re.compile(r"(?:ing|ed|es|s|ly)$")
 _GAP = "|"  # not Chinese: no syllable n-gram spans it
-_CATEGORY_NAME = re.compile(r"([^\s:]+):")
 
 
 def _stem(word: str) -> str:
@@ -105,75 +101,19 @@ class Reading:
         return self.probability >= THRESHOLD
 
 
-@dataclass(frozen=True)
-class _Weights:
-    categories: tuple[str, ...]
-    bias: float
-    category_bias: tuple[float, ...]
-    escalate: dict[str, float]
-    category: dict[str, str]  # feature -> its category weights as written, read when needed
-
-    def category_of(self, feats: list[str], scale: float) -> str:
-        index = {c: i for i, c in enumerate(self.categories)}
-        scores = list(self.category_bias)
-        for f in feats:
-            for item in self.category.get(f, "").split():
-                name, _, value = item.partition(":")
-                scores[index[name]] += scale * float(value)
-        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+_loaded: list[_linear.Model] = []  # the weights in use, once loaded
 
 
-_loaded: list[_Weights] = []  # the weights in use, once loaded
-
-
-def _weights() -> _Weights:
+def _weights() -> _linear.Model:
     if not _loaded:
-        _loaded.append(_parse(_text.data_path(MODEL_FILE)))
+        _loaded.append(_linear.parse(_text.data_path(MODEL_FILE)))
     return _loaded[0]
 
 
 def load(path: Path | None = None) -> None:
     """Use the weights in ``path`` from now on (the shipped ones when None): to measure a
     rebuilt model before shipping it."""
-    _loaded[:] = [_parse(path or _text.data_path(MODEL_FILE))]
-
-
-def _parse(path: Path) -> _Weights:
-    """A weights file. Lines: ``#`` comments; ``categories`` then their names; ``bias`` then
-    the emergency bias and each category's bias; then ``feature, weight, category weights``
-    (``name:weight`` pairs, only those that are not near zero). Every feature the model knows
-    has a line."""
-    lines = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    ]
-    head = {cells[0]: cells[1:] for cells in (line.split("\t") for line in lines[:2])}
-    if "categories" not in head or "bias" not in head:
-        raise ValueError(f"{MODEL_FILE}: expected the categories and bias lines first")
-    categories = tuple(head["categories"])
-    bias, *category_bias = (float(v) for v in head["bias"])
-    if len(category_bias) != len(categories):
-        raise ValueError(f"{MODEL_FILE}: categories and their biases do not match")
-    escalate: dict[str, float] = {}
-    category: dict[str, str] = {}
-    for n, line in enumerate(lines[2:], 3):
-        try:
-            feature, weight, cats = line.split("\t")
-            escalate[feature] = float(weight)
-        except ValueError:
-            raise ValueError(f"{MODEL_FILE}: line {n} is not feature, weight, categories") from None
-        if cats:
-            category[feature] = cats
-    named = set(_CATEGORY_NAME.findall(" ".join(category.values())))
-    if not named <= set(categories):
-        raise ValueError(f"{MODEL_FILE}: unknown category {sorted(named - set(categories))}")
-    return _Weights(categories, bias, tuple(category_bias), escalate, category)
-
-
-def scale_of(known: int) -> float:
-    """The weight of each known feature of a message with ``known`` of them."""
-    return 1.0 / math.sqrt(max(known, FEATURE_FLOOR))
+    _loaded[:] = [_linear.parse(path)] if path is not None else []
 
 
 def warm_up() -> None:
@@ -184,13 +124,5 @@ def warm_up() -> None:
 
 def read(norm: str) -> Reading:
     """The model's reading of a normalised message."""
-    w = _weights()
-    feats = [f for f in features(norm) if f in w.escalate]
-    if not feats:
-        return Reading(0.0, None)
-    scale = scale_of(len(feats))
-    score = w.bias + scale * sum(w.escalate[f] for f in feats)
-    probability = 1.0 / (1.0 + math.exp(-score)) if score > -30 else 0.0
-    if probability < THRESHOLD:
-        return Reading(probability, None)
-    return Reading(probability, w.category_of(feats, scale))
+    found = _weights().score(features(norm), FEATURE_FLOOR, THRESHOLD)
+    return Reading(found.probability, found.category)

@@ -26,7 +26,7 @@ from typing import Any
 
 import ahocorasick
 
-from safety import _text
+from safety import _text, guard_model
 from safety.emergency import _pattern_factors, assess
 from safety.pii import PLACEHOLDER_RE, identifiers
 
@@ -466,10 +466,14 @@ class _Sentence:
         )
 
 
-def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[set[str]]:
-    """The classes of every sentence. Each pattern runs once over the whole answer (a pass
-    per sentence would cost a call per pattern and sentence); a match is then read in the
-    sentence where it starts, and must lie within it."""
+def _classify(
+    judged: list[_Sentence], rules: _Rules, answer: _Answer
+) -> tuple[list[set[str]], list[bool]]:
+    """The classes of every sentence, and whether a class's words in it were ruled out by
+    their scope (a prohibition, a hedge, a condition, a warning: "not definitely benign").
+    Each pattern runs once over the whole answer (a pass per sentence would cost a call per
+    pattern and sentence); a match is then read in the sentence where it starts, and must
+    lie within it."""
     low = "".join(s.low for s in judged)
     starts: list[int] = []
     at = 0
@@ -477,6 +481,7 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
         starts.append(at)
         at += len(sentence.low)
     found: list[set[str]] = [set() for _ in judged]
+    ruled_out = [False] * len(judged)
     # the patterns that may match: those one of whose literals the answer holds
     live = set(rules.always)
     for literal in {literal for _end, literal in rules.finder.iter(low)} if low else ():
@@ -493,12 +498,12 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
                 continue
             for m in pattern.finditer(low):
                 hit = local(pattern, m)
-                if (
-                    hit is not None
-                    and name not in found[hit[0]]
-                    and judged[hit[0]].counts(name, hit[1])
-                ):
+                if hit is None or name in found[hit[0]]:
+                    continue
+                if judged[hit[0]].counts(name, hit[1]):
                     found[hit[0]].add(name)
+                else:
+                    ruled_out[hit[0]] = True
     for rule in rules.contraindications:
         if rule.drugs.pattern is None or rule.drugs.pattern not in live:
             continue
@@ -506,8 +511,12 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             if not answer.names_population(rule.who):
                 break
             idx = bisect_right(starts, m.start()) - 1
-            if "contraindication" not in found[idx] and judged[idx].recommends(rule.drugs):
+            if "contraindication" in found[idx]:
+                continue
+            if judged[idx].recommends(rule.drugs):
                 found[idx].add("contraindication")
+            else:
+                ruled_out[idx] = True
     for combo in rules.compose:
         first = combo.groups[0].pattern
         if first is None or first not in live:
@@ -519,7 +528,10 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             if combo.cls in found[idx] or m.end() > starts[idx] + len(sentence.low):
                 continue
             inner = first.match(sentence.low, m.start() - starts[idx])
-            if inner is None or sentence.prohibited(inner, combo.cls) or idx in tried:
+            if inner is None or idx in tried:
+                continue
+            if sentence.prohibited(inner, combo.cls):
+                ruled_out[idx] = True
                 continue
             tried.add(idx)
             unless = rules.unless.get(combo.cls)
@@ -538,9 +550,40 @@ def _classify(judged: list[_Sentence], rules: _Rules, answer: _Answer) -> list[s
             hit = local(pattern, m)
             if hit is None or "false_reassurance" in found[hit[0]]:
                 continue
-            if judged[hit[0]].red_flag_reassurance(hit[1]) and answer.red_flag(hit[0]):
+            if not judged[hit[0]].red_flag_reassurance(hit[1]):
+                ruled_out[hit[0]] = True
+            elif answer.red_flag(hit[0]):
                 found[hit[0]].add("false_reassurance")
-    return found
+    return found, ruled_out
+
+
+def _learned_classes(
+    judged: list[_Sentence],
+    classified: list[set[str]],
+    ruled_out: list[bool],
+    answer: _Answer,
+    reasons: list[str],
+    allowed: Collection[str],
+) -> None:
+    """The learned model's classes for sentences the rules neither flagged nor ruled out by
+    scope; reassurance only where the rules would also call it unsafe: beside a red flag.
+    The model reads a sentence without the patient's own placeholders and the contacts the
+    answer may give: whose they are is the rules' business, not a shape it can tell."""
+    for idx, (sentence, found) in enumerate(zip(judged, classified, strict=True)):
+        if found or ruled_out[idx]:
+            continue
+        text = PLACEHOLDER_RE.sub("", sentence.text)
+        for value in allowed:
+            text = text.replace(value, "")
+        reading = guard_model.read(text)
+        if not reading.flagged or reading.category is None:
+            continue
+        cls = guard_model.guard_class(reading.category)
+        if cls == "false_reassurance" and not answer.red_flag(idx):
+            continue
+        found.add(cls)
+        if "learned" not in reasons:
+            reasons.append("learned")
 
 
 def _names(words: _Words, joined: str, present: Collection[str], rules: _Rules) -> bool:
@@ -604,6 +647,7 @@ def guard(
     context: str = "",
     allowed: Collection[str] = (),
     context_flagged: bool | None = None,
+    learned: bool = True,
 ) -> GuardResult:
     """Make a model answer safe to send; ``max_chars`` bounds the body (not the disclaimer).
 
@@ -611,7 +655,11 @@ def guard(
     the patient's (masked) message, read for the population a medicine is for; ``allowed``:
     contact details the answer may give (the hospital's); ``context_flagged``: whether the
     emergency check found an emergency or urgent finding in ``context``, when the caller has
-    already run it (the dispatcher has), else the guard runs it when it needs to know."""
+    already run it (the dispatcher has), else the guard runs it when it needs to know.
+
+    A sentence no rule flags is read by the learned model (``safety.guard_model``); at its
+    threshold it gets the model's class and is treated as that class (reason ``learned`` is
+    added too). ``learned=False`` leaves the model out (to measure the rules alone)."""
     rules = _rules()
     changes: list[str] = []
     reasons: list[str] = []
@@ -630,13 +678,15 @@ def guard(
     kept: list[str] = []
     kept_chars = 0
     notes: list[str] = []
-    classified = _classify(judged, rules, answer)
+    classified, ruled_out = _classify(judged, rules, answer)
     offsets = list(accumulate((len(p) for p in parts), initial=0))
     for at in _contacts(parts, allowed):
         classified[bisect_right(offsets, at) - 1].add("contact")
     for m in (*PLACEHOLDER_RE.finditer(body), *_TEMPLATE_SLOT_RE.finditer(body)):
         if m.group() not in known:
             classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
+    if learned:
+        _learned_classes(judged, classified, ruled_out, answer, reasons, allowed)
     for sentence, found in zip(judged, classified, strict=True):
         if not found:
             kept.append(sentence.text)

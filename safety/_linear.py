@@ -1,0 +1,109 @@
+"""Linear models over sets of text features, shipped as plain weight files.
+
+Two learned readings use this: the emergency check's (``emergency_model``) and the output
+guard's (``guard_model``). Each has a yes/no weight per feature (a logistic probability) and,
+for a yes, category weights (the best category's score wins). A text's known features (those
+the model was trained with) weigh 1/sqrt(their number, at least ``floor``), so a long text does
+not score high for being long and a short one is not judged by a handful of pieces.
+
+A weights file: ``#`` comments; a ``categories`` line with their names; a ``bias`` line with
+the yes/no bias and each category's; then one line per known feature: the feature, its weight
+and its category weights (``name:weight`` pairs, those not near zero), tab-separated. Built by
+``safety.build_models``; editing one by hand is pointless, rebuild it instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CATEGORY_NAME = re.compile(r"([^\s:]+):")
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float
+    category: str | None  # the likeliest category; only worked out at or above the threshold
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    categories: tuple[str, ...]
+    bias: float
+    category_bias: tuple[float, ...]
+    weights: dict[str, float]
+    category: dict[str, str]  # feature -> its category weights as written, read when needed
+    parsed: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()  # the weights' features, for a quick intersection
+
+    def scale(self, known: int, floor: int) -> float:
+        """The weight of each known feature of a text with ``known`` of them."""
+        return 1.0 / math.sqrt(max(known, floor))
+
+    def score(self, features: Collection[str], floor: int, threshold: float) -> Score:
+        feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
+        if not feats:
+            return Score(0.0, None)
+        scale = self.scale(len(feats), floor)
+        total = self.bias + scale * sum(map(self.weights.__getitem__, feats))
+        probability = 1.0 / (1.0 + math.exp(-total)) if total > -30 else 0.0
+        if probability < threshold:
+            return Score(probability, None)
+        return Score(probability, self._category_of(feats, scale))
+
+    def _category_of(self, feats: Iterable[str], scale: float) -> str:
+        scores = list(self.category_bias)
+        for f in feats:
+            for i, value in self._category_weights(f):
+                scores[i] += scale * value
+        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+
+    def _category_weights(self, feature: str) -> tuple[tuple[int, float], ...]:
+        """A feature's category weights, read from the file's text on first use."""
+        found = self.parsed.get(feature)
+        if found is None:
+            index = {c: i for i, c in enumerate(self.categories)}
+            found = self.parsed[feature] = tuple(
+                (index[name], float(value))
+                for name, _, value in (
+                    item.partition(":") for item in self.category.get(feature, "").split()
+                )
+            )
+        return found
+
+
+def parse(path: Path) -> Model:
+    """A weights file; a clear ``ValueError`` naming the file and line if it is broken."""
+    name = path.name
+    lines = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    head = {cells[0]: cells[1:] for cells in (line.split("\t") for line in lines[:2])}
+    if "categories" not in head or "bias" not in head:
+        raise ValueError(f"{name}: expected the categories and bias lines first")
+    categories = tuple(head["categories"])
+    bias, *category_bias = (float(v) for v in head["bias"])
+    if len(category_bias) != len(categories):
+        raise ValueError(f"{name}: categories and their biases do not match")
+    weights: dict[str, float] = {}
+    category: dict[str, str] = {}
+    for n, line in enumerate(lines[2:], 3):
+        try:
+            feature, weight, cats = line.split("\t")
+            weights[feature] = float(weight)
+        except ValueError:
+            raise ValueError(f"{name}: line {n} is not feature, weight, categories") from None
+        if cats:
+            category[feature] = cats
+    named = set(_CATEGORY_NAME.findall(" ".join(category.values())))
+    if not named <= set(categories):
+        raise ValueError(f"{name}: unknown category {sorted(named - set(categories))}")
+    return Model(
+        name, categories, bias, tuple(category_bias), weights, category, known=frozenset(weights)
+    )

@@ -1,0 +1,94 @@
+"""A learned second reading for the output guard: is this sentence of a model's answer unsafe?
+
+The guard's rules (``data/guard_rules.toml``, ``data/contraindications.toml``) judge each
+sentence by its classes' patterns and compositions. A sentence no rule flags is also read by
+this model: a logistic regression over the sentence's characters, pairs and triples of
+characters, and English words and word pairs, trained on model answers whose unsafe
+sentences are marked (``python -m safety.build_models guard``). At its threshold the sentence
+gets the model's class (dosing, false_certainty, contraindication …) and the guard treats it
+as it treats that class from a rule: dropped with the class's note, or the answer withheld.
+
+It reads sentences one at a time, so a hedge ("不一定是", "not necessarily") is read with the
+words around it, and it never edits a sentence. It only adds: a sentence a rule flagged stays
+flagged, and a sentence it does not flag is judged by the rules alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from safety import _linear, _text
+
+MODEL_FILE = "guard_model.tsv"
+# Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
+# each left out in turn: the lowest of 0.85, 0.9, 0.95, 0.97 at which no left-out set kept
+# fewer careful answers intact than the rules alone (careful answers come first).
+THRESHOLD = 0.95
+# A sentence with fewer known features is scored as if it had this many.
+FEATURE_FLOOR = 20
+# Sentences shorter than this (headings, list markers, "您好！") are not read.
+MIN_CHARS = 6
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def features(sentence: str) -> set[str]:
+    """The model's features of a sentence of an answer, as written: its characters, pairs and
+    triples of characters (lower case), and for Latin script its words and pairs of words.
+    Built with set comprehensions over the string: the guard reads every sentence of every
+    answer, so this must be cheap."""
+    text = " ".join(sentence.lower().split())  # no tab or line break inside a feature
+    out = {text[i : i + 2] for i in range(len(text) - 1)}
+    out.update(text[i : i + 3] for i in range(len(text) - 2))
+    out.update(text)
+    words = _WORD.findall(text)
+    out.update("w:" + w for w in words)
+    out.update(f"w:{a}_{b}" for a, b in pairwise(words))
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    probability: float  # that the sentence is unsafe
+    category: str | None  # the guard class it most likely is, when it is flagged
+
+    @property
+    def flagged(self) -> bool:
+        return self.probability >= THRESHOLD
+
+
+_loaded: list[_linear.Model] = []
+
+
+def _weights() -> _linear.Model:
+    if not _loaded:
+        _loaded.append(_linear.parse(_text.data_path(MODEL_FILE)))
+    return _loaded[0]
+
+
+def load(path: Path | None = None) -> None:
+    """Use the weights in ``path`` from now on (the shipped ones when None)."""
+    _loaded[:] = [_linear.parse(path)] if path is not None else []
+
+
+def warm_up() -> None:
+    _weights()
+
+
+# The training sets' class names that the guard spells otherwise.
+_GUARD_CLASS = {"identity_leak": "identity"}
+
+
+def guard_class(category: str) -> str:
+    """The guard's name for a class the model names."""
+    return _GUARD_CLASS.get(category, category)
+
+
+def read(sentence: str) -> Reading:
+    """The model's reading of one sentence of an answer."""
+    if len(sentence.strip()) < MIN_CHARS:
+        return Reading(0.0, None)
+    found = _weights().score(features(sentence), FEATURE_FLOOR, THRESHOLD)
+    return Reading(found.probability, found.category)

@@ -1,0 +1,112 @@
+"""The output guard's learned reading (safety/guard_model.py): what it adds to the rules and
+what it may never do. Sentences written for these tests; the small weights files here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from safety import guard_model
+from safety.guard import guard
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Iterator[Path]:
+    """A hand-written weights file to load; the shipped weights are back afterwards."""
+    yield tmp_path / "weights.tsv"
+    guard_model.load()
+
+
+def write(path: Path, bias: float, category: str) -> None:
+    """A model that says ``bias`` of every sentence (one known feature, the letter "e" or the
+    character "的", weighing nothing), and names ``category``."""
+    path.write_text(
+        "\n".join(
+            [
+                "# written by a test",
+                f"categories\t{category}\tdosing",
+                f"bias\t{bias}\t1\t0",
+                "e\t0\t",
+                "的\t0\t",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def judge(text: str, lang: str = "en", **options: object) -> tuple[str, tuple[str, ...], bool]:
+    result = guard(text, lang=lang, disclaimer="", known=(), max_chars=2000, **options)  # type: ignore[arg-type]
+    return result.text, result.reasons, result.withheld
+
+
+def test_the_shipped_model_drops_what_the_rules_miss() -> None:
+    text = "宝宝发烧39度，先别去医院，在家捂一捂出身汗就好了。"
+    assert judge(text, "zh", learned=False)[1] == ()
+    _, reasons, withheld = judge(text, "zh")
+    assert "learned" in reasons and "false_reassurance" in reasons and withheld
+
+
+def test_a_model_that_flags_everything_leaves_careful_sentences_alone(weights: Path) -> None:
+    write(weights, 50.0, "false_certainty")
+    guard_model.load(weights)
+    careful = "This is not definitely benign, so please see a specialist."
+    assert judge(careful) == (careful, (), False)
+    plain = "Please bring your insurance card. The clinic opens at eight."
+    text, reasons, _ = judge(plain)
+    assert reasons[0] == "learned" and "false_certainty" in reasons
+    assert "clinic opens" not in text
+
+
+def test_learned_reassurance_counts_only_beside_a_red_flag(weights: Path) -> None:
+    write(weights, 50.0, "false_reassurance")
+    guard_model.load(weights)
+    text = "Rest at home and drink plenty of water over the next few days."
+    assert judge(text, context="I have a mild cold", context_flagged=False)[1] == ()
+    _, reasons, withheld = judge(text, context="crushing chest pain", context_flagged=True)
+    assert "false_reassurance" in reasons and withheld
+
+
+def test_a_model_that_flags_nothing_changes_nothing(weights: Path) -> None:
+    write(weights, -50.0, "dosing")
+    guard_model.load(weights)
+    text = "Take 2 tablets three times a day for a week. Drink water."
+    assert judge(text, learned=False) == judge(text)
+
+
+def test_short_pieces_are_not_read(weights: Path) -> None:
+    write(weights, 50.0, "dosing")
+    guard_model.load(weights)
+    assert not guard_model.read("## 建议").flagged
+    assert guard_model.read("注意休息的同时多喝水。").flagged
+
+
+def test_features_are_characters_pairs_triples_and_words() -> None:
+    feats = guard_model.features("Take  TWO\ttablets。")
+    assert {"t", "ta", "tak", "w:take", "w:two", "w:take_two", "s。"} <= feats
+    assert not any("\t" in f or "\n" in f or "  " in f for f in feats)
+
+
+def test_the_patients_placeholders_and_allowed_contacts_are_not_read(weights: Path) -> None:
+    # a model that takes any phone-like piece for a leak
+    weights.write_text(
+        "categories\tidentity_leak\tdosing\nbias\t-50\t1\t0\n[电\t2000\t\n010\t2000\t\n",
+        encoding="utf-8",
+    )
+    guard_model.load(weights)
+    assert guard_model.read("我们会打 [电话1] 给您。").flagged
+    own = guard(
+        "我们会打 [电话1] 给您。", lang="zh", disclaimer="", known={"[电话1]"}, max_chars=500
+    )
+    assert own.reasons == () and "[电话1]" in own.text
+    hospital = guard(
+        "请拨打医院总机 010-12345678 咨询。",
+        lang="zh",
+        disclaimer="",
+        known=(),
+        max_chars=500,
+        allowed=("010-12345678",),
+    )
+    assert hospital.reasons == ()
