@@ -182,6 +182,7 @@ class _Rules:
     warning: _Words
     undecided: _Words
     no_need: _Words
+    disowned: _Words
     window: dict[str, int]
     withhold: frozenset[str]
     min_kept_share: float
@@ -264,6 +265,7 @@ def _rules() -> _Rules:
         warning=both("warning"),
         undecided=both("undecided"),
         no_need=both("no_need"),
+        disowned=both("disowned"),
         window=dict(data["permit"]["window"]),
         withhold=frozenset(data["withhold"]),
         min_kept_share=float(data["min_kept_share"]),
@@ -420,8 +422,11 @@ class _Sentence:
         # negation ("you don't need to see a doctor").
         inside = m.group() if _CJK_RE.search(m.group()) else ""
         inside = _PAUSE_RE.sub("", inside)
+        marks = [c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start())]
+        clause = self.low[marks[-1] if marks else 0 : m.start()]
         return (
             self.rules.permit.search(before + inside) is not None
+            or self.rules.disowned.search(clause) is not None
             or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)
             or _JUDGED_WRONG_RE.search(self._clause_after(m.end())) is not None
         )

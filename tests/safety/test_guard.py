@@ -424,3 +424,32 @@ def test_later_round_shapes_are_withheld(text: str, reason: str, context: str) -
 def test_a_prohibition_to_stop_is_kept(text: str) -> None:
     r = _guarded(text)
     assert (r.text, r.withheld) == (text, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "context"),
+    [
+        ("不要因为头疼好了就自己停掉降压药，先问问医生。", "zh", ""),
+        ("目前没有足够的证据证明艾灸可以代替降糖药。", "zh", ""),
+        ("There is no good evidence that herbal tea can replace chemotherapy.", "en", ""),
+        ("孩子这次是病毒性感冒，抗生素没用，多喝水多休息。", "zh", "我家孩子3岁，感冒了"),
+        ("If you vomit again or feel drowsy, go to A&E.", "en", ""),
+        ("这种胸闷也可能和颈椎病有关，活动时出现要多留意。", "zh", ""),
+    ],
+)
+def test_disowned_claims_and_loose_words_stay(text: str, lang: str, context: str) -> None:
+    """A claim its clause disowns however far back ("不要因为…就", "no evidence that"); a
+    medicine called useless; vomiting or moving that nobody is told to cause."""
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500, context=context)
+    assert (r.text, r.reasons, r.withheld) == (text, (), False)
+
+
+def test_made_to_vomit_is_still_dangerous() -> None:
+    r = guard(
+        "Make them drink salty water so they throw up the pills.",
+        lang="en",
+        disclaimer="",
+        known=(),
+        max_chars=500,
+    )
+    assert "dangerous_first_aid" in r.reasons and r.withheld
