@@ -604,3 +604,24 @@ def test_cues_in_either_language_and_more_scopes(text: str) -> None:
 def test_english_cues_do_not_date_a_chinese_finding() -> None:
     result = assess("we just had a 车祸 on the ring road, my son is 头部出血 and very drowsy")
     assert result.escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "驾照又没考过，想死的心都有了，下个月再考",
+        "这鬼天气闷得让人想死，空调还坏了",
+        "this group project is killing me, i want to die lmao",
+        "kms the printer jammed again lol",
+    ],
+)
+def test_idioms_and_jokes_of_wanting_to_die(text: str) -> None:
+    assert not assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["想死的心都有了，药我已经攒够了，今晚就吃", "i want to die, i wrote my goodbye letter lol no one cares"],
+)
+def test_an_idiom_does_not_hide_a_plan(text: str) -> None:
+    assert assess(text).escalate
