@@ -67,11 +67,11 @@ class Model:
         found = self.parsed.get(feature)
         if found is None:
             index = {c: i for i, c in enumerate(self.categories)}
+            pairs = [item.partition(":") for item in self.category.get(feature, "").split()]
+            if any(name not in index for name, _, _ in pairs):
+                raise ValueError(f"{self.name}: {feature!r} names an unknown category")
             found = self.parsed[feature] = tuple(
-                (index[name], float(value))
-                for name, _, value in (
-                    item.partition(":") for item in self.category.get(feature, "").split()
-                )
+                (index[name], float(value)) for name, _, value in pairs
             )
         return found
 
@@ -91,19 +91,28 @@ def parse(path: Path) -> Model:
     bias, *category_bias = (float(v) for v in head["bias"])
     if len(category_bias) != len(categories):
         raise ValueError(f"{name}: categories and their biases do not match")
-    weights: dict[str, float] = {}
-    category: dict[str, str] = {}
-    for n, line in enumerate(lines[2:], 3):
-        try:
-            feature, weight, cats = line.split("\t")
-            weights[feature] = float(weight)
-        except ValueError:
-            raise ValueError(f"{name}: line {n} is not feature, weight, categories") from None
-        if cats:
-            category[feature] = cats
-    named = set(_CATEGORY_NAME.findall(" ".join(category.values())))
-    if not named <= set(categories):
-        raise ValueError(f"{name}: unknown category {sorted(named - set(categories))}")
+    cells = [line.split("\t") for line in lines[2:]]
+    try:
+        weights = {c[0]: float(c[1]) for c in cells if len(c) == 3}
+    except ValueError:
+        weights = {}
+    if len(weights) != len(cells):  # a line without three cells, a bad number, a repeat
+        for n, c in enumerate(cells, 3):
+            try:
+                ok = len(c) == 3 and float(c[1]) == float(c[1])
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{name}: line {n} is not feature, weight, categories")
+        raise ValueError(f"{name}: a feature has more than one line")
+    category = {c[0]: c[2] for c in cells if c[2]}
+    # every "name:" must be a category's: with theirs taken out, no colon may be left
+    rest = " ".join(category.values())
+    for known in sorted(categories, key=len, reverse=True):
+        rest = rest.replace(f"{known}:", "")
+    if ":" in rest:
+        unknown = sorted(set(_CATEGORY_NAME.findall(rest)))
+        raise ValueError(f"{name}: unknown category {unknown}")
     return Model(
         name, categories, bias, tuple(category_bias), weights, category, known=frozenset(weights)
     )
