@@ -56,6 +56,7 @@ _SENTENCE_RE = re.compile(
     r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|" + _ABBREVIATION + r"\.(?=\s|$)|\n|$)"
 )
 _CLAUSE_MARK_RE = re.compile(r"[，,：:、]")
+_LIST_MARK_RE = re.compile(r"(\d{1,2}[.)、]|[-*•])")
 _SENTENCE_END_RE = re.compile(r"[。！？!?；;\n]|" + _ABBREVIATION + r"[.](?=\s|$)")
 _SPACES_RE = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([，。！？、,.!?;；:])")
@@ -705,7 +706,14 @@ def guard(
             if note and note not in notes:
                 notes.append(note)
                 # set apart from an English sentence kept before it ("…raise it. Only a…")
-                lead = " " if kept and not kept[-1][-1:].isspace() and note.isascii() else ""
+                # and from a list number left standing ("3." of the item it replaces)
+                lead = (
+                    " "
+                    if kept
+                    and not kept[-1][-1:].isspace()
+                    and (note.isascii() or _LIST_MARK_RE.fullmatch(kept[-1].strip()))
+                    else ""
+                )
                 kept.append(lead + note + ("\n" if sentence.text.endswith("\n") else ""))
     changes.extend(reasons)
 

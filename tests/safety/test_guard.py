@@ -453,3 +453,12 @@ def test_made_to_vomit_is_still_dangerous() -> None:
         max_chars=500,
     )
     assert "dangerous_first_aid" in r.reasons and r.withheld
+
+
+def test_a_dropped_list_item_keeps_its_number_apart_from_the_note() -> None:
+    text = "建议如下：\n1. 多喝水。\n2. 每次吃两片布洛芬，一天三次。\n3. 注意休息。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=500)
+    assert r.reasons == ("dosing",)
+    assert r.text == (
+        "建议如下：\n1. 多喝水。\n2. 具体用法用量请遵医嘱或参照药品说明书。\n3. 注意休息。"
+    )
