@@ -621,7 +621,10 @@ def test_idioms_and_jokes_of_wanting_to_die(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["想死的心都有了，药我已经攒够了，今晚就吃", "i want to die, i wrote my goodbye letter lol no one cares"],
+    [
+        "想死的心都有了，药我已经攒够了，今晚就吃",
+        "i want to die, i wrote my goodbye letter lol no one cares",
+    ],
 )
 def test_an_idiom_does_not_hide_a_plan(text: str) -> None:
     assert assess(text).escalate
