@@ -628,3 +628,24 @@ def test_idioms_and_jokes_of_wanting_to_die(text: str) -> None:
 )
 def test_an_idiom_does_not_hide_a_plan(text: str) -> None:
     assert assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "做了个梦，梦见自己被车撞了，醒来一身冷汗，是不是压力太大",
+        "I dreamt I was drowning and woke up gasping, what does that mean?",
+        "我外公九十年代脑出血过一次，现在想问问他的降压药要不要换",
+        "请问新生儿发烧多少度要去医院？我的预产期在下个月底",
+        "不想活了，老板又让我改方案改到半夜，开玩笑的，就是累",
+        "最近事情多到我喘不过气，想约个心理门诊",
+    ],
+)
+def test_dreams_decades_due_dates_jokes_and_workload(text: str) -> None:
+    """A dream is not lived; a decade dates a finding; a due date is no baby yet; "开玩笑的"
+    further on takes back wanting to die; too much to do is no breathing trouble."""
+    assert not assess(text).escalate
+
+
+def test_a_chest_pressed_too_hard_to_breathe_is_still_breathing_trouble() -> None:
+    assert assess("胸口像被石头压住，憋得我喘不过气，嘴唇都紫了").escalate
