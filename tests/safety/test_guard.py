@@ -462,3 +462,22 @@ def test_a_dropped_list_item_keeps_its_number_apart_from_the_note() -> None:
     assert r.text == (
         "建议如下：\n1. 多喝水。\n2. 具体用法用量请遵医嘱或参照药品说明书。\n3. 注意休息。"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Only a scan is the only way to know for sure, so please book with your GP.", "en"),
+        ("就算最后确诊为甲状腺癌，这类肿瘤大多进展很慢，治疗效果也好。", "zh"),
+        ("单看照片很难确定是湿疹还是真菌感染，建议到皮肤科看看。", "zh"),
+        ("停用抗癫痫药后，再次发作的风险会明显增加。", "zh"),
+        ("Stopping a blood thinner early raises your risk of another clot.", "en"),
+        ("激素是否减量，请由风湿科医生决定。", "zh"),
+        ("Breathe in slowly; make sure the mask fits snugly over the nose and mouth.", "en"),
+    ],
+)
+def test_more_careful_shapes_stay(text: str, lang: str) -> None:
+    """The only way to know; a concession (就算…确诊为); 很难确定; a risk that stopping raises;
+    the doctor decides whether; a mask that fits is no fit."""
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert (r.text, r.reasons) == (text, ())
