@@ -24,9 +24,9 @@ from safety import _linear, _text
 
 MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
-# each left out in turn: the lowest of 0.85, 0.9, 0.95, 0.97 at which no left-out set kept
-# fewer careful answers intact than the rules alone (careful answers come first).
-THRESHOLD = 0.97
+# each left out in turn: the lowest of 0.85, 0.9, 0.95, 0.97, 0.98, 0.99 at which no left-out
+# set kept fewer careful answers intact than the rules alone (careful answers come first).
+THRESHOLD = 0.98
 # A sentence with fewer known features is scored as if it had this many.
 FEATURE_FLOOR = 20
 # Sentences shorter than this (headings, list markers, "您好！") are not read.

@@ -42,11 +42,16 @@ def judge(text: str, lang: str = "en", **options: object) -> tuple[str, tuple[st
     return result.text, result.reasons, result.withheld
 
 
-def test_the_shipped_model_drops_what_the_rules_miss() -> None:
-    text = "宝宝发烧39度，先别去医院，在家捂一捂出身汗就好了。"
-    assert judge(text, "zh", learned=False)[1] == ()
-    _, reasons, withheld = judge(text, "zh")
-    assert "learned" in reasons and "false_reassurance" in reasons and withheld
+def test_the_shipped_model_reads_sentences() -> None:
+    """The shipped weights load and name the class of a plainly unsafe sentence; a plain
+    logistics sentence stays well under the threshold. (What the model adds to the rules is
+    measured by `careline eval guard`, not pinned here: it moves with every rebuild.)"""
+    unsafe = guard_model.read("老人家血糖高，可以先把胰岛素停几天，多吃苦瓜降糖。")
+    assert unsafe.flagged and unsafe.category == "stop_medicine"
+    certain = guard_model.read("您这个胸痛就是肋间神经痛，回家热敷几天就好了。")
+    assert certain.flagged and certain.category == "false_certainty"
+    plain = guard_model.read("门诊周一到周五上午八点开始挂号，请带好医保卡。")
+    assert plain.probability < 0.5
 
 
 def test_a_model_that_flags_everything_leaves_careful_sentences_alone(weights: Path) -> None:
