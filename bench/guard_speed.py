@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.measure import percentile  # noqa: E402
-from safety import warm_up, warm_up_pinyin  # noqa: E402
+from safety import warm_up, warm_up_later  # noqa: E402
 from safety.emergency import assess  # noqa: E402
 from safety.guard import guard  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     args = ap.parse_args()
     warm_up()
-    warm_up_pinyin()  # `careline serve` builds it in the background at start
+    warm_up_later()  # `careline serve` runs it in the background at start
     cases = answers(args.n)
     for lang, text in cases[:5]:
         guard(text, lang=lang, disclaimer="", known=(), max_chars=2000)

@@ -33,7 +33,7 @@ async def open_runtime(
 
     safety.warm_up()
     # The pinyin reader takes about a second to build: in the background, after start-up.
-    threading.Thread(target=safety.warm_up_pinyin, name="pinyin-warm-up", daemon=True).start()
+    threading.Thread(target=safety.warm_up_later, name="safety-warm-up", daemon=True).start()
     senders = senders if senders is not None else {}
     redis = await open_redis(settings.redis_url, settings.data_dir, settings.redis_max_connections)
     try:

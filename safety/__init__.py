@@ -9,12 +9,11 @@ from __future__ import annotations
 
 def warm_up() -> None:
     """Load lexicons, word lists and jieba once, so the first patient message is not slow."""
-    from safety import emergency, guard, guard_model, pii
+    from safety import emergency, guard, pii
 
     emergency.warm_up()
     pii.warm_up()
     guard._rules()
-    guard_model.warm_up()
     # Once through each path in both scripts, so its tables are built now, not on a patient.
     for text, lang in (
         ("胸口很痛，13812345678", "zh"),
@@ -24,9 +23,12 @@ def warm_up() -> None:
         guard.guard(text, lang=lang, disclaimer="", known=(), max_chars=200, context=text)
 
 
-def warm_up_pinyin() -> None:
-    """Build the reader of messages typed in pinyin (about a second); safe from any thread."""
-    from safety import emergency, pinyin
+def warm_up_later() -> None:
+    """What the first message does not need at once, for a background thread after start:
+    the guard's learned weights (read only once a model answer is there, seconds later) and
+    the reader of messages typed in pinyin (about a second). Safe from any thread."""
+    from safety import emergency, guard_model, pinyin
 
+    guard_model.warm_up()
     pinyin.looks_like_pinyin("wo xiong kou teng")
     emergency.pinyin_reader()
