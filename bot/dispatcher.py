@@ -44,7 +44,7 @@ from bot.models import (
 from bot.ratelimit import ConversationLimiter
 from bot.triage import triage
 from bot.vault_cipher import VaultCipher
-from safety.emergency import Assessment, assess
+from safety.emergency import LEARNED_PREFIX, Assessment, assess
 from safety.guard import complete_part, guard
 from safety.language import detect
 from safety.pii import Vault, mask
@@ -257,7 +257,9 @@ class Dispatcher:
 
     async def _emergency(self, msg: Inbound, lang: str, assessment: Assessment) -> None:
         """Template reply first; flagging for staff and the record come after, best-effort."""
-        await self._send(self._escalation(msg, lang, assessment, "lexicon"))
+        learned = bool(assessment.matched) and assessment.matched[0].startswith(LEARNED_PREFIX)
+        by = "learned" if learned else "lexicon"
+        await self._send(self._escalation(msg, lang, assessment, by))
 
     def _escalation(self, msg: Inbound, lang: str, assessment: Assessment, by: str) -> Outbound:
         """The emergency template for ``msg``; from here on, earlier answers still being

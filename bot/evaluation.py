@@ -223,8 +223,10 @@ def evaluate_emergency(rows: list[Row]) -> Report:
 
 
 def _learned(a: Any) -> bool:
-    """Whether the learned reading made this escalation (``model.<category>`` first)."""
-    return bool(a.escalate and a.matched and a.matched[0].startswith("model."))
+    """Whether the learned reading made this escalation (``learned.<category>`` first)."""
+    from safety.emergency import LEARNED_PREFIX
+
+    return bool(a.escalate and a.matched and a.matched[0].startswith(LEARNED_PREFIX))
 
 
 def _per_style(results: list[tuple[Row, Any]]) -> dict[str, dict[str, Any]]:

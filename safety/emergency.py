@@ -29,6 +29,8 @@ from safety.pinyin import PinyinReader, looks_like_pinyin
 
 Level = Literal["emergency", "urgent", "none"]
 _LEVEL_RANK: dict[str, int] = {"none": 0, "urgent": 1, "emergency": 2}
+# The rule id of an escalation the learned reading made: "learned.<category>".
+LEARNED_PREFIX = "learned."
 CATEGORIES = frozenset(
     {
         "cardiac",
@@ -1112,7 +1114,7 @@ def assess(
 
     A patient's message that no reading escalates is then read by the learned model
     (``safety.emergency_model``): at its threshold it escalates too, its category named by the
-    model and its rule id ``model.<category>``. It never clears what the lexicon found, and
+    model and its rule id ``learned.<category>``. It never clears what the lexicon found, and
     it is not asked when the lexicon saw an emergency rule's words and its scopes ruled them
     out ("no chest pain", "气得我吐血", "what are the signs of a stroke?").
     ``learned=False`` leaves it out (to measure the lexicon alone); ``as_written`` does too:
@@ -1140,7 +1142,7 @@ def assess(
         model = emergency_model.read(norm)
         if model.escalate:
             category = model.category or "other"
-            matched = (f"model.{category}", *(r.id for r in fired))
+            matched = (f"{LEARNED_PREFIX}{category}", *(r.id for r in fired))
             return Assessment(True, "emergency", category, out_lang, matched)
     if not fired:
         return Assessment(False, "none", None, out_lang)

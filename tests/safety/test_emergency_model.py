@@ -56,7 +56,7 @@ def test_the_shipped_model_escalates_what_the_lexicon_misses(text: str, category
     result = assess(text)
     assert result.escalate and result.level == "emergency"
     assert result.category == category
-    assert result.matched[0] == f"model.{category}"
+    assert result.matched[0] == f"learned.{category}"
 
 
 def test_the_model_is_not_asked_for_model_answers() -> None:
@@ -81,7 +81,7 @@ def test_a_model_that_escalates_nothing_never_clears_the_lexicon(weights: Path) 
     emergency_model.load(weights)
     result = assess("我老公胸口痛了四十分钟，出了一身冷汗")
     assert result.escalate and result.category == "cardiac"
-    assert not any(m.startswith("model.") for m in result.matched)
+    assert not any(m.startswith("learned.") for m in result.matched)
 
 
 def test_weights_score_the_known_features_and_name_the_best_category(weights: Path) -> None:
