@@ -69,7 +69,8 @@ class Model:
             index = {c: i for i, c in enumerate(self.categories)}
             pairs = [item.partition(":") for item in self.category.get(feature, "").split()]
             if any(name not in index for name, _, _ in pairs):
-                raise ValueError(f"{self.name}: {feature!r} names an unknown category")
+                # (the feature itself is not named: it is a piece of the text being read)
+                raise ValueError(f"{self.name}: a feature names an unknown category")
             found = self.parsed[feature] = tuple(
                 (index[name], float(value)) for name, _, value in pairs
             )
