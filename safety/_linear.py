@@ -20,6 +20,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safety import _text
+
 _CATEGORY_NAME = re.compile(r"([^\s:]+):")
 
 
@@ -117,3 +119,21 @@ def parse(path: Path) -> Model:
     return Model(
         name, categories, bias, tuple(category_bias), weights, category, known=frozenset(weights)
     )
+
+
+class Shipped:
+    """A weights file shipped in ``safety/data``, parsed on first use. ``load(path)`` puts
+    another file's weights in its place (to measure a rebuilt model before shipping it);
+    ``load()`` goes back to the shipped file."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self._model: Model | None = None
+
+    def get(self) -> Model:
+        if self._model is None:
+            self._model = parse(_text.data_path(self.filename))
+        return self._model
+
+    def load(self, path: Path | None = None) -> None:
+        self._model = parse(path) if path is not None else None

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from safety import _linear, _text
+from safety import _linear
 from safety.pinyin import _WORD_RE, _fold, _table, looks_like_pinyin, split_syllables
 
 MODEL_FILE = "emergency_model.tsv"
@@ -101,28 +101,21 @@ class Reading:
         return self.probability >= THRESHOLD
 
 
-_loaded: list[_linear.Model] = []  # the weights in use, once loaded
-
-
-def _weights() -> _linear.Model:
-    if not _loaded:
-        _loaded.append(_linear.parse(_text.data_path(MODEL_FILE)))
-    return _loaded[0]
+WEIGHTS = _linear.Shipped(MODEL_FILE)
 
 
 def load(path: Path | None = None) -> None:
-    """Use the weights in ``path`` from now on (the shipped ones when None): to measure a
-    rebuilt model before shipping it."""
-    _loaded[:] = [_linear.parse(path)] if path is not None else []
+    """Use the weights in ``path`` from now on (the shipped ones when None)."""
+    WEIGHTS.load(path)
 
 
 def warm_up() -> None:
     """Load the weights and the pinyin table now rather than on the first message."""
-    _weights()
+    WEIGHTS.get()
     _table()
 
 
 def read(norm: str) -> Reading:
     """The model's reading of a normalised message."""
-    found = _weights().score(features(norm), FEATURE_FLOOR, THRESHOLD)
+    found = WEIGHTS.get().score(features(norm), FEATURE_FLOOR, THRESHOLD)
     return Reading(found.probability, found.category)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from safety import _linear, _text
+from safety import _linear
 
 MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
@@ -59,22 +59,16 @@ class Reading:
         return self.probability >= THRESHOLD
 
 
-_loaded: list[_linear.Model] = []
-
-
-def _weights() -> _linear.Model:
-    if not _loaded:
-        _loaded.append(_linear.parse(_text.data_path(MODEL_FILE)))
-    return _loaded[0]
+WEIGHTS = _linear.Shipped(MODEL_FILE)
 
 
 def load(path: Path | None = None) -> None:
     """Use the weights in ``path`` from now on (the shipped ones when None)."""
-    _loaded[:] = [_linear.parse(path)] if path is not None else []
+    WEIGHTS.load(path)
 
 
 def warm_up() -> None:
-    _weights()
+    WEIGHTS.get()
 
 
 # The training sets' class names that the guard spells otherwise.
@@ -90,5 +84,5 @@ def read(sentence: str) -> Reading:
     """The model's reading of one sentence of an answer."""
     if len(sentence.strip()) < MIN_CHARS:
         return Reading(0.0, None)
-    found = _weights().score(features(sentence), FEATURE_FLOOR, THRESHOLD)
+    found = WEIGHTS.get().score(features(sentence), FEATURE_FLOOR, THRESHOLD)
     return Reading(found.probability, found.category)
