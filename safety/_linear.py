@@ -25,6 +25,12 @@ from safety import _text
 _CATEGORY_NAME = re.compile(r"([^\s:]+):")
 
 
+def feature_weight(known: int, floor: int) -> float:
+    """The weight of each known feature of a text with ``known`` of them (the builder trains
+    with the same)."""
+    return 1.0 / math.sqrt(max(known, floor))
+
+
 @dataclass(frozen=True)
 class Score:
     probability: float
@@ -42,15 +48,11 @@ class Model:
     parsed: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     known: frozenset[str] = frozenset()  # the weights' features, for a quick intersection
 
-    def scale(self, known: int, floor: int) -> float:
-        """The weight of each known feature of a text with ``known`` of them."""
-        return 1.0 / math.sqrt(max(known, floor))
-
     def score(self, features: Collection[str], floor: int, threshold: float) -> Score:
         feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
         if not feats:
             return Score(0.0, None)
-        scale = self.scale(len(feats), floor)
+        scale = feature_weight(len(feats), floor)
         total = self.bias + scale * sum(map(self.weights.__getitem__, feats))
         probability = 1.0 / (1.0 + math.exp(-total)) if total > -30 else 0.0
         if probability < threshold:
@@ -124,7 +126,8 @@ def parse(path: Path) -> Model:
 class Shipped:
     """A weights file shipped in ``safety/data``, parsed on first use. ``load(path)`` puts
     another file's weights in its place (to measure a rebuilt model before shipping it);
-    ``load()`` goes back to the shipped file."""
+    ``load()`` goes back to the shipped file. Each learned reading has one, as ``WEIGHTS``,
+    and offers its ``load``."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename

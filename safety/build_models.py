@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safety import _text, emergency_model, guard_model
+from safety import _linear, _text, emergency_model, guard_model
 
 _ROOT = Path(__file__).resolve().parent.parent
 _C = 10.0
@@ -197,7 +197,7 @@ class _Fit:
         ptr = [0]
         for fs in feats:
             idx = sorted(self.vocab[f] for f in fs if f in self.vocab)
-            scale = 1.0 / max(len(idx), self.floor) ** 0.5 if idx else 0.0
+            scale = _linear.feature_weight(len(idx), self.floor) if idx else 0.0
             cols.extend(idx)
             data.extend([scale] * len(idx))
             ptr.append(len(cols))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from safety import _linear
 from safety.pinyin import _WORD_RE, _fold, _table, looks_like_pinyin, split_syllables
@@ -102,11 +101,7 @@ class Reading:
 
 
 WEIGHTS = _linear.Shipped(MODEL_FILE)
-
-
-def load(path: Path | None = None) -> None:
-    """Use the weights in ``path`` from now on (the shipped ones when None)."""
-    WEIGHTS.load(path)
+load = WEIGHTS.load  # another weights file from now on; the shipped one again when None
 
 
 def warm_up() -> None:
