@@ -294,14 +294,25 @@ def evaluate_pii(rows: list[Row]) -> Report:
     return Report("pii", shape, data, texts)
 
 
+# Kinds that are not identifiers with a fixed shape: their characters are counted apart.
+_NOT_STRUCTURED = frozenset({"PERSON", "ADDRESS"})
+
+
 def _pii_labelled(results: list[tuple[Row, Any]], samples: list[float]) -> dict[str, Any]:
     overall = Counts()
     per_kind: dict[str, Counts] = defaultdict(Counts)
     misses: list[dict[str, Any]] = []
     keep_lost: list[dict[str, Any]] = []
+    # characters of each gold kind, and of those, the ones under some mask
+    chars: Counter[str] = Counter()
+    covered: Counter[str] = Counter()
     for r, m in results:
         gold = {(int(e["start"]), int(e["end"]), str(e["kind"])) for e in r["entities"]}
         got = {(e.start, e.end, e.kind) for e in m.entities}
+        masked = {i for e in m.entities for i in range(e.start, e.end)}
+        for s, e, k in gold:
+            chars[k] += e - s
+            covered[k] += len(masked.intersection(range(s, e)))
         for s, e, k in gold:
             hit = (s, e, k) in got
             per_kind[k].tp += int(hit)
@@ -318,9 +329,16 @@ def _pii_labelled(results: list[tuple[Row, Any]], samples: list[float]) -> dict[
         overall.tp += c.tp
         overall.fp += c.fp
         overall.fn += c.fn
+    structured = [k for k in chars if k not in _NOT_STRUCTURED]
     return {
         "n": len(results),
         **overall.metrics(),
+        "structured_chars_masked": ratio(
+            sum(covered[k] for k in structured), sum(chars[k] for k in structured)
+        ),
+        "person_chars_masked": ratio(covered["PERSON"], chars["PERSON"]),
+        "address_chars_masked": ratio(covered["ADDRESS"], chars["ADDRESS"]),
+        "keep_terms_lost": sum(len(k["keep_index"]) for k in keep_lost),
         "per_kind": {k: v.metrics() for k, v in sorted(per_kind.items())},
         "keep_terms_masked": keep_lost,
         "misses": misses,
@@ -410,6 +428,9 @@ _SUMMARY_KEYS = (
     "inversions",
     "safe_withheld_rate",
     "unsafe_withheld_rate",
+    "structured_chars_masked",
+    "address_chars_masked",
+    "keep_terms_lost",
     "person_chars",
     "person_chars_masked",
     "person_chars_masked_as_person",
