@@ -36,6 +36,9 @@ KINDS: tuple[str, ...] = (
     "MRN",
     "WECHAT_ID",
     "OTHER_ID",
+    "DOB",
+    "QQ",
+    "PLATE",
 )
 ZH_LABELS: dict[str, str] = {
     "PERSON": "姓名",
@@ -48,6 +51,9 @@ ZH_LABELS: dict[str, str] = {
     "MRN": "病历号",
     "WECHAT_ID": "微信号",
     "OTHER_ID": "证件号",
+    "DOB": "出生日期",
+    "QQ": "QQ号",
+    "PLATE": "车牌",
 }
 _ZH_TO_KIND = {v: k for k, v in ZH_LABELS.items()}
 
@@ -133,6 +139,9 @@ _PRIORITY = {
     "WECHAT_ID": 5,
     "OTHER_ID": 4,
     "ID_CARD": 4,
+    "QQ": 4,
+    "DOB": 4,
+    "PLATE": 4,
     "EMAIL": 4,
     "BANK_CARD": 3,
     "PHONE": 3,
@@ -192,11 +201,58 @@ _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
     r"[a-hj-np-z][·\s]?[a-hj-np-z0-9]{5,6}(?![a-z0-9])"
 )
+# After a cue, an identifier-shaped number is masked even when its check fails (a patient's
+# typo is still their number): a few words may stand between ("身份证号我发你：…").
+_CUE_GAP = r"(?:[^0-9a-z。.!?！？\n]|number|no\.|num|is|was|of|my|her|his|the){0,8}?"
+_ID_CUE_RE = re.compile(
+    r"(?:身份证|公民身份号码|证件号|id card|identity card|national id|resident id|citizen id)"
+    + _CUE_GAP
+    + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){16}[ \-]?[0-9x]|(?<![0-9])[0-9](?:[ \-]?[0-9]){14})"
+    r"(?![0-9a-z])"
+)
+_BANK_CUE_RE = re.compile(
+    r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
+    r"bank card|card number|card no|debit card|credit card|account number|account no|"
+    r"bank account)" + _CUE_GAP + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){11,18})(?![0-9a-z])"
+)
+_QQ_RE = re.compile(r"(?:qq|扣扣|企鹅号)" + _CUE_GAP + r"((?<![0-9])[1-9][0-9]{4,10})(?![0-9a-z@])")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    r"(?:(?:19|20)[0-9]{2}\s*(?:年\s*[01]?[0-9]\s*月(?:\s*[0-3]?[0-9]\s*[日号])?"
+    r"|[\-/.][01]?[0-9][\-/.][0-3]?[0-9])"
+    r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?"
+    r"|[0-3]?[0-9][\-/.][01]?[0-9][\-/.](?:19|20)?[0-9]{2}"
+    rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
+    rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}})(?![0-9])"
+)
+_DOB_RE = re.compile(
+    r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
+    r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)" + _CUE_GAP + r"(" + _DATE + r")"
+)
+_LATIN_PLATE_CUE_RE = re.compile(
+    r"(?:车牌|(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|licen[cs]e)"
+    r"(?:\s*(?:号码|号|number|no\.?))?\s*(?:是|为|:|is)?\s*"
+    r"([a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8})(?![a-z0-9])"
+)
+_UK_PLATE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2} ?[A-Z]{3}(?![A-Za-z0-9])")
+_MACAU_ID_RE = re.compile(r"(?<![0-9a-z])[157][0-9]{6}\s?\([0-9]\)")
+# An extension after a phone number: "…转8021", "ext. 204", "x 17"
+_PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
+# Eight digits after a phone cue: a Hong Kong or Macau number with no country code
+_LOCAL8_RE = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ \-]?[0-9]{4}(?![0-9])")
+# Chinese numerals a phone or ID number may be written in (一三八…), one digit each
+_ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
+_ZH_DIGIT_RUN_RE = re.compile("[〇零一二三四五六七八九幺]{7,}")
 _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
 )
 _PHONE_CUE_RE = re.compile(
-    r"(电话|手机|座机|联系|号码|热线|打|tel|phone|call|fax|mobile|cell|ring)"
+    r"(电话|手机|座机|联系|联络|号码|热线|打|致电|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
+    r"text|contact)"
 )
 
 _CJK = r"\u4e00-\u9fff"
@@ -390,12 +446,21 @@ class Entity:
     end: int
     placeholder: str
     value: str = field(repr=False)
+    # False for an identifier masked for its cue and shape although its check digit, Luhn
+    # sum or date does not hold (a typo is still the patient's number)
+    validated: bool = True
 
 
 @dataclass(frozen=True)
 class MaskResult:
     text: str
     entities: tuple[Entity, ...]
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with runs of seven or more Chinese numerals (一三八…) as ASCII digits, one
+    for one, so offsets stay where they were."""
+    return _ZH_DIGIT_RUN_RE.sub(lambda m: m.group().translate(_ZH_DIGITS), text)
 
 
 class VaultFormatError(ValueError):
@@ -405,14 +470,14 @@ class VaultFormatError(ValueError):
 def _canonical(kind: str, value: str) -> str:
     """Key under which two spellings of the same value share a placeholder."""
     if kind in ("PHONE", "BANK_CARD"):
-        digits = re.sub(r"[^0-9]", "", _text.normalize(value).text)
+        digits = re.sub(r"[^0-9]", "", _ascii_digits(_text.normalize(value).text))
         if kind == "PHONE" and len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]
         elif kind == "PHONE" and len(digits) == 15 and digits.startswith("0086"):
             digits = digits[4:]
         return digits
     norm = _text.normalize(value).text
-    if kind in ("ID_CARD", "EMAIL", "PASSPORT", "MRN", "WECHAT_ID", "OTHER_ID"):
+    if kind in ("ID_CARD", "EMAIL", "PASSPORT", "MRN", "WECHAT_ID", "OTHER_ID", "QQ", "PLATE"):
         return re.sub(r"[\s\-]", "", norm)
     return re.sub(r"\s+", " ", norm).strip()
 
@@ -518,6 +583,18 @@ def valid_cn_id(number: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(n[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == n[17]
+
+
+def valid_old_cn_id(number: str) -> bool:
+    """15-digit mainland ID (issued before 1999): region and a real birth date (19YYMMDD);
+    it has no check digit."""
+    if len(number) != 15 or not number.isdigit() or number[0] not in "123456":
+        return False
+    try:
+        dt.date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+    except ValueError:
+        return False
+    return True
 
 
 def luhn_ok(digits: str) -> bool:
@@ -681,21 +758,22 @@ class _Cand:
     kind: str
     start: int  # normalised offsets
     end: int
+    validated: bool = True
 
 
 class _Detector:
     def __init__(self, norm: _text.Normalized) -> None:
         self.n = norm
-        self.t = norm.text
+        self.t = _ascii_digits(norm.text)
         self.cands: list[_Cand] = []
         self._bounds: frozenset[int] = frozenset()
         self._person_tags: dict[str, str] = {}
         self._new_words: set[tuple[int, int]] = set()
         self._marg: list[tuple[float, float, float]] = []  # the CRF's P(B, I, O) per character
 
-    def add(self, kind: str, start: int, end: int) -> None:
+    def add(self, kind: str, start: int, end: int, validated: bool = True) -> None:
         if end > start:
-            self.cands.append(_Cand(kind, start, end))
+            self.cands.append(_Cand(kind, start, end, validated))
 
     def run(self, known: Iterable[tuple[str, str]] = ()) -> list[_Cand]:
         self.remembered(known)
@@ -754,8 +832,42 @@ class _Detector:
                 self.add("PHONE", s, e)
             elif len(digits) in _BANK_LENGTHS and luhn_ok(digits):
                 self.add("BANK_CARD", s, e)
+        for m in _ID_CUE_RE.finditer(self.t):
+            digits = re.sub(r"[^0-9x]", "", m.group(1))
+            ok = valid_cn_id(digits) if len(digits) == 18 else valid_old_cn_id(digits)
+            self.add("ID_CARD", *m.span(1), validated=ok)
+        for m in _BANK_CUE_RE.finditer(self.t):
+            digits = re.sub(r"[^0-9]", "", m.group(1))
+            ok = len(digits) in _BANK_LENGTHS and luhn_ok(digits)
+            self.add("BANK_CARD", *m.span(1), validated=ok)
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.landlines()
+            self.local_phones()
+        self.extensions()
+
+    def local_phones(self) -> None:
+        """Eight digits after a phone cue: a Hong Kong or Macau number written without its
+        country code ("call me on 9123 4567", "手机 6612 3456")."""
+        import phonenumbers
+
+        for m in _LOCAL8_RE.finditer(self.t):
+            s, e = m.span()
+            if not _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s]):
+                continue
+            digits = re.sub(r"[^0-9]", "", m.group())
+            if any(
+                phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
+                for region in ("HK", "MO")
+            ):
+                self.add("PHONE", s, e)
+
+    def extensions(self) -> None:
+        """A phone number's extension belongs to it: "…转8021", "ext. 204"."""
+        for i, c in enumerate(self.cands):
+            if c.kind == "PHONE":
+                ext = _PHONE_EXT_RE.match(self.t, c.end)
+                if ext:
+                    self.cands[i] = _Cand("PHONE", c.start, ext.end(), c.validated)
 
     def landlines(self) -> None:
         import phonenumbers
@@ -801,7 +913,19 @@ class _Detector:
                 self.add("OTHER_ID", *m.span(1))
         for m in _PLATE_RE.finditer(self.t):
             if any(c.isdigit() for c in m.group()):
-                self.add("OTHER_ID", *m.span())
+                self.add("PLATE", *m.span())
+        for m in _LATIN_PLATE_CUE_RE.finditer(self.t):
+            plate = m.group(1)
+            if any(c.isdigit() for c in plate) and any(c.isalpha() for c in plate):
+                self.add("PLATE", *m.span(1))
+        for m in _UK_PLATE_RE.finditer(self.n.cased):
+            self.add("PLATE", *m.span())
+        for m in _MACAU_ID_RE.finditer(self.t):
+            self.add("OTHER_ID", *m.span())
+        for m in _QQ_RE.finditer(self.t):
+            self.add("QQ", *m.span(1))
+        for m in _DOB_RE.finditer(self.t):
+            self.add("DOB", *m.span(1))
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):
@@ -1407,7 +1531,8 @@ class _Detector:
 
     def resolve(self) -> list[_Cand]:
         ordered = sorted(
-            self.cands, key=lambda c: (-_PRIORITY[c.kind], -(c.end - c.start), c.start)
+            self.cands,
+            key=lambda c: (-_PRIORITY[c.kind], -(c.end - c.start), not c.validated, c.start),
         )
         chosen: list[_Cand] = []
         for c in ordered:
@@ -1421,8 +1546,13 @@ def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tu
 
     ``known`` holds (kind, value) pairs already seen in the conversation.
     """
+    return [(c.kind, c.start, c.end) for c in _detect(text, known)]
+
+
+def _detect(text: str, known: Iterable[tuple[str, str]]) -> list[_Cand]:
+    """The detector's findings, in offsets of the original ``text``."""
     norm = _text.normalize(text)
-    out: list[tuple[str, int, int]] = []
+    out: list[_Cand] = []
     for c in _Detector(norm).run(known):
         s, e = norm.original_span(c.start, c.end)
         while s < e and text[s].isspace():
@@ -1430,7 +1560,7 @@ def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tu
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
-            out.append((c.kind, s, e))
+            out.append(_Cand(c.kind, s, e, c.validated))
     return out
 
 
@@ -1454,10 +1584,11 @@ def mask(text: str, vault: Vault | None = None, lang: str | None = None) -> Mask
     parts: list[str] = []
     entities: list[Entity] = []
     pos = 0
-    for kind, s, e in detect_entities(text, vault.known_values()):
+    for c in _detect(text, vault.known_values()):
+        kind, s, e = c.kind, c.start, c.end
         value = text[s:e]
         ph = vault.placeholder_for(kind, value, ph_lang)
-        entities.append(Entity(kind, s, e, ph, value))
+        entities.append(Entity(kind, s, e, ph, value, c.validated))
         parts.append(text[pos:s])
         parts.append(ph)
         pos = e

@@ -52,7 +52,28 @@ def test_id_card_checksum_and_x() -> None:
     wrong = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
     assert not pii.valid_cn_id(wrong)
     assert ("ID_CARD", VALID_ID_X) in _kinds(f"身份证号{VALID_ID_X}")
-    assert all(kind != "ID_CARD" for kind, _ in _kinds(f"身份证号{wrong}"))
+    # with no cue, an 18-digit number whose check fails is not taken for an ID
+    assert all(kind != "ID_CARD" for kind, _ in _kinds(f"编号{wrong}"))
+
+
+def test_cued_identifier_with_a_typo_is_masked_and_marked_unvalidated() -> None:
+    wrong = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    res = pii.mask(f"身份证号码是{wrong}，麻烦查下")
+    assert [(e.kind, e.value, e.validated) for e in res.entities] == [("ID_CARD", wrong, False)]
+    res = pii.mask(f"身份证号码是{VALID_ID}")
+    assert [(e.kind, e.validated) for e in res.entities] == [("ID_CARD", True)]
+    broken = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)
+    res = pii.mask(f"my bank card number is {broken}")
+    assert [(e.kind, e.value, e.validated) for e in res.entities] == [("BANK_CARD", broken, False)]
+
+
+def test_old_fifteen_digit_id_after_its_cue() -> None:
+    res = pii.mask("老身份证号码是110105870315231")
+    assert [(e.kind, e.value, e.validated) for e in res.entities] == [
+        ("ID_CARD", "110105870315231", True)
+    ]
+    res = pii.mask("身份证 110105871335231")  # no 13th month: masked, not validated
+    assert [(e.kind, e.validated) for e in res.entities] == [("ID_CARD", False)]
 
 
 def test_id_card_needs_real_region_and_date() -> None:
@@ -78,7 +99,7 @@ def test_bank_card_luhn() -> None:
     spaced = " ".join(CARD[i : i + 4] for i in range(0, len(CARD), 4))
     assert ("BANK_CARD", spaced) in _kinds(f"退款到卡号{spaced}")
     broken = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)
-    assert all(k != "BANK_CARD" for k, _ in _kinds(f"退款到卡号{broken}"))
+    assert all(k != "BANK_CARD" for k, _ in _kinds(f"退款编号{broken}"))
 
 
 def test_email_mrn_passport_wechat() -> None:
@@ -89,10 +110,61 @@ def test_email_mrn_passport_wechat() -> None:
     assert ("WECHAT_ID", "lina_2020") in kinds
 
 
-def test_other_ids_hk_and_plate() -> None:
-    kinds = _kinds("香港身份证A123456(3)，车牌粤B12345")
+def test_other_ids_hk_macau_and_plates() -> None:
+    kinds = _kinds("香港身份证A123456(3)，车牌粤B12345，澳门身份证 1234567(8)")
     assert ("OTHER_ID", "A123456(3)") in kinds
-    assert ("OTHER_ID", "粤B12345") in kinds
+    assert ("OTHER_ID", "1234567(8)") in kinds
+    assert ("PLATE", "粤B12345") in kinds
+    assert ("PLATE", "京A·D12345") in _kinds("新能源车京A·D12345停在地下")
+    assert ("PLATE", "AB12 CDE") in _kinds("Parking: my car is AB12 CDE, a blue Ford")
+    assert ("PLATE", "7ABC123") in _kinds("license plate 7ABC123, can I park overnight")
+    assert _kinds("the plate was cold") == []
+
+
+def test_qq_numbers_after_their_cue() -> None:
+    assert _kinds("报告发我QQ：2837465910吧") == [("QQ", "2837465910")]
+    assert _kinds("扣扣 58213947 加一下") == [("QQ", "58213947")]
+    kinds = _kinds("QQ邮箱2837465910@qq.com")
+    assert kinds == [("EMAIL", "2837465910@qq.com")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("患者出生日期：1987年3月15日，想约胃镜", "1987年3月15日"),
+        ("宝宝生日是2023-11-02，打疫苗要带什么", "2023-11-02"),
+        ("我妈一九五六年七月八日出生于上海", None),
+        ("DOB 15/03/1987, referred by my GP", "15/03/1987"),
+        ("she was born on March 15, 1987 in Leeds", "March 15, 1987"),
+        ("date of birth: 2nd of May 1990", "2nd of May 1990"),
+    ],
+)
+def test_dates_of_birth_after_their_cue(text: str, value: str | None) -> None:
+    dobs = [v for k, v in _kinds(text) if k == "DOB"]
+    assert dobs == ([value] if value else [])
+
+
+def test_a_date_with_no_birth_cue_is_left() -> None:
+    assert all(k != "DOB" for k, _ in _kinds("复诊约在2026年3月15日上午"))
+    assert all(k != "DOB" for k, _ in _kinds("my appointment is on March 15, 2027"))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("电话一三八一二三四五六七八，晚上打", "一三八一二三四五六七八"),
+        ("手机 138 1234 5678", "138 1234 5678"),
+        ("call me on 9123 4567 after six", "9123 4567"),
+        ("科室电话0571-87652913转8021", "0571-87652913转8021"),
+        ("ring +44 20 7946 0958 ext. 204 please", "+44 20 7946 0958 ext. 204"),
+    ],
+)
+def test_phone_shapes(text: str, value: str) -> None:
+    assert ("PHONE", value) in _kinds(text)
+
+
+def test_eight_digits_without_a_phone_cue_are_not_a_phone() -> None:
+    assert _kinds("化验单编号 9123 4567") == []
 
 
 def test_address_street_level_only() -> None:
