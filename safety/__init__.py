@@ -26,9 +26,11 @@ def warm_up() -> None:
 def warm_up_later() -> None:
     """What the first message does not need at once, for a background thread after start:
     the guard's learned weights (read only once a model answer is there, seconds later) and
-    the reader of messages typed in pinyin (about a second). Safe from any thread."""
-    from safety import emergency, guard_model, pinyin
+    the reader of messages typed in pinyin (about a second), and the list of given names in
+    Latin letters (about 0.1 s, read by the first English name cue). Safe from any thread."""
+    from safety import emergency, guard_model, pii, pinyin
 
     guard_model.warm_up()
+    pii.given_names()
     pinyin.looks_like_pinyin("wo xiong kou teng")
     emergency.pinyin_reader()

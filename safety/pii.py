@@ -364,6 +364,14 @@ _EN_NAME_BEFORE_RE = re.compile(
 _EN_TITLE_RE = re.compile(
     r"\b(?:Dr|Mr|Mrs|Ms|Miss|Prof|Doctor|Nurse)\.?\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
 )
+_NAM_DICT_NAME_END = 29  # nam_dict.txt: the name stands in columns 4 to 29, then a
+_NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 86
+_NAM_DICT_MIN_FREQ = 3
+_LATIN_NAME_MAX_WORDS = 3
+_LATIN_WORD_RE = re.compile(r"[ \t]{0,2}([a-z](?:[a-z'’\-]*[a-z])?)")
+_POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
+_NAME_PREFIX_RE = re.compile(r"(?:o['’]|mc|mac|al-|el-|abu-|abd)[a-z]{2,}")
+_SENTENCE_END = frozenset(".!?。！？\n")
 _EN_NOT_NAMES = frozenset(
     {
         "I",
@@ -720,6 +728,71 @@ def name_lexicon() -> name_model.Lexicon:
     )
 
 
+@dataclass(frozen=True)
+class _LatinCues:
+    """``name_cues_en.toml``: where a name in Latin letters is expected, and what is never one."""
+
+    naming: re.Pattern[str]  # then any name-shaped words
+    titled: re.Pattern[str]  # then words that look like names (listed, capitalised)
+    weak: re.Pattern[str]  # then a listed given name
+    sign_off: re.Pattern[str]  # at the end of the message, the name that signs it
+    not_names: frozenset[str]
+    surnames: frozenset[str]
+    places: frozenset[str]
+
+
+def _cue_pattern(words: Iterable[str], tail: str = "") -> re.Pattern[str]:
+    """Latin cues as whole words; Chinese ones touching the name ("我叫Emily")."""
+    latin = sorted((w for w in words if w.isascii()), key=len, reverse=True)
+    cjk = sorted((w for w in words if not w.isascii()), key=len, reverse=True)
+    parts = []
+    if latin:
+        parts.append(r"(?<![a-z])(?:" + "|".join(map(re.escape, latin)) + r")(?![a-z])")
+    if cjk:
+        parts.append("(?:" + "|".join(map(re.escape, cjk)) + ")")
+    return re.compile("(?:" + "|".join(parts) + ")" + tail)
+
+
+@lru_cache(maxsize=1)
+def _latin_cues() -> _LatinCues:
+    import tomllib
+
+    with _text.data_path("name_cues_en.toml").open("rb") as fh:
+        cues = tomllib.load(fh)
+    return _LatinCues(
+        naming=_cue_pattern(cues["naming"], r"\s*:?\s*"),
+        titled=_cue_pattern(cues["titles"], r"\.?\s*"),
+        weak=_cue_pattern(cues["weak"], r",?\s*"),
+        sign_off=_cue_pattern(cues["sign_off"], r"\s*[,!.:]?\s*"),
+        not_names=frozenset(cues["not_names"]),
+        surnames=frozenset(cues["surnames"]),
+        places=frozenset(cues["places"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """Given names of many countries in lower case, from the ``gender-guesser`` package's
+    name dictionary (Jörg Michael's nam_dict: a name per line after a gender code, then a
+    frequency digit per country). Names rare in every country (Take, Free, Fine) are left
+    out: they are more often English words."""
+    from importlib import resources
+
+    raw = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_bytes()
+    out: set[str] = set()
+    for line in raw.decode("iso-8859-1").splitlines():
+        if line[:1] in ("#", "=") or len(line) < _NAM_DICT_NAME_END:
+            continue
+        name = line[3:_NAM_DICT_NAME_END].strip().lower()
+        freq = max(
+            (int(c, 16) for c in line[_NAM_DICT_NAME_END + 1 : _NAM_DICT_FREQ_END] if c.isalnum()),
+            default=0,
+        )
+        if name and name.isascii() and "+" not in name and freq >= _NAM_DICT_MIN_FREQ:
+            out.add(name)
+    return frozenset(out)
+
+
 def _never_names() -> Iterable[str]:
     return _names().never
 
@@ -745,6 +818,7 @@ def warm_up() -> None:
     _text.jieba_person_tags()
     name_lexicon()
     name_model.model()
+    _latin_cues()
     import phonenumbers
 
     phonenumbers.parse("+8613800000000", None)
@@ -1516,18 +1590,98 @@ class _Detector:
         return word in self._person_tags or _text.word_freq(word) == 0
 
     def en_names(self) -> None:
+        """Names in Latin letters, in any case, after their cues (``name_cues_en.toml``):
+        "my name is li na", "this is sarah connor", "Dr. O'Brien", "我叫Emily Zhou",
+        "thanks, priya"; and two capitalised words inside a sentence that start with a given
+        name ("… then Kevin Wong called")."""
+        cues = _latin_cues()
+        for m in cues.naming.finditer(self.t):
+            self._latin_name(m.end(), first_any=True)
+        for m in cues.titled.finditer(self.t):
+            self._latin_name(m.end(), first_any=False, after_title=True)
+        for m in cues.weak.finditer(self.t):
+            self._latin_name(m.end(), first_any=False, listed_only=True)
+        for m in cues.sign_off.finditer(self.t):
+            span = self._latin_name(m.end(), first_any=False, dry=True)
+            if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:
+                self.add("PERSON", *span)
+        self._title_case_names()
+
+    def _latin_plausible(
+        self, start: int, word: str, listed_only: bool = False, after_title: bool = False
+    ) -> bool:
+        """``word`` (at ``start``) looks like a name: a listed given name or family name, an
+        O'/Mc/al- name, or (unless ``listed_only``) a capital letter inside a sentence."""
+        cues = _latin_cues()
+        if word in cues.not_names:
+            return False
+        parts = [p for p in re.split(r"[\-'’]", word) if p]
+        names = given_names()
+        if any(p in names or p in cues.surnames for p in parts) or _NAME_PREFIX_RE.fullmatch(word):
+            return True
+        return not listed_only and self._capitalised(start, after_title)
+
+    def _capitalised(self, start: int, after_title: bool = False) -> bool:
+        """A capital letter not owed to the start of a sentence (after a title's full stop,
+        "Dr. Patel", it is not), in a text not all capitals."""
         cased = self.n.cased
-        for rx in (_EN_NAME_CUE_RE, _EN_TITLE_RE, _EN_NAME_BEFORE_RE):
-            for m in rx.finditer(cased):
-                words = m.group(1).split()
-                keep: list[str] = []
-                for w in words:
-                    if w in _EN_NOT_NAMES:
-                        break
-                    keep.append(w)
-                if keep:
-                    s = m.start(1)
-                    self.add("PERSON", s, s + len(" ".join(keep)))
+        if not cased[start].isupper() or cased.upper() == cased:
+            return False
+        before = cased[:start].rstrip()
+        return after_title or (bool(before) and before[-1] not in _SENTENCE_END)
+
+    def _latin_name(
+        self,
+        at: int,
+        *,
+        first_any: bool,
+        listed_only: bool = False,
+        after_title: bool = False,
+        dry: bool = False,
+    ) -> tuple[int, int] | None:
+        """The name of one to three words starting at ``at``; added unless ``dry``."""
+        cues = _latin_cues()
+        words: list[tuple[int, int]] = []
+        while len(words) < _LATIN_NAME_MAX_WORDS:
+            m = _LATIN_WORD_RE.match(self.t, at)
+            if m is None or (words and not m.group().startswith((" ", "\t"))):
+                break
+            word = m.group(1)
+            s, e = m.span(1)
+            possessive = _POSSESSIVE_RE.search(word)
+            if possessive:  # "sarah's mum": the name without the 's
+                word, e = word[: possessive.start()], s + possessive.start()
+            if word in cues.not_names or len(word) < 2:
+                break
+            if not (
+                (first_any and not words)
+                or self._latin_plausible(
+                    s, word, listed_only=listed_only and not words, after_title=after_title
+                )
+            ):
+                break
+            words.append((s, e))
+            at = e
+            if possessive or not _text_continues(self.t, e):
+                break
+        if not words or self.t[words[0][0] : words[-1][1]] in cues.places:
+            return None
+        span = (words[0][0], words[-1][1])
+        if not dry:
+            self.add("PERSON", *span)
+        return span
+
+    def _title_case_names(self) -> None:
+        names = given_names()
+        cues = _latin_cues()
+        for m in _TITLE_PAIR_RE.finditer(self.n.cased):
+            first, second = m.group(1).lower(), m.group(2).lower()
+            if first not in names or first in cues.not_names or second in cues.not_names:
+                continue
+            if f"{first} {second}" in cues.places:
+                continue
+            if self._capitalised(m.start(1)) or second in names or second in cues.surnames:
+                self.add("PERSON", m.start(1), m.end(2))
 
     def resolve(self) -> list[_Cand]:
         ordered = sorted(
@@ -1539,6 +1693,17 @@ class _Detector:
             if all(c.end <= o.start or o.end <= c.start for o in chosen):
                 chosen.append(c)
         return sorted(chosen, key=lambda c: c.start)
+
+
+# Two capitalised words (found overlapping: "Yesterday Kevin Wong" holds "Kevin Wong").
+_TITLE_PAIR_RE = re.compile(
+    r"(?<![A-Za-z])([A-Z][a-z]+)(?=[ ]([A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z]))"
+)
+
+
+def _text_continues(text: str, end: int) -> bool:
+    """A name may go on after ``end``: a space and a letter follow."""
+    return end < len(text) - 1 and text[end] in " \t" and text[end + 1 : end + 2].isalpha()
 
 
 def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int, int]]:

@@ -452,3 +452,37 @@ def test_medicines_lab_values_and_chinese_medicine_terms_are_not_names(text: str
 )
 def test_surname_characters_used_as_measure_words_are_not_names(text: str) -> None:
     assert "PERSON" not in _by_kind(text), pii.mask(text).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("this is sarah connor, my mum is in ward 5", "sarah connor"),
+        ("hi, my name is li na and i have a fever", "li na"),
+        ("Dr. O'Brien said i need a scan", "O'Brien"),
+        ("我叫Emily Zhou，想约体检", "Emily Zhou"),
+        ("can i book under the name cheung siu ming", "cheung siu ming"),
+        ("i'm worried about my son jack", "jack"),
+        ("my daughter amy's rash is worse", "amy"),
+        ("mother of min-jun kim here", "min-jun kim"),
+        ("ok thanks, priya", "priya"),
+        ("Yesterday Kevin Wong called the ward", "Kevin Wong"),
+    ],
+)
+def test_names_in_latin_letters_after_their_cues(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the doctor said it is fine",
+        "i'm sorry to bother you, i'm free after 3pm",
+        "I Have Chest Pain Since Monday",
+        "we flew in from Hong Kong last week",
+        "i am having headaches, this is my third message",
+        "can i take it with food",
+    ],
+)
+def test_ordinary_english_is_not_a_name(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
