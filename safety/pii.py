@@ -80,6 +80,8 @@ _ID_MIN_YEAR = 1900
 _BANK_LENGTHS = range(16, 20)
 _MIN_DIGITS_FOR_PHONE_LIB = 7
 _PHONE_CUE_WINDOW = 12
+_LOCAL_CUE_WINDOW = 30  # "call me back on 9123 4567", "…, mine is 9876 5432"
+_LOCAL_CUE_RE = re.compile(r"(?<![a-z])(?:number|no\.)(?![a-z])")
 _NAME_MAX_GIVEN = 2
 _COMMON_WORD_FREQ = 50  # jieba dictionary frequency above which a word is "ordinary"
 _COMMON_GIVEN_FREQ = 200  # a two-character given part this common is an ordinary word
@@ -153,20 +155,20 @@ _DIGIT_RUN_RE = re.compile(r"(?<![0-9a-z.])\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]
 _EMAIL_RE = re.compile(
     r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
 )
-_CUE_SEP = r"\s*(?:号码|号)?\s*(?:是|为|:|#)?\s*"
-_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*:?\s*"
+_CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
+_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
     r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
     r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record)"
-    r"\s+(?:number|no\.?|id|#)|patient id)"
+    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id)"
     + r"(?:"
     + _CUE_SEP
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"((?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
+    + r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
 )
 _PASSPORT_CUE_RE = re.compile(
     r"(?:护照|passport)(?:"
@@ -186,32 +188,41 @@ _WECHAT_RE = re.compile(
 )
 _PERMIT_RE = re.compile(
     r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
-    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|"
+    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|会员号|会员卡号|保单号|保险单号|"
     r"social security(?: number| no\.?)?|ssn|national insurance(?: number| no\.?)?|nhs number|"
-    r"insurance (?:number|no\.?|id)|member id)(?:"
+    r"insurance (?:number|no\.?|id)|member(?:ship)? (?:id|no\.?|number)|"
+    r"policy (?:number|no\.?)|medicare(?: number| no\.?)?|medicaid(?: number| no\.?)?)(?:"
     + _CUE_SEP
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"([a-z]{0,2}[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10})(?![a-z0-9])"
+    + r"([a-z]{0,4}-?[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10}"
+    + r"|(?=(?:[a-z\-]*[0-9]){5})[a-z0-9][a-z0-9\-]{5,19})(?![a-z0-9])"
 )
 _HKID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{6})\s?\(?([0-9A])\)?(?![A-Za-z0-9])")
+_HKID_CUE_RE = re.compile(r"身份证|证件|hkid|id card|identity card")
 _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
 _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
-    r"[a-hj-np-z][·\s]?[a-hj-np-z0-9]{5,6}(?![a-z0-9])"
+    r"[a-hj-np-z][·\s]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
 )
 # After a cue, an identifier-shaped number is masked even when its check fails (a patient's
 # typo is still their number): a few words may stand between ("身份证号我发你：…").
-_CUE_GAP = r"(?:[^0-9a-z。.!?！？\n]|number|no\.|num|is|was|of|my|her|his|the){0,8}?"
+_CUE_GAP = (
+    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}位|number|no\.|num|is|was|of|my|her|his|the|to|into|"
+    r"please|pls){0,8}?"
+)
 _ID_CUE_RE = re.compile(
-    r"(?:身份证|公民身份号码|证件号|id card|identity card|national id|resident id|citizen id)"
+    r"(?:身份证|公民身份号码|证件号|(?<![a-z])(?:id card|identity card|national id|resident id|"
+    r"citizen id|id)(?![a-z]))"
     + _CUE_GAP
     + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){16}[ \-]?[0-9x]|(?<![0-9])[0-9](?:[ \-]?[0-9]){14})"
     r"(?![0-9a-z])"
 )
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
+    r"退到|退回|退款到|打到|转到|汇到|"
+    r"(?<![a-z])(?:refund(?:ed)?|pay into|transfer to|card)(?![a-z])|"
     r"bank card|card number|card no|debit card|credit card|account number|account no|"
     r"bank account)" + _CUE_GAP + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){11,18})(?![0-9a-z])"
 )
@@ -223,8 +234,9 @@ _MONTH = (
 _DATE = (
     r"(?:(?:19|20)[0-9]{2}\s*(?:年\s*[01]?[0-9]\s*月(?:\s*[0-3]?[0-9]\s*[日号])?"
     r"|[\-/.][01]?[0-9][\-/.][0-3]?[0-9])"
-    r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?"
-    r"|[0-3]?[0-9][\-/.][01]?[0-9][\-/.](?:19|20)?[0-9]{2}"
+    r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月"
+    r"(?:[一二三四五六七八九十]{1,3}[日号]|初[一二三四五六七八九十])?"
+    r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}})(?![0-9])"
@@ -234,7 +246,8 @@ _DOB_RE = re.compile(
     r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)" + _CUE_GAP + r"(" + _DATE + r")"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
-    r"(?:车牌|(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|licen[cs]e)"
+    r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
+    r"licen[cs]e|car)(?![a-z]))"
     r"(?:\s*(?:号码|号|number|no\.?))?\s*(?:是|为|:|is)?\s*"
     r"([a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8})(?![a-z0-9])"
 )
@@ -246,9 +259,31 @@ _PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?
 _LOCAL8_RE = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ \-]?[0-9]{4}(?![0-9])")
 # Chinese numerals a phone or ID number may be written in (一三八…), one digit each
 _ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
-_ZH_DIGIT_RUN_RE = re.compile("[〇零一二三四五六七八九幺]{7,}")
+_ZH_DIGIT_RUN_RE = re.compile(r"[〇零一二三四五六七八九幺](?:[ \-]?[〇零一二三四五六七八九幺]){6,}")
 _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
+)
+_LATIN_PHONE_REGIONS = ("GB", "US")
+# A phone number spelt out in English words: "one three eight one two …"
+_EN_DIGIT_WORDS = (
+    "zero",
+    "oh",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+)
+_EN_DIGIT_WORDS_RE = re.compile(
+    r"(?<![a-z])(?:"
+    + "|".join(_EN_DIGIT_WORDS)
+    + r")(?:[ \-,]+(?:"
+    + "|".join(_EN_DIGIT_WORDS)
+    + r")){6,}(?![a-z])"
 )
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
@@ -917,6 +952,11 @@ class _Detector:
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.landlines()
             self.local_phones()
+        for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
+            words = re.findall("[a-z]+", m.group())
+            digits = "".join(str(max(0, _EN_DIGIT_WORDS.index(w) - 1)) for w in words)
+            if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
+                self.add("PHONE", *m.span())
         self.extensions()
 
     def local_phones(self) -> None:
@@ -926,7 +966,11 @@ class _Detector:
 
         for m in _LOCAL8_RE.finditer(self.t):
             s, e = m.span()
-            if not _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s]):
+            before = self.t[max(0, s - _LOCAL_CUE_WINDOW) : s]
+            phone_before = any(
+                c.kind == "PHONE" and s - _LOCAL_CUE_WINDOW <= c.end <= s for c in self.cands
+            )
+            if not (_PHONE_CUE_RE.search(before) or _LOCAL_CUE_RE.search(before) or phone_before):
                 continue
             digits = re.sub(r"[^0-9]", "", m.group())
             if any(
@@ -947,10 +991,20 @@ class _Detector:
         import phonenumbers
 
         taken = [(c.start, c.end) for c in self.cands]
-        for match in phonenumbers.PhoneNumberMatcher(self.t, "CN", phonenumbers.Leniency.VALID):
+        # a message mostly in Latin letters may give a number as dialled in the UK or the US
+        latin = len(re.findall("[a-z]", self.t)) > len(re.findall(f"[{_CJK}]", self.t))
+        matches = [
+            match
+            for region in ("CN", *(_LATIN_PHONE_REGIONS if latin else ()))
+            for match in phonenumbers.PhoneNumberMatcher(
+                self.t, region, phonenumbers.Leniency.VALID
+            )
+        ]
+        for match in matches:
             s, e = match.start, match.end
             if any(s < b and a < e for a, b in taken):
                 continue
+            taken.append((s, e))
             if (s > 0 and self.t[s - 1].isdigit()) or (e < len(self.t) and self.t[e].isdigit()):
                 continue
             raw = match.raw_string.lstrip("(")
@@ -982,6 +1036,8 @@ class _Detector:
         for m in _HKID_RE.finditer(self.n.cased):
             if valid_hkid(m.group(1)[:-6], m.group(1)[-6:], m.group(2)):
                 self.add("OTHER_ID", m.start(1), m.end())
+            elif _HKID_CUE_RE.search(self.t, max(0, m.start() - _PHONE_CUE_WINDOW), m.start()):
+                self.add("OTHER_ID", m.start(1), m.end(), validated=False)
         for m in _TWID_RE.finditer(self.n.cased):
             if valid_twid(m.group(1)):
                 self.add("OTHER_ID", *m.span(1))
@@ -1686,7 +1742,8 @@ class _Detector:
     def resolve(self) -> list[_Cand]:
         ordered = sorted(
             self.cands,
-            key=lambda c: (-_PRIORITY[c.kind], -(c.end - c.start), not c.validated, c.start),
+            # a checked number before one masked for its cue alone, then the likelier kind
+            key=lambda c: (not c.validated, -_PRIORITY[c.kind], -(c.end - c.start), c.start),
         )
         chosen: list[_Cand] = []
         for c in ordered:

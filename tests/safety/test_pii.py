@@ -486,3 +486,43 @@ def test_names_in_latin_letters_after_their_cues(text: str, name: str) -> None:
 )
 def test_ordinary_english_is_not_a_name(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("就诊卡号 8800 2317 5546，卡丢了能补办吗", "MRN", "8800 2317 5546"),
+        ("我个门诊号系HN208177346，想改时间", "MRN", "HN208177346"),
+        ("clinic card CC-0048213 is lost", "MRN", "CC-0048213"),
+        ("商业保险会员号PA-88203417，理赔要什么", "OTHER_ID", "PA-88203417"),
+        ("社保卡卡号S73918264，刷卡失效", "OTHER_ID", "S73918264"),
+        ("my Medicare no. 4TW7-QP2-HN51", "OTHER_ID", "4TW7-QP2-HN51"),
+        ("车牌粤Z·B123港的车能停吗", "PLATE", "粤Z·B123港"),
+        ("My car 7KXM482 is in P2", "PLATE", "7KXM482"),
+        ("电话 幺八六 零二三五 七七一九", "PHONE", "幺八六 零二三五 七七一九"),
+        (
+            "my number is one three eight one two three four five six seven eight",
+            "PHONE",
+            "one three eight one two three four five six seven eight",
+        ),
+        ("pls text 07911 123456 when it's in", "PHONE", "07911 123456"),
+        ("contact number for her is 6123 4567, mine is 9876 5432", "PHONE", "9876 5432"),
+        ("my DOB is 11/22/1983", "DOB", "11/22/1983"),
+        ("我爸的老身份证是15位的：320102510823151", "ID_CARD", "320102510823151"),
+    ],
+)
+def test_identifier_shapes_after_their_cues(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_a_card_number_is_not_read_as_a_plate() -> None:
+    kinds = _kinds("Could you refund to my card 4539 1488 0343 6467?")
+    assert kinds == [("BANK_CARD", "4539 1488 0343 6467")]
+
+
+def test_hong_kong_id_with_a_wrong_check_after_its_cue() -> None:
+    res = pii.mask("我个身份证K482915(5)，系统话唔啱")
+    assert [(e.kind, e.value, e.validated) for e in res.entities] == [
+        ("OTHER_ID", "K482915(5)", False)
+    ]
+    assert pii.mask("编号K482915(5)").entities == ()
