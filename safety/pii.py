@@ -339,9 +339,15 @@ _DRUG_ONLY_TAIL = frozenset("素唑胺酮醇酸酯片丸散")  # ... of which no
 # person can fall ill: 张伟|病了, 李娜|病情加重).
 _MEDICAL_NEXT_RE = re.compile(
     r"(?:转氨|氨酸|必利|福韦|胶囊|颗粒|口服液|注射液|片|丸|散|膏|酶|素|唑|蛋白|冲剂|合剂|医院|牌"
+    r"|[\u4e00-\u9fff][唑胺酮酯]"
     r"|综合[征症]|氏[病症综]|病(?![了倒情危重])|症候群)"
 )
 _DISEASE_ENDINGS = ("病", "症", "综合征", "综合症")
+_PLACE_NEXT_RE = re.compile(
+    r"(?:纪念医院|医院|人民医院|妇幼|诊所|卫生院|中学|小学|大学|学院|幼儿园|路|街|大道|大街|广场|公园|"
+    r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|\s*(?:hospital|clinic|road|street|"
+    r"avenue|school|college|university))"
+)
 # What precedes a medicine, never a person: 吃|阿德福韦, 喝|神农金康.
 _INTAKE_BEFORE = (
     "吃了",
@@ -385,25 +391,19 @@ _EN_KIN = (
     r"grandfather|grandma|grandpa|partner|friend|aunt|uncle|cousin|niece|nephew|child|"
     r"boyfriend|girlfriend|fiancee?|carer|caregiver|neighbou?r|colleague|boss|doctor|gp"
 )
-_EN_NAME_CUE_RE = re.compile(
-    r"(?i:\b(?:my name is|my name's|name is|name:|this is|i am|i'm|patient|contact|ask for|"
-    r"(?:my|our|his|her) (?:" + _EN_KIN + r")(?:'s name is| is called| is named|,)?))"
-    r"\s+([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
-)
-# "James Wilson is my husband": the name stands before the kinship phrase.
 _EN_NAME_BEFORE_RE = re.compile(
     r"\b([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}),?\s+(?i:is|was)\s+(?i:my|our)\s+(?i:"
     + _EN_KIN
     + r")\b"
 )
-_EN_TITLE_RE = re.compile(
-    r"\b(?:Dr|Mr|Mrs|Ms|Miss|Prof|Doctor|Nurse)\.?\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
-)
 _NAM_DICT_NAME_END = 29  # nam_dict.txt: the name stands in columns 4 to 29, then a
 _NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 86
 _NAM_DICT_MIN_FREQ = 3
 _LATIN_NAME_MAX_WORDS = 3
-_LATIN_WORD_RE = re.compile(r"[ \t]{0,2}([a-z](?:[a-z'’\-]*[a-z])?)")
+_LOWER = "a-zß-öø-ÿ"  # Latin letters with the accents of western European names (José, Müller)
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
+_EPONYM_NEXT_RE = re.compile(r"\s*(?:disease|syndrome|palsy|sign|test|病|症|综合|患者|病人)")
 _POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
 _NAME_PREFIX_RE = re.compile(r"(?:o['’]|mc|mac|al-|el-|abu-|abd)[a-z]{2,}")
 _SENTENCE_END = frozenset(".!?。！？\n")
@@ -691,6 +691,7 @@ class _Names:
     left_weak: re.Pattern[str]
     naming: re.Pattern[str]
     titles: tuple[str, ...]
+    staff_titles: tuple[str, ...]
     verbs: tuple[str, ...]
     weak_right: tuple[str, ...]
     joiners: frozenset[str]
@@ -736,6 +737,7 @@ def _names() -> _Names:
         naming=re.compile(f"(?:{_alternation(cues['naming'])})[\\s:：,，是为]*"),
         left_weak=re.compile(f"(?:{_alternation(cues['left_weak'])}|(?:{kin}))[\\s:：,，是叫]*"),
         titles=tuple(sorted(cues["titles"], key=len, reverse=True)),
+        staff_titles=tuple(sorted(cues["staff_titles"], key=len, reverse=True)),
         verbs=tuple(sorted(verbs, key=len, reverse=True)),
         weak_right=weak,
         joiners=frozenset(cues["joiners"]),
@@ -896,7 +898,46 @@ class _Detector:
         if re.search("[a-z]", self.t):
             self.en_names()
         self.recurring_names()
+        self._name_bounds()
         return self.resolve()
+
+    def _name_bounds(self) -> None:
+        """A name stops where a medical word starts (王芳|糖尿病复诊: the model must keep the
+        disease) and is no name when it starts inside one (杜仲泡水); a name that a hospital,
+        school or street is named after is not a person there (孙逸仙纪念医院, 中山路)."""
+        if not any(c.kind == "PERSON" for c in self.cands):
+            return
+        names = _names()
+        never = names.never
+        medical = [
+            (k.start, k.end)
+            for k in _text.tokens(self.t)
+            if len(k.text) > 1 and (k.text in never or k.text.endswith(_DISEASE_ENDINGS))
+        ]
+        kept: list[_Cand] = []
+        for c in self.cands:
+            if c.kind == "PERSON":
+                end = c.end
+                for a, b in medical:
+                    if a <= c.start < b:  # it starts with the word (杜仲|泡水)
+                        end = c.start
+                    elif c.start < a < end < b:  # it takes the word's start (王芳糖|尿病)
+                        end = a
+                title = next(
+                    (w for w in names.staff_titles if self.t.endswith(w, c.start, end)), ""
+                )
+                if title and self.t[c.start - 1 : c.start] != "@":  # a handle stays whole
+                    # 张医生 read whole: staff addressed by title, not the patient's name
+                    end -= len(title)
+                    if end - c.start == 1:
+                        continue
+                if end <= c.start:
+                    continue
+                if _PLACE_NEXT_RE.match(self.t, end):
+                    continue
+                c = _Cand("PERSON", c.start, end, c.validated)
+            kept.append(c)
+        self.cands = kept
 
     def remembered(self, known: Iterable[tuple[str, str]]) -> None:
         """Values the conversation already revealed are masked again wherever they recur."""
@@ -1237,10 +1278,11 @@ class _Detector:
                 if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
                     found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
                 if k.start not in found and len(k.text) == 1:
-                    # a lone surname before a title: 江主席, 王医生
-                    rest = self.t[k.end : k.end + 4]
+                    # a lone surname before a title: 江主席; not staff addressed by title (王医生)
+                    rest = self.t[k.end : k.end + 5]
                     if (
                         any(rest.startswith(w) for w in names.titles)
+                        and not any(rest.startswith(w) for w in names.staff_titles)
                         and k.text not in _FUNCTION_SURNAMES
                     ):
                         found[k.start] = (k.start, k.end)
@@ -1661,6 +1703,13 @@ class _Detector:
             span = self._latin_name(m.end(), first_any=False, dry=True)
             if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:
                 self.add("PERSON", *span)
+        for m in _EN_NAME_BEFORE_RE.finditer(self.n.cased):  # "James Wilson is my husband"
+            words = list(re.finditer(r"[^\s,]+", m.group(1)))
+            if words and all(
+                self._latin_plausible(m.start(1) + w.start(), w.group().lower(), after_title=True)
+                for w in words
+            ):
+                self.add("PERSON", *m.span(1))
         self._title_case_names()
 
     def _latin_plausible(
@@ -1705,6 +1754,8 @@ class _Detector:
             word = m.group(1)
             s, e = m.span(1)
             possessive = _POSSESSIVE_RE.search(word)
+            if possessive and _EPONYM_NEXT_RE.match(self.t, m.end(1)):
+                return None  # Parkinson's disease, Crohn's 患者: a disease named after someone
             if possessive:  # "sarah's mum": the name without the 's
                 word, e = word[: possessive.start()], s + possessive.start()
             if word in cues.not_names or len(word) < 2:
@@ -1728,16 +1779,29 @@ class _Detector:
         return span
 
     def _title_case_names(self) -> None:
+        """Two or three capitalised words that start with a given or family name: "Kevin
+        Wong", "Chan Tai Man", "Anna Müller"; inside a sentence, or with a listed name after."""
         names = given_names()
         cues = _latin_cues()
-        for m in _TITLE_PAIR_RE.finditer(self.n.cased):
-            first, second = m.group(1).lower(), m.group(2).lower()
-            if first not in names or first in cues.not_names or second in cues.not_names:
+        for m in _TITLE_RUN_RE.finditer(self.n.cased):
+            words = [m.group(1).lower(), *m.group(2).lower().split()]
+            while len(words) > 1 and words[-1] in cues.not_names:
+                words.pop()
+            first, rest = words[0], words[1:]
+            known = cues.surnames | names
+            if (
+                not rest
+                or not any(part in known for part in first.split("-"))
+                or any(w in cues.not_names for w in words)
+                or " ".join(words) in cues.places
+            ):
                 continue
-            if f"{first} {second}" in cues.places:
-                continue
-            if self._capitalised(m.start(1)) or second in names or second in cues.surnames:
-                self.add("PERSON", m.start(1), m.end(2))
+            if (
+                self._capitalised(m.start(1))
+                or any(part in known for w in rest for part in w.split("-"))
+                or (first in cues.surnames and len(words) == _LATIN_NAME_MAX_WORDS)
+            ):
+                self.add("PERSON", m.start(1), m.start(1) + len(" ".join(words)))
 
     def resolve(self) -> list[_Cand]:
         ordered = sorted(
@@ -1752,9 +1816,11 @@ class _Detector:
         return sorted(chosen, key=lambda c: c.start)
 
 
-# Two capitalised words (found overlapping: "Yesterday Kevin Wong" holds "Kevin Wong").
-_TITLE_PAIR_RE = re.compile(
-    r"(?<![A-Za-z])([A-Z][a-z]+)(?=[ ]([A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z]))"
+# Two or three capitalised words (found overlapping: "Yesterday Kevin Wong" holds "Kevin
+# Wong"); a hyphen may join a part ("Min-jun", "Abdul-Rahman").
+_CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}{_LOWER}][{_LOWER}]+)?"
+_TITLE_RUN_RE = re.compile(
+    rf"(?<![{_UPPER}{_LOWER}])({_CAP_WORD})(?=((?: {_CAP_WORD}){{1,2}})(?![{_UPPER}{_LOWER}]))"
 )
 
 

@@ -526,3 +526,42 @@ def test_hong_kong_id_with_a_wrong_check_after_its_cue() -> None:
         ("OTHER_ID", "K482915(5)", False)
     ]
     assert pii.mask("编号K482915(5)").entities == ()
+
+
+def test_a_name_stops_where_a_disease_starts() -> None:
+    res = mask("患者王芳糖尿病复诊，约哪天")
+    assert [e.value for e in res.entities if e.kind == "PERSON"] == ["王芳"]
+    assert "糖尿病复诊" in res.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "帕金森一直吃美多芭，最近手抖更厉害了",
+        "欧姆龙血压计测出来150/95，要加药吗",
+        "孙逸仙纪念医院可以做核磁吗",
+        "周几有专家门诊？",
+        "张医生说下周一复查，需要带片子吗",
+        "I'm a Parkinson's patient, can I take this?",
+    ],
+)
+def test_eponyms_brands_places_weekdays_and_staff_titles_are_not_names(text: str) -> None:
+    assert [v for k, v in _kinds(text) if k == "PERSON"] == []
+
+
+def test_a_full_name_before_a_staff_title_is_still_masked() -> None:
+    assert ("PERSON", "韩雪梅") in _kinds("请问韩雪梅副主任医师周几有门诊")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Chan Tai Man，想问体检report几时出", "Chan Tai Man"),
+        ("我叫José García，在广州工作", "José García"),
+        ("德国病人Anna Müller需要英文病历", "Anna Müller"),
+        ("韩国留学生Min-jun Park要办门诊卡", "Min-jun Park"),
+        ("James Wilson is my husband", "James Wilson"),
+    ],
+)
+def test_capitalised_names_of_many_origins(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
