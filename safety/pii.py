@@ -346,7 +346,8 @@ _DISEASE_ENDINGS = ("病", "症", "综合征", "综合症")
 _PLACE_NEXT_RE = re.compile(
     r"(?:纪念医院|医院|人民医院|妇幼|诊所|卫生院|中学|小学|大学|学院|幼儿园|路|街|大道|大街|广场|公园|"
     r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|\s*(?:hospital|clinic|road|street|"
-    r"avenue|school|college|university))"
+    r"avenue|school|college|university|building|centre|center|tower|house|court|plaza|"
+    r"mansion|estate|gardens?|memorial|hall|square|station|mall|hotel|church)(?![a-z]))"
 )
 # What precedes a medicine, never a person: 吃|阿德福韦, 喝|神农金康.
 _INTAKE_BEFORE = (
@@ -400,9 +401,17 @@ _NAM_DICT_NAME_END = 29  # nam_dict.txt: the name stands in columns 4 to 29, the
 _NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 86
 _NAM_DICT_MIN_FREQ = 3
 _LATIN_NAME_MAX_WORDS = 3
+_LATIN_PART_MIN = 3  # a part of a Latin name this long recurs on its own
+# A word after a given name that reads as a verb or adverb, not a family name (checking, asked)
+_NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
 _LOWER = "a-zß-öø-ÿ"  # Latin letters with the accents of western European names (José, Müller)
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
+_NAME_HERE_RE = re.compile(
+    r"(?:(?:hi|hello|hey)[,!]?\s+)?(?:it'?s\s+|this is\s+)?"
+    rf"([{_LOWER}][{_LOWER}'’\-]*(?: [{_LOWER}][{_LOWER}'’\-]*){{0,2}})"
+    r"\s+(?:here|again|speaking)\b"
+)
 _EPONYM_NEXT_RE = re.compile(r"\s*(?:disease|syndrome|palsy|sign|test|病|症|综合|患者|病人)")
 _POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
 _NAME_PREFIX_RE = re.compile(r"(?:o['’]|mc|mac|al-|el-|abu-|abd)[a-z]{2,}")
@@ -897,7 +906,8 @@ class _Detector:
             self.zh_names()
         if re.search("[a-z]", self.t):
             self.en_names()
-        self.recurring_names()
+        self._name_bounds()
+        self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()
         return self.resolve()
 
@@ -927,10 +937,7 @@ class _Detector:
                     (w for w in names.staff_titles if self.t.endswith(w, c.start, end)), ""
                 )
                 if title and self.t[c.start - 1 : c.start] != "@":  # a handle stays whole
-                    # 张医生 read whole: staff addressed by title, not the patient's name
-                    end -= len(title)
-                    if end - c.start == 1:
-                        continue
+                    end -= len(title)  # 张医生 read whole: the name is 张
                 if end <= c.start:
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end):
@@ -956,6 +963,14 @@ class _Detector:
             self.t[c.start : c.end]
             for c in self.cands
             if c.kind == "PERSON" and c.end - c.start >= _MIN_REMEMBERED_LEN
+        }
+        # each part of a name in Latin letters recurs on its own too: "Ethan Clarke … Ethan"
+        values |= {
+            part
+            for v in values
+            if v.isascii() and " " in v
+            for part in v.split()
+            if len(part) >= _LATIN_PART_MIN and part not in _latin_cues().not_names
         }
         for value in values:
             # a Latin-letter name only as a whole word (Will, not "will" inside "willing")
@@ -1278,11 +1293,10 @@ class _Detector:
                 if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
                     found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
                 if k.start not in found and len(k.text) == 1:
-                    # a lone surname before a title: 江主席; not staff addressed by title (王医生)
-                    rest = self.t[k.end : k.end + 5]
+                    # a lone surname before a title: 江主席, 王医生
+                    rest = self.t[k.end : k.end + 4]
                     if (
                         any(rest.startswith(w) for w in names.titles)
-                        and not any(rest.startswith(w) for w in names.staff_titles)
                         and k.text not in _FUNCTION_SURNAMES
                     ):
                         found[k.start] = (k.start, k.end)
@@ -1696,13 +1710,16 @@ class _Detector:
         for m in cues.naming.finditer(self.t):
             self._latin_name(m.end(), first_any=True)
         for m in cues.titled.finditer(self.t):
-            self._latin_name(m.end(), first_any=False, after_title=True)
+            self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
         for m in cues.weak.finditer(self.t):
             self._latin_name(m.end(), first_any=False, listed_only=True)
         for m in cues.sign_off.finditer(self.t):
             span = self._latin_name(m.end(), first_any=False, dry=True)
             if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:
                 self.add("PERSON", *span)
+        here = _NAME_HERE_RE.match(self.t)  # "Leila here, …", "zhang wei again (…)"
+        if here:
+            self._latin_name(here.start(1), first_any=False, listed_only=True)
         for m in _EN_NAME_BEFORE_RE.finditer(self.n.cased):  # "James Wilson is my husband"
             words = list(re.finditer(r"[^\s,]+", m.group(1)))
             if words and all(
@@ -1742,6 +1759,7 @@ class _Detector:
         first_any: bool,
         listed_only: bool = False,
         after_title: bool = False,
+        titled: bool = False,
         dry: bool = False,
     ) -> tuple[int, int] | None:
         """The name of one to three words starting at ``at``; added unless ``dry``."""
@@ -1765,6 +1783,8 @@ class _Detector:
                 or self._latin_plausible(
                     s, word, listed_only=listed_only and not words, after_title=after_title
                 )
+                # a family name in lower case after a given name: "sarah whitlock"
+                or (words and not titled and len(word) > 2 and not _NOT_SURNAME_RE.fullmatch(word))
             ):
                 break
             words.append((s, e))
@@ -1773,6 +1793,8 @@ class _Detector:
                 break
         if not words or self.t[words[0][0] : words[-1][1]] in cues.places:
             return None
+        if listed_only and len(words) == 1 and self.t[slice(*words[0])] not in given_names():
+            return None  # "my friend park": a family name alone after a weak cue is a word
         span = (words[0][0], words[-1][1])
         if not dry:
             self.add("PERSON", *span)
