@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from safety import _text, name_model
+from safety import _text, name_model, pii_address
 from safety.language import detect
 
 KINDS: tuple[str, ...] = (
@@ -292,34 +292,6 @@ _PHONE_CUE_RE = re.compile(
 
 _CJK = r"\u4e00-\u9fff"
 _ZH_NUM = r"0-9一二三四五六七八九十百零〇两"
-_ADDR_ROAD = (
-    rf"(?:[{_CJK}]{{2,6}}(?:省|自治区))?(?:[{_CJK}]{{1,6}}?(?:市|州|盟))?"
-    rf"(?:[{_CJK}]{{1,6}}?(?:区|县|旗))?(?:[{_CJK}]{{1,8}}?(?:镇|乡|街道))?"
-    rf"[{_CJK}0-9]{{1,10}}?(?:路|街|大道|道|巷|胡同|弄|里|村)"
-    rf"[{_ZH_NUM}]+(?:号|弄|巷)"
-)
-_ADDR_UNIT = rf"(?:[{_ZH_NUM}a-z\-]+(?:号院|号楼|栋|幢|座|单元|楼|层|室|号|户))"
-_ADDR_ESTATE = rf"(?:[{_CJK}]{{0,8}}?(?:小区|花园|大厦|公寓|苑|院|家园|新村|广场|公馆|府))"
-_ADDR_ZH_RE = re.compile(
-    rf"{_ADDR_ROAD}{_ADDR_ESTATE}?{_ADDR_UNIT}*(?:[0-9]{{2,5}}(?![0-9]))?"
-    rf"|[{_CJK}]{{2,8}}?(?:小区|花园|家园|新村|公寓|大厦|苑){_ADDR_UNIT}{{1,4}}(?:[0-9]{{2,5}}(?![0-9]))?"
-)
-_ADDR_LEAD_RE = re.compile(
-    r"^(?:.*?(?:住在|住址|地址|家住|家在|寄到|送到|位于|搬到|来自|住|在|是|到|于))+"
-)
-_EN_UNIT = (
-    r"(?:(?:apartment|apt|room|rm|unit|flat|suite|building|bldg|block|floor|fl)\.?\s*"
-    r"#?[0-9a-z\-]{1,6},?\s+)"
-)
-_ADDR_EN_RE = re.compile(
-    r"(?<![a-z0-9])" + _EN_UNIT + r"{0,3}[0-9]{1,5}[a-z]?\s+(?:[a-z]+\s+){1,3}"
-    r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
-    r"terrace|crescent|close|highway|hwy)\b\.?"
-    r"(?:,?\s*(?:apt|apartment|unit|suite|flat|#)\.?\s*[a-z0-9\-]+)?"
-)
-
-_ADDR_EN_TAIL_RE = re.compile(r",\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})(?![A-Za-z])")
-_ADDR_EN_MAX_TAIL = 3
 _DEMOGRAPHIC_RE = re.compile(r"[，,\s]*(?:(?:男|女)(?:性)?[，,\s]|[0-9]{1,3}\s*岁)")
 # Characters used to transliterate foreign names (克林顿, 叶利钦): a new word made only of
 # these, three or more long, is taken for a foreign name; drug names end in 素/唑/片 instead.
@@ -1118,21 +1090,13 @@ class _Detector:
             self.add("EMAIL", *m.span())
 
     def addresses(self) -> None:
-        for m in _ADDR_ZH_RE.finditer(self.t):
-            s, e = m.span()
-            lead = _ADDR_LEAD_RE.match(m.group())
-            if lead:
-                s += lead.end()
-            if e - s >= 4:
+        """Postal addresses, read as a structure of parts (``safety.pii_address``)."""
+        if re.search(f"[{_CJK}]", self.t):
+            for s, e in pii_address.zh_addresses(self.t):
                 self.add("ADDRESS", s, e)
-        for m in _ADDR_EN_RE.finditer(self.t):
-            end = m.end()
-            for _ in range(_ADDR_EN_MAX_TAIL):  # ", Chaoyang District, Beijing"
-                tail = _ADDR_EN_TAIL_RE.match(self.n.cased, end)
-                if not tail or tail.group(1).split()[0] in _EN_NOT_NAMES:
-                    break
-                end = tail.end()
-            self.add("ADDRESS", m.start(), end)
+        if re.search(r"[0-9]", self.t):
+            for s, e in pii_address.en_addresses(self.t, self.n.cased, _EN_NOT_NAMES):
+                self.add("ADDRESS", s, e)
 
     # -- names --
 

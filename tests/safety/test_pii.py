@@ -599,3 +599,62 @@ def test_part_of_a_latin_name_recurs() -> None:
 def test_places_and_verbs_are_not_taken_into_names(text: str) -> None:
     persons = [v for k, v in _kinds(text) if k == "PERSON"]
     assert all(" " not in p and p.lower() in ("sarah",) for p in persons), persons
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("地址：四川省成都市武侯区玉林北路附3号，麻烦寄发票", "四川省成都市武侯区玉林北路附3号"),
+        (
+            "我家在湖南省邵阳市隆回县石门乡青山村三组27号，离医院远",
+            "湖南省邵阳市隆回县石门乡青山村三组27号",
+        ),
+        (
+            "我住广州市越秀区中山三路东园新村5栋303房，离医院近",
+            "广州市越秀区中山三路东园新村5栋303房",
+        ),
+        ("寄江苏省南京市鼓楼区北京西路9号4幢301室", "江苏省南京市鼓楼区北京西路9号4幢301室"),
+        (
+            "住浙江省杭州市西湖区古荡新村东区11幢3单元302，电话",
+            "浙江省杭州市西湖区古荡新村东区11幢3单元302",
+        ),
+        ("我住新界沙田禾輋邨丰和楼1023室，可以寄药吗", "新界沙田禾輋邨丰和楼1023室"),
+        ("我地址系香港北角英皇道420号海景楼15楼A室", "香港北角英皇道420号海景楼15楼A室"),
+        (
+            "请寄到天津市南开区鞍山西道雅安里21号楼3门501，谢谢",
+            "天津市南开区鞍山西道雅安里21号楼3门501",
+        ),
+        (
+            "send it to Flat B, 12/F, Tak Fung Building, 38 Nathan Road, Tsim Sha Tsui, Kowloon.",
+            "Flat B, 12/F, Tak Fung Building, 38 Nathan Road, Tsim Sha Tsui, Kowloon",
+        ),
+        (
+            "post it to 14 Willow Close, Didsbury, Manchester M20 6LT, thanks",
+            "14 Willow Close, Didsbury, Manchester M20 6LT",
+        ),
+        (
+            "my address is 123 Main St, Apt 4, Springfield, IL 62704",
+            "123 Main St, Apt 4, Springfield, IL 62704",
+        ),
+        (
+            "Her address is Room 1506, Block 2, Tai Po Centre, Tai Po, N.T. Please send",
+            "Room 1506, Block 2, Tai Po Centre, Tai Po, N.T.",
+        ),
+        ("please post it to PO Box 8827, Dubai, UAE. - Hamad", "PO Box 8827, Dubai, UAE"),
+    ],
+)
+def test_addresses_as_a_structure(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我在广州市越秀区看病",
+        "中山三路怎么走？",
+        "住院部在3号楼5层吗",
+        "walk 200 metres down the road",
+    ],
+)
+def test_places_without_a_house_are_not_addresses(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []

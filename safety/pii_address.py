@@ -1,0 +1,173 @@
+"""Postal addresses in patient text, read as a structure rather than matched as one pattern.
+
+Chinese (mainland, Hong Kong, Macau): an address is a chain of parts, each found where the last
+one ended: regions (省 → 市 → 区/县 → 镇/乡/街道, or 香港/九龙/新界/澳门), a road and its
+number (…路88号, …路附3号), or a village and its group (…村三组18号), estates and buildings
+(…花园, …大厦, …邨), parts of an estate (东区, B座, 东塔) and units (8幢, 2单元, 15楼, 601室), and a
+bare room number at the end. A chain is an address when it has a house number, a village
+group, or units after a road, estate or village. Names of parts never hold the words that
+lead up to an address (我住…, 寄到…, 地址系…), so the address starts where the place starts.
+
+Latin script (Hong Kong, UK, US, and mainland addresses written in English): units and named
+buildings ("Flat B, 12/F, Tak Fung Building,"), a house number and street, or a PO box, then
+the district, city, state or county after commas, and a UK postcode, a US state with its ZIP
+code, or a Chinese postcode.
+
+Offsets are those of the normalised text the masker reads (lower case, simplified); ``cased``
+is the same text with its case kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ffff"  # with the rarer extensions (𪨶)
+_NUM = r"0-9一二三四五六七八九十百零〇两"
+# Characters of the words that lead up to an address; no part's name holds one.
+_LEAD = "我你他她您住在寄到是系去往给请从址的了吗呢与及或把向于送发"
+_NAME = rf"(?:(?![{_LEAD}])[{_CJK}])"
+_NAME_OR_DIGIT = rf"(?:(?![{_LEAD}])[{_CJK}0-9a-z])"
+
+_PARTS: dict[str, re.Pattern[str]] = {
+    "region": re.compile(
+        rf"(?:{_NAME}{{1,7}}?(?:特别行政区|自治区|自治州|自治县|省|市|地区|盟|州|区|县|旗|镇|乡|街道)"
+        r"|香港|九龙|新界|港岛|澳门|氹仔|路环)"
+    ),
+    "road": re.compile(
+        rf"{_NAME_OR_DIGIT}{{1,10}}?(?:大马路|马路|大道|大街|路|街|道|巷|胡同|弄|里)"
+        r"(?:[东西南北中][段路])?"
+    ),
+    "number": re.compile(rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之[{_NUM}]+)?"),
+    "village": re.compile(rf"{_NAME}{{1,6}}(?:村|邨|屯|庄)"),  # greedy: 王庄村, not 王庄
+    "group": re.compile(rf"[{_NUM}]+(?:组|队|社)"),
+    # greedy: the estate's whole name, up to its last suffix (东园新村, not 东园)
+    "estate": re.compile(
+        rf"{_NAME_OR_DIGIT}{{1,10}}(?:小区|花园|家园|新村|公寓|大厦|中心|广场|屋苑|苑|园|院|邨|大楼|楼|阁|"
+        r"轩|公馆|府|城|庭)"
+    ),
+    # an address may start with a housing estate (枫影苑8幢…), not with a building of any
+    # kind: 门诊楼3楼 and 医技楼2层201室 are directions inside the hospital
+    "home": re.compile(
+        rf"{_NAME}{_NAME_OR_DIGIT}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
+    ),
+    "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
+    "unit": re.compile(rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"),
+    "tail": re.compile(r"[0-9]{2,5}[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"),
+}
+# Which part may follow which (a chain is read left to right, longest first at each step).
+_NEXT: dict[str, tuple[str, ...]] = {
+    "start": ("region", "road", "village", "home"),
+    "region": ("region", "road", "village", "estate"),
+    "road": ("number", "estate", "unit"),
+    "number": ("estate", "sub", "unit", "tail"),
+    "village": ("group", "number", "estate", "unit"),
+    "group": ("number", "unit", "tail"),
+    "estate": ("estate", "sub", "unit", "tail"),
+    "home": ("estate", "sub", "unit", "tail"),
+    "sub": ("unit", "tail"),
+    "unit": ("unit", "tail"),
+    "tail": (),
+}
+_MIN_ZH = 5
+
+
+_PLACES = frozenset({"road", "estate", "home", "village"})
+
+
+def _longest(text: str, start: int) -> int:
+    """The end of the longest chain of parts from ``start`` that is an address (a house
+    number or a village group, or units after a road, estate or village), or -1. Every kind
+    that may follow is tried (古荡新村东区 is an estate and a part of it, not a district)."""
+    memo: dict[tuple[int, str, bool, bool], int] = {}
+
+    def best(pos: int, state: str, place: bool, valid: bool) -> int:
+        key = (pos, state, place, valid)
+        if key in memo:
+            return memo[key]
+        out = pos if valid else -1
+        for kind in _NEXT[state]:
+            m = _PARTS[kind].match(text, pos)
+            if m is None or m.end() <= pos:
+                continue
+            now_valid = valid or kind in ("number", "group") or (kind == "unit" and place)
+            out = max(out, best(m.end(), kind, place or kind in _PLACES, now_valid))
+        memo[key] = out
+        return out
+
+    return best(start, "start", False, False)
+
+
+def zh_addresses(text: str) -> list[tuple[int, int]]:
+    """Spans of Chinese addresses in ``text`` (normalised), left to right, not overlapping."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        end = _longest(text, pos)
+        if end - pos >= _MIN_ZH:
+            out.append((pos, end))
+            pos = end
+        else:
+            pos += 1
+    return out
+
+
+# --- Latin script ----------------------------------------------------------------------------
+
+_STREET = (
+    r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
+    r"terrace|crescent|close|highway|hwy|grove|mews|row|walk|parade|hill|rise|gardens|square|"
+    r"sq|wharf|quay|circle|cir|parkway|pkwy)"
+)
+_UNIT_WORD = r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl)"
+_UNIT = rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/f,?\s+)"
+_BUILDING = (
+    r"(?:[a-z]+\s+){1,3}(?:building|bldg|tower|mansion|mansions|court|house|centre|center|"
+    r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights)\b,?\s+"
+)
+# words that never name a street ("walk 200 metres down the road")
+_NOT_STREET_NAME = (
+    r"(?!(?:the|a|an|to|of|down|up|along|from|and|or|my|your|our|this|that|in|on|at|for|by|"
+    r"metres?|meters?|km|miles?|minutes?|mins?|yards?|steps?|feet|ft|m)\s)"
+)
+_HOUSE = (
+    rf"[0-9]{{1,5}}[a-z]?\s+(?:{_NOT_STREET_NAME}[a-z0-9]+\s+){{1,3}}{_STREET}\b\.?"
+    r"(?:\s+(?:north|south|east|west|n|s|e|w)\b)?"
+    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|#)\.?\s*[a-z0-9\-]+)?"
+)
+_EN_RE = re.compile(
+    rf"(?<![a-z0-9])(?:{_UNIT}{{0,3}}(?:{_BUILDING})?{_HOUSE}"
+    r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
+    rf"|{_UNIT}{{1,3}}(?:[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|court|house|centre|"
+    r"center|garden|gardens|estate|plaza|area|villa|villas|residence|heights)\b(?:\s+[0-9]{1,3})?)"
+)
+# After the street: ", District, City" (capitalised words), up to four of them.
+_TAIL_RE = re.compile(r",?\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|N\.T\.|[A-Z]{2,3})(?![A-Za-z])")
+_MAX_TAIL = 4
+_POSTCODE_RE = re.compile(
+    r",?\s+(?:[A-Z]{1,2}[0-9][0-9A-Z]?\s?[0-9][A-Z]{2}"  # UK: SW1A 1AA, M20 6LT
+    r"|[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?"  # US: IL 62704
+    r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6})(?![A-Za-z0-9])"  # a ZIP or a Chinese postcode
+)
+
+
+def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of Latin-script addresses; ``not_places`` are capitalised words that never
+    continue one (Please, Thanks …)."""
+    out: list[tuple[int, int]] = []
+    for m in _EN_RE.finditer(text):
+        end = m.end()
+        for _ in range(_MAX_TAIL):
+            post = _POSTCODE_RE.match(cased, end)
+            if post:
+                end = post.end()
+                break
+            tail = _TAIL_RE.match(cased, end)
+            if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
+                break
+            end = tail.end()
+        else:
+            post = _POSTCODE_RE.match(cased, end)
+            end = post.end() if post else end
+        out.append((m.start(), end))
+    return out
