@@ -232,8 +232,8 @@ _MONTH = (
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 _DATE = (
-    r"(?:(?:19|20)[0-9]{2}\s*(?:年\s*[01]?[0-9]\s*月(?:\s*[0-3]?[0-9]\s*[日号])?"
-    r"|[\-/.][01]?[0-9][\-/.][0-3]?[0-9])"
+    r"(?:(?:19|20)?[0-9]{2}\s*年\s*[01]?[0-9]\s*月(?:\s*[0-3]?[0-9]\s*[日号])?"
+    r"|(?:19|20)[0-9]{2}(?:[\-/.][01]?[0-9][\-/.][0-3]?[0-9]|[01][0-9][0-3][0-9])"
     r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月"
     r"(?:[一二三四五六七八九十]{1,3}[日号]|初[一二三四五六七八九十])?"
     r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
@@ -243,7 +243,15 @@ _DATE = (
 )
 _DOB_RE = re.compile(
     r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
-    r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)" + _CUE_GAP + r"(" + _DATE + r")"
+    r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)"
+    + _CUE_GAP
+    + r"("
+    + _DATE
+    + r")"
+    # or the date first: "1987年3月15日出生", "87年3月生的"
+    + r"|(?<![0-9])("
+    + _DATE
+    + r")\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
     r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
@@ -1083,7 +1091,7 @@ class _Detector:
         for m in _QQ_RE.finditer(self.t):
             self.add("QQ", *m.span(1))
         for m in _DOB_RE.finditer(self.t):
-            self.add("DOB", *m.span(1))
+            self.add("DOB", *m.span(1 if m.group(1) else 2))
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):
