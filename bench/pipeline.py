@@ -87,6 +87,9 @@ class Clock:
             self.done.set()
 
 
+WARM_UP_WAIT_S = 8.0  # seconds after start-up before memory is measured again
+
+
 def messages(count: int) -> list[str]:
     texts: list[str] = []
     if SHARED_QUESTIONS.exists():
@@ -192,17 +195,24 @@ def serve_memory(redis_url: str | None) -> None:
                         raise SystemExit("careline serve did not start") from None
                     time.sleep(0.1)
             ready_s = time.perf_counter() - started
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            rss_kb = int(
-                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
-            )
+            rss_ready = _rss_mb(proc.pid)
+            # what the background thread loads after start (pinyin reader, learned weights,
+            # given names) counts too: measure again once it has had time to finish
+            time.sleep(WARM_UP_WAIT_S)
+            rss_warm = _rss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     print(
-        f"careline serve: answering /healthz after {ready_s:.2f} s; "
-        f"resident memory {rss_kb / 1024:.0f} MB"
+        f"careline serve: answering /healthz after {ready_s:.2f} s; resident memory "
+        f"{rss_ready:.0f} MB then, {rss_warm:.0f} MB {WARM_UP_WAIT_S:.0f} s later"
     )
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+    return kb / 1024
 
 
 def main() -> None:
