@@ -18,6 +18,7 @@ import itertools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -382,6 +383,7 @@ _NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 
 _NAM_DICT_MIN_FREQ = 3
 _LATIN_NAME_MAX_WORDS = 3
 _LATIN_PART_MIN = 3  # a part of a Latin name this long recurs on its own
+_SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not He, Ma, Li)
 # A word after a given name that reads as a verb or adverb, not a family name (checking, asked)
 _NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
 _LOWER = "a-zß-öø-ÿ"  # Latin letters with the accents of western European names (José, Müller)
@@ -1684,7 +1686,7 @@ class _Detector:
         for m in cues.titled.finditer(self.t):
             self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
         for m in cues.weak.finditer(self.t):
-            self._latin_name(m.end(), first_any=False, listed_only=True)
+            self._latin_name(m.end(), first_any=False, listed_only=True, after_title=True)
         for m in cues.sign_off.finditer(self.t):
             span = self._latin_name(m.end(), first_any=False, dry=True)
             if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:
@@ -1700,6 +1702,11 @@ class _Detector:
             ):
                 self.add("PERSON", *m.span(1))
         self._title_case_names()
+        if re.search(f"[{_CJK}]", self.t):
+            for m in _LATIN_IN_ZH_RE.finditer(self.n.cased):  # "Tom 说他明天来"
+                word = m.group(1).lower()
+                if word in given_names() and word not in cues.not_names:
+                    self.add("PERSON", *m.span(1))
 
     def _latin_plausible(
         self, start: int, word: str, listed_only: bool = False, after_title: bool = False
@@ -1709,11 +1716,12 @@ class _Detector:
         cues = _latin_cues()
         if word in cues.not_names:
             return False
-        parts = [p for p in re.split(r"[\-'’]", word) if p]
+        parts = [p for p in re.split(r"[\-'’]", _fold_accents(word)) if p]
         names = given_names()
         if any(p in names or p in cues.surnames for p in parts) or _NAME_PREFIX_RE.fullmatch(word):
             return True
-        return not listed_only and self._capitalised(start, after_title)
+        # a capital letter counts (after a weak cue too: "my daughter Ananya Iyer")
+        return self._capitalised(start, after_title) and not (listed_only and not after_title)
 
     def _capitalised(self, start: int, after_title: bool = False) -> bool:
         """A capital letter not owed to the start of a sentence (after a title's full stop,
@@ -1793,7 +1801,11 @@ class _Detector:
             if (
                 self._capitalised(m.start(1))
                 or any(part in known for w in rest for part in w.split("-"))
-                or (first in cues.surnames and len(words) == _LATIN_NAME_MAX_WORDS)
+                # a family name first: "Chan Tai Man", "Liu Jianhua's results"
+                or (
+                    first in cues.surnames
+                    and (len(words) == _LATIN_NAME_MAX_WORDS or len(first) >= _SURNAME_FIRST_MIN)
+                )
             ):
                 self.add("PERSON", m.start(1), m.start(1) + len(" ".join(words)))
 
@@ -1816,6 +1828,19 @@ _CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}{_LOWER}][{_LOWER}]+)?"
 _TITLE_RUN_RE = re.compile(
     rf"(?<![{_UPPER}{_LOWER}])({_CAP_WORD})(?=((?: {_CAP_WORD}){{1,2}})(?![{_UPPER}{_LOWER}]))"
 )
+
+
+# A capitalised Latin word right beside Chinese (a name inside a Chinese sentence)
+_LATIN_IN_ZH_RE = re.compile(
+    rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}] )|^)([{_UPPER}][{_LOWER}]+)(?= ?[{_CJK}])"
+)
+
+
+def _fold_accents(word: str) -> str:
+    """ciarán -> ciaran, amélie -> amelie: the list of given names is written without."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def _text_continues(text: str, end: int) -> bool:

@@ -661,3 +661,23 @@ def test_addresses_as_a_structure(text: str, address: str) -> None:
 )
 def test_places_without_a_house_are_not_addresses(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("this is ciarán murphy, my new number is below", "ciarán murphy"),
+        ("我女儿Chloe发烧38.9，今天能看吗", "Chloe"),
+        ("Tom 说他明天来探病", "Tom"),
+        ("请寄到这里, attn Kevin", "Kevin"),
+        ("Liu Jianhua's results - are they back?", "Liu Jianhua"),
+        ("Appointment for my daughter Ananya Iyer, she has a rash", "Ananya Iyer"),
+    ],
+)
+def test_latin_names_in_mixed_and_informal_text(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+def test_chat_shorthand_and_contractions_end_a_name() -> None:
+    assert ("PERSON", "sean") in _kinds("its HK0099127 i think. im sean btw")
+    assert ("PERSON", "Li Na") in _kinds("could you tell Dr. Li Na I'll be late?")
