@@ -210,12 +210,12 @@ _PLATE_RE = re.compile(
 # After a cue, an identifier-shaped number is masked even when its check fails (a patient's
 # typo is still their number): a few words may stand between ("身份证号我发你：…").
 _CUE_GAP = (
-    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}位|number|no\.|num|is|was|of|my|her|his|the|to|into|"
-    r"please|pls){0,8}?"
+    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|of|my|her|his|"
+    r"the|to|into|please|pls|id){0,8}?"
 )
 _ID_CUE_RE = re.compile(
-    r"(?:身份证|公民身份号码|证件号|(?<![a-z])(?:id card|identity card|national id|resident id|"
-    r"citizen id|id)(?![a-z]))"
+    r"(?:身份证|公民身份号码|证件号|证件|"
+    r"(?<![a-z])(?:id card|identity card|national id|resident id|citizen id|id)(?![a-z]))"
     + _CUE_GAP
     + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){16}[ \-]?[0-9x]|(?<![0-9])[0-9](?:[ \-]?[0-9]){14})"
     r"(?![0-9a-z])"
@@ -227,19 +227,29 @@ _BANK_CUE_RE = re.compile(
     r"bank card|card number|card no|debit card|credit card|account number|account no|"
     r"bank account)" + _CUE_GAP + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){11,18})(?![0-9a-z])"
 )
-_QQ_RE = re.compile(r"(?:qq|扣扣|企鹅号)" + _CUE_GAP + r"((?<![0-9])[1-9][0-9]{4,10})(?![0-9a-z@])")
+_QQ_RE = re.compile(
+    r"(?:qq|扣扣|企鹅号|(?<![a-z])q(?=号|\s*[:：]))"
+    + _CUE_GAP
+    + r"((?<![0-9])[1-9](?: ?[0-9]){4,10})(?![0-9a-z@])"
+    # or the number first: "545827864是我QQ"
+    + r"|(?<![0-9])([1-9][0-9]{4,10})\s*(?:是我的?|是)\s*(?:qq|扣扣)"
+)
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_ZH_MONTH = r"(?:[一二三四五六七八九十]{1,2}|元|正|冬|腊)月"
+_ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
 _DATE = (
-    r"(?:(?:19|20)?[0-9]{2}\s*年\s*[01]?[0-9]\s*月(?:\s*[0-3]?[0-9]\s*[日号])?"
-    r"|(?:19|20)[0-9]{2}(?:[\-/.][01]?[0-9][\-/.][0-3]?[0-9]|[01][0-9][0-3][0-9])"
-    r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月"
-    r"(?:[一二三四五六七八九十]{1,3}[日号]|初[一二三四五六七八九十])?"
+    r"(?:(?:19|20)?[0-9]{2}\s*年\s*(?:[01]?[0-9]|元|正|冬|腊)\s*月"
+    r"(?:\s*(?:[0-3]?[0-9]\s*[日号]|初[一二三四五六七八九十]))?"
+    r"|(?:19|20)[0-9]{2}(?:\s?[\-/.]\s?[01]?[0-9]\s?[\-/.]\s?[0-3]?[0-9]|[01][0-9][0-3][0-9]"
+    r"|[\-/.][01]?[0-9](?![0-9\-/.]))"
+    rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}})年{_ZH_MONTH}(?:{_ZH_DAY})?"
     r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
     rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}})(?![0-9])"
 )
 _DOB_RE = re.compile(
@@ -249,16 +259,21 @@ _DOB_RE = re.compile(
     + r"("
     + _DATE
     + r")"
-    # or the date first: "1987年3月15日出生", "87年3月生的"
+    # or the date first: "1987年3月15日出生", "87年3月生的"; a birth year: "1992年出生"
     + r"|(?<![0-9])("
     + _DATE
-    + r")\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
+    + r"|(?:19|20)[0-9]{2}年(?=\s*出生(?!的)|\s*出世))"  # not "2026年出生的宝宝", a group
+    + r"\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
+    # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
+    + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
+    + r"((?:19|20)[0-9]{2}(?![0-9年./\-])|[01]?[0-9]月[0-3]?[0-9][日号])"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
     r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
     r"licen[cs]e|car)(?![a-z]))"
     r"(?:\s*(?:号码|号|number|no\.?))?\s*(?:是|为|:|is)?\s*"
-    r"([a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8})(?![a-z0-9])"
+    r"((?!(?:reg|rego|plate|number|no|is|registration)\b)"
+    r"(?:[a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8}))(?![a-z0-9])"
 )
 _UK_PLATE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2} ?[A-Z]{3}(?![A-Za-z0-9])")
 _MACAU_ID_RE = re.compile(r"(?<![0-9a-z])[157][0-9]{6}\s?\([0-9]\)")
@@ -295,8 +310,8 @@ _EN_DIGIT_WORDS_RE = re.compile(
     + r")){6,}(?![a-z])"
 )
 _PHONE_CUE_RE = re.compile(
-    r"(电话|手机|座机|联系|联络|号码|热线|打|致电|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
-    r"text|contact)"
+    r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
+    r"text|contact|landline|office|reach)"
 )
 
 _CJK = r"\u4e00-\u9fff"
@@ -629,6 +644,20 @@ def valid_old_cn_id(number: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _id_shaped(digits: str) -> bool:
+    """18 digits with a region and a real birth date inside: an ID number with a typo in its
+    check digit, not a bank card that passes Luhn by chance (one number in ten does)."""
+    return len(digits) == 18 and digits[0] in "123456" and _real_birth_date(digits[6:14])
+
+
+def _real_birth_date(yyyymmdd: str) -> bool:
+    try:
+        born = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return born.year >= _ID_MIN_YEAR and born <= dt.date.today()
 
 
 def luhn_ok(digits: str) -> bool:
@@ -977,7 +1006,7 @@ class _Detector:
                     local = local[len(prefix) :]
             if valid_cn_mobile(local):
                 self.add("PHONE", s, e)
-            elif len(digits) in _BANK_LENGTHS and luhn_ok(digits):
+            elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
                 self.add("BANK_CARD", s, e)
         for m in _ID_CUE_RE.finditer(self.t):
             digits = re.sub(r"[^0-9x]", "", m.group(1))
@@ -1091,9 +1120,10 @@ class _Detector:
         for m in _MACAU_ID_RE.finditer(self.t):
             self.add("OTHER_ID", *m.span())
         for m in _QQ_RE.finditer(self.t):
-            self.add("QQ", *m.span(1))
+            self.add("QQ", *m.span(1 if m.group(1) else 2))
         for m in _DOB_RE.finditer(self.t):
-            self.add("DOB", *m.span(1 if m.group(1) else 2))
+            group = next(g for g in (1, 2, 3) if m.group(g))
+            self.add("DOB", *m.span(group))
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):

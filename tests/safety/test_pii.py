@@ -681,3 +681,31 @@ def test_latin_names_in_mixed_and_informal_text(text: str, name: str) -> None:
 def test_chat_shorthand_and_contractions_end_a_name() -> None:
     assert ("PERSON", "sean") in _kinds("its HK0099127 i think. im sean btw")
     assert ("PERSON", "Li Na") in _kinds("could you tell Dr. Li Na I'll be late?")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("Q号 4816119013，有空加一下", "QQ", "4816119013"),
+        ("我的qq是 135 748 616，微信不常用", "QQ", "135 748 616"),
+        ("545827864是我QQ，加的时候备注", "QQ", "545827864"),
+        ("出生年月 1990.06", "DOB", "1990.06"),
+        ("1992年出生，想问乳腺筛查几岁开始", "DOB", "1992年"),
+        ("出生日期为1968年元月6日", "DOB", "1968年元月6日"),
+        ("老人家生日是农历1965年腊月初八", "DOB", "1965年腊月初八"),
+        ("DOB - 21st Aug '82", "DOB", "21st Aug '82"),
+        ("born in 1974, need a referral", "DOB", "1974"),
+        ("生日：5月20日，能出院吗", "DOB", "5月20日"),
+        ("我的证件：220104198101026670，能结算吗", "ID_CARD", "220104198101026670"),
+        ("my old ID (15 digits): 610113461208768", "ID_CARD", "610113461208768"),
+        ("reach me at 98765432 (HK number)", "PHONE", "98765432"),
+        ("car reg AB12 CDE, do I need a permit?", "PLATE", "AB12 CDE"),
+    ],
+)
+def test_identifier_formats(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_an_id_shaped_number_after_an_id_cue_is_no_bank_card() -> None:
+    kinds = _kinds("我证件号450103196407053031，在住院部")
+    assert [k for k, _ in kinds] == ["ID_CARD"]
