@@ -152,7 +152,10 @@ _PRIORITY = {
     "PERSON": 1,
 }
 
-_DIGIT_RUN_RE = re.compile(r"(?<![0-9a-z.])\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]?x)?(?![0-9a-z])")
+# (after "No." too; not after a digit and a point: the decimals of a number)
+_DIGIT_RUN_RE = re.compile(
+    r"(?<![0-9a-z])(?<![0-9]\.)\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]?x)?(?![0-9a-z])"
+)
 _EMAIL_RE = re.compile(
     r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
 )
@@ -213,12 +216,15 @@ _CUE_GAP = (
     r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|of|my|her|his|"
     r"the|to|into|please|pls|id){0,8}?"
 )
+# An ID number after its cue, or before it ("…是我身份证号"); 15 to 18 digits and a final X,
+# so a digit too many or too few (a typo) is still masked
+_ID_NUMBER = r"(?<![0-9])[0-9](?:[ \-]?[0-9]){14,17}(?:[ \-]?[0-9x])?(?![0-9a-z])"
 _ID_CUE_RE = re.compile(
-    r"(?:身份证|公民身份号码|证件号|证件|"
+    r"(?:身份证|身分证|公民身份号码|证件号|证件|证号|"
     r"(?<![a-z])(?:id card|identity card|national id|resident id|citizen id|id)(?![a-z]))"
     + _CUE_GAP
-    + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){16}[ \-]?[0-9x]|(?<![0-9])[0-9](?:[ \-]?[0-9]){14})"
-    r"(?![0-9a-z])"
+    + rf"({_ID_NUMBER})"
+    + rf"|({_ID_NUMBER})\s*(?:是|为)?(?:我|他|她|我们)?的?(?:身份证|证件号|身分证)"
 )
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
@@ -1009,9 +1015,10 @@ class _Detector:
             elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
                 self.add("BANK_CARD", s, e)
         for m in _ID_CUE_RE.finditer(self.t):
-            digits = re.sub(r"[^0-9x]", "", m.group(1))
+            group = 1 if m.group(1) else 2
+            digits = re.sub(r"[^0-9x]", "", m.group(group))
             ok = valid_cn_id(digits) if len(digits) == 18 else valid_old_cn_id(digits)
-            self.add("ID_CARD", *m.span(1), validated=ok)
+            self.add("ID_CARD", *m.span(group), validated=ok)
         for m in _BANK_CUE_RE.finditer(self.t):
             digits = re.sub(r"[^0-9]", "", m.group(1))
             ok = len(digits) in _BANK_LENGTHS and luhn_ok(digits)

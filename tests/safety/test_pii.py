@@ -709,3 +709,19 @@ def test_identifier_formats(text: str, kind: str, value: str) -> None:
 def test_an_id_shaped_number_after_an_id_cue_is_no_bank_card() -> None:
     kinds = _kinds("我证件号450103196407053031，在住院部")
     assert [k for k, _ in kinds] == ["ID_CARD"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("No.110105198703152318 is my id", "110105198703152318"),
+        ("110105198703152319是我身份证号", "110105198703152319"),
+        ("身份证 11010519870315231，少打了一位", "11010519870315231"),
+    ],
+)
+def test_id_numbers_with_the_cue_after_or_a_digit_missing(text: str, value: str) -> None:
+    assert ("ID_CARD", value) in _kinds(text)
+
+
+def test_decimals_are_not_the_start_of_a_number() -> None:
+    assert _kinds("血糖7.8，订单号见附件") == []
