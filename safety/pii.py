@@ -419,7 +419,9 @@ _EPONYM_NEXT_RE = re.compile(r"\s*(?:disease|syndrome|palsy|sign|test|病|症|�
 _POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
 _NAME_PREFIX_RE = re.compile(r"(?:o['’]|mc|mac|al-|el-|abu-|abd)[a-z]{2,}")
 _SENTENCE_END = frozenset(".!?。！？\n")
-_EN_NOT_NAMES = frozenset(
+# Capitalised words that end the city and district words after a street ("…, Beijing. Please
+# …", "…, Leeds Thanks"): greetings, weekdays, words of a sentence about the patient.
+_NOT_ADDRESS_WORDS = frozenset(
     {
         "I",
         "Not",
@@ -1142,7 +1144,7 @@ class _Detector:
             for s, e in pii_address.zh_addresses(self.t):
                 self.add("ADDRESS", s, e)
         if re.search(r"[0-9]", self.t):
-            for s, e in pii_address.en_addresses(self.t, self.n.cased, _EN_NOT_NAMES):
+            for s, e in pii_address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS):
                 self.add("ADDRESS", s, e)
 
     # -- names --
