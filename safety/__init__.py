@@ -32,5 +32,6 @@ def warm_up_later() -> None:
 
     guard_model.warm_up()
     pii.given_names()
+    pii.english_given_names()
     pinyin.looks_like_pinyin("wo xiong kou teng")
     emergency.pinyin_reader()

@@ -402,6 +402,7 @@ _EN_NAME_BEFORE_RE = re.compile(
 _NAM_DICT_NAME_END = 29  # nam_dict.txt: the name stands in columns 4 to 29, then a
 _NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 86
 _NAM_DICT_MIN_FREQ = 3
+_NAM_DICT_ENGLISH = 3  # the first three countries: Great Britain, Ireland, the U.S.A.
 _LATIN_NAME_MAX_WORDS = 3
 _LATIN_PART_MIN = 3  # a part of a Latin name this long recurs on its own
 _SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not He, Ma, Li)
@@ -836,26 +837,40 @@ def _latin_cues() -> _LatinCues:
 
 
 @lru_cache(maxsize=1)
-def given_names() -> frozenset[str]:
+def _nam_dict() -> dict[str, tuple[int, int]]:
     """Given names of many countries in lower case, from the ``gender-guesser`` package's
     name dictionary (Jörg Michael's nam_dict: a name per line after a gender code, then a
-    frequency digit per country). Names rare in every country (Take, Free, Fine) are left
-    out: they are more often English words."""
+    frequency digit per country, Great Britain, Ireland and the U.S.A. first): per name, its
+    highest frequency anywhere and in those three countries."""
     from importlib import resources
 
     raw = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_bytes()
-    out: set[str] = set()
+    out: dict[str, tuple[int, int]] = {}
     for line in raw.decode("iso-8859-1").splitlines():
         if line[:1] in ("#", "=") or len(line) < _NAM_DICT_NAME_END:
             continue
         name = line[3:_NAM_DICT_NAME_END].strip().lower()
-        freq = max(
-            (int(c, 16) for c in line[_NAM_DICT_NAME_END + 1 : _NAM_DICT_FREQ_END] if c.isalnum()),
-            default=0,
-        )
-        if name and name.isascii() and "+" not in name and freq >= _NAM_DICT_MIN_FREQ:
-            out.add(name)
-    return frozenset(out)
+        if not name or not name.isascii() or "+" in name:
+            continue
+        cells = line[_NAM_DICT_NAME_END + 1 : _NAM_DICT_FREQ_END]
+        freqs = [int(c, 16) if c.isalnum() else 0 for c in cells]
+        anywhere, english = max(freqs, default=0), max(freqs[:_NAM_DICT_ENGLISH], default=0)
+        old = out.get(name, (0, 0))
+        out[name] = (max(old[0], anywhere), max(old[1], english))
+    return out
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """Given names not rare everywhere (Take, Free, Fine are: they are more often words)."""
+    return frozenset(n for n, (f, _) in _nam_dict().items() if f >= _NAM_DICT_MIN_FREQ)
+
+
+@lru_cache(maxsize=1)
+def english_given_names() -> frozenset[str]:
+    """Given names not rare in Great Britain, Ireland or the U.S.A.: enough, with a capital
+    after them, to take two words for a name with no cue (Mite is a name elsewhere)."""
+    return frozenset(n for n, (_, f) in _nam_dict().items() if f >= _NAM_DICT_MIN_FREQ)
 
 
 def _never_names() -> Iterable[str]:
@@ -1839,6 +1854,9 @@ class _Detector:
                 continue
             if (
                 self._capitalised(m.start(1))
+                # a listed given name and a capitalised word after it: its capital is owed to
+                # no sentence start ("Tyler Brooks - SSN …")
+                or first in english_given_names()
                 or any(part in known for w in rest for part in w.split("-"))
                 # a family name first: "Chan Tai Man", "Liu Jianhua's results"
                 or (

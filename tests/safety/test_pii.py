@@ -725,3 +725,9 @@ def test_id_numbers_with_the_cue_after_or_a_digit_missing(text: str, value: str)
 
 def test_decimals_are_not_the_start_of_a_number() -> None:
     assert _kinds("血糖7.8，订单号见附件") == []
+
+
+def test_a_common_english_given_name_and_a_capital_after_it_need_no_cue() -> None:
+    assert ("PERSON", "Tyler Brooks") in _kinds("Tyler Brooks - SSN on file, is this chat secure?")
+    # a name only somewhere else in the world does not start a name with no cue
+    assert _kinds("What is the treatment for Mite Infestation?") == []
