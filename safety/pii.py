@@ -1836,7 +1836,9 @@ class _Detector:
 
     def _title_case_names(self) -> None:
         """Two or three capitalised words that start with a given or family name: "Kevin
-        Wong", "Chan Tai Man", "Anna Müller"; inside a sentence, or with a listed name after."""
+        Wong", "Chan Tai Man", "Anna Müller": inside a sentence; or at its start with a given
+        name common in English-speaking countries first, or a listed given or family name
+        after it, or a family name first."""
         names = given_names()
         cues = _latin_cues()
         for m in _TITLE_RUN_RE.finditer(self.n.cased):
@@ -1854,8 +1856,8 @@ class _Detector:
                 continue
             if (
                 self._capitalised(m.start(1))
-                # a listed given name and a capitalised word after it: its capital is owed to
-                # no sentence start ("Tyler Brooks - SSN …")
+                # a given name common in English-speaking countries and a capitalised word
+                # after it, whose capital no sentence start explains ("Tyler Brooks - SSN …")
                 or first in english_given_names()
                 or any(part in known for w in rest for part in w.split("-"))
                 # a family name first: "Chan Tai Man", "Liu Jianhua's results"

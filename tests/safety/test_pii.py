@@ -729,5 +729,5 @@ def test_decimals_are_not_the_start_of_a_number() -> None:
 
 def test_a_common_english_given_name_and_a_capital_after_it_need_no_cue() -> None:
     assert ("PERSON", "Tyler Brooks") in _kinds("Tyler Brooks - SSN on file, is this chat secure?")
-    # a name only somewhere else in the world does not start a name with no cue
-    assert _kinds("What is the treatment for Mite Infestation?") == []
+    # a name only somewhere else in the world does not start one at the start of a sentence
+    assert _kinds("Mite Infestation: what is the treatment?") == []
