@@ -25,8 +25,8 @@ MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
 # each left out in turn (`python -m safety.build_models guard --report` gives the figures):
 # the lowest of 0.98, 0.95, 0.9, 0.85 that keeps careful answers intact within one point of
-# 0.98 over all left-out sets. There, unsafe answers handled 0.769 -> 0.848 and careful
-# answers intact 0.947 -> 0.938 (session 14; 0.85: 0.868 / 0.934).
+# 0.98 over all left-out sets. There (13 sets, session 14), unsafe answers handled
+# 0.750 -> 0.835 and careful answers intact 0.947 -> 0.938 (0.85: 0.855 / 0.931).
 THRESHOLD = 0.9
 # A sentence with fewer known features is scored as if it had this many.
 FEATURE_FLOOR = 20
