@@ -294,6 +294,9 @@ _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
 )
 _LATIN_PHONE_REGIONS = ("GB", "US")
+# A stretch of text that may hold a phone number: digits with spaces, dashes, dots and
+# brackets between them, and a "+" or "(" before
+_PHONE_STRETCH_RE = re.compile(r"[+(]?[0-9][0-9 \-().]{5,40}[0-9]")
 # A phone number spelt out in English words: "one three eight one two …"
 _EN_DIGIT_WORDS = (
     "zero",
@@ -1084,21 +1087,25 @@ class _Detector:
         taken = [(c.start, c.end) for c in self.cands]
         # a message mostly in Latin letters may give a number as dialled in the UK or the US
         latin = len(re.findall("[a-z]", self.t)) > len(re.findall(f"[{_CJK}]", self.t))
-        matches = [
-            match
-            for region in ("CN", *(_LATIN_PHONE_REGIONS if latin else ()))
-            for match in phonenumbers.PhoneNumberMatcher(
-                self.t, region, phonenumbers.Leniency.VALID
-            )
-        ]
-        for match in matches:
-            s, e = match.start, match.end
+        regions = ("CN", *(_LATIN_PHONE_REGIONS if latin else ()))
+        # The matcher reads only the stretches that hold a number (it is slow over prose).
+        found: list[tuple[int, int, str]] = []
+        for run in _PHONE_STRETCH_RE.finditer(self.t):
+            if any(a <= run.start() and run.end() <= b for a, b in taken):
+                continue
+            for region in regions:
+                for match in phonenumbers.PhoneNumberMatcher(
+                    run.group(), region, phonenumbers.Leniency.VALID
+                ):
+                    at = run.start()
+                    found.append((at + match.start, at + match.end, match.raw_string))
+        for s, e, raw_string in found:
             if any(s < b and a < e for a, b in taken):
                 continue
             taken.append((s, e))
             if (s > 0 and self.t[s - 1].isdigit()) or (e < len(self.t) and self.t[e].isdigit()):
                 continue
-            raw = match.raw_string.lstrip("(")
+            raw = raw_string.lstrip("(")
             cue = _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s])
             if raw.startswith(("+", "0")) or cue:
                 self.add("PHONE", s, e)

@@ -731,3 +731,8 @@ def test_a_common_english_given_name_and_a_capital_after_it_need_no_cue() -> Non
     assert ("PERSON", "Tyler Brooks") in _kinds("Tyler Brooks - SSN on file, is this chat secure?")
     # a name only somewhere else in the world does not start one at the start of a sentence
     assert _kinds("Mite Infestation: what is the treatment?") == []
+
+
+def test_phone_numbers_among_other_numbers_in_english_prose() -> None:
+    text = "Take 2 tablets at 8 am. Call 020 7946 0958 or 0161 496 0734 if you feel worse on day 3."
+    assert [v for k, v in _kinds(text) if k == "PHONE"] == ["020 7946 0958", "0161 496 0734"]
