@@ -636,11 +636,7 @@ def valid_cn_id(number: str) -> bool:
         return False
     if not (n[0] in "123456" or n[:2] in ("81", "82", "83")):
         return False
-    try:
-        born = dt.date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
-    except ValueError:
-        return False
-    if born.year < _ID_MIN_YEAR or born > dt.date.today():
+    if not _real_birth_date(n[6:14]):
         return False
     total = sum(int(d) * w for d, w in zip(n[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == n[17]
@@ -651,11 +647,7 @@ def valid_old_cn_id(number: str) -> bool:
     it has no check digit."""
     if len(number) != 15 or not number.isdigit() or number[0] not in "123456":
         return False
-    try:
-        dt.date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
-    except ValueError:
-        return False
-    return True
+    return _real_birth_date("19" + number[6:12])
 
 
 def _id_shaped(digits: str) -> bool:
@@ -665,6 +657,7 @@ def _id_shaped(digits: str) -> bool:
 
 
 def _real_birth_date(yyyymmdd: str) -> bool:
+    """A date of birth that exists, from 1900 to today."""
     try:
         born = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
