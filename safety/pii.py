@@ -298,19 +298,19 @@ _LATIN_PHONE_REGIONS = ("GB", "US")
 # brackets between them, and a "+" or "(" before
 _PHONE_STRETCH_RE = re.compile(r"[+(]?[0-9][0-9 \-().]{5,40}[0-9]")
 # A phone number spelt out in English words: "one three eight one two …"
-_EN_DIGIT_WORDS = (
-    "zero",
-    "oh",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-)
+_EN_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 _EN_DIGIT_WORDS_RE = re.compile(
     r"(?<![a-z])(?:"
     + "|".join(_EN_DIGIT_WORDS)
@@ -1041,7 +1041,7 @@ class _Detector:
             self.local_phones()
         for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
             words = re.findall("[a-z]+", m.group())
-            digits = "".join(str(max(0, _EN_DIGIT_WORDS.index(w) - 1)) for w in words)
+            digits = "".join(_EN_DIGIT_WORDS[w] for w in words)
             if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
                 self.add("PHONE", *m.span())
         self.extensions()
@@ -1766,7 +1766,8 @@ class _Detector:
         self, start: int, word: str, listed_only: bool = False, after_title: bool = False
     ) -> bool:
         """``word`` (at ``start``) looks like a name: a listed given name or family name, an
-        O'/Mc/al- name, or (unless ``listed_only``) a capital letter inside a sentence."""
+        O'/Mc/al- name, or a capital letter inside a sentence (anywhere ``after_title``);
+        ``listed_only`` without ``after_title``: only a listed name ("leila here")."""
         cues = _latin_cues()
         if word in cues.not_names:
             return False
@@ -1775,7 +1776,9 @@ class _Detector:
         if any(p in names or p in cues.surnames for p in parts) or _NAME_PREFIX_RE.fullmatch(word):
             return True
         # a capital letter counts (after a weak cue too: "my daughter Ananya Iyer")
-        return self._capitalised(start, after_title) and not (listed_only and not after_title)
+        if listed_only and not after_title:
+            return False
+        return self._capitalised(start, after_title)
 
     def _capitalised(self, start: int, after_title: bool = False) -> bool:
         """A capital letter not owed to the start of a sentence (after a title's full stop,
