@@ -350,6 +350,7 @@ _MEDICAL_NEXT_RE = re.compile(
 _DISEASE_ENDINGS = ("病", "症", "综合征", "综合症")
 _PLACE_NEXT_RE = re.compile(
     r"(?:纪念医院|医院|人民医院|妇幼|诊所|卫生院|中学|小学|大学|学院|幼儿园|路|街|大道|大街|广场|公园|"
+    r"大药房|药房|药店|药业|制药|集团|公司|餐厅|饭店|超市|麻辣烫|凉茶|牌|"
     r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|\s*(?:hospital|clinic|road|street|"
     r"avenue|school|college|university|building|centre|center|tower|house|court|plaza|"
     r"mansion|estate|gardens?|memorial|hall|square|station|mall|hotel|church)(?![a-z]))"

@@ -736,3 +736,10 @@ def test_a_common_english_given_name_and_a_capital_after_it_need_no_cue() -> Non
 def test_phone_numbers_among_other_numbers_in_english_prose() -> None:
     text = "Take 2 tablets at 8 am. Call 020 7946 0958 or 0161 496 0734 if you feel worse on day 3."
     assert [v for k, v in _kinds(text) if k == "PHONE"] == ["020 7946 0958", "0161 496 0734"]
+
+
+@pytest.mark.parametrize(
+    "text", ["张仲景大药房有卖吗", "王老吉凉茶可以喝吗", "李时珍的本草纲目说", "王芳牌降压茶能喝吗"]
+)
+def test_brands_shops_and_physicians_of_history_are_not_patients(text: str) -> None:
+    assert mask(text).text == text
