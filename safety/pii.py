@@ -412,13 +412,23 @@ _LATIN_PART_MIN = 3  # a part of a Latin name this long recurs on its own
 _SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not He, Ma, Li)
 # A word after a given name that reads as a verb or adverb, not a family name (checking, asked)
 _NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
-_LOWER = "a-zß-öø-ÿ"  # Latin letters with the accents of western European names (José, Müller)
-_UPPER = "A-ZÀ-ÖØ-Þ"
+# Latin letters with the accents of European names (José, Müller, Wiśniewska, Petrović); the
+# Latin Extended-A block holds capitals and small letters in turns, so it is in both
+_LOWER = "a-zß-öø-ÿ\u0100-\u017f"
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
 _LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
 _NAME_HERE_RE = re.compile(
     r"(?:(?:hi|hello|hey)[,!]?\s+)?(?:it'?s\s+|this is\s+)?"
     rf"([{_LOWER}][{_LOWER}'’\-]*(?: [{_LOWER}][{_LOWER}'’\-]*){{0,2}})"
     r"\s+(?:here|again|speaking)\b"
+)
+# Initials and a family name: "J. Smith", "A.J. Thompson", "K. Osei"
+_INITIALS_RE = re.compile(
+    rf"(?<![A-Za-z.])(?:[A-Z]\.\s?){{1,2}}([{_UPPER}][{_LOWER}]{{2,}}(?:-[{_UPPER}][{_LOWER}]+)?)(?![{_LOWER}])"
+)
+# Two or three words in capitals that start with a given name: "FATOU DIALLO"
+_CAPS_RUN_RE = re.compile(
+    r"(?<![A-Za-z])([A-Z]{2,}(?:-[A-Z]{2,})?)(?=((?: [A-Z]{2,}(?:-[A-Z]{2,})?){1,2})(?![A-Za-z]))"
 )
 _EPONYM_NEXT_RE = re.compile(r"\s*(?:disease|syndrome|palsy|sign|test|病|症|综合|患者|病人)")
 _POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
@@ -797,7 +807,8 @@ class _LatinCues:
 
     naming: re.Pattern[str]  # then any name-shaped words
     titled: re.Pattern[str]  # then words that look like names (listed, capitalised)
-    weak: re.Pattern[str]  # then a listed given name
+    weak: re.Pattern[str]  # then a listed given name or a capital
+    listed: re.Pattern[str]  # then a listed given name only
     sign_off: re.Pattern[str]  # at the end of the message, the name that signs it
     not_names: frozenset[str]
     surnames: frozenset[str]
@@ -826,6 +837,7 @@ def _latin_cues() -> _LatinCues:
         naming=_cue_pattern(cues["naming"], r"\s*:?\s*"),
         titled=_cue_pattern(cues["titles"], r"\.?\s*"),
         weak=_cue_pattern(cues["weak"], r",?\s*"),
+        listed=_cue_pattern(cues["listed"], r",?\s*"),
         sign_off=_cue_pattern(cues["sign_off"], r"\s*[,!.:]?\s*"),
         not_names=frozenset(cues["not_names"]),
         surnames=frozenset(cues["surnames"]),
@@ -1742,6 +1754,31 @@ class _Detector:
             self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
         for m in cues.weak.finditer(self.t):
             self._latin_name(m.end(), first_any=False, listed_only=True, after_title=True)
+        for m in cues.listed.finditer(self.t):
+            # only a given name common in English-speaking countries ("for Sofia"; not "to go"),
+            # and after it only listed or capitalised words ("with Tomáš Novák")
+            first = _LATIN_WORD_RE.match(self.t, m.end())
+            word = _fold_accents(first.group(1)) if first else ""
+            if (
+                first
+                and word not in cues.not_names
+                and (
+                    word in english_given_names()
+                    or (word in given_names() and self._capitalised(first.start(1)))
+                )
+            ):
+                self._latin_name(first.start(1), first_any=True, titled=True)
+        for m in _INITIALS_RE.finditer(self.n.cased):  # "J. Smith", "A.J. Thompson"
+            if m.group(1).lower() not in cues.not_names:
+                self.add("PERSON", *m.span())
+        for m in _CAPS_RUN_RE.finditer(self.n.cased):  # "FATOU DIALLO", a name in capitals
+            words = [m.group(1).lower(), *m.group(2).lower().split()]
+            if (
+                words[0] in given_names()
+                and not any(w in cues.not_names for w in words)
+                and " ".join(words) not in cues.places
+            ):
+                self.add("PERSON", m.start(1), m.start(1) + len(" ".join(words)))
         for m in cues.sign_off.finditer(self.t):
             span = self._latin_name(m.end(), first_any=False, dry=True)
             if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:

@@ -117,10 +117,14 @@ def zh_addresses(text: str) -> list[tuple[int, int]]:
 _STREET = (
     r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
     r"terrace|crescent|close|highway|hwy|grove|mews|row|walk|parade|hill|rise|gardens|square|"
-    r"sq|wharf|quay|circle|cir|parkway|pkwy)"
+    r"sq|wharf|quay|circle|cir|parkway|pkwy|park|green|gate)"
 )
 _UNIT_WORD = r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl)"
-_UNIT = rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/f,?\s+)"
+_UNIT = (
+    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/f,?\s+"
+    r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
+    r"|[0-9]{1,2}/[0-9]{1,2},\s+)"  # a Glasgow flat: 2/1, 88 Dumbarton Road
+)
 _BUILDING = (
     r"(?:[a-z]+\s+){1,3}(?:building|bldg|tower|mansion|mansions|court|house|centre|center|"
     r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights)\b,?\s+"
@@ -130,24 +134,48 @@ _NOT_STREET_NAME = (
     r"(?!(?:the|a|an|to|of|down|up|along|from|and|or|my|your|our|this|that|in|on|at|for|by|"
     r"metres?|meters?|km|miles?|minutes?|mins?|yards?|steps?|feet|ft|m)\s)"
 )
+# A house number: "12A", "2215-B", a unit and the number ("4/18", "302-1088"), after "No.",
+# "Lot" or "Blk" (a Singapore block)
+_NUMBER = r"(?:(?:no\.?|lot|blk|block)\s*)?(?:[0-9]{1,4}[/\-])?[0-9]{1,5}[a-z]?(?:-[a-z])?"
 _HOUSE = (
-    rf"[0-9]{{1,5}}[a-z]?\s+(?:{_NOT_STREET_NAME}[a-z0-9]+\s+){{1,3}}{_STREET}\b\.?"
-    r"(?:\s+(?:north|south|east|west|n|s|e|w)\b)?"
-    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|#)\.?\s*[a-z0-9\-]+)?"
+    rf"{_NUMBER}\s+(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
+    r"(?:\s+(?:north|south|east|west|n|s|e|w|upper|lower|central|extension)\b)?"
+    r"(?:\s+[0-9]{1,3}(?![0-9]))?"  # Ang Mo Kio Ave 10, Lorong 8
+    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|#)\.?\s*[0-9a-z\-]+)?"
+)
+# Where there is no house number: a lane and its number before the road (Shanghai), a village
+# and its group or house, a rural route and box
+_NO_NUMBER = (
+    rf"lane\s+[0-9]{{1,5}},?\s+(?:[a-z]+\s+){{1,3}}{_STREET}\b"
+    r"|(?:group|team|house)\s+[0-9]{1,3},\s+(?:[a-z]+\s+){1,4}village"
+    r"|(?:rr|rural route)\s*[0-9]{1,3}(?:,?\s*site\s*[0-9]{1,3})?,?\s*box\s*[0-9]{1,5}"
+    r"|rmb\s*[0-9]{1,5}"
 )
 _EN_RE = re.compile(
     rf"(?<![a-z0-9])(?:{_UNIT}{{0,3}}(?:{_BUILDING})?{_HOUSE}"
     r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
+    rf"|{_UNIT}{{0,4}}(?:{_NO_NUMBER})"
     rf"|{_UNIT}{{1,3}}(?:[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|court|house|centre|"
     r"center|garden|gardens|estate|plaza|area|villa|villas|residence|heights)\b(?:\s+[0-9]{1,3})?)"
 )
 # After the street: ", District, City" (capitalised words), up to four of them.
-_TAIL_RE = re.compile(r",?\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|N\.T\.|[A-Z]{2,3})(?![A-Za-z])")
+_TAIL_RE = re.compile(
+    r",?\s*((?:Co\.\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}(?:\s+[0-9]{1,2}(?![0-9]))?|N\.T\.|"
+    r"[A-Z]{2,3})(?![A-Za-z])"
+)
 _MAX_TAIL = 4
 _POSTCODE_RE = re.compile(
     r",?\s+(?:[A-Z]{1,2}[0-9][0-9A-Z]?\s?[0-9][A-Z]{2}"  # UK: SW1A 1AA, M20 6LT
+    r"|[AC-FHKNPRTV-Y][0-9]{2}\s?[0-9AC-FHKNPRTV-Y]{4}"  # Irish Eircode: A98 X2F3
     r"|[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?"  # US: IL 62704
+    r"|(?:[A-Z]{2}\s+)?[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9]"  # Canada: ON M5J 0C3
+    r"|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+[0-9]{4}"  # Australia: VIC 3065
+    r"|S[0-9]{6}"  # Singapore: S570212
     r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6})(?![A-Za-z0-9])"  # a ZIP or a Chinese postcode
+)
+# In lower case: up to two words of town and then a UK postcode ("london se22 8hj")
+_LOWER_TAIL_RE = re.compile(
+    r"(?:,?\s+[a-z]+){1,2},?\s+[a-z]{1,2}[0-9][0-9a-z]?\s?[0-9][a-z]{2}(?![a-z0-9])"
 )
 
 
@@ -157,6 +185,10 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
     out: list[tuple[int, int]] = []
     for m in _EN_RE.finditer(text):
         end = m.end()
+        lower = _LOWER_TAIL_RE.match(text, end)
+        if lower and cased[end : lower.end()].islower():
+            out.append((m.start(), lower.end()))
+            continue
         for _ in range(_MAX_TAIL):
             post = _POSTCODE_RE.match(cased, end)
             if post:

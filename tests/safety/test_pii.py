@@ -743,3 +743,55 @@ def test_phone_numbers_among_other_numbers_in_english_prose() -> None:
 )
 def test_brands_shops_and_physicians_of_history_are_not_patients(text: str) -> None:
     assert mask(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "update my address to Unit 1507, 88 Harbour St, Toronto, ON M5J 0C3.",
+            "Unit 1507, 88 Harbour St, Toronto, ON M5J 0C3",
+        ),
+        (
+            "we're renting 3/27 Beach Rd, Bondi NSW 2026 for six weeks",
+            "3/27 Beach Rd, Bondi NSW 2026",
+        ),
+        (
+            "Address: Blk 456 Ang Mo Kio Ave 10, #08-1234, Singapore 560456",
+            "Blk 456 Ang Mo Kio Ave 10, #08-1234, Singapore 560456",
+        ),
+        (
+            "Ship to No. 17 Xinyuan South Road, Chaoyang District, Beijing 100027 please.",
+            "No. 17 Xinyuan South Road, Chaoyang District, Beijing 100027",
+        ),
+        (
+            "pls send to flat 9b 60 lordship lane london se22 8hj thx",
+            "flat 9b 60 lordship lane london se22 8hj",
+        ),
+        ("We are at RR 2 Box 145, Pella, IA 50219. It's a farm", "RR 2 Box 145, Pella, IA 50219"),
+        (
+            "Dublin address: 4 Haddington Road, Ballsbridge, Dublin 4, D04 C932. Please use it",
+            "4 Haddington Road, Ballsbridge, Dublin 4, D04 C932",
+        ),
+    ],
+)
+def test_addresses_of_many_countries_in_english(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Appointment for J. Smith at 9:15 tomorrow", "J. Smith"),
+        ("DMITRI VOLKOV\nROOM 815\nPLEASE SEND SOMEONE", "DMITRI VOLKOV"),
+        ("Could you tell Agnieszka Wiśniewska that her results are in?", "Agnieszka Wiśniewska"),
+        ("I'd like to come in with Tomáš Novák, my partner", "Tomáš Novák"),
+    ],
+)
+def test_names_with_initials_capitals_accents_and_everyday_cues(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+def test_everyday_cues_take_no_capitalised_word_that_is_not_a_name() -> None:
+    assert _kinds("The pharmacist gave me Panadol Extra for it") == []
+    assert _kinds("he has Alzheimer's and Hodgkin lymphoma in remission") == []
