@@ -430,6 +430,23 @@ _INITIALS_RE = re.compile(
 _CAPS_RUN_RE = re.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:-[A-Z]{2,})?)(?=((?: [A-Z]{2,}(?:-[A-Z]{2,})?){1,2})(?![A-Za-z]))"
 )
+# Beside a Latin name found: the next name of a list, an alias in brackets, the name before
+_NAME_WORDS = rf"[{_UPPER}][{_LOWER}]+(?:[ -][{_UPPER}][{_LOWER}]+){{0,2}}"
+_LIST_AFTER_RE = re.compile(
+    rf"\s*(?:&|\band\b)\s*(?:little\s+)?({_NAME_WORDS})(?![{_UPPER}{_LOWER}'’])"
+)
+_ALIAS_AFTER_RE = re.compile(
+    rf"\s*\(\s*(?:we call (?:him|her) |aka |a\.k\.a\. )?({_NAME_WORDS})\s*\)"
+)
+_LIST_BEFORE_RE = re.compile(
+    rf"(?<![{_UPPER}{_LOWER}])([{_UPPER}][{_LOWER}]+)\s*(?:&|\band\b)\s*(?:little\s+)?$"
+)
+_LATIN_LIST_ROUNDS = 3
+_KIN_POSSESSIVE_RE = re.compile(
+    rf"(?<![{_UPPER}{_LOWER}])([{_UPPER}][{_LOWER}]+)['’]s\s+(?:mum|mom|mother|dad|father|wife|"
+    r"husband|son|daughter|sister|brother|partner|mummy|mommy|grandma|grandpa|parents|"
+    r"boyfriend|girlfriend)\b"
+)
 _EPONYM_NEXT_RE = re.compile(r"\s*(?:disease|syndrome|palsy|sign|test|病|症|综合|患者|病人)")
 _POSSESSIVE_RE = re.compile(r"['’]s(?![a-z])")
 _NAME_PREFIX_RE = re.compile(r"(?:o['’]|mc|mac|al-|el-|abu-|abd)[a-z]{2,}")
@@ -1794,11 +1811,45 @@ class _Detector:
             ):
                 self.add("PERSON", *m.span(1))
         self._title_case_names()
+        self._latin_name_company()
         if re.search(f"[{_CJK}]", self.t):
             for m in _LATIN_IN_ZH_RE.finditer(self.n.cased):  # "Tom 说他明天来"
                 word = m.group(1).lower()
                 if word in given_names() and word not in cues.not_names:
                     self.add("PERSON", *m.span(1))
+
+    def _latin_name_company(self) -> None:
+        """Names beside a Latin name already found: in a list ("Ahmed and Samira Haddad",
+        "Rodrigo, Valentina and little Mateo Gómez"), an alias in brackets ("Zhang Li (Zoe)",
+        "Bee (Beatrice Okafor)"); and a capitalised name before 's and a family word ("Sofia's
+        mum")."""
+        cues = _latin_cues()
+        cased = self.n.cased
+        for m in _KIN_POSSESSIVE_RE.finditer(cased):
+            if m.group(1).lower() not in cues.not_names:
+                self.add("PERSON", *m.span(1))
+        for _ in range(_LATIN_LIST_ROUNDS):
+            found = [c for c in self.cands if c.kind == "PERSON" and cased[c.start].isascii()]
+            added = False
+            for c in found:
+                for rx in (_LIST_AFTER_RE, _ALIAS_AFTER_RE):
+                    after = rx.match(cased, c.end)
+                    if after and not any(
+                        w.lower() in cues.not_names for w in after.group(1).split()
+                    ):
+                        added |= self._add_new("PERSON", *after.span(1))
+                before = _LIST_BEFORE_RE.search(cased, 0, c.start)
+                if before and before.group(1).lower() not in cues.not_names:
+                    added |= self._add_new("PERSON", *before.span(1))
+            if not added:
+                break
+
+    def _add_new(self, kind: str, start: int, end: int) -> bool:
+        """Add a candidate unless one of this kind already covers the span."""
+        if any(c.kind == kind and c.start <= start and end <= c.end for c in self.cands):
+            return False
+        self.add(kind, start, end)
+        return True
 
     def _latin_plausible(
         self, start: int, word: str, listed_only: bool = False, after_title: bool = False
@@ -1822,8 +1873,10 @@ class _Detector:
         """A capital letter not owed to the start of a sentence (after a title's full stop,
         "Dr. Patel", it is not), in a text not all capitals."""
         cased = self.n.cased
-        if not cased[start].isupper() or cased.upper() == cased:
+        if not cased[start].isupper():
             return False
+        if cased.upper() == cased:
+            return after_title  # a text in capitals: only a cue says a word is a name
         before = cased[:start].rstrip()
         return after_title or (bool(before) and before[-1] not in _SENTENCE_END)
 
@@ -1868,8 +1921,13 @@ class _Detector:
                 break
         if not words or self.t[words[0][0] : words[-1][1]] in cues.places:
             return None
-        if listed_only and len(words) == 1 and self.t[slice(*words[0])] not in given_names():
-            return None  # "my friend park": a family name alone after a weak cue is a word
+        if (
+            listed_only
+            and len(words) == 1
+            and self.t[slice(*words[0])] not in given_names()
+            and not self._capitalised(words[0][0], after_title)
+        ):
+            return None  # "my friend park": a lone word in lower case that no list names
         span = (words[0][0], words[-1][1])
         if not dry:
             self.add("PERSON", *span)

@@ -795,3 +795,22 @@ def test_names_with_initials_capitals_accents_and_everyday_cues(text: str, name:
 def test_everyday_cues_take_no_capitalised_word_that_is_not_a_name() -> None:
     assert _kinds("The pharmacist gave me Panadol Extra for it") == []
     assert _kinds("he has Alzheimer's and Hodgkin lymphoma in remission") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Both my parents are booked: Ahmed and Samira Haddad, 9am.", ["Ahmed", "Samira Haddad"]),
+        ("Hello, this is Zhang Li (Zoe). I need a doctor", ["Zhang Li", "Zoe"]),
+        ("Hi there, Sofia's mum here. Sofia has a rash", ["Sofia"]),
+        ("PLEASE CALL MY SON ADEBAYO BEFORE THE OPERATION", ["ADEBAYO"]),
+    ],
+)
+def test_names_beside_names_and_in_capitals(text: str, names: list[str]) -> None:
+    found = [v for k, v in _kinds(text) if k == "PERSON"]
+    assert all(n in found for n in names), found
+
+
+def test_a_capitalised_word_after_a_name_and_a_comma_is_not_taken() -> None:
+    assert ("PERSON", "Whats") not in _kinds("I'm Winnie Tsang, WhatsApp doesn't work here")
+    assert "German" not in [v for _, v in _kinds("Ahmed speaks Farsi and German")]
