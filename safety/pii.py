@@ -408,6 +408,7 @@ _NAM_DICT_FREQ_END = 86  # frequency digit (hex, 1-13) per country up to column 
 _NAM_DICT_MIN_FREQ = 3
 _NAM_DICT_ENGLISH = 3  # the first three countries: Great Britain, Ireland, the U.S.A.
 _LATIN_NAME_MAX_WORDS = 3
+_ACRONYM_MAX = 3  # a word this short in capitals is an abbreviation (HK, NHS), not a name
 _LATIN_PART_MIN = 3  # a part of a Latin name this long recurs on its own
 _SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not He, Ma, Li)
 # A word after a given name that reads as a verb or adverb, not a family name (checking, asked)
@@ -1811,6 +1812,12 @@ class _Detector:
             ):
                 self.add("PERSON", *m.span(1))
         self._title_case_names()
+        for m in _CAP_RUN_ACTING_RE.finditer(self.n.cased):  # "Andrei Popescu asked me …"
+            words = m.group(1).lower().split()
+            if not any(w in cues.not_names for w in words) and m.group(1).lower() not in (
+                cues.places
+            ):
+                self.add("PERSON", *m.span(1))
         self._latin_name_company()
         if re.search(f"[{_CJK}]", self.t):
             for m in _LATIN_IN_ZH_RE.finditer(self.n.cased):  # "Tom 说他明天来"
@@ -1858,14 +1865,18 @@ class _Detector:
         O'/Mc/al- name, or a capital letter inside a sentence (anywhere ``after_title``);
         ``listed_only`` without ``after_title``: only a listed name ("leila here")."""
         cues = _latin_cues()
-        if word in cues.not_names:
-            return False
         parts = [p for p in re.split(r"[\-'’]", _fold_accents(word)) if p]
+        if word in cues.not_names or any(p in cues.not_names for p in parts if len(p) > 2):
+            return False  # "Chinese-Canadian"
         names = given_names()
         if any(p in names or p in cues.surnames for p in parts) or _NAME_PREFIX_RE.fullmatch(word):
             return True
-        # a capital letter counts (after a weak cue too: "my daughter Ananya Iyer")
+        # a capital letter counts (after a weak cue too: "my daughter Ananya Iyer"), but not
+        # in a short word all in capitals, an abbreviation ("its HK0099127")
         if listed_only and not after_title:
+            return False
+        cased = self.n.cased[start : start + len(word)]
+        if len(word) <= _ACRONYM_MAX and cased.isupper() and self.n.cased.upper() != self.n.cased:
             return False
         return self._capitalised(start, after_title)
 
@@ -1985,6 +1996,14 @@ class _Detector:
 _CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}{_LOWER}][{_LOWER}]+)?"
 _TITLE_RUN_RE = re.compile(
     rf"(?<![{_UPPER}{_LOWER}])({_CAP_WORD})(?=((?: {_CAP_WORD}){{1,2}})(?![{_UPPER}{_LOWER}]))"
+)
+# Two or three capitalised words that then act as a person does: "Andrei Popescu asked",
+# "Nimali Perera has type 2 diabetes", "Ivana Petrović from Zagreb", "Diego López, patient …"
+_CAP_RUN_ACTING_RE = re.compile(
+    rf"(?<![{_UPPER}{_LOWER}])({_CAP_WORD}(?: {_CAP_WORD}){{1,2}})"
+    r"(?:'s)?(?=\s+(?:has|had|asked|asks|needs|needed|wants|wanted|picks|picked|will|would|"
+    r"can|could|gets|got|came|comes|went|goes|takes|took|keeps|kept|is my|was my|as the name|"
+    r"from [A-Z]|here\b|again\b|speaking\b)|,\s+(?:patient|my|our|his|her|aged?)\b)"
 )
 
 

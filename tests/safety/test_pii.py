@@ -814,3 +814,27 @@ def test_names_beside_names_and_in_capitals(text: str, names: list[str]) -> None
 def test_a_capitalised_word_after_a_name_and_a_comma_is_not_taken() -> None:
     assert ("PERSON", "Whats") not in _kinds("I'm Winnie Tsang, WhatsApp doesn't work here")
     assert "German" not in [v for _, v in _kinds("Ahmed speaks Farsi and German")]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Andrei Popescu asked me to confirm his colonoscopy prep", "Andrei Popescu"),
+        ("My mother-in-law Nimali Perera has type 2 diabetes", "Nimali Perera"),
+        ("Ivana Petrović from Zagreb - following up on my email", "Ivana Petrović"),
+    ],
+)
+def test_capitalised_names_that_act_as_a_person_does(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm Chinese-Canadian, is my resident ID enough?",
+        "hey u guys have my hospital number? its HK0099127 i think",
+        "Grace Baptist Church has a shuttle to the hospital",
+    ],
+)
+def test_nationalities_abbreviations_and_institutions_are_not_names(text: str) -> None:
+    assert [v for k, v in _kinds(text) if k == "PERSON"] == []
