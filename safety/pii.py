@@ -81,6 +81,7 @@ _ID_MIN_YEAR = 1900
 _BANK_LENGTHS = range(16, 20)
 _MIN_DIGITS_FOR_PHONE_LIB = 7
 _PHONE_CUE_WINDOW = 12
+_PHONE_CUE_WINDOW_LATIN = 24  # "call first on (641) 555-0148"
 _LOCAL_CUE_WINDOW = 30  # "call me back on 9123 4567", "…, mine is 9876 5432"
 _LOCAL_CUE_RE = re.compile(r"(?<![a-z])(?:number|no\.)(?![a-z])")
 _NAME_MAX_GIVEN = 2
@@ -161,6 +162,12 @@ _EMAIL_RE = re.compile(
 )
 _CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
 _EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
+# A card named, then its number a few words later: "my clinic card …, the number is C0045821"
+_CARD_NUMBER_RE = re.compile(
+    r"(?:clinic|hospital|patient|outpatient|inpatient|medical|health|insurance|member(?:ship)?)"
+    r"\s+card\b[^.!?\n]{0,40}?\b(?:number|no\.?)\s*(?:is|was|:)?\s*"
+    r"((?=[a-z\-]*[0-9])[a-z]{0,3}-?[0-9][a-z0-9\-]{4,15})(?![a-z0-9])"
+)
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
     r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
@@ -192,7 +199,7 @@ _WECHAT_RE = re.compile(
 )
 _PERMIT_RE = re.compile(
     r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
-    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|会员号|会员卡号|保单号|保险单号|"
+    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|健保卡号|健保卡|会员号|会员卡号|保单号|保险单号|"
     r"social security(?: number| no\.?)?|ssn|national insurance(?: number| no\.?)?|nhs number|"
     r"insurance (?:number|no\.?|id)|member(?:ship)? (?:id|no\.?|number)|"
     r"policy (?:number|no\.?)|medicare(?: number| no\.?)?|medicaid(?: number| no\.?)?)(?:"
@@ -206,6 +213,11 @@ _PERMIT_RE = re.compile(
 _HKID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{6})\s?\(?([0-9A])\)?(?![A-Za-z0-9])")
 _HKID_CUE_RE = re.compile(r"身份证|证件|hkid|id card|identity card")
 _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
+# Singapore NRIC/FIN (S1234567D), a US social security number (123-45-6789), a Malaysian MyKad
+# (YYMMDD-PB-NNNN): shapes of their own, each checked
+_NRIC_RE = re.compile(r"(?<![A-Za-z0-9])([STFG])([0-9]{7})([A-Z])(?![A-Za-z0-9])")
+_SSN_RE = re.compile(r"(?<![0-9\-])([0-9]{3})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
+_MYKAD_RE = re.compile(r"(?<![0-9\-])([0-9]{6})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
 _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
     r"[a-hj-np-z][·\s]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
@@ -694,6 +706,15 @@ def _real_birth_date(yyyymmdd: str) -> bool:
     return born.year >= _ID_MIN_YEAR and born <= dt.date.today()
 
 
+def valid_nric(prefix: str, digits: str, check: str) -> bool:
+    """Singapore NRIC (S, T) or FIN (F, G): the check letter of the weighted digit sum."""
+    total = sum(int(d) * w for d, w in zip(digits, (2, 7, 6, 5, 4, 3, 2), strict=True))
+    if prefix in "TG":
+        total += 4
+    letters = "JZIHGFEDCBA" if prefix in "ST" else "XWUTRQPNMLK"
+    return letters[total % 11] == check
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -1123,6 +1144,8 @@ class _Detector:
                 ):
                     at = run.start()
                     found.append((at + match.start, at + match.end, match.raw_string))
+        # words are longer than characters: an English cue may stand further back
+        window = _PHONE_CUE_WINDOW_LATIN if latin else _PHONE_CUE_WINDOW
         for s, e, raw_string in found:
             if any(s < b and a < e for a, b in taken):
                 continue
@@ -1130,7 +1153,7 @@ class _Detector:
             if (s > 0 and self.t[s - 1].isdigit()) or (e < len(self.t) and self.t[e].isdigit()):
                 continue
             raw = raw_string.lstrip("(")
-            cue = _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s])
+            cue = _PHONE_CUE_RE.search(self.t[max(0, s - window) : s])
             if raw.startswith(("+", "0")) or cue:
                 self.add("PHONE", s, e)
         for m in _INTL_PHONE_RE.finditer(self.t):
@@ -1147,6 +1170,7 @@ class _Detector:
     def cued(self) -> None:
         for rx, kind in (
             (_MRN_RE, "MRN"),
+            (_CARD_NUMBER_RE, "MRN"),
             (_PASSPORT_CUE_RE, "PASSPORT"),
             (_WECHAT_RE, "WECHAT_ID"),
             (_PERMIT_RE, "OTHER_ID"),
@@ -1163,6 +1187,16 @@ class _Detector:
         for m in _TWID_RE.finditer(self.n.cased):
             if valid_twid(m.group(1)):
                 self.add("OTHER_ID", *m.span(1))
+        for m in _NRIC_RE.finditer(self.n.cased):
+            if valid_nric(*m.groups()):
+                self.add("OTHER_ID", *m.span())
+        for m in _SSN_RE.finditer(self.t):
+            area, group, serial = m.groups()
+            if area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000":
+                self.add("OTHER_ID", *m.span())
+        for m in _MYKAD_RE.finditer(self.t):
+            if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
+                self.add("OTHER_ID", *m.span())
         for m in _PLATE_RE.finditer(self.t):
             if any(c.isdigit() for c in m.group()):
                 self.add("PLATE", *m.span())

@@ -838,3 +838,23 @@ def test_capitalised_names_that_act_as_a_person_does(text: str, name: str) -> No
 )
 def test_nationalities_abbreviations_and_institutions_are_not_names(text: str) -> None:
     assert [v for k, v in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("my NRIC is S1234567D, please update", "OTHER_ID", "S1234567D"),
+        ("SSN 532-41-8876 for the billing dispute", "OTHER_ID", "532-41-8876"),
+        ("MyKad 900101-14-5678 for registration", "OTHER_ID", "900101-14-5678"),
+        ("健保卡號 0000 1234 5678 過期了", "OTHER_ID", "0000 1234 5678"),
+        ("i forgot my clinic card at home, the number is C0045821.", "MRN", "C0045821"),
+        ("the courier should call first on (641) 555-0148", "PHONE", "(641) 555-0148"),
+    ],
+)
+def test_more_identifiers_of_other_countries(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_codes_and_ranges_are_not_phones() -> None:
+    assert _kinds("Gluten information. Re:NDC# 0115-0672-50") == []
+    assert _kinds("S1234567A is not a checked NRIC") == []
