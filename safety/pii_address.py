@@ -121,7 +121,7 @@ _STREET = (
 )
 _UNIT_WORD = r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl)"
 _UNIT = (
-    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/f,?\s+"
+    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f,?\s+"
     r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
     r"|[0-9]{1,2}/[0-9]{1,2},\s+)"  # a Glasgow flat: 2/1, 88 Dumbarton Road
 )
@@ -136,12 +136,15 @@ _NOT_STREET_NAME = (
 )
 # A house number: "12A", "2215-B", a unit and the number ("4/18", "302-1088"), after "No.",
 # "Lot" or "Blk" (a Singapore block)
-_NUMBER = r"(?:(?:no\.?|lot|blk|block)\s*)?(?:[0-9]{1,4}[/\-])?[0-9]{1,5}[a-z]?(?:-[a-z])?"
+_NUMBER = r"(?:(?:no\.?|lot|blk|block|unit)\s*)?(?:[0-9]{1,4}[/\-])?[0-9]{1,5}[a-z]?(?:-[a-z])?"
 _HOUSE = (
-    rf"{_NUMBER}\s+(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
+    rf"{_NUMBER}\s+(?:(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
+    # the street word first: "rue Saint-Denis", "Jalan Kechubong", "Toa Payoh Lorong 8"
+    r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida)\s+[a-z0-9\-'’]+)"
     r"(?:\s+(?:north|south|east|west|n|s|e|w|upper|lower|central|extension)\b)?"
     r"(?:\s+[0-9]{1,3}(?![0-9]))?"  # Ang Mo Kio Ave 10, Lorong 8
-    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|#)\.?\s*[0-9a-z\-]+)?"
+    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|room|rm|building|bldg|block|tower|"
+    r"floor|#)\.?\s*[0-9a-z\-]+){0,3}"
 )
 # Where there is no house number: a lane and its number before the road (Shanghai), a village
 # and its group or house, a rural route and box
@@ -173,9 +176,16 @@ _POSTCODE_RE = re.compile(
     r"|S[0-9]{6}"  # Singapore: S570212
     r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6})(?![A-Za-z0-9])"  # a ZIP or a Chinese postcode
 )
-# In lower case: up to two words of town and then a UK postcode ("london se22 8hj")
-_LOWER_TAIL_RE = re.compile(
-    r"(?:,?\s+[a-z]+){1,2},?\s+[a-z]{1,2}[0-9][0-9a-z]?\s?[0-9][a-z]{2}(?![a-z0-9])"
+# In one case only (lower or capitals): up to two words of town and then a UK postcode
+# ("london se22 8hj") or a US state and ZIP code ("springfield, il 62702")
+_ONE_CASE_TAIL_RE = re.compile(
+    r"(?:,?\s+[a-z]+){1,2},?\s+(?:[a-z]{1,2}[0-9][0-9a-z]?\s?[0-9][a-z]{2}|[a-z]{2}\s+[0-9]{5})"
+    r"(?![a-z0-9])"
+)
+# After the postcode, the country
+_COUNTRY_RE = re.compile(
+    r"(?i:,?\s*(?:canada|uk|united kingdom|usa|united states|australia|singapore|china|"
+    r"ireland|hong kong|new zealand))(?![a-z])"
 )
 
 
@@ -185,14 +195,18 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
     out: list[tuple[int, int]] = []
     for m in _EN_RE.finditer(text):
         end = m.end()
-        lower = _LOWER_TAIL_RE.match(text, end)
-        if lower and cased[end : lower.end()].islower():
-            out.append((m.start(), lower.end()))
+        one_case = _ONE_CASE_TAIL_RE.match(text, end)
+        if one_case and (
+            cased[end : one_case.end()].islower() or cased[end : one_case.end()].isupper()
+        ):
+            out.append((m.start(), one_case.end()))
             continue
         for _ in range(_MAX_TAIL):
             post = _POSTCODE_RE.match(cased, end)
             if post:
                 end = post.end()
+                country = _COUNTRY_RE.match(cased, end)
+                end = country.end() if country else end
                 break
             tail = _TAIL_RE.match(cased, end)
             if not tail or tail.group(1).split()[0].rstrip(".") in not_places:

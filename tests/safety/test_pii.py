@@ -858,3 +858,38 @@ def test_more_identifiers_of_other_countries(text: str, kind: str, value: str) -
 def test_codes_and_ranges_are_not_phones() -> None:
     assert _kinds("Gluten information. Re:NDC# 0115-0672-50") == []
     assert _kinds("S1234567A is not a checked NRIC") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "My address in Montreal is 4150 rue Saint-Denis, app. 6, Montréal QC H2W 2M5.",
+            "4150 rue Saint-Denis, app. 6, Montréal QC H2W 2M5",
+        ),
+        (
+            "We're at 23 Jalan Kechubong, Singapore 466331 - landed house",
+            "23 Jalan Kechubong, Singapore 466331",
+        ),
+        (
+            "apt 4, 419 n elm st, springfield, il 62702 - thats my address",
+            "apt 4, 419 n elm st, springfield, il 62702",
+        ),
+        (
+            "MY ADDRESS IS 1600 WALNUT ST APT 3 PHILADELPHIA PA 19103",
+            "1600 WALNUT ST APT 3 PHILADELPHIA PA 19103",
+        ),
+        (
+            "new address: Unit 4/18 Smith Street, Fitzroy VIC 3065",
+            "Unit 4/18 Smith Street, Fitzroy VIC 3065",
+        ),
+        (
+            "My mailing address:\n55 Kent Street, Apt 910\nOttawa, Ontario K1P 5N8\nCanada",
+            "55 Kent Street, Apt 910\nOttawa, Ontario K1P 5N8\nCanada",
+        ),
+    ],
+)
+def test_addresses_in_one_case_with_street_words_first_and_a_country(
+    text: str, address: str
+) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
