@@ -163,8 +163,8 @@ _EN_RE = re.compile(
 )
 # After the street: ", District, City" (capitalised words), up to four of them.
 _TAIL_RE = re.compile(
-    r",?\s*((?:Co\.\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}(?:\s+[0-9]{1,2}(?![0-9]))?|N\.T\.|"
-    r"[A-Z]{2,3})(?![A-Za-z])"
+    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}(?:\s+[0-9]{1,2}(?![0-9]))?"
+    r"|N\.T\.|[A-Z]{2,3})(?![A-Za-zß-ÿ])"
 )
 _MAX_TAIL = 4
 _POSTCODE_RE = re.compile(
