@@ -1001,11 +1001,15 @@ class _Detector:
             return
         names = _names()
         never = names.never
-        medical = [
-            (k.start, k.end)
-            for k in _text.tokens(self.t)
-            if len(k.text) > 1 and (k.text in never or k.text.endswith(_DISEASE_ENDINGS))
-        ]
+        medical = (  # words of Chinese only: an English message is not segmented for this
+            [
+                (k.start, k.end)
+                for k in _text.tokens(self.t)
+                if len(k.text) > 1 and (k.text in never or k.text.endswith(_DISEASE_ENDINGS))
+            ]
+            if re.search(f"[{_CJK}]", self.t)
+            else []
+        )
         kept: list[_Cand] = []
         for c in self.cands:
             if c.kind == "PERSON":
