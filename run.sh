@@ -12,6 +12,9 @@ fi
 if [ ! -x .venv/bin/careline ] || [ pyproject.toml -nt .venv/.careline-installed ]; then
   echo "Setting up careline in .venv (first run only) ..." >&2
   "$PYTHON" -m venv .venv
+  # setuptools cautions that an editable install of a flat layout lets same-named folders in
+  # the working directory win; here those folders are the project itself, so say nothing.
+  export PYTHONWARNINGS="ignore:Editable installation"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e .
   touch .venv/.careline-installed

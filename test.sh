@@ -7,6 +7,9 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.careline-dev-installed ]; then
   echo "Setting up the test environment in .venv (first run only) ..." >&2
   "$PYTHON" -m venv .venv
+  # setuptools cautions that an editable install of a flat layout lets same-named folders in
+  # the working directory win; here those folders are the project itself, so say nothing.
+  export PYTHONWARNINGS="ignore:Editable installation"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch .venv/.careline-installed .venv/.careline-dev-installed

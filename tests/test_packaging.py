@@ -16,7 +16,7 @@ def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
     # Build from a copy, so the build's own files never land in (or race on) the work tree.
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
-    subprocess.run(
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -30,7 +30,12 @@ def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
         ],
         check=True,
         capture_output=True,
+        text=True,
     )
+    # Every data folder is declared: setuptools has nothing to warn about (it used to print a
+    # screen of "package would be ignored" for safety/data, prompts/zh and the console's files).
+    assert "would be ignored" not in built.stderr
+    assert "SetuptoolsDeprecationWarning" not in built.stderr
     [wheel] = tmp_path.glob("careline-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for lang in ("zh", "en"):
