@@ -1,24 +1,46 @@
-"""What a messaging channel offers careline's server, and what the server gives it.
+"""The channel contract: what a messaging channel offers careline, and what careline gives it.
 
-A channel turns platform payloads into ``Inbound`` messages (handing each to ``submit``) and
-renders ``Outbound`` ones as platform calls (``send``). Its webhook routes are added when the
-server is built; ``start`` runs once careline's runtime is up. At shutdown ``drain`` comes
-first, while the pipeline still accepts messages (a channel that acknowledged a delivery
-before handing it on hands it on now), then the pipeline finishes, then ``stop``.
+A channel is a package ``adapters/<name>/`` whose ``spec.py`` declares a ``ChannelSpec``:
+its name, its settings model (``CARELINE_<NAME>_*``), whether those settings enable it, how
+to make its adapter, the longest answer it shows, and an optional command-line plug-in.
+``adapters/registry.py`` lists the specs; the server and the command line iterate it.
+
+The adapter turns platform payloads into ``Inbound`` messages (handing each to
+``ChannelContext.submit``) and renders ``Outbound`` ones as platform calls (``send``). Its
+webhook routes are added when the server is built; ``start`` runs once careline's runtime is
+up. At shutdown ``drain`` comes first, while the pipeline still accepts messages (a channel
+that acknowledged a delivery before handing it on hands it on now), then the pipeline
+finishes, then ``stop``.
+
+Optional capabilities are Protocols the dispatcher checks with ``isinstance``: ``Typing``,
+``Drafts``, ``NoReply``. A spec may also offer ``StaffAlerts`` (the staff group's chat on the
+same platform), which the handoff worker uses for emergencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.config import Settings
-from bot.front import FastHandler
-from bot.models import Channel, Inbound, Outbound
+from bot.config import ChannelSettings, Settings
+from bot.models import Inbound, Outbound
+
+# Longest answer body, before the disclaimer, for a channel that does not say.
+DEFAULT_MAX_REPLY_CHARS = 2000
+
+FastHandler = Callable[[str, Mapping[bytes, bytes], bytes], bytes | None]
+"""Given a POST's query string, headers (lowercase names) and body: the body of a ``200
+text/plain`` answer, or None to give the request to aiohttp's full route (bot.front). Runs
+inside the event loop's read callback: it must not block and must not raise (an exception is
+logged by type and treated as None)."""
+
+
+class DispatcherClosed(RuntimeError):
+    """``submit`` after the pipeline began to shut down: the message was not accepted."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +48,8 @@ class ChannelContext:
     settings: Settings
     redis: aioredis.Redis
     submit: Callable[[Inbound], Awaitable[None]]
-    """Hands a message to the pipeline; returns at once (after an emergency reply is sent)."""
+    """Hands a message to the pipeline; returns at once (after an emergency reply is sent).
+    Raises DispatcherClosed once shutdown has begun."""
     escalate: Callable[[str, str], Awaitable[None]]
     """Puts a conversation (its key, ``<channel>:<id>``) in front of staff, with a reason;
     for what only the channel knows (a platform refusing to deliver). Never raises."""
@@ -38,8 +61,15 @@ class ChannelContext:
     it to keep such replies in the acknowledgement. Cheap and pure: no I/O."""
 
 
-class ChannelAdapter(Protocol):
-    channel: Channel
+class Sender(Protocol):
+    """A channel's way out: what the dispatcher and the handoff worker need of a channel."""
+
+    async def send(self, out: Outbound) -> None: ...
+
+
+class ChannelAdapter(Sender, Protocol):
+    channel: str
+    """Its spec's name."""
 
     def routes(self) -> Sequence[web.AbstractRouteDef]: ...
 
@@ -55,4 +85,86 @@ class ChannelAdapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, out: Outbound) -> None: ...
+
+@runtime_checkable
+class Typing(Protocol):
+    async def typing(self, msg: Inbound) -> None:
+        """Show that an answer is being written."""
+        ...
+
+
+@runtime_checkable
+class Drafts(Protocol):
+    async def draft(self, msg: Inbound, text: str) -> None:
+        """Show the answer so far (asked only for messages whose ``extras`` carry
+        ``EXTRA_DRAFTS``; the text is guarded and unmasked)."""
+        ...
+
+
+@runtime_checkable
+class NoReply(Protocol):
+    async def no_reply(self, msg: Inbound) -> None:
+        """careline has finished with the message and sends nothing in answer to it (a repeat
+        over the rate limit, an answer withheld after an emergency): a channel holding the
+        delivery open for the answer can stop waiting."""
+        ...
+
+
+class StaffAlerts(Protocol):
+    """Where a channel's platform also carries the staff's own group chat."""
+
+    async def alert_staff(self, text: str) -> bool:
+        """Post a staff alert (labels and times, never patient text); False when the
+        platform refused it or could not be reached (logged, never raised)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+S = TypeVar("S", bound=ChannelSettings)
+
+
+@dataclass(frozen=True)
+class ChannelSpec(Generic[S]):
+    """A channel as careline knows it before it is made."""
+
+    name: str
+    """The channel's name in conversation keys (``wechat:<openid>``); never changes."""
+    settings: type[S]
+    """Its settings model; the variables are ``CARELINE_<NAME>_*``."""
+    enabled: Callable[[S], bool]
+    """Whether these settings switch the channel on (its credentials are set)."""
+    make: Callable[[Settings, S], ChannelAdapter]
+    """The adapter; imports the platform's library only when called."""
+    max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS
+    """Longest answer body before the disclaimer; the channel splits further if it must."""
+    rate_limited: bool = True
+    """Whether patients' messages count against CARELINE_RATE_LIMIT (not the terminal's)."""
+    cli: str | None = None
+    """A module with ``register_cli(subparsers)`` adding the channel's commands."""
+    library_loggers: tuple[str, ...] = ()
+    """Loggers of the platform's library that are chatty at INFO: kept at WARNING."""
+    problems: Callable[[S], list[str]] | None = None
+    """Set-up problems ``careline check`` reports (one sentence each, what to do)."""
+    staff_alerts: Callable[[Settings, S], StaffAlerts | None] | None = None
+    """Staff alerts through this platform, when its settings name a staff chat."""
+
+    def load(self, settings: Settings) -> S:
+        return settings.channel(self.settings)
+
+    def is_enabled(self, settings: Settings) -> bool:
+        return self.enabled(self.load(settings))
+
+    def adapter(self, settings: Settings) -> ChannelAdapter:
+        return self.make(settings, self.load(settings))
+
+    def check(self, settings: Settings) -> list[str]:
+        return self.problems(self.load(settings)) if self.problems is not None else []
+
+    def alerts(self, settings: Settings) -> StaffAlerts | None:
+        if self.staff_alerts is None:
+            return None
+        return self.staff_alerts(settings, self.load(settings))
+
+
+AnySpec = ChannelSpec[Any]

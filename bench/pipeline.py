@@ -36,7 +36,7 @@ from bench.measure import free_port, percentile  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.llm import ChatMessage, M, OnStart, Readiness  # noqa: E402
-from bot.models import Channel, Inbound, Outbound  # noqa: E402
+from bot.models import Inbound, Outbound  # noqa: E402
 from bot.redis_conn import open_redis  # noqa: E402
 
 SHARED_QUESTIONS = ROOT.parent / "shared" / "data" / "real" / "cmdd_questions_dev.jsonl"
@@ -126,7 +126,7 @@ async def overhead(count: int, redis_url: str | None) -> None:
             settings.redis_url, settings.data_dir, settings.redis_max_connections
         )
         clock = Clock()
-        dispatcher = Dispatcher(settings, handle.client, InstantModel(), {Channel.WECHAT: clock})
+        dispatcher = Dispatcher(settings, handle.client, InstantModel(), {"wechat": clock})
         texts = messages(count)
         warm = 20
         latencies: list[float] = []
@@ -135,7 +135,7 @@ async def overhead(count: int, redis_url: str | None) -> None:
             for i, text in enumerate(texts[:warm] + texts):
                 conv = f"bench-{i}"
                 msg = Inbound(
-                    channel=Channel.WECHAT,
+                    channel="wechat",
                     conversation_id=conv,
                     user_id=conv,
                     message_id=str(i),

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH  # noqa: E402
+from adapters.telegram.channel import SECRET_HEADER, WEBHOOK_PATH  # noqa: E402
 from bench.measure import (  # noqa: E402
     RawConnection,
     burst,

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_settings  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.llm import make_llm  # noqa: E402
-from bot.models import Channel, Inbound, Outbound  # noqa: E402
+from bot.models import Inbound, Outbound  # noqa: E402
 from bot.redis_conn import open_redis  # noqa: E402
 from bot.triage import triage_messages  # noqa: E402
 from tests.fakes.ollama import FakeOllama  # noqa: E402
@@ -70,7 +70,7 @@ async def run(
         )
         clock = Clock()
         llm = make_llm(settings)
-        dispatcher = Dispatcher(settings, handle.client, llm, {Channel.WECHAT: clock})
+        dispatcher = Dispatcher(settings, handle.client, llm, {"wechat": clock})
         waits: list[float] = []
         try:
             for i in range(count):
@@ -79,7 +79,7 @@ async def run(
                 started = time.perf_counter()
                 await dispatcher.submit(
                     Inbound(
-                        channel=Channel.WECHAT,
+                        channel="wechat",
                         conversation_id=conv,
                         user_id=conv,
                         message_id=str(i),

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import importlib
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.config import ConfigError, Settings, load_settings
+from adapters import registry
+from bot.config import ConfigError, Settings, load_settings, redacted
 
 log = logging.getLogger("careline")
 
 # Modules that add commands: each has ``register_cli(subparsers)`` adding parsers whose
 # defaults carry ``run=function(settings, args) -> exit code``.
-CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit", "adapters.telegram_cli")
+# Channels add theirs through their spec (adapters.registry).
+CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit")
 
 # Library loggers that are chatty at INFO (httpx logs every request line).
-QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio", "telegram")
+QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")
 
 
 def setup_logging(level: str) -> None:
@@ -31,56 +31,8 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
-    for name in QUIET_LOGGERS:
+    for name in (*QUIET_LOGGERS, *registry.library_loggers()):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
-# ------------------------------------------------------------------- chat
-
-
-async def _read_line(stream: TextIO) -> str | None:
-    line = await asyncio.to_thread(stream.readline)
-    return line if line else None
-
-
-async def chat(settings: Settings, conversation: str | None, stdin: TextIO, stdout: TextIO) -> int:
-    from adapters.console import ConsoleChannel
-    from bot.models import Channel
-    from bot.runtime import open_runtime
-
-    interactive = stdin.isatty()
-    user = getpass.getuser()
-    channel = ConsoleChannel(
-        stdout, conversation_id=conversation or f"{user}-{int(time.time())}", user_id=user
-    )
-    async with open_runtime(settings, {Channel.CONSOLE: channel}) as runtime:
-        print(f"careline: Redis is {runtime.redis.description}", file=sys.stderr)
-        readiness = await runtime.llm.check()
-        if not (readiness.reachable and readiness.model_present):
-            print(
-                f"careline: the model is not available ({readiness.detail}). "
-                "Emergency replies, masking and the staff fallback still work.",
-                file=sys.stderr,
-            )
-        if interactive:
-            print(
-                "careline chat: type a message; a number picks a choice; "
-                "/human, /numbers, /forget; Ctrl-D ends.\n",
-                file=stdout,
-            )
-        while True:
-            if interactive:
-                stdout.write("you> ")
-                stdout.flush()
-            line = await _read_line(stdin)
-            if line is None:
-                break
-            msg = channel.parse(line)
-            if msg is None:
-                continue
-            await runtime.dispatcher.submit(msg)
-            await runtime.dispatcher.drain()
-    return 0
 
 
 # ------------------------------------------------------------------ check
@@ -128,14 +80,10 @@ async def check(settings: Settings, out: TextIO) -> int:
             f"Redis:     NOT REACHABLE ({type(exc).__name__}). Check CARELINE_REDIS_URL, "
             "or unset it to use the embedded redis-server.\n"
         )
-    secret = settings.telegram_webhook_secret
-    # An empty secret (``CARELINE_TELEGRAM_WEBHOOK_SECRET=``) checks nothing either.
-    if settings.telegram_token is not None and not (secret and secret.get_secret_value()):
-        problems.append("setup")
-        out.write(
-            "Telegram:  NO WEBHOOK SECRET: anyone who finds the webhook URL could post forged "
-            "updates. Set CARELINE_TELEGRAM_WEBHOOK_SECRET.\n"
-        )
+    for spec in registry.SPECS:
+        for problem in spec.check(settings):
+            problems.append("setup")
+            out.write(problem + "\n")
     target = settings.ollama_host if settings.llm_backend == "ollama" else settings.openai_base_url
     llm = make_llm(settings)
     try:
@@ -170,6 +118,8 @@ async def check(settings: Settings, out: TextIO) -> int:
 
 def show_config(settings: Settings, out: TextIO) -> int:
     shown = settings.redacted()
+    for spec in registry.SPECS:
+        shown.update(redacted(spec.load(settings)))
     width = max(len(k) for k in shown)
     for key, value in shown.items():
         out.write(f"{key.ljust(width)}  {value}\n")
@@ -179,13 +129,11 @@ def show_config(settings: Settings, out: TextIO) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careline", description="Patient-messaging bot for hospitals.")
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("chat", help="talk to careline in the terminal (stdin may be piped)")
-    c.add_argument("--conversation", help="conversation id to resume (default: a new one)")
     sub.add_parser("serve", help="run the HTTP server (health, readiness, channel webhooks)")
     sub.add_parser("check", help="say what is configured and reachable, and what to do")
     cfg = sub.add_parser("config", help="print the effective configuration, secrets hidden")
     cfg.add_argument("--new-vault-key", action="store_true", help="print a new CARELINE_VAULT_KEY")
-    for module in CLI_PLUGINS:
+    for module in (*CLI_PLUGINS, *registry.cli_modules()):
         importlib.import_module(module).register_cli(sub)
     return p
 
@@ -200,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Plug-in flags on existing commands (e.g. ``serve --telegram-polling``) set settings.
         settings = load_settings(**(getattr(args, "setting_overrides", None) or {}))
+        for spec in registry.SPECS:
+            spec.load(settings)  # a channel's invalid setting is named now, not at first use
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return 2
@@ -210,8 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = getattr(args, "run", None)
         if run is not None:
             return int(run(settings, args))
-        if args.command == "chat":
-            return asyncio.run(chat(settings, args.conversation, sys.stdin, sys.stdout))
         if args.command == "check":
             return asyncio.run(check(settings, sys.stdout))
         if args.command == "serve":

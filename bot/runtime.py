@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from adapters.base import Sender
 from bot.config import Settings
-from bot.dispatcher import Dispatcher, Sender
+from bot.dispatcher import Dispatcher
 from bot.llm import LLMClient, make_llm
-from bot.models import Channel
 from bot.redis_conn import RedisHandle, open_redis
 
 
@@ -21,12 +21,12 @@ class Runtime:
     redis: RedisHandle
     llm: LLMClient
     dispatcher: Dispatcher
-    senders: MutableMapping[Channel, Sender]
+    senders: MutableMapping[str, Sender]
 
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, senders: MutableMapping[Channel, Sender] | None = None
+    settings: Settings, senders: MutableMapping[str, Sender] | None = None
 ) -> AsyncIterator[Runtime]:
     """Start everything a careline process needs; channels add their senders to ``senders``."""
     import safety

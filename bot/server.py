@@ -13,6 +13,7 @@ from typing import Any
 import redis.exceptions
 from aiohttp import web
 
+from adapters import registry
 from adapters.base import ChannelAdapter, ChannelContext
 from bot.config import Settings
 from bot.front import FAST_ROUTES, FrontSite
@@ -29,20 +30,6 @@ REDIS_START_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.Timeout
 # young passes mean the full passes, whose cost grows with every message waiting for the
 # model, come far less often: they paused the event loop for up to 50 ms under a backlog.
 GC_YOUNG_THRESHOLD = 20_000
-
-
-def channel_adapters(settings: Settings) -> list[ChannelAdapter]:
-    """The channels this configuration enables (each is enabled by its credentials)."""
-    adapters: list[ChannelAdapter] = []
-    if settings.wechat_token is not None:
-        from adapters.wechat import WeChatChannel
-
-        adapters.append(WeChatChannel(settings))
-    if settings.telegram_token is not None:
-        from adapters.telegram import TelegramChannel
-
-        adapters.append(TelegramChannel(settings))
-    return adapters
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -76,7 +63,7 @@ def build_app(
     settings: Settings, adapters: Sequence[ChannelAdapter] | None = None
 ) -> web.Application:
     """The server: health, readiness, and the routes of every enabled channel."""
-    channels = list(channel_adapters(settings) if adapters is None else adapters)
+    channels = list(registry.adapters(settings) if adapters is None else adapters)
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

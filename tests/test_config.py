@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import registry
 from bot.cli import main
 from bot.config import ENV_PREFIX, ConfigError, Settings, load_settings
 
@@ -14,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def env_names() -> set[str]:
-    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    """The core settings and every registered channel's."""
+    models = [Settings, *(spec.settings for spec in registry.SPECS)]
+    return {ENV_PREFIX + name.upper() for model in models for name in model.model_fields}
 
 
 def test_every_setting_is_in_the_readme_table_and_env_example() -> None:

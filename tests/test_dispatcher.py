@@ -20,7 +20,6 @@ from bot.llm import make_llm
 from bot.models import (
     EXTRA_DRAFTS,
     ButtonId,
-    Channel,
     Inbound,
     InboundKind,
     Outbound,
@@ -32,7 +31,7 @@ from tests.fakes.ollama import FakeOllama
 from tests.support import eventually
 
 PHONE = "13912345678"
-CHANNEL = Channel.TELEGRAM  # any platform channel; the console is exempt from the flood limit
+CHANNEL = "telegram"  # any platform channel; the terminal is exempt from the flood limit
 
 
 class Recorder:
@@ -92,7 +91,7 @@ async def fake() -> AsyncIterator[FakeOllama]:
 
 async def start(settings: Settings, recorder: Recorder, redis: aioredis.Redis) -> Dispatcher:
     return Dispatcher(
-        settings, redis, make_llm(settings), {CHANNEL: recorder, Channel.CONSOLE: recorder}
+        settings, redis, make_llm(settings), {CHANNEL: recorder, "terminal": recorder}
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from adapters import registry
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.console.transcript import Transcript
@@ -24,7 +25,7 @@ from bot.console.worker import HandoffWorker
 from bot.context import ContextStore, Exchange
 from bot.handoff import DueTask, HandoffState, HandoffStore, Outcome
 from bot.llm import make_llm
-from bot.models import Channel, Outbound
+from bot.models import Outbound
 from bot.summary import HandoffSummary, SummaryStore
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
@@ -199,7 +200,13 @@ async def _parts(
     recorder = Recorder()
     llm = make_llm(settings)
     worker = HandoffWorker(
-        settings, store, transcript, summaries, llm, {Channel.TELEGRAM: recorder}
+        settings,
+        store,
+        transcript,
+        summaries,
+        llm,
+        {"telegram": recorder},
+        alerts=registry.staff_alerts(settings),
     )
     context = ContextStore(redis, settings.redis_prefix, 10, 4000, 3600)
     return {
@@ -331,7 +338,7 @@ async def test_timers_stop_even_when_a_cancellation_is_lost(
         transcript,
         parts["summaries"],
         parts["llm"],
-        {Channel.TELEGRAM: channel},
+        {"telegram": channel},
     )
     await parts["store"].escalate(CONV, "patient_request")
     clock.now += 2

@@ -45,6 +45,6 @@ def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
     assert lexicons == {
         f"safety/data/{p.name}" for p in (ROOT / "safety" / "data").iterdir() if p.is_file()
     }
-    assert "bot/cli.py" in names and "adapters/console.py" in names
+    assert "bot/cli.py" in names and "adapters/terminal/channel.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "careline = bot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -17,9 +17,9 @@ import pytest
 import redis.asyncio as aioredis
 from telegram import Update
 
-from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
-from adapters.telegram_text import MessageRef, region_hint, split_text, utf16_len
-from bot.models import Button, Channel, Outbound, OutboundKind
+from adapters.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
+from adapters.telegram.text import MessageRef, region_hint, split_text, utf16_len
+from bot.models import Button, Outbound, OutboundKind
 from bot.server import MAX_BODY_BYTES, build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
@@ -255,7 +255,7 @@ async def test_rate_limited_send_waits_retry_after_and_delivers(tg: Harness) -> 
 
 def outbound(chat_id: int, kind: OutboundKind) -> Outbound:
     return Outbound(
-        channel=Channel.TELEGRAM,
+        channel="telegram",
         conversation_id=str(chat_id),
         text=f"A {kind} message.",
         kind=kind,
@@ -297,7 +297,7 @@ async def test_emergency_goes_before_ordinary_sends_queued_at_the_flood_limit(
 async def test_urgent_send_waits_out_retry_after_then_goes_ahead(
     tg: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="adapters.telegram_limits")
+    caplog.set_level(logging.INFO, logger="adapters.telegram.limits")
     first, second = 8_300_001, 8_300_002
     tg.api.fail_next("sendMessage", too_many_requests(1))
     refused = send_all(tg.channel, {first: OutboundKind.EMERGENCY})
@@ -522,7 +522,7 @@ def test_split_hard_cuts_text_without_boundaries() -> None:
 async def test_send_splits_and_keeps_keyboard_on_last_part(tg: Harness) -> None:
     long_text = "Line with <tags> & ampersands. " * 300
     out = Outbound(
-        channel=Channel.TELEGRAM,
+        channel="telegram",
         conversation_id=str(PATIENT_ID),
         text=long_text,
         kind=OutboundKind.ANSWER,

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH
+from adapters.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from tests.conftest import TEST_VAULT_KEY
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from adapters.telegram_limits import PriorityRateLimiter, SendPriority
+from adapters.telegram.limits import PriorityRateLimiter, SendPriority
 
 
 class _Calls:

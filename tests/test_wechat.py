@@ -19,7 +19,7 @@ from aiohttp import web
 from wechatpy.events import ScanCodeWaitMsgEvent, SubscribeScanEvent
 from wechatpy.messages import TextMessage, UnknownMessage
 
-from adapters.wechat import (
+from adapters.wechat.channel import (
     MENU_KEY_HUMAN,
     MENU_KEY_NUMBERS,
     BadRequest,
@@ -28,7 +28,7 @@ from adapters.wechat import (
     _flat_fields,
     parse_wechat,
 )
-from adapters.wechat_text import TEXT_LIMIT_BYTES, split_text, utf8_len
+from adapters.wechat.text import TEXT_LIMIT_BYTES, split_text, utf8_len
 from bot.handoff import HandoffState, HandoffStore
 from bot.server import RUNTIME, build_app
 from tests.conftest import make_settings
@@ -508,7 +508,7 @@ async def test_server_errors_and_busy_are_retried(
 async def test_quota_of_five_messages_per_user_message(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
-    from bot.models import Channel, Outbound
+    from bot.models import Outbound
 
     async with harness(redis_url, prefix, tmp_path, redis_client) as h:
         xml, _ = h.push.text(USER, "删除记录")
@@ -516,7 +516,7 @@ async def test_quota_of_five_messages_per_user_message(
         await h.drain()
         for i in range(5):
             await h.channel.send(
-                Outbound(channel=Channel.WECHAT, conversation_id=USER, text=f"{i}")
+                Outbound(channel="wechat", conversation_id=USER, text=f"{i}")
             )
         assert len(h.api.sent) == 5  # the reply to the message, and four more
         alerts = await alert_entries(redis_client, prefix)

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters import registry
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.console.chats import JSON_HEADERS, ChatRoutes, api_error, as_json
@@ -84,6 +85,7 @@ class _Parts:
             runtime.llm,
             runtime.senders,
             self.history,
+            alerts=registry.staff_alerts(settings),
         )
         self.cipher = runtime.dispatcher.cipher
         self.vault_key = runtime.dispatcher.context.vault_key

@@ -30,11 +30,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters import registry
 from bot.console.history import MAX_NOTE_CHARS, Note
 from bot.console.transcript import Line
-from bot.console.worker import patient_language, render, split_conversation
+from bot.console.worker import patient_language, render
 from bot.handoff import EventType, HandoffState, HeldChat, Outcome
-from bot.models import Outbound, OutboundKind
+from bot.models import Outbound, OutboundKind, split_conversation_key
 from bot.staff import Session
 from safety.pii import Vault, mask
 
@@ -102,7 +103,8 @@ class ChatRoutes:
 
     def conversation(self, request: web.Request) -> str:
         conversation = request.match_info["conversation"]
-        if len(conversation) > MAX_CONVERSATION_CHARS or split_conversation(conversation) is None:
+        target = split_conversation_key(conversation)
+        if len(conversation) > MAX_CONVERSATION_CHARS or not target or not registry.spec(target[0]):
             raise api_error(web.HTTPNotFound, "no such conversation")
         return conversation
 
@@ -400,7 +402,7 @@ class ChatRoutes:
             await self._deliver(conversation, render(template, lang, self.settings), lang, actor)
 
     async def _deliver(self, conversation: str, text: str, lang: str, actor: str) -> None:
-        target = split_conversation(conversation)
+        target = split_conversation_key(conversation)
         sender = self.parts.runtime.senders.get(target[0]) if target else None
         if target is None or sender is None:
             raise api_error(

@@ -22,12 +22,11 @@ import math
 import statistics
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
-
 import prompts
+from adapters.base import Sender, StaffAlerts
 from bot.aio import stop_tasks
 from bot.config import Settings
 from bot.console.history import History
@@ -35,27 +34,14 @@ from bot.console.hours import is_open
 from bot.console.transcript import Line, Transcript
 from bot.handoff import DueTask, EventType, HandoffState, HandoffStore, HeldChat
 from bot.llm import LLMClient, LLMError
-from bot.models import Channel, Outbound, OutboundKind
+from bot.models import Outbound, OutboundKind, split_conversation_key
 from bot.summary import SummaryStore, summarize
 from safety.language import detect
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
-ALERT_TIMEOUT_S = 10.0
 SECONDS_PER_MINUTE = 60
-
-
-class Sender(Protocol):
-    async def send(self, out: Outbound) -> None: ...
-
-
-def split_conversation(conversation: str) -> tuple[Channel, str] | None:
-    channel, _, conversation_id = conversation.partition(":")
-    try:
-        return Channel(channel), conversation_id
-    except ValueError:
-        return None
 
 
 def patient_language(lines: Sequence[Line], default: str) -> str:
@@ -77,8 +63,9 @@ class HandoffWorker:
         transcript: Transcript,
         summaries: SummaryStore,
         llm: LLMClient,
-        senders: Mapping[Channel, Sender],
+        senders: Mapping[str, Sender],
         history: History | None = None,
+        alerts: Sequence[StaffAlerts] = (),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -87,11 +74,12 @@ class HandoffWorker:
         self.llm = llm
         self.senders = senders
         self.history = history
+        self.alerts = tuple(alerts)
+        """Where emergency alerts go besides the console (the worker closes them)."""
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
-        self._http: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -105,9 +93,8 @@ class HandoffWorker:
         self._stopping.set()
         await stop_tasks([self._task, *self._jobs], "handoff timers")
         self._task = None
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        for alerts in self.alerts:
+            await alerts.aclose()
 
     async def drain(self) -> None:
         """Wait for the summaries and alerts already started (tests, benchmarks)."""
@@ -198,10 +185,10 @@ class HandoffWorker:
         await self._send(chat, text, kind)
 
     async def _send(self, chat: HeldChat, text: str, kind: OutboundKind) -> None:
-        target = split_conversation(chat.conversation)
+        target = split_conversation_key(chat.conversation)
         sender = self.senders.get(target[0]) if target else None
         if target is None or sender is None:
-            log.error("no channel to tell the patient (%s)", chat.conversation.partition(":")[0])
+            log.error("no channel to tell the patient (%s)", target[0] if target else "-")
             return
         out = Outbound(
             channel=target[0],
@@ -227,35 +214,22 @@ class HandoffWorker:
         await self.store.publish(EventType.UPDATED, chat.conversation, why="summary")
 
     async def _alert_staff_group(self, chat: HeldChat) -> None:
-        """A message to the staff group: labels and the time only, never patient details."""
-        token = self.settings.telegram_token
-        group = self.settings.staff_telegram_chat_id
-        if token is None or not group:
+        """A message to the staff's group chats: labels and the time only, never patient
+        details."""
+        if not self.alerts:
             return
         lang = self.settings.default_language
         # The emergency's own time: a chat raised while in front of staff began earlier.
         at = chat.emergency_at or chat.since
         when = datetime.fromtimestamp(at, self.zone).strftime("%H:%M")
+        split = split_conversation_key(chat.conversation)
         fields = {
             "category": chat.category or "-",
-            "channel": chat.conversation.partition(":")[0],
+            "channel": split[0] if split else "-",
             "time": when,
         }
         if chat.state is HandoffState.STAFF and chat.claimed_by:
             text = render("staff_alert_held", lang, self.settings, holder=chat.claimed_by, **fields)
         else:
             text = render("staff_alert", lang, self.settings, **fields)
-        url = f"{self.settings.telegram_api_base}/bot{token.get_secret_value()}/sendMessage"
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S))
-        try:
-            async with self._http.post(url, json={"chat_id": group, "text": text}) as resp:
-                body = await resp.json(content_type=None)
-                if resp.status != 200 or not body.get("ok"):
-                    log.error(
-                        "staff group alert refused: HTTP %s %s",
-                        resp.status,
-                        body.get("description", ""),
-                    )
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.error("staff group alert failed (%s)", type(exc).__name__)
+        await asyncio.gather(*(alerts.alert_staff(text) for alerts in self.alerts))

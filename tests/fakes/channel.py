@@ -14,13 +14,13 @@ from aiohttp import web
 
 from adapters.base import ChannelContext
 from bot.front import FastHandler
-from bot.models import Channel, Inbound, InboundKind, Outbound
+from bot.models import Inbound, InboundKind, Outbound
 
 WAIT_S = 10.0
 
 
 class RecordingChannel:
-    def __init__(self, channel: Channel = Channel.TELEGRAM) -> None:
+    def __init__(self, channel: str = "telegram") -> None:
         self.channel = channel
         self.sent: list[Outbound] = []
         self.failures = 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 from typing import TextIO
 
-from bot.models import Button, ButtonId, Channel, Inbound, InboundKind, Outbound, OutboundKind
+from adapters.terminal.spec import NAME
+from bot.models import Button, ButtonId, Inbound, InboundKind, Outbound, OutboundKind
 
 COMMANDS = {
     "/human": ButtonId.HUMAN,
@@ -26,8 +27,10 @@ PREFIX = {
 }
 
 
-class ConsoleChannel:
+class TerminalChannel:
     """Parses typed lines into Inbound messages and prints Outbound ones."""
+
+    channel = NAME
 
     def __init__(self, out: TextIO, conversation_id: str, user_id: str) -> None:
         self._out = out
@@ -46,7 +49,7 @@ class ConsoleChannel:
         if button is None and text.isdigit() and 1 <= int(text) <= len(self._choices):
             button = self._choices[int(text) - 1].id
         return Inbound(
-            channel=Channel.CONSOLE,
+            channel=NAME,
             conversation_id=self.conversation_id,
             user_id=self.user_id,
             message_id=str(next(self._ids)),

@@ -15,7 +15,8 @@ from typing import Any, TextIO
 
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from adapters.telegram import ALLOWED_UPDATES, WEBHOOK_PATH, make_bot
+from adapters.telegram.channel import ALLOWED_UPDATES, WEBHOOK_PATH, make_bot
+from adapters.telegram.settings import TelegramSettings
 from bot.config import Settings
 
 # Telegram's rule for secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
@@ -80,10 +81,11 @@ def run_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
 async def set_webhook(
     settings: Settings, url: str, drop_pending: bool, out: TextIO, err: TextIO
 ) -> int:
-    if settings.telegram_token is None:
+    cfg = settings.channel(TelegramSettings)
+    if cfg.telegram_token is None:
         err.write("careline: set CARELINE_TELEGRAM_TOKEN (the token from @BotFather) first.\n")
         return EXIT_CONFIG
-    secret = settings.telegram_webhook_secret
+    secret = cfg.telegram_webhook_secret
     if secret is None or not SECRET_TOKEN.match(secret.get_secret_value()):
         err.write(
             "careline: set CARELINE_TELEGRAM_WEBHOOK_SECRET to 1-256 characters of "
@@ -92,7 +94,7 @@ async def set_webhook(
         return EXIT_CONFIG
     if not url.rstrip("/").endswith(WEBHOOK_PATH):
         err.write(f"careline: note: careline receives updates at {WEBHOOK_PATH}; is {url} right?\n")
-    token = settings.telegram_token.get_secret_value()
+    token = cfg.telegram_token.get_secret_value()
     bot = make_bot(settings)
     try:
         async with bot:
@@ -113,7 +115,7 @@ async def set_webhook(
             err.write(f"careline: Telegram refused the webhook: {reason}\n")
         else:
             err.write(
-                f"careline: cannot reach the Bot API at {settings.telegram_api_base} "
+                f"careline: cannot reach the Bot API at {cfg.telegram_api_base} "
                 f"({reason}); check the network or CARELINE_TELEGRAM_API_BASE.\n"
             )
         return EXIT_REFUSED

@@ -45,8 +45,8 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
-from adapters.base import ChannelContext
-from adapters.wechat_api import (
+from adapters.base import ChannelContext, DispatcherClosed, FastHandler
+from adapters.wechat.api import (
     QuotaExceeded,
     TokenManager,
     TypingCommand,
@@ -54,8 +54,10 @@ from adapters.wechat_api import (
     WeChatAPI,
     WeChatAPIError,
 )
-from adapters.wechat_store import StoredReply, WeChatStore
-from adapters.wechat_text import (
+from adapters.wechat.settings import WeChatSettings
+from adapters.wechat.spec import NAME
+from adapters.wechat.store import StoredReply, WeChatStore
+from adapters.wechat.text import (
     TEXT_LIMIT_BYTES,
     keyword_button,
     render,
@@ -65,15 +67,15 @@ from adapters.wechat_text import (
 )
 from bot.aio import stop_tasks
 from bot.config import Settings
-from bot.front import FastHandler
 from bot.models import (
     ButtonId,
-    Channel,
     EventName,
     Inbound,
     InboundKind,
     Outbound,
     OutboundKind,
+    conversation_key,
+    conversation_tag,
 )
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ SEGMENT_SEP = "\n\n"
 
 def _tag(openid: str) -> str:
     """Log name of a chat: the same short hash the dispatcher uses for ``wechat:<openid>``."""
-    return hashlib.sha256(f"{Channel.WECHAT}:{openid}".encode()).hexdigest()[:10]
+    return conversation_tag(conversation_key(NAME, openid))
 
 
 def _signature(*parts: str) -> str:
@@ -263,7 +265,7 @@ class BadSignature(Exception):
 class WeChatChannel:
     """careline's WeChat Official Account channel (see the module docstring)."""
 
-    channel = Channel.WECHAT
+    channel = NAME
 
     def __init__(
         self,
@@ -272,18 +274,19 @@ class WeChatChannel:
         passive_wait_s: float | None = None,
         hold_max_s: float = HOLD_MAX_S,
     ) -> None:
-        if settings.wechat_token is None:
+        cfg = self.cfg = settings.channel(WeChatSettings)
+        if cfg.wechat_token is None:
             raise ValueError("the WeChat channel needs CARELINE_WECHAT_TOKEN")
         self.settings = settings
-        self.passive = settings.wechat_reply_mode == "passive"
-        self._token = settings.wechat_token.get_secret_value()
-        self._wait_s = settings.wechat_passive_wait_s if passive_wait_s is None else passive_wait_s
+        self.passive = cfg.wechat_reply_mode == "passive"
+        self._token = cfg.wechat_token.get_secret_value()
+        self._wait_s = cfg.wechat_passive_wait_s if passive_wait_s is None else passive_wait_s
         self._hold_s = max(hold_max_s, self._wait_s)
         self._crypto: WeChatCrypto | None = None
-        if settings.wechat_aes_key is not None:
+        if cfg.wechat_aes_key is not None:
             try:
                 self._crypto = WeChatCrypto(
-                    self._token, settings.wechat_aes_key.get_secret_value(), settings.wechat_app_id
+                    self._token, cfg.wechat_aes_key.get_secret_value(), cfg.wechat_app_id
                 )
             except Exception:
                 log.error(
@@ -318,17 +321,17 @@ class WeChatChannel:
         self._ctx = context
         self._store = WeChatStore(context.redis, self.settings)
         self._session = aiohttp.ClientSession()
-        secret = self.settings.wechat_app_secret
-        if secret is not None and self.settings.wechat_app_id:
+        secret = self.cfg.wechat_app_secret
+        if secret is not None and self.cfg.wechat_app_id:
             tokens = TokenManager(
                 context.redis,
                 self.settings.redis_prefix,
-                self.settings.wechat_app_id,
+                self.cfg.wechat_app_id,
                 secret.get_secret_value(),
-                self.settings.wechat_api_base,
+                self.cfg.wechat_api_base,
                 self._session,
             )
-            self.api = WeChatAPI(tokens, self.settings.wechat_api_base, self._session)
+            self.api = WeChatAPI(tokens, self.cfg.wechat_api_base, self._session)
         elif not self.passive:
             log.error(
                 "WeChat active mode needs CARELINE_WECHAT_APP_ID and CARELINE_WECHAT_APP_SECRET;"
@@ -479,7 +482,7 @@ class WeChatChannel:
             self.passive
             or self._draining
             or self._intake.qsize() >= MAX_INTAKE_BACKLOG
-            or self.settings.wechat_transfer_customer_service
+            or self.cfg.wechat_transfer_customer_service
             or self.context.answers_at_intake(msg)
         )
 
@@ -514,7 +517,7 @@ class WeChatChannel:
                     type(exc).__name__,
                 )
                 await self.context.escalate(
-                    f"{Channel.WECHAT}:{msg.conversation_id}", "wechat_not_handed_on"
+                    conversation_key(NAME, msg.conversation_id), "wechat_not_handed_on"
                 )
 
     def _decrypt(self, body: bytes, q: Mapping[str, str]) -> str:
@@ -552,7 +555,7 @@ class WeChatChannel:
         openid = str(message.source)[:200]
         lang = self.settings.default_language
         base: dict[str, Any] = {
-            "channel": Channel.WECHAT,
+            "channel": NAME,
             "conversation_id": openid,
             "user_id": openid,
         }
@@ -682,7 +685,7 @@ class WeChatChannel:
         self._inline[msg.message_id] = captured
         try:
             await self._ctx.submit(msg)
-        except RuntimeError:
+        except DispatcherClosed:
             # Shutting down: let WeChat deliver again (perhaps to another replica).
             log.warning("WeChat message not accepted: careline is stopping")
             await self._fast(self.store.forget_delivery(msg.message_id), "claim release")
@@ -708,7 +711,7 @@ class WeChatChannel:
     async def _should_transfer(self, msg: Inbound) -> bool:
         """Transfer to WeChat's own customer-service staff: when asked for, and chats already
         waiting for or held by staff."""
-        if not self.settings.wechat_transfer_customer_service or msg.kind is InboundKind.EVENT:
+        if not self.cfg.wechat_transfer_customer_service or msg.kind is InboundKind.EVENT:
             return False
         transfer = msg.kind is InboundKind.BUTTON and msg.text == ButtonId.HUMAN
         if not transfer:
@@ -898,7 +901,7 @@ class WeChatChannel:
         """careline sends nothing in answer to ``msg``: in passive mode an empty reply is
         stored for it, so the delivery waiting for the answer (on any replica) says
         ``success`` at once instead of holding WeChat through three deliveries."""
-        if not self.passive or msg.channel is not Channel.WECHAT:
+        if not self.passive or msg.channel != NAME:
             return
         nothing = self.store.seal(StoredReply("", self._lang(msg)))
         try:
@@ -954,7 +957,7 @@ class WeChatChannel:
             out.kind,
             reason,
         )
-        await self.context.escalate(f"{Channel.WECHAT}:{out.conversation_id}", reason)
+        await self.context.escalate(conversation_key(NAME, out.conversation_id), reason)
 
     async def typing(self, msg: Inbound) -> None:
         """Show 'typing' while the model works (active mode; passive has no such call)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import itertools
 import json
@@ -61,9 +60,11 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import ChannelContext
-from adapters.telegram_limits import PriorityRateLimiter, SendPriority
-from adapters.telegram_text import (
+from adapters.base import ChannelContext, FastHandler
+from adapters.telegram.limits import PriorityRateLimiter, SendPriority
+from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.spec import NAME
+from adapters.telegram.text import (
     MessageRef,
     clip,
     labels,
@@ -76,17 +77,17 @@ from adapters.telegram_text import (
 )
 from bot.aio import stop_tasks
 from bot.config import Settings
-from bot.front import FastHandler
 from bot.models import (
     EXTRA_DRAFTS,
     Button,
     ButtonId,
-    Channel,
     EventName,
     Inbound,
     InboundKind,
     Outbound,
     OutboundKind,
+    conversation_key,
+    conversation_tag,
 )
 
 log = logging.getLogger(__name__)
@@ -145,11 +146,12 @@ POLL_BACKOFF_MAX_S = 30.0
 
 def make_bot(settings: Settings) -> ExtBot[SendPriority]:
     """PTB's bot for this configuration: its API root, and the flood-limit rate limiter."""
-    if settings.telegram_token is None:
+    cfg = settings.channel(TelegramSettings)
+    if cfg.telegram_token is None:
         raise ValueError("CARELINE_TELEGRAM_TOKEN is not set")
-    base = settings.telegram_api_base
+    base = cfg.telegram_api_base
     return ExtBot(
-        settings.telegram_token.get_secret_value(),
+        cfg.telegram_token.get_secret_value(),
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
         rate_limiter=PriorityRateLimiter(max_retries=RETRY_AFTER_RETRIES),
@@ -159,7 +161,7 @@ def make_bot(settings: Settings) -> ExtBot[SendPriority]:
 
 def chat_tag(chat_id: int | str) -> str:
     """A chat named as the dispatcher names its conversation in logs (same hash)."""
-    return hashlib.sha256(f"{Channel.TELEGRAM}:{chat_id}".encode()).hexdigest()[:10]
+    return conversation_tag(conversation_key(NAME, str(chat_id)))
 
 
 def _keep_library_logs_private() -> None:
@@ -189,17 +191,18 @@ class Parsed:
 class TelegramChannel:
     """careline's Telegram bot: webhook (or polling) in, Bot API calls out."""
 
-    channel = Channel.TELEGRAM
+    channel = NAME
 
     def __init__(self, settings: Settings, bot: ExtBot[SendPriority] | None = None) -> None:
         self.settings = settings
+        self.cfg = settings.channel(TelegramSettings)
         self.hospital = settings.hospital
         self.bot = bot if bot is not None else make_bot(settings)
-        secret = settings.telegram_webhook_secret
+        secret = self.cfg.telegram_webhook_secret
         self._secret = (
             secret.get_secret_value().encode() if secret and secret.get_secret_value() else None
         )
-        self._polling = settings.telegram_polling
+        self._polling = self.cfg.telegram_polling
         self._context: ChannelContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # (0 for an emergency else 1, arrival number, update as JSON or as PTB's object):
@@ -235,7 +238,7 @@ class TelegramChannel:
         except (TelegramError, TimeoutError) as exc:
             log.error(
                 "Telegram Bot API not reachable at %s (%s); sending will be retried per message",
-                self.settings.telegram_api_base,
+                self.cfg.telegram_api_base,
                 type(exc).__name__,
             )
         if self._polling:
@@ -371,7 +374,7 @@ class TelegramChannel:
         if not isinstance(text, str) or not text:
             return False
         probe = Inbound(
-            channel=Channel.TELEGRAM,
+            channel=NAME,
             conversation_id="triage",
             user_id="triage",
             message_id="triage",
@@ -468,7 +471,7 @@ class TelegramChannel:
         if parsed.notice is not None:
             await self.send(
                 Outbound(
-                    channel=Channel.TELEGRAM,
+                    channel=NAME,
                     conversation_id=str(parsed.chat_id),
                     text=render(parsed.notice, parsed.lang, self.hospital),
                     kind=OutboundKind.NOTICE,
@@ -674,7 +677,7 @@ class TelegramChannel:
         drafts: bool = False,
     ) -> Inbound:
         return Inbound(
-            channel=Channel.TELEGRAM,
+            channel=NAME,
             conversation_id=str(parsed.chat_id),
             user_id=parsed.user_id,
             message_id=message_id,

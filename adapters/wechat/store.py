@@ -28,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet, InvalidToken
 
+from adapters.wechat.settings import WeChatSettings
 from bot.config import Settings
 
 # WeChat retries within about 15 s; delivery records outlive that comfortably.
@@ -98,9 +99,10 @@ def reply_cipher(settings: Settings) -> Fernet:
     """The vault key when set; otherwise a key every replica derives from the WeChat secrets."""
     if settings.vault_key is not None:
         return Fernet(settings.vault_key.get_secret_value().encode())
+    cfg = settings.channel(WeChatSettings)
     material = b"".join(
         s.get_secret_value().encode() + b"\0"
-        for s in (settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_secret)
+        for s in (cfg.wechat_token, cfg.wechat_aes_key, cfg.wechat_app_secret)
         if s is not None
     )
     digest = hashlib.sha256(_KEY_INFO + b"\0" + material).digest()

@@ -1,0 +1,47 @@
+"""The channels careline knows. Adding one is adding its spec here (see adapters/base.py)."""
+
+from __future__ import annotations
+
+from adapters.base import DEFAULT_MAX_REPLY_CHARS, AnySpec, ChannelAdapter, StaffAlerts
+from adapters.telegram.spec import SPEC as TELEGRAM
+from adapters.terminal.spec import SPEC as TERMINAL
+from adapters.wechat.spec import SPEC as WECHAT
+from bot.config import Settings
+
+SPECS: tuple[AnySpec, ...] = (WECHAT, TELEGRAM, TERMINAL)
+_BY_NAME = {spec.name: spec for spec in SPECS}
+if len(_BY_NAME) != len(SPECS):  # pragma: no cover - a programming error
+    raise RuntimeError("two channels share a name")
+
+
+def spec(name: str) -> AnySpec | None:
+    return _BY_NAME.get(name)
+
+
+def max_reply_chars(name: str) -> int:
+    found = _BY_NAME.get(name)
+    return found.max_reply_chars if found else DEFAULT_MAX_REPLY_CHARS
+
+
+def rate_limited(name: str) -> bool:
+    found = _BY_NAME.get(name)
+    return found.rate_limited if found else True
+
+
+def adapters(settings: Settings) -> list[ChannelAdapter]:
+    """The adapters of the channels these settings enable (each by its credentials)."""
+    return [s.adapter(settings) for s in SPECS if s.is_enabled(settings)]
+
+
+def staff_alerts(settings: Settings) -> list[StaffAlerts]:
+    """Where staff alerts go: every enabled channel whose settings name a staff chat."""
+    found = (s.alerts(settings) for s in SPECS if s.is_enabled(settings))
+    return [a for a in found if a is not None]
+
+
+def cli_modules() -> list[str]:
+    return [s.cli for s in SPECS if s.cli]
+
+
+def library_loggers() -> list[str]:
+    return [name for s in SPECS for name in s.library_loggers]
