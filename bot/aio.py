@@ -1,10 +1,10 @@
-"""Stopping background tasks so that shutdown always ends."""
+"""Owning background tasks, and stopping them so that shutdown always ends."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -30,3 +30,31 @@ async def stop_tasks(
     _done, stuck = await asyncio.wait(pending, timeout=wait_s)
     if stuck:
         log.warning("%s: %d task(s) did not stop within %.0f s", what, len(stuck), wait_s)
+
+
+class OwnedTasks:
+    """Background tasks an object starts and owns: kept referenced until they finish (the
+    event loop holds only weak references), stopped with their owner."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __iter__(self) -> Iterator[asyncio.Task[Any]]:
+        return iter(list(self._tasks))
+
+    async def finish(self) -> None:
+        """Until every task, and any task they start meanwhile, has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self, what: str, wait_s: float = STOP_WAIT_S) -> None:
+        await stop_tasks(self, what, wait_s)

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import prompts
+
 ENV_PREFIX = "CARELINE_"
 
 # Emergency numbers by region: facts, not policy. The hospital picks its region; a channel that
@@ -54,6 +56,11 @@ class HospitalProfile:
             "opening_hours": self.opening_hours,
             **self.numbers,
         }
+
+    def render(self, name: str, lang: str, **extra: str) -> str:
+        """A reply template filled from this profile and ``extra`` (which wins: a channel may
+        give the number of the region the patient is in)."""
+        return prompts.render(name, lang, **(self.template_fields() | extra))
 
 
 # Core and channel settings alike: CARELINE_* variables, then a .env file.

@@ -17,9 +17,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -27,7 +26,7 @@ import redis.exceptions
 from adapters import registry
 from adapters.base import DispatcherClosed, Drafts, NoReply, Sender, Typing
 from bot import replies
-from bot.aio import stop_tasks
+from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
@@ -63,6 +62,11 @@ TRIAGE_GRACE_S = 5.0
 # Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
 DRAFT_INTERVAL_S = 0.7
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+
+
+def _memo_key(msg: Inbound) -> tuple[str, str | None, str]:
+    """What an intake assessment depends on: the text, its kind and the language hint."""
+    return msg.kind, msg.language, msg.text
 
 
 @dataclass
@@ -157,8 +161,8 @@ class Dispatcher:
         self._workers: set[asyncio.Task[None]] = set()
         self._working = 0  # workers that will still look at the ready queue
         # answers_at_intake's assessments, by message object, until submit takes them.
-        self._intake_memo: dict[int, tuple[Inbound, str, Assessment | None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._intake_memo: dict[tuple[str, str | None, str], tuple[str, Assessment | None]] = {}
+        self._tasks = OwnedTasks()
         self._steps: tuple[Step, ...] = tuple(getattr(self, f"_step_{n}") for n in self.STEPS)
         self._closing = False
         # Messages queued or being handled; drain() waits for zero.
@@ -170,20 +174,21 @@ class Dispatcher:
 
     def answers_at_intake(self, msg: Inbound) -> bool:
         """Whether ``submit`` answers this message before returning: an emergency. The
-        assessment is kept for ``submit`` of the same message, so its text is assessed once."""
+        assessment is kept for ``submit`` of a message with the same text, kind and language
+        hint (the same delivery, or a channel's earlier look at it), so it is made once."""
         lang = self._language(msg)
         assessment = self._assess(msg, lang)
         memo = self._intake_memo
-        memo[id(msg)] = (msg, lang, assessment)
+        memo[_memo_key(msg)] = (lang, assessment)
         if len(memo) > INTAKE_MEMO_SIZE:  # deliveries never submitted (WeChat's repeats)
             del memo[next(iter(memo))]
         return assessment is not None
 
     def _assessed(self, msg: Inbound) -> tuple[str, Assessment | None]:
         """The message's language and emergency assessment, from intake if made there."""
-        entry = self._intake_memo.pop(id(msg), None)
-        if entry is not None and entry[0] is msg:
-            return entry[1], entry[2]
+        entry = self._intake_memo.pop(_memo_key(msg), None)
+        if entry is not None:
+            return entry
         lang = self._language(msg)
         return lang, self._assess(msg, lang)
 
@@ -208,7 +213,7 @@ class Dispatcher:
         if lane is None:
             lane = self._lanes[msg.key] = _Lane()
         elif len(lane.pending) >= self.settings.queue_per_conversation:
-            self._spawn(self._send(self._notice(msg, lang, "rate_limited")))
+            self._tasks.spawn(self._send(self._notice(msg, lang, "rate_limited")))
             return
         lane.pending.append((msg, time.monotonic()))
         self._in_flight += 1
@@ -251,7 +256,7 @@ class Dispatcher:
             assessment.level,
             by,
         )
-        self._spawn(self._record_emergency(msg, lang, assessment, text))
+        self._tasks.spawn(self._record_emergency(msg, lang, assessment, text))
         return Outbound(
             channel=msg.channel,
             conversation_id=msg.conversation_id,
@@ -530,7 +535,7 @@ class Dispatcher:
         return "".join(parts)
 
     async def _step_guard(self, turn: Turn) -> bool:
-        disclaimer = replies.render("disclaimer", turn.lang, self.hospital)
+        disclaimer = self.hospital.render("disclaimer", turn.lang)
         guarded = guard(
             turn.reply,
             lang=turn.lang,
@@ -556,7 +561,7 @@ class Dispatcher:
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
         text = guarded.text
         if turn.crisis_line:
-            crisis = replies.render("crisis_line", turn.lang, self.hospital)
+            crisis = self.hospital.render("crisis_line", turn.lang)
             text = f"{turn.reply}\n\n{crisis}{text[len(turn.reply) :]}"
         turn.out = Outbound(
             channel=turn.msg.channel,
@@ -629,7 +634,7 @@ class Dispatcher:
         return Outbound(
             channel=msg.channel,
             conversation_id=msg.conversation_id,
-            text=replies.render(template, lang, self.hospital),
+            text=self.hospital.render(template, lang),
             kind=OutboundKind.NOTICE,
             buttons=replies.buttons(lang) if with_buttons else (),
             reply_to=msg.message_id,
@@ -659,12 +664,6 @@ class Dispatcher:
             log.error(
                 "send failed channel=%s kind=%s (%s)", out.channel, out.kind, type(exc).__name__
             )
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # -------------------------------------------------------------- lifecycle
 

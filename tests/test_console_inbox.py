@@ -25,7 +25,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.audit import AuditLog
 from bot.config import Settings
-from bot.console.worker import render
 from bot.handoff import HandoffStore
 from bot.models import ButtonId, Inbound, InboundKind, Outbound, OutboundKind
 from bot.server import build_app
@@ -140,7 +139,7 @@ class Rig:
         ]
 
     def notice(self, template: str, lang: str) -> str:
-        return render(template, lang, self.settings)
+        return self.settings.hospital.render(template, lang)
 
     def group_alerts(self) -> list[str]:
         calls = self.telegram.calls_to("sendMessage")

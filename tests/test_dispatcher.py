@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from bot import dispatcher as dispatcher_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.dispatcher import Dispatcher
@@ -191,6 +192,31 @@ async def test_emergency_never_reaches_the_model_and_flags_staff(
     assert await dispatcher.handoff.state(f"{CHANNEL}:c1") is HandoffState.WAITING
     alerts = await dispatcher.redis.xrange(dispatcher.handoff.alert_stream)
     assert alerts and alerts[0][1][b"reason"] == b"emergency"
+
+
+async def test_a_channels_look_at_intake_is_the_only_assessment(
+    pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A channel asks whether a message is an emergency before it builds the message it
+    submits (Telegram does, to rank its intake): the text is assessed once, not twice."""
+    dispatcher, recorder = pipeline
+    texts: list[str] = []
+    real = dispatcher_module.assess
+
+    def counted(text: str, lang: str, **kw: Any) -> Any:
+        if kw.get("emergency_only"):  # the intake's check (the lane reads the text later)
+            texts.append(text)
+        return real(text, lang, **kw)
+
+    monkeypatch.setattr(dispatcher_module, "assess", counted)
+    urgent = "我爸突然胸口剧痛，满头大汗，喘不上气"
+    assert dispatcher.answers_at_intake(inbound(urgent, "probe"))
+    await dispatcher.submit(inbound(urgent))
+    assert not dispatcher.answers_at_intake(inbound("头有点晕", "probe"))
+    await dispatcher.submit(inbound("头有点晕"))
+    await dispatcher.drain()
+    assert texts == [urgent, "头有点晕"]
+    assert recorder.sent[0].kind is OutboundKind.EMERGENCY
 
 
 class TypingRecorder(Recorder):

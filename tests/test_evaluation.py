@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import prompts
 from bot import cli, replies
 from bot.config import EMERGENCY_NUMBERS, HospitalProfile
 from bot.evaluation import f_beta, percentile, run_eval
+from safety.emergency import CATEGORIES
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -262,8 +264,10 @@ def test_percentile_is_nearest_rank() -> None:
 def test_every_category_has_a_reply_with_the_regions_numbers(region: str) -> None:
     hospital = HospitalProfile("H", "010-1", "1 Road", "ED", "9-5", region)
     numbers = EMERGENCY_NUMBERS[region]
-    for category in sorted(replies.SPECIFIC_EMERGENCY_TEMPLATES):
+    for category in sorted(CATEGORIES):
         for lang in ("zh", "en"):
+            # Every category but the catch-all has its own instructions.
+            assert prompts.has(f"emergency_{category}", lang) is (category != "other")
             text = replies.emergency(category, lang, hospital)
             assert numbers["ambulance"] in text, (category, lang)
             assert "010-1" in text

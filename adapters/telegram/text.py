@@ -12,7 +12,6 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 import prompts
 from bot.config import EMERGENCY_NUMBERS, HospitalProfile
@@ -127,27 +126,18 @@ def language_of(language_code: str | None) -> str | None:
 
 
 def render(name: str, lang: str, hospital: HospitalProfile, **extra: str) -> str:
-    return prompts.load(name, lang).format(**(hospital.template_fields() | extra))
+    return hospital.render(name, lang, **extra)
 
 
-@cache
-def labels(name: str, lang: str) -> dict[str, str]:
-    """A ``key = label`` template as a mapping."""
-    found: dict[str, str] = {}
-    for line in prompts.load(name, lang).splitlines():
-        key, sep, label = line.partition("=")
-        if sep:
-            found[key.strip()] = label.strip()
-    return found
+labels = prompts.labels
 
 
 def numbers_abroad(region: str, lang: str, hospital: HospitalProfile) -> str:
     """The line giving the emergency number of the region the patient may be in."""
-    return render(
+    return hospital.render(
         "telegram_numbers_abroad",
         lang,
-        hospital,
-        region=labels("telegram_region_names", lang).get(region, region),
+        region=prompts.labels("telegram_region_names", lang).get(region, region),
         ambulance=EMERGENCY_NUMBERS[region]["ambulance"],
     )
 

@@ -7,9 +7,7 @@ three bytes, so an answer is cut by bytes, preferably where a sentence ends.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
+import prompts
 from bot.config import HospitalProfile
 from bot.models import Button, ButtonId
 
@@ -94,7 +92,7 @@ def typed_choices(buttons: tuple[Button, ...], lang: str) -> str:
     """Buttons as a typed instruction, e.g. '回复"人工"转人工'."""
     forms = _TYPED_FORM.get(lang, _TYPED_FORM["en"])
     lines = [
-        render("wechat_choice", lang, None).format(word=forms[b.id], label=b.label)
+        prompts.render("wechat_choice", lang, word=forms[b.id], label=b.label)
         for b in buttons
         if b.id in forms
     ]
@@ -106,16 +104,6 @@ def with_typed_choices(text: str, buttons: tuple[Button, ...], lang: str) -> str
     return f"{text}\n\n{choices}" if choices else text
 
 
-@cache
-def _template(name: str, lang: str) -> str:
-    folder = lang if lang in ("zh", "en") else "en"
-    path = resources.files("prompts").joinpath(folder, f"{name}.txt")
-    return path.read_text("utf-8").strip()
-
-
 def render(name: str, lang: str, hospital: HospitalProfile | None) -> str:
     """An adapter notice, filled from the hospital profile (``None``: left unformatted)."""
-    text = _template(name, lang)
-    if hospital is None:
-        return text
-    return text.format(**hospital.template_fields())
+    return hospital.render(name, lang) if hospital else prompts.load(name, lang)

@@ -33,7 +33,7 @@ from aiohttp import web
 from adapters import registry
 from bot.console.history import MAX_NOTE_CHARS, Note
 from bot.console.transcript import Line
-from bot.console.worker import patient_language, render
+from bot.console.worker import patient_language
 from bot.handoff import EventType, HandoffState, HeldChat, Outcome
 from bot.models import Outbound, OutboundKind, split_conversation_key
 from bot.staff import Session
@@ -238,7 +238,7 @@ class ChatRoutes:
     async def canned(self, request: web.Request, session: Session) -> web.StreamResponse:
         lang = request.query.get("lang", "")
         lang = lang if lang in ("zh", "en") else self.settings.default_language
-        text = render("staff_canned", lang, self.settings)
+        text = self.settings.hospital.render("staff_canned", lang)
         return as_json({"replies": [line.strip() for line in text.splitlines() if line.strip()]})
 
     # ------------------------------------------------------------------ reveal
@@ -399,7 +399,9 @@ class ChatRoutes:
             lines = await self.parts.transcript.read(conversation)
             lang = patient_language(lines, self.settings.default_language)
         with contextlib.suppress(web.HTTPBadGateway):  # logged and audited in _deliver
-            await self._deliver(conversation, render(template, lang, self.settings), lang, actor)
+            await self._deliver(
+                conversation, self.settings.hospital.render(template, lang), lang, actor
+            )
 
     async def _deliver(self, conversation: str, text: str, lang: str, actor: str) -> None:
         target = split_conversation_key(conversation)

@@ -20,14 +20,13 @@ import contextlib
 import logging
 import math
 import statistics
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import prompts
 from adapters.base import Sender, StaffAlerts
-from bot.aio import stop_tasks
+from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.console.history import History
 from bot.console.hours import is_open
@@ -48,11 +47,6 @@ def patient_language(lines: Sequence[Line], default: str) -> str:
     """The language of the patient's last message in a transcript, else ``default``."""
     patient = [line.text for line in lines if line.role == "patient"]
     return detect(patient[-1]) if patient else default
-
-
-def render(name: str, lang: str, settings: Settings, **extra: str) -> str:
-    """A template filled from the hospital profile and ``extra``."""
-    return prompts.load(name, lang).format(**settings.hospital.template_fields(), **extra)
 
 
 class HandoffWorker:
@@ -78,7 +72,7 @@ class HandoffWorker:
         """Where emergency alerts go besides the console (the worker closes them)."""
         self.zone = ZoneInfo(settings.handoff_timezone)
         self._task: asyncio.Task[None] | None = None
-        self._jobs: set[asyncio.Task[Any]] = set()
+        self._jobs = OwnedTasks()
         self._stopping = asyncio.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -98,8 +92,7 @@ class HandoffWorker:
 
     async def drain(self) -> None:
         """Wait for the summaries and alerts already started (tests, benchmarks)."""
-        while self._jobs:
-            await asyncio.gather(*list(self._jobs), return_exceptions=True)
+        await self._jobs.finish()
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -110,11 +103,6 @@ class HandoffWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(TICK_S):
                     await self._stopping.wait()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
-        self._jobs.add(task)
-        task.add_done_callback(self._jobs.discard)
 
     # ---------------------------------------------------------------- work
 
@@ -129,7 +117,7 @@ class HandoffWorker:
             if task is DueTask.WAIT:
                 await self._on_wait(chat)
             elif task is DueTask.ALERT:
-                self._spawn(self._alert_staff_group(chat))
+                self._jobs.spawn(self._alert_staff_group(chat))
             elif task is DueTask.CLAIM:
                 await self._on_claim_timeout(chat)
             else:
@@ -154,7 +142,7 @@ class HandoffWorker:
                     await self._tell_wait(chat)
             else:
                 await self._tell(chat, "handoff_after_hours", OutboundKind.HANDOFF)
-        self._spawn(self._summarise(chat, lines))
+        self._jobs.spawn(self._summarise(chat, lines))
 
     async def _tell_wait(self, chat: HeldChat) -> None:
         waiting = [c for c in await self.store.held() if c.state is HandoffState.WAITING]
@@ -163,8 +151,8 @@ class HandoffWorker:
         limit = float(self.settings.handoff_claim_timeout_s)
         estimate = min(statistics.median(delays), limit) if delays else limit
         minutes = max(1, math.ceil(estimate / SECONDS_PER_MINUTE))
-        text = render(
-            "handoff_wait", chat.lang, self.settings, wait_minutes=str(minutes), ahead=str(ahead)
+        text = self.settings.hospital.render(
+            "handoff_wait", chat.lang, wait_minutes=str(minutes), ahead=str(ahead)
         )
         await self._send(chat, text, OutboundKind.HANDOFF)
 
@@ -179,9 +167,9 @@ class HandoffWorker:
 
     async def _tell(self, chat: HeldChat, template: str, kind: OutboundKind) -> None:
         lang = chat.lang or self.settings.default_language
-        text = render(template, lang, self.settings)
+        text = self.settings.hospital.render(template, lang)
         if chat.emergency and template in ("handoff_timeout", "handoff_after_hours"):
-            text += "\n" + render("handoff_emergency_again", lang, self.settings)
+            text += "\n" + self.settings.hospital.render("handoff_emergency_again", lang)
         await self._send(chat, text, kind)
 
     async def _send(self, chat: HeldChat, text: str, kind: OutboundKind) -> None:
@@ -229,7 +217,9 @@ class HandoffWorker:
             "time": when,
         }
         if chat.state is HandoffState.STAFF and chat.claimed_by:
-            text = render("staff_alert_held", lang, self.settings, holder=chat.claimed_by, **fields)
+            text = self.settings.hospital.render(
+                "staff_alert_held", lang, holder=chat.claimed_by, **fields
+            )
         else:
-            text = render("staff_alert", lang, self.settings, **fields)
+            text = self.settings.hospital.render("staff_alert", lang, **fields)
         await asyncio.gather(*(alerts.alert_staff(text) for alerts in self.alerts))
