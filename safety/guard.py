@@ -27,7 +27,8 @@ from typing import Any
 import ahocorasick
 
 from safety import _text, guard_model
-from safety.emergency import _pattern_factors, assess
+from safety.emergency import assess
+from safety.emergency.factors import _pattern_factors
 from safety.pii import PLACEHOLDER_RE, identifiers
 
 RULES_FILE = "guard_rules.toml"
