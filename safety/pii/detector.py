@@ -72,6 +72,8 @@ def warm_up() -> None:
 
 
 class _Detector(_NumberScan, _ZhNames, _LatinNames):
+    """Every detector over one message (``run``), and the overlaps settled (``resolve``)."""
+
     def run(self, known: Iterable[tuple[str, str]] = ()) -> list[_Cand]:
         self.remembered(known)
         self.numbers()
