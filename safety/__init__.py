@@ -10,10 +10,11 @@ from __future__ import annotations
 def warm_up() -> None:
     """Load lexicons, word lists and jieba once, so the first patient message is not slow."""
     from safety import emergency, guard, pii
+    from safety.guard.rules import _rules
 
     emergency.warm_up()
     pii.warm_up()
-    guard._rules()
+    _rules()
     # Once through each path in both scripts, so its tables are built now, not on a patient.
     for text, lang in (
         ("胸口很痛，13812345678", "zh"),

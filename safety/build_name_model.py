@@ -73,9 +73,9 @@ def read_corpus(path: Path) -> Iterator[list[Token]]:
 
 def given_pool() -> dict[int, list[str]]:
     """Given names (one or two characters) of the person words in jieba's dictionary."""
-    from safety import pii
+    from safety.pii.names_zh_data import _names
 
-    names = pii._names()
+    names = _names()
     pool: dict[int, list[str]] = {1: [], 2: []}
     for word, tag in _text.jieba_person_tags().items():
         if tag != "nr" or len(word) not in (2, 3) or word[0] not in names.surnames:
@@ -88,9 +88,9 @@ def given_pool() -> dict[int, list[str]]:
 
 def substitute(toks: list[Token], pool: dict[int, list[str]], rng: random.Random) -> list[Token]:
     """Give every surname+given name in the sentence new given-name characters."""
-    from safety import pii
+    from safety.pii.names_zh_data import _names
 
-    surnames = pii._names().surnames
+    surnames = _names().surnames
     out = list(toks)
     for k in range(len(out) - 1):
         (sur, t1), (given, t2) = out[k], out[k + 1]
@@ -107,9 +107,9 @@ def labelled(toks: list[Token]) -> tuple[str, list[str]]:
     surname token is followed by its given name, after which the next ``nr`` token starts a
     new person.
     """
-    from safety import pii
+    from safety.pii.names_zh_data import _names
 
-    names = pii._names()
+    names = _names()
     chars: list[str] = []
     labels: list[str] = []
     open_surname = False  # the previous token was a surname waiting for its given name

@@ -6,6 +6,7 @@ import pytest
 
 from safety import emergency
 from safety.emergency import Assessment
+from safety.emergency.lexicon import _lexicon
 from safety.language import detect
 
 
@@ -286,6 +287,6 @@ def test_known_epilepsy_fit_is_urgent_but_prolonged_is_emergency() -> None:
 
 def test_unless_message_option_is_data() -> None:
     """The known-epilepsy veto is a lexicon option, so a hospital can extend it."""
-    lex = emergency._lexicon()
+    lex = _lexicon()
     rule = next(r for r in lex.rules if r.id == "zh.seizure")
     assert rule.unless_message

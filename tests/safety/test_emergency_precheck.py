@@ -6,8 +6,13 @@ import re
 
 import pytest
 
-from safety import _text, emergency
-from safety.emergency import _fired, _Message, _pattern_factors, _present_factors, assess
+from safety import _text
+from safety.emergency import assess
+from safety.emergency.analysis import _fired
+from safety.emergency.factors import _pattern_factors
+from safety.emergency.lexicon import _compile_term, _lexicon, _present_factors
+from safety.emergency.message import _Message
+from safety.emergency.terms import _Term
 
 SENTENCES = [
     "我老公胸口痛了四十分钟，出了一身冷汗",
@@ -50,7 +55,7 @@ def test_factors_are_literals_every_match_contains(pattern: str, factors: set[st
 
 
 def test_gapped_term_factors_come_from_its_parts() -> None:
-    assert emergency._compile_term("胸口~痛得厉害", "zh").factors == frozenset({"痛得厉害"})
+    assert _compile_term("胸口~痛得厉害", "zh").factors == frozenset({"痛得厉害"})
 
 
 @pytest.mark.parametrize("pattern", ["(多)?", "[^，。]{0,4}", "(?i)chest", "a|b*", r"\d+"])
@@ -58,9 +63,9 @@ def test_patterns_without_a_required_literal_are_always_checked(pattern: str) ->
     assert _pattern_factors(re.compile(pattern)) is None
 
 
-def _all_terms() -> list[emergency._Term]:
-    lex = emergency._lexicon()
-    terms: dict[str, emergency._Term] = {}
+def _all_terms() -> list[_Term]:
+    lex = _lexicon()
+    terms: dict[str, _Term] = {}
     for rule in lex.rules:
         for term in (*[t for g in rule.groups for t in g], *rule.unless, *rule.unless_message):
             terms[term.key] = term
@@ -70,7 +75,7 @@ def _all_terms() -> list[emergency._Term]:
 @pytest.mark.parametrize("text", SENTENCES)
 def test_a_term_that_matches_always_has_a_factor_present(text: str) -> None:
     """Soundness over the real lexicon: the pre-check never hides a real match."""
-    lex = emergency._lexicon()
+    lex = _lexicon()
     norm = _text.normalize(text).text
     present = _present_factors(norm, lex)
     for term in _all_terms():
@@ -81,7 +86,7 @@ def test_a_term_that_matches_always_has_a_factor_present(text: str) -> None:
 @pytest.mark.parametrize("text", SENTENCES)
 def test_pre_check_gives_the_decision_of_a_full_scan(text: str) -> None:
     """Evaluating every rule with every term let through fires exactly what assess reports."""
-    lex = emergency._lexicon()
+    lex = _lexicon()
     norm = _text.normalize(text).text
     everything = frozenset(f for t in _all_terms() for f in (t.factors or ()))
     full = _fired(_Message(norm, lex, everything), lex.rules).rules
@@ -130,7 +135,7 @@ def test_emergency_only_escalates_exactly_as_the_full_assessment(text: str) -> N
     assert quick.escalate == full.escalate
     if full.escalate:
         assert (quick.level, quick.category) == (full.level, full.category)
-    lex = emergency._lexicon()
+    lex = _lexicon()
     levels = {r.id: r.level for r in lex.rules}
     assert quick.matched == tuple(m for m in full.matched if levels[m] == "emergency")
 

@@ -185,8 +185,9 @@ def test_family_words_before_ordinary_words_stay(text: str) -> None:
 
 def test_a_lone_surname_cut_off_by_the_model_joins_the_name_after_it() -> None:
     from safety import _text
+    from safety.pii.detector import _Detector
 
-    det = pii._Detector(_text.normalize("昨天韩小燕来复诊了"))
+    det = _Detector(_text.normalize("昨天韩小燕来复诊了"))
     assert det._surname_joined([(2, 3, 0.8), (3, 5, 0.9)]) == [(2, 5, 0.8)]
     # not a surname (天), or not touching: left alone
     assert det._surname_joined([(1, 2, 0.8), (2, 4, 0.9)]) == [(1, 2, 0.8), (2, 4, 0.9)]

@@ -1,0 +1,104 @@
+"""The literals a regular expression needs (its *factors*): every match of a pattern holds
+one of them, so a message that holds none cannot match and the pattern is never run.
+Read from the parsed pattern; the output guard uses it too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+# A character class this small becomes one literal factor per member ("[左右]" -> 左, 右).
+_MAX_CLASS_FACTORS = 12
+# The regex parser behind ``re.compile``; used only to read which literals a term needs.
+# It is private to the standard library: without it, regex terms just get no pre-check.
+try:
+    _re_parser: Any = importlib.import_module("re._parser")
+except ImportError:  # pragma: no cover - other Python versions
+    _re_parser = None
+
+Factors = frozenset[str] | None  # literals one of which every match contains; None: unknown
+
+
+def _op_name(op: Any) -> str:
+    return str(getattr(op, "name", op))
+
+
+def _best(options: list[frozenset[str]]) -> Factors:
+    """The most selective factor set: longest shortest literal, then fewest literals."""
+    if not options:
+        return None
+    return max(options, key=lambda f: (min(len(x) for x in f), -len(f)))
+
+
+def _seq_factors(items: Any) -> Factors:
+    """Factors of a parsed regex sequence: a literal run, or one required element's factors."""
+    options: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        name = _op_name(op)
+        if name == "LITERAL":
+            run.append(chr(av))
+            continue
+        if run:
+            options.append(frozenset({"".join(run)}))
+            run = []
+        if name in ("ASSERT", "ASSERT_NOT", "AT"):
+            continue  # zero width: neither requires nor breaks anything around it
+        found = _item_factors(name, av)
+        if found is not None:
+            options.append(found)
+    if run:
+        options.append(frozenset({"".join(run)}))
+    return _best(options)
+
+
+def _item_factors(name: str, av: Any) -> Factors:
+    if name == "IN":
+        chars = [chr(v) for op, v in av if _op_name(op) == "LITERAL"]
+        if len(chars) != len(av) or not chars or len(chars) > _MAX_CLASS_FACTORS:
+            return None
+        return frozenset(chars)
+    if name == "SUBPATTERN":
+        _group, add_flags, _del_flags, sub = av
+        return None if add_flags & re.IGNORECASE else _seq_factors(sub)
+    if name == "ATOMIC_GROUP":
+        return _seq_factors(av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _high, sub = av
+        return _seq_factors(sub) if low >= 1 else None
+    if name == "BRANCH":
+        union: set[str] = set()
+        for alt in av[1]:
+            found = _seq_factors(alt)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    return None
+
+
+def _pattern_factors(pattern: re.Pattern[str]) -> Factors:
+    """Literals one of which every match of ``pattern`` must contain (None: cannot tell).
+
+    Lets a message be checked against all lexicon terms in one cheap pass: a term none of
+    whose factors occurs in the message cannot match, so its regex is never run.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return None
+    return _source_factors(pattern.pattern, pattern.flags)
+
+
+def _source_factors(source: str, flags: int = 0) -> Factors:
+    """:func:`_pattern_factors` of a pattern not yet compiled."""
+    if _re_parser is None:
+        return None
+    try:
+        parsed = _re_parser.parse(source, flags)
+    except Exception:  # an odd pattern just gets no pre-check
+        return None
+    found = _seq_factors(parsed)
+    if found is None or not all(found):
+        return None
+    return found

@@ -1,0 +1,49 @@
+"""What every detector of personal information shares: the span of a candidate, the state
+of one scan of a message (its normalised text and the candidates found so far), and
+Chinese numerals read as digits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from safety import _text
+
+_CJK = r"\u4e00-\u9fff"
+# Chinese numerals a phone or ID number may be written in (一三八…), one digit each
+_ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
+_ZH_DIGIT_RUN_RE = re.compile(r"[〇零一二三四五六七八九幺](?:[ \-]?[〇零一二三四五六七八九幺]){6,}")
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with runs of seven or more Chinese numerals (一三八…) as ASCII digits, one
+    for one, so offsets stay where they were."""
+    return _ZH_DIGIT_RUN_RE.sub(lambda m: m.group().translate(_ZH_DIGITS), text)
+
+
+@dataclass(frozen=True)
+class _Cand:
+    kind: str
+    start: int  # normalised offsets
+    end: int
+    validated: bool = True
+
+
+class _Scan:
+    """One scan of a message: the detectors of each kind (``safety.pii.numbers``,
+    ``names_zh``, ``names_en``) add their candidates to it; ``safety.pii.detector``
+    combines them."""
+
+    def __init__(self, norm: _text.Normalized) -> None:
+        self.n = norm
+        self.t = _ascii_digits(norm.text)
+        self.cands: list[_Cand] = []
+        self._bounds: frozenset[int] = frozenset()
+        self._person_tags: dict[str, str] = {}
+        self._new_words: set[tuple[int, int]] = set()
+        self._marg: list[tuple[float, float, float]] = []  # the CRF's P(B, I, O) per character
+
+    def add(self, kind: str, start: int, end: int, validated: bool = True) -> None:
+        if end > start:
+            self.cands.append(_Cand(kind, start, end, validated))

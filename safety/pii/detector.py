@@ -1,0 +1,239 @@
+"""The detector that runs them all (numbers, addresses, Chinese and Latin names), settles
+overlaps and maps spans back to the original text; and the entry points built on it:
+``mask``, ``detect_entities`` and ``identifiers``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from safety import _text, name_model
+from safety.language import detect
+from safety.pii import address
+from safety.pii.address import _NOT_ADDRESS_WORDS
+from safety.pii.base import _CJK, _Cand
+from safety.pii.names_en import _LATIN_PART_MIN, _latin_cues, _LatinNames
+from safety.pii.names_zh import _ZhNames
+from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
+from safety.pii.numbers import _NumberScan
+from safety.pii.vault import Vault
+
+_MIN_REMEMBERED_LEN = 2
+
+# Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
+_PRIORITY = {
+    "MRN": 5,
+    "PASSPORT": 5,
+    "WECHAT_ID": 5,
+    "OTHER_ID": 4,
+    "ID_CARD": 4,
+    "QQ": 4,
+    "DOB": 4,
+    "PLATE": 4,
+    "EMAIL": 4,
+    "BANK_CARD": 3,
+    "PHONE": 3,
+    "ADDRESS": 2,
+    "PERSON": 1,
+}
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str
+    start: int
+    end: int
+    placeholder: str
+    value: str = field(repr=False)
+    # False for an identifier masked for its cue and shape although its check digit, Luhn
+    # sum or date does not hold (a typo is still the patient's number)
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    text: str
+    entities: tuple[Entity, ...]
+
+
+def warm_up() -> None:
+    """Load word lists, jieba and the phone metadata once (the server calls this at start)."""
+    _names()
+    _text.tokenizer()
+    _text.jieba_person_tags()
+    name_lexicon()
+    name_model.model()
+    _latin_cues()
+    import phonenumbers
+
+    phonenumbers.parse("+8613800000000", None)
+
+
+class _Detector(_NumberScan, _ZhNames, _LatinNames):
+    """Every detector over one message (``run``), and the overlaps settled (``resolve``)."""
+
+    def run(self, known: Iterable[tuple[str, str]] = ()) -> list[_Cand]:
+        self.remembered(known)
+        self.numbers()
+        self.cued()
+        self.emails()
+        self.addresses()
+        self.mentions()
+        if re.search(f"[{_CJK}]", self.t):
+            self.zh_names()
+        if re.search("[a-z]", self.t):
+            self.en_names()
+        self._name_bounds()
+        self.recurring_names()  # what the bounds left of each name, wherever it recurs
+        self._name_bounds()
+        return self.resolve()
+
+    def _name_bounds(self) -> None:
+        """A name stops where a medical word starts (王芳|糖尿病复诊: the model must keep the
+        disease) and is no name when it starts inside one (杜仲泡水); a name that a hospital,
+        school or street is named after is not a person there (孙逸仙纪念医院, 中山路)."""
+        if not any(c.kind == "PERSON" for c in self.cands):
+            return
+        names = _names()
+        never = names.never
+        medical = (  # words of Chinese only: an English message is not segmented for this
+            [
+                (k.start, k.end)
+                for k in _text.tokens(self.t)
+                if len(k.text) > 1 and (k.text in never or k.text.endswith(_DISEASE_ENDINGS))
+            ]
+            if re.search(f"[{_CJK}]", self.t)
+            else []
+        )
+        kept: list[_Cand] = []
+        for c in self.cands:
+            if c.kind == "PERSON":
+                end = c.end
+                for a, b in medical:
+                    if a <= c.start < b:  # it starts with the word (杜仲|泡水)
+                        end = c.start
+                    elif c.start < a < end < b:  # it takes the word's start (王芳糖|尿病)
+                        end = a
+                title = next(
+                    (w for w in names.staff_titles if self.t.endswith(w, c.start, end)), ""
+                )
+                if title and self.t[c.start - 1 : c.start] != "@":  # a handle stays whole
+                    end -= len(title)  # 张医生 read whole: the name is 张
+                if end <= c.start:
+                    continue
+                if _PLACE_NEXT_RE.match(self.t, end):
+                    continue
+                c = _Cand("PERSON", c.start, end, c.validated)
+            kept.append(c)
+        self.cands = kept
+
+    def remembered(self, known: Iterable[tuple[str, str]]) -> None:
+        """Values the conversation already revealed are masked again wherever they recur."""
+        for kind, value in known:
+            needle = _text.normalize(value).text
+            if len(needle) < _MIN_REMEMBERED_LEN:
+                continue
+            start = self.t.find(needle)
+            while start != -1:
+                self.add(kind, start, start + len(needle))
+                start = self.t.find(needle, start + len(needle))
+
+    def recurring_names(self) -> None:
+        """A name found once is masked wherever else it appears in the message (张浩说… 张浩的)."""
+        values = {
+            self.t[c.start : c.end]
+            for c in self.cands
+            if c.kind == "PERSON" and c.end - c.start >= _MIN_REMEMBERED_LEN
+        }
+        # each part of a name in Latin letters recurs on its own too: "Ethan Clarke … Ethan"
+        values |= {
+            part
+            for v in values
+            if v.isascii() and " " in v
+            for part in v.split()
+            if len(part) >= _LATIN_PART_MIN and part not in _latin_cues().not_names
+        }
+        for value in values:
+            # a Latin-letter name only as a whole word (Will, not "will" inside "willing")
+            edge = r"(?<![a-z0-9])" if value[0].isascii() else ""
+            tail = r"(?![a-z0-9])" if value[-1].isascii() else ""
+            for m in re.finditer(edge + re.escape(value) + tail, self.t):
+                self.add("PERSON", *m.span())
+
+    def addresses(self) -> None:
+        """Postal addresses, read as a structure of parts (``safety.pii.address``)."""
+        if re.search(f"[{_CJK}]", self.t):
+            for s, e in address.zh_addresses(self.t):
+                self.add("ADDRESS", s, e)
+        if re.search(r"[0-9]", self.t):
+            for s, e in address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS):
+                self.add("ADDRESS", s, e)
+
+    def resolve(self) -> list[_Cand]:
+        ordered = sorted(
+            self.cands,
+            # a checked number before one masked for its cue alone, then the likelier kind
+            key=lambda c: (not c.validated, -_PRIORITY[c.kind], -(c.end - c.start), c.start),
+        )
+        chosen: list[_Cand] = []
+        for c in ordered:
+            if all(c.end <= o.start or o.end <= c.start for o in chosen):
+                chosen.append(c)
+        return sorted(chosen, key=lambda c: c.start)
+
+
+def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int, int]]:
+    """(kind, start, end) spans of personal information in the original ``text``.
+
+    ``known`` holds (kind, value) pairs already seen in the conversation.
+    """
+    return [(c.kind, c.start, c.end) for c in _detect(text, known)]
+
+
+def _detect(text: str, known: Iterable[tuple[str, str]]) -> list[_Cand]:
+    """The detector's findings, in offsets of the original ``text``."""
+    norm = _text.normalize(text)
+    out: list[_Cand] = []
+    for c in _Detector(norm).run(known):
+        s, e = norm.original_span(c.start, c.end)
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(_Cand(c.kind, s, e, c.validated))
+    return out
+
+
+def identifiers(text: str) -> list[tuple[str, str]]:
+    """(kind, value) of the identifiers in ``text`` that need no name model: phone numbers,
+    ID, bank and record numbers, e-mail and street addresses. The output guard reads a model
+    answer with it for details the patient never gave."""
+    detector = _Detector(_text.normalize(text))
+    detector.numbers()
+    detector.cued()
+    detector.emails()
+    detector.addresses()
+    return [(c.kind, detector.t[c.start : c.end]) for c in detector.cands]
+
+
+def mask(text: str, vault: Vault | None = None, lang: str | None = None) -> MaskResult:
+    """Replace personal information by typed placeholders; ``vault`` remembers the values."""
+    if vault is None:
+        vault = Vault()
+    ph_lang = vault.lang or (lang if lang in ("zh", "en") else None) or detect(text)
+    parts: list[str] = []
+    entities: list[Entity] = []
+    pos = 0
+    for c in _detect(text, vault.known_values()):
+        kind, s, e = c.kind, c.start, c.end
+        value = text[s:e]
+        ph = vault.placeholder_for(kind, value, ph_lang)
+        entities.append(Entity(kind, s, e, ph, value, c.validated))
+        parts.append(text[pos:s])
+        parts.append(ph)
+        pos = e
+    parts.append(text[pos:])
+    return MaskResult("".join(parts), tuple(entities))

@@ -1,0 +1,302 @@
+"""Chinese names: after their cues (我叫, 患者, 我妈妈), before titles and verbs (张伟医生,
+李娜说), surname-first guesses weighed by their evidence, pet names (乐乐, 老周), chat
+mentions (@刘晓燕), lists (王芳、李娜和张伟), and what the CRF and the shapes of
+``names_zh_model`` and ``names_zh_shapes`` add.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from safety import _text, name_model
+from safety.pii.names_zh_data import (
+    _COMMON_GIVEN_FREQ,
+    _COMMON_WORD_FREQ,
+    _DEMOGRAPHIC_RE,
+    _DRUG_TAIL,
+    _EV_DEMOGRAPHIC,
+    _EV_DICT_FULL,
+    _EV_DICT_SHORT,
+    _EV_GIVEN_GOOD,
+    _EV_LEFT_CUE,
+    _EV_LIST,
+    _EV_NEW_WORD,
+    _EV_TITLE,
+    _EV_VERB,
+    _EV_WEAK_RIGHT,
+    _FUNCTION_FIRST,
+    _FUNCTION_SURNAMES,
+    _GIVEN_FLOOR,
+    _GIVEN_FLOOR_CUED,
+    _GIVEN_GOOD,
+    _GIVEN_STRONG,
+    _HEAD_REST_MIN,
+    _INTAKE_BEFORE,
+    _MEDICAL_NEXT_RE,
+    _MENTION_NOT_NAMES,
+    _MENTION_RE,
+    _NAME_MAX_GIVEN,
+    _NAMED_RE,
+    _PEN_COMMON_GIVEN,
+    _PEN_COMMON_WORD,
+    _PET_HEADS,
+    _ZH_SURNAME_ONLY_RE,
+    NAME_ACCEPT,
+    UNCUED_MODEL_MIN,
+    UNCUED_SURE,
+    _names,
+    _old_surname,
+    name_lexicon,
+)
+from safety.pii.names_zh_model import _ZhModelNames
+
+
+class _ZhNames(_ZhModelNames):
+    """The detectors of names in Chinese characters."""
+
+    def mentions(self) -> None:
+        """Chat handles: "@张医生：", "//@小雨:", "@dai_dai" name a person."""
+        never = _names().never
+        for m in _MENTION_RE.finditer(self.t):
+            handle = m.group(1)
+            if handle not in never and handle not in _MENTION_NOT_NAMES:
+                self.add("PERSON", *m.span(1))
+
+    def _right_evidence(self, end: int) -> float:
+        names = _names()
+        rest = self.t[end : end + 4]
+        if _DEMOGRAPHIC_RE.match(self.t, end) or names.kin_after.match(self.t, end):
+            return _EV_DEMOGRAPHIC
+        if any(rest.startswith(w) for w in names.titles):
+            return _EV_TITLE
+        if any(rest.startswith(w) for w in names.verbs):
+            return _EV_VERB
+        if (
+            any(rest.startswith(w) for w in names.weak_right)
+            or end == len(self.t)
+            or (not self._is_cjk(self.t[end : end + 1]))
+        ):
+            return _EV_WEAK_RIGHT
+        return 0.0
+
+    def _name_score(self, start: int, end: int, left: float, strong: bool) -> float | None:
+        """Evidence that t[start:end] (surname first) is a person's name; None: never."""
+        names = _names()
+        cand = self.t[start:end]
+        if not self._is_cjk(cand) or cand in names.never or cand[:2] in names.never:
+            return None  # cand[:2]: a family word never starts a name (孩子阿姨|带的)
+        sl = self._surname_len(start)
+        given = cand[sl:]
+        if not given or given[0] == cand[0] or (given in names.never and not left):
+            return None
+        if self._measure_word_at(start):  # 这张卡, 两张片子: 张 counts, it names no one
+            return None
+        if strong:
+            return NAME_ACCEPT
+        scores = self._given_scores(given)
+        if min(scores) < (_GIVEN_FLOOR_CUED if left else _GIVEN_FLOOR):
+            return None
+        bounds = self._bounds
+        right = self._right_evidence(end)
+        if end not in bounds and right < _EV_VERB:
+            return None
+        if _MEDICAL_NEXT_RE.match(self.t, end) or self.t[:start].endswith(_INTAKE_BEFORE):
+            return None
+        ev = left + right
+        tag = self._person_tags.get(cand)
+        freq = _text.word_freq(cand)
+        if tag is not None and (len(cand) >= 3 or max(scores) >= _GIVEN_STRONG):
+            ev += _EV_DICT_FULL if len(cand) >= 3 else _EV_DICT_SHORT
+        elif tag is not None:
+            pass
+        elif freq >= _COMMON_WORD_FREQ:
+            ev -= _PEN_COMMON_WORD
+        elif (start, end) in self._new_words:
+            ev += _EV_NEW_WORD
+        if min(scores) >= _GIVEN_GOOD:
+            ev += _EV_GIVEN_GOOD
+        if (
+            len(given) == 2
+            and left + right < _EV_TITLE  # 段时间 with no context; 家属周建国 has one
+            and tag is None
+            and _text.word_freq(given) >= _COMMON_GIVEN_FREQ
+            and given not in self._person_tags
+        ):
+            ev -= _PEN_COMMON_GIVEN
+        return ev
+
+    def _best_at(
+        self, start: int, left: float, strong: bool = False, end_at: int | None = None
+    ) -> tuple[int, int, float] | None:
+        sl = self._surname_len(start)
+        if not sl:
+            return None
+        best: tuple[int, int, float] | None = None
+        for given in range(_NAME_MAX_GIVEN, 0, -1):
+            end = start + sl + given
+            if end > len(self.t) or (end_at is not None and end != end_at):
+                continue
+            ev = self._name_score(start, end, left, strong)
+            if ev is not None and (best is None or ev > best[2]):
+                best = (start, end, ev)
+        return best
+
+    def zh_names(self) -> None:
+        names = _names()
+        self._bounds = _text.boundaries(self.t)
+        self._person_tags = _text.jieba_person_tags()
+        toks = _text.tokens(self.t)
+        self._new_words = {
+            (k.start, k.end) for k in toks if len(k.text) > 1 and _text.word_freq(k.text) == 0
+        }
+        found: dict[int, tuple[int, int]] = {}
+        model = name_model.model()
+        self._marg = model.marginals_of(model.text_emissions(self.t, name_lexicon()))
+
+        def take(span: tuple[int, int, float] | None, check: float = 0.0) -> bool:
+            """Keep ``span`` if the rules accept it; below ``check`` the CRF must agree too."""
+            if span is None or span[2] < NAME_ACCEPT:
+                return False
+            if span[2] < check and self._model_p(span[0], span[1]) < UNCUED_MODEL_MIN:
+                return False
+            if all(span[1] <= s or e <= span[0] for s, e in found.values()):
+                found[span[0]] = (span[0], span[1])
+                return True
+            return False
+
+        for m in names.left_strong.finditer(self.t):
+            take(self._best_at(m.end(), 0.0, strong=True))
+        for m in names.naming.finditer(self.t):
+            # no surname: 我叫乐乐。, 一个名叫瓦里的教师: the name runs to 的 or punctuation
+            named = _NAMED_RE.match(self.t, m.end())
+            if named and m.end() not in found and self._plain_name(*named.span(1), toks):
+                take((*named.span(1), NAME_ACCEPT))
+        for m in names.left_weak.finditer(self.t):
+            # 孩子都特别, 老婆和妈妈: a function word that is also a surname needs the model too
+            function_word = self.t[m.end() : m.end() + 1] in _FUNCTION_FIRST
+            take(self._best_at(m.end(), _EV_LEFT_CUE), check=math.inf if function_word else 0.0)
+        for m in names.nickname_left.finditer(self.t):  # 我家乐乐, 儿子小军, 我老公老周
+            if self._nickname_at(m.end()):
+                take((m.end(), m.end() + 2, NAME_ACCEPT))
+        for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
+            if m.group(1) in names.surnames:
+                self.add("PERSON", *m.span(1))
+        for k in toks:
+            if k.start in found:
+                continue
+            if self._surname_len(k.start):
+                function_word = k.text[0] in _FUNCTION_FIRST
+                take(self._best_at(k.start, 0.0), check=math.inf if function_word else UNCUED_SURE)
+                if k.start not in found:
+                    self._token_head(k, found)
+                if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
+                    found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
+                if k.start not in found and len(k.text) == 1:
+                    # a lone surname before a title: 江主席, 王医生
+                    rest = self.t[k.end : k.end + 4]
+                    if (
+                        any(rest.startswith(w) for w in names.titles)
+                        and k.text not in _FUNCTION_SURNAMES
+                    ):
+                        found[k.start] = (k.start, k.end)
+            elif self._foreign_token(k):
+                found[k.start] = (k.start, k.end)
+        self._model_names(found)
+        # lists and coordination: 王芳、李娜和张伟
+        changed = True
+        while changed:
+            changed = False
+            for s, e in list(found.values()):
+                if self.t[e : e + 1] in names.joiners:
+                    changed |= take(self._best_at(e + 1, _EV_LIST))
+                if s > 0 and self.t[s - 1] in names.joiners:
+                    for length in (3, 2):
+                        pos = s - 1 - length
+                        if (
+                            pos >= 0
+                            and pos not in found
+                            and take(self._best_at(pos, _EV_LIST, end_at=s - 1))
+                        ):
+                            changed = True
+                            break
+        for s, e in self._titled_foreign(found):
+            for key in [a for a, b in found.values() if s <= a and b <= e]:
+                del found[key]
+            found[s] = (s, e)
+        for s, e in self._list_gaps(sorted(found.values())):
+            found[s] = (s, e)
+        by_start = {k.start: k for k in toks}
+        by_end = {k.end: k for k in toks}
+        for key, span in list(found.items()):
+            found[key] = self._translit_extended(span, by_start, by_end)
+        for s, e in self._join_dotted(sorted(found.values())):
+            self.add("PERSON", s, e)
+        for s, e in self._dotted_names(toks):
+            self.add("PERSON", s, e)
+
+    def _plain_name(self, start: int, end: int, toks: Sequence[_text.Token]) -> bool:
+        """``t[start:end]`` may be a name given without a surname: no never-name, and neither it
+        nor a word in it an everyday word (名字是|什么意思)."""
+        word = self.t[start:end]
+        if word in _names().never:
+            return False
+        if word in self._person_tags:
+            return True
+        return (
+            all(
+                _text.word_freq(k.text) < _COMMON_WORD_FREQ
+                for k in toks
+                if start <= k.start and k.end <= end and len(k.text) > 1
+            )
+            and _text.word_freq(word) < _COMMON_WORD_FREQ
+        )
+
+    def _nickname_at(self, start: int) -> bool:
+        """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""
+        names = _names()
+        end = start + 2
+        cand = self.t[start:end]
+        if (
+            len(cand) != 2
+            or not self._is_cjk(cand)
+            or cand in names.never
+            or (_text.word_freq(cand) >= _COMMON_WORD_FREQ and not _old_surname(cand))
+            or start not in self._bounds
+            or end not in self._bounds
+            or _MEDICAL_NEXT_RE.match(self.t, end)
+        ):
+            return False
+        head, last = cand[0], cand[1]
+        score = names.scores.get(last)
+        if head == last:
+            return score is not None and score >= _GIVEN_FLOOR
+        good = last in names.given or (score is not None and score >= _GIVEN_GOOD)
+        if head in _PET_HEADS and head != "老":
+            return good or (last in names.surnames and last not in _FUNCTION_SURNAMES)
+        if _old_surname(cand):
+            return True
+        # a given name alone (女儿欣怡): both characters name-like, one of them strongly
+        scores = self._given_scores(cand)
+        return min(scores) >= _GIVEN_GOOD and max(scores) >= _GIVEN_STRONG
+
+    def _token_head(self, k: _text.Token, found: dict[int, tuple[int, int]]) -> None:
+        """A name at the head of a longer token: 江|主席, 邓小平|理论 (jieba keeps them whole)."""
+        names = _names()
+        head = k.text[:1]
+        if k.text[1:] in names.titles and head in names.surnames:
+            if head not in _FUNCTION_SURNAMES:
+                found[k.start] = (k.start, k.start + 1)
+            return
+        for size in (4, 3):
+            word = k.text[:size]
+            rest = k.text[size:]
+            if (
+                len(rest) >= _HEAD_REST_MIN  # 邓小平|理论, not 周而复|始
+                and _text.word_freq(rest) >= _COMMON_WORD_FREQ
+                and self._person_tags.get(word) == "nr"
+                and word not in names.never
+                and not _MEDICAL_NEXT_RE.match(rest)
+            ):
+                found[k.start] = (k.start, k.start + size)
+                return

@@ -1,0 +1,368 @@
+"""Structured identifiers: phone numbers (mainland mobiles; landlines and other countries'
+numbers through ``phonenumbers``; numbers spelt out in words), ID, bank card and record
+numbers, passports, permits and other countries' identity numbers, WeChat and QQ
+accounts, licence plates, dates of birth and e-mail addresses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from safety.pii.base import _CJK, _Cand, _Scan
+from safety.pii.checks import (
+    _id_shaped,
+    _real_birth_date,
+    luhn_ok,
+    valid_cn_id,
+    valid_cn_mobile,
+    valid_hkid,
+    valid_nric,
+    valid_old_cn_id,
+    valid_twid,
+)
+
+_BANK_LENGTHS = range(16, 20)
+_MIN_DIGITS_FOR_PHONE_LIB = 7
+_PHONE_CUE_WINDOW = 12
+_PHONE_CUE_WINDOW_LATIN = 24  # "call first on (641) 555-0148"
+_LOCAL_CUE_WINDOW = 30  # "call me back on 9123 4567", "…, mine is 9876 5432"
+_LOCAL_CUE_RE = re.compile(r"(?<![a-z])(?:number|no\.)(?![a-z])")
+# (after "No." too; not after a digit and a point: the decimals of a number)
+_DIGIT_RUN_RE = re.compile(
+    r"(?<![0-9a-z])(?<![0-9]\.)\+?[0-9](?:[ \-]?[0-9]){5,22}(?:[ \-]?x)?(?![0-9a-z])"
+)
+_EMAIL_RE = re.compile(
+    r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
+)
+_CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
+_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
+# A card named, then its number a few words later: "my clinic card …, the number is C0045821"
+_CARD_NUMBER_RE = re.compile(
+    r"(?:clinic|hospital|patient|outpatient|inpatient|medical|health|insurance|member(?:ship)?)"
+    r"\s+card\b[^.!?\n]{0,40}?\b(?:number|no\.?)\s*(?:is|was|:)?\s*"
+    r"((?=[a-z\-]*[0-9])[a-z]{0,3}-?[0-9][a-z0-9\-]{4,15})(?![a-z0-9])"
+)
+_MRN_RE = re.compile(
+    r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
+    r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
+    r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
+    r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record)"
+    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id)"
+    + r"(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
+)
+_PASSPORT_CUE_RE = re.compile(
+    r"(?:护照|passport)(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12})(?![a-z0-9])"
+)
+_PASSPORT_BARE_RE = re.compile(
+    r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8})(?![a-z0-9])"
+)
+_WECHAT_RE = re.compile(
+    r"(?:微信|vx|wx|v信|weixin|wechat)"
+    r"(?:[^。.!?！？\n]{0,20}?(?:号码|账号|号|\bid\b)|\s*(?:id)?)"
+    r"\s*(?:是|为|:|：|is)?\s*([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
+)
+_PERMIT_RE = re.compile(
+    r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
+    r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|健保卡号|健保卡|会员号|会员卡号|保单号|保险单号|"
+    r"social security(?: number| no\.?)?|ssn|national insurance(?: number| no\.?)?|nhs number|"
+    r"insurance (?:number|no\.?|id)|member(?:ship)? (?:id|no\.?|number)|"
+    r"policy (?:number|no\.?)|medicare(?: number| no\.?)?|medicaid(?: number| no\.?)?)(?:"
+    + _CUE_SEP
+    + r"|"
+    + _EN_FILLER
+    + r")"
+    + r"([a-z]{0,4}-?[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10}"
+    + r"|(?=(?:[a-z\-]*[0-9]){5})[a-z0-9][a-z0-9\-]{5,19})(?![a-z0-9])"
+)
+_HKID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{6})\s?\(?([0-9A])\)?(?![A-Za-z0-9])")
+_HKID_CUE_RE = re.compile(r"身份证|证件|hkid|id card|identity card")
+_TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
+# Singapore NRIC/FIN (S1234567D), a US social security number (123-45-6789), a Malaysian MyKad
+# (YYMMDD-PB-NNNN): shapes of their own, each checked
+_NRIC_RE = re.compile(r"(?<![A-Za-z0-9])([STFG])([0-9]{7})([A-Z])(?![A-Za-z0-9])")
+_SSN_RE = re.compile(r"(?<![0-9\-])([0-9]{3})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
+_MYKAD_RE = re.compile(r"(?<![0-9\-])([0-9]{6})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
+_PLATE_RE = re.compile(
+    r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
+    r"[a-hj-np-z][·\s]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
+)
+# After a cue, an identifier-shaped number is masked even when its check fails (a patient's
+# typo is still their number): a few words may stand between ("身份证号我发你：…").
+_CUE_GAP = (
+    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|of|my|her|his|"
+    r"the|to|into|please|pls|id){0,8}?"
+)
+# An ID number after its cue, or before it ("…是我身份证号"); 15 to 18 digits and a final X,
+# so a digit too many or too few (a typo) is still masked
+_ID_NUMBER = r"(?<![0-9])[0-9](?:[ \-]?[0-9]){14,17}(?:[ \-]?[0-9x])?(?![0-9a-z])"
+_ID_CUE_RE = re.compile(
+    r"(?:身份证|身分证|公民身份号码|证件号|证件|证号|"
+    r"(?<![a-z])(?:id card|identity card|national id|resident id|citizen id|id)(?![a-z]))"
+    + _CUE_GAP
+    + rf"({_ID_NUMBER})"
+    + rf"|({_ID_NUMBER})\s*(?:是|为)?(?:我|他|她|我们)?的?(?:身份证|证件号|身分证)"
+)
+_BANK_CUE_RE = re.compile(
+    r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
+    r"退到|退回|退款到|打到|转到|汇到|"
+    r"(?<![a-z])(?:refund(?:ed)?|pay into|transfer to|card)(?![a-z])|"
+    r"bank card|card number|card no|debit card|credit card|account number|account no|"
+    r"bank account)" + _CUE_GAP + r"((?<![0-9])[0-9](?:[ \-]?[0-9]){11,18})(?![0-9a-z])"
+)
+_QQ_RE = re.compile(
+    r"(?:qq|扣扣|企鹅号|(?<![a-z])q(?=号|\s*[:：]))"
+    + _CUE_GAP
+    + r"((?<![0-9])[1-9](?: ?[0-9]){4,10})(?![0-9a-z@])"
+    # or the number first: "545827864是我QQ"
+    + r"|(?<![0-9])([1-9][0-9]{4,10})\s*(?:是我的?|是)\s*(?:qq|扣扣)"
+)
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_ZH_MONTH = r"(?:[一二三四五六七八九十]{1,2}|元|正|冬|腊)月"
+_ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
+_DATE = (
+    r"(?:(?:19|20)?[0-9]{2}\s*年\s*(?:[01]?[0-9]|元|正|冬|腊)\s*月"
+    r"(?:\s*(?:[0-3]?[0-9]\s*[日号]|初[一二三四五六七八九十]))?"
+    r"|(?:19|20)[0-9]{2}(?:\s?[\-/.]\s?[01]?[0-9]\s?[\-/.]\s?[0-3]?[0-9]|[01][0-9][0-3][0-9]"
+    r"|[\-/.][01]?[0-9](?![0-9\-/.]))"
+    rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}})年{_ZH_MONTH}(?:{_ZH_DAY})?"
+    r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
+    rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
+    rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
+    rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}})(?![0-9])"
+)
+_DOB_RE = re.compile(
+    r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
+    r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)"
+    + _CUE_GAP
+    + r"("
+    + _DATE
+    + r")"
+    # or the date first: "1987年3月15日出生", "87年3月生的"; a birth year: "1992年出生"
+    + r"|(?<![0-9])("
+    + _DATE
+    + r"|(?:19|20)[0-9]{2}年(?=\s*出生(?!的)|\s*出世))"  # not "2026年出生的宝宝", a group
+    + r"\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
+    # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
+    + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
+    + r"((?:19|20)[0-9]{2}(?![0-9年./\-])|[01]?[0-9]月[0-3]?[0-9][日号])"
+)
+_LATIN_PLATE_CUE_RE = re.compile(
+    r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
+    r"licen[cs]e|car)(?![a-z]))"
+    r"(?:\s*(?:号码|号|number|no\.?))?\s*(?:是|为|:|is)?\s*"
+    r"((?!(?:reg|rego|plate|number|no|is|registration)\b)"
+    r"(?:[a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8}))(?![a-z0-9])"
+)
+_UK_PLATE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2} ?[A-Z]{3}(?![A-Za-z0-9])")
+_MACAU_ID_RE = re.compile(r"(?<![0-9a-z])[157][0-9]{6}\s?\([0-9]\)")
+# An extension after a phone number: "…转8021", "ext. 204", "x 17"
+_PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
+# Eight digits after a phone cue: a Hong Kong or Macau number with no country code
+_LOCAL8_RE = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ \-]?[0-9]{4}(?![0-9])")
+_INTL_PHONE_RE = re.compile(
+    r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
+)
+_LATIN_PHONE_REGIONS = ("GB", "US")
+# A stretch of text that may hold a phone number: digits with spaces, dashes, dots and
+# brackets between them, and a "+" or "(" before
+_PHONE_STRETCH_RE = re.compile(r"[+(]?[0-9][0-9 \-().]{5,40}[0-9]")
+# A phone number spelt out in English words: "one three eight one two …"
+_EN_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_EN_DIGIT_WORDS_RE = re.compile(
+    r"(?<![a-z])(?:"
+    + "|".join(_EN_DIGIT_WORDS)
+    + r")(?:[ \-,]+(?:"
+    + "|".join(_EN_DIGIT_WORDS)
+    + r")){6,}(?![a-z])"
+)
+_PHONE_CUE_RE = re.compile(
+    r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
+    r"text|contact|landline|office|reach)"
+)
+
+
+class _NumberScan(_Scan):
+    """The detectors of numbers and other structured identifiers."""
+
+    def numbers(self) -> None:
+        for m in _DIGIT_RUN_RE.finditer(self.t):
+            raw = m.group()
+            digits = re.sub(r"[^0-9x]", "", raw)
+            s, e = m.span()
+            if len(digits) == 18 and valid_cn_id(digits):
+                self.add("ID_CARD", s, e)
+                continue
+            if "x" in digits:
+                continue
+            local = digits
+            for prefix in ("0086", "86"):
+                if local.startswith(prefix) and len(local) == 11 + len(prefix):
+                    local = local[len(prefix) :]
+            if valid_cn_mobile(local):
+                self.add("PHONE", s, e)
+            elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
+                self.add("BANK_CARD", s, e)
+        for m in _ID_CUE_RE.finditer(self.t):
+            group = 1 if m.group(1) else 2
+            digits = re.sub(r"[^0-9x]", "", m.group(group))
+            ok = valid_cn_id(digits) if len(digits) == 18 else valid_old_cn_id(digits)
+            self.add("ID_CARD", *m.span(group), validated=ok)
+        for m in _BANK_CUE_RE.finditer(self.t):
+            digits = re.sub(r"[^0-9]", "", m.group(1))
+            ok = len(digits) in _BANK_LENGTHS and luhn_ok(digits)
+            self.add("BANK_CARD", *m.span(1), validated=ok)
+        if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
+            self.landlines()
+            self.local_phones()
+        for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
+            words = re.findall("[a-z]+", m.group())
+            digits = "".join(_EN_DIGIT_WORDS[w] for w in words)
+            if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
+                self.add("PHONE", *m.span())
+        self.extensions()
+
+    def local_phones(self) -> None:
+        """Eight digits after a phone cue: a Hong Kong or Macau number written without its
+        country code ("call me on 9123 4567", "手机 6612 3456")."""
+        import phonenumbers
+
+        for m in _LOCAL8_RE.finditer(self.t):
+            s, e = m.span()
+            before = self.t[max(0, s - _LOCAL_CUE_WINDOW) : s]
+            phone_before = any(
+                c.kind == "PHONE" and s - _LOCAL_CUE_WINDOW <= c.end <= s for c in self.cands
+            )
+            if not (_PHONE_CUE_RE.search(before) or _LOCAL_CUE_RE.search(before) or phone_before):
+                continue
+            digits = re.sub(r"[^0-9]", "", m.group())
+            if any(
+                phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
+                for region in ("HK", "MO")
+            ):
+                self.add("PHONE", s, e)
+
+    def extensions(self) -> None:
+        """A phone number's extension belongs to it: "…转8021", "ext. 204"."""
+        for i, c in enumerate(self.cands):
+            if c.kind == "PHONE":
+                ext = _PHONE_EXT_RE.match(self.t, c.end)
+                if ext:
+                    self.cands[i] = _Cand("PHONE", c.start, ext.end(), c.validated)
+
+    def landlines(self) -> None:
+        import phonenumbers
+
+        taken = [(c.start, c.end) for c in self.cands]
+        # a message mostly in Latin letters may give a number as dialled in the UK or the US
+        latin = len(re.findall("[a-z]", self.t)) > len(re.findall(f"[{_CJK}]", self.t))
+        regions = ("CN", *(_LATIN_PHONE_REGIONS if latin else ()))
+        # The matcher reads only the stretches that hold a number (it is slow over prose).
+        found: list[tuple[int, int, str]] = []
+        for run in _PHONE_STRETCH_RE.finditer(self.t):
+            if any(a <= run.start() and run.end() <= b for a, b in taken):
+                continue
+            for region in regions:
+                for match in phonenumbers.PhoneNumberMatcher(
+                    run.group(), region, phonenumbers.Leniency.VALID
+                ):
+                    at = run.start()
+                    found.append((at + match.start, at + match.end, match.raw_string))
+        # words are longer than characters: an English cue may stand further back
+        window = _PHONE_CUE_WINDOW_LATIN if latin else _PHONE_CUE_WINDOW
+        for s, e, raw_string in found:
+            if any(s < b and a < e for a, b in taken):
+                continue
+            taken.append((s, e))
+            if (s > 0 and self.t[s - 1].isdigit()) or (e < len(self.t) and self.t[e].isdigit()):
+                continue
+            raw = raw_string.lstrip("(")
+            cue = _PHONE_CUE_RE.search(self.t[max(0, s - window) : s])
+            if raw.startswith(("+", "0")) or cue:
+                self.add("PHONE", s, e)
+        for m in _INTL_PHONE_RE.finditer(self.t):
+            s, e = m.span()
+            if any(s < b and a < e for a, b in taken):
+                continue
+            try:
+                num = phonenumbers.parse(m.group(), None)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(num):
+                self.add("PHONE", s, e)
+
+    def cued(self) -> None:
+        for rx, kind in (
+            (_MRN_RE, "MRN"),
+            (_CARD_NUMBER_RE, "MRN"),
+            (_PASSPORT_CUE_RE, "PASSPORT"),
+            (_WECHAT_RE, "WECHAT_ID"),
+            (_PERMIT_RE, "OTHER_ID"),
+        ):
+            for m in rx.finditer(self.t):
+                self.add(kind, *m.span(1))
+        for m in _PASSPORT_BARE_RE.finditer(self.t):
+            self.add("PASSPORT", *m.span(1))
+        for m in _HKID_RE.finditer(self.n.cased):
+            if valid_hkid(m.group(1)[:-6], m.group(1)[-6:], m.group(2)):
+                self.add("OTHER_ID", m.start(1), m.end())
+            elif _HKID_CUE_RE.search(self.t, max(0, m.start() - _PHONE_CUE_WINDOW), m.start()):
+                self.add("OTHER_ID", m.start(1), m.end(), validated=False)
+        for m in _TWID_RE.finditer(self.n.cased):
+            if valid_twid(m.group(1)):
+                self.add("OTHER_ID", *m.span(1))
+        for m in _NRIC_RE.finditer(self.n.cased):
+            if valid_nric(*m.groups()):
+                self.add("OTHER_ID", *m.span())
+        for m in _SSN_RE.finditer(self.t):
+            area, group, serial = m.groups()
+            if area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000":
+                self.add("OTHER_ID", *m.span())
+        for m in _MYKAD_RE.finditer(self.t):
+            if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
+                self.add("OTHER_ID", *m.span())
+        for m in _PLATE_RE.finditer(self.t):
+            if any(c.isdigit() for c in m.group()):
+                self.add("PLATE", *m.span())
+        for m in _LATIN_PLATE_CUE_RE.finditer(self.t):
+            plate = m.group(1)
+            if any(c.isdigit() for c in plate) and any(c.isalpha() for c in plate):
+                self.add("PLATE", *m.span(1))
+        for m in _UK_PLATE_RE.finditer(self.n.cased):
+            self.add("PLATE", *m.span())
+        for m in _MACAU_ID_RE.finditer(self.t):
+            self.add("OTHER_ID", *m.span())
+        for m in _QQ_RE.finditer(self.t):
+            self.add("QQ", *m.span(1 if m.group(1) else 2))
+        for m in _DOB_RE.finditer(self.t):
+            group = next(g for g in (1, 2, 3) if m.group(g))
+            self.add("DOB", *m.span(group))
+
+    def emails(self) -> None:
+        for m in _EMAIL_RE.finditer(self.t):
+            self.add("EMAIL", *m.span())
