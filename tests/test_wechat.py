@@ -19,16 +19,16 @@ from aiohttp import web
 from wechatpy.events import ScanCodeWaitMsgEvent, SubscribeScanEvent
 from wechatpy.messages import TextMessage, UnknownMessage
 
-from adapters.wechat.channel import (
+from adapters.wechat.channel import WeChatChannel
+from adapters.wechat.text import TEXT_LIMIT_BYTES, split_text, utf8_len
+from adapters.wechat.webhook import (
     MENU_KEY_HUMAN,
     MENU_KEY_NUMBERS,
     BadRequest,
-    WeChatChannel,
     _element_value,
     _flat_fields,
     parse_wechat,
 )
-from adapters.wechat.text import TEXT_LIMIT_BYTES, split_text, utf8_len
 from bot.handoff import HandoffState, HandoffStore
 from bot.server import RUNTIME, build_app
 from tests.conftest import make_settings
