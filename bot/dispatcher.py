@@ -1,13 +1,14 @@
 """The pipeline every patient message goes through, whatever channel brought it.
 
 ``submit`` is the intake: it assesses the raw text for an emergency at once (no Redis, no
-model) and answers one with the emergency template before anything else can fail. Every other
-message joins its conversation's lane: messages of one chat are handled one at a time in
-arrival order, and different chats run concurrently under ``max_concurrent``. A lane runs the
-steps in ``Dispatcher.STEPS`` order; a step returns False to end the message there.
+model; bot.intake) and answers one with the emergency template before anything else can
+fail. Every other message joins its conversation's lane: messages of one chat are handled one
+at a time in arrival order, and different chats run concurrently under ``max_concurrent``. A
+lane runs the steps in ``Dispatcher.STEPS`` order (the model's part is bot.writing's); a step
+returns False to end the message there.
 
-Raw patient text stays in this module's locals: only masked text reaches Redis and the model,
-and log lines name a conversation by a short hash.
+Raw patient text stays in the locals of these modules: only masked text reaches Redis and the
+model, and log lines name a conversation by a short hash.
 """
 
 from __future__ import annotations
@@ -17,22 +18,21 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
 from adapters import registry
-from adapters.base import DispatcherClosed, Drafts, NoReply, Sender, Typing
+from adapters.base import DispatcherClosed, NoReply, Sender
 from bot import replies
 from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
-from bot.llm import ChatMessage, LLMClient, LLMError, system_prompt
+from bot.intake import IntakeCheck
+from bot.llm import LLMClient
 from bot.models import (
-    EXTRA_DRAFTS,
     ButtonId,
     EventName,
     Inbound,
@@ -42,75 +42,18 @@ from bot.models import (
     conversation_tag,
 )
 from bot.ratelimit import ConversationLimiter
-from bot.triage import triage
+from bot.turn import Lane, Step, Turn
 from bot.vault_cipher import VaultCipher
+from bot.writing import AnswerWriter, quietly
 from safety.emergency import LEARNED_PREFIX, Assessment, assess
-from safety.guard import complete_part, guard
-from safety.language import detect
-from safety.pii import Vault, mask
+from safety.pii import mask
 
 log = logging.getLogger(__name__)
 
 # Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
-# Intake assessments kept for submit, at most (deliveries that are never submitted drop out).
-INTAKE_MEMO_SIZE = 4096
-# Longest wait, once the answer is written, for the model's triage verdict still to come; a
-# verdict later than that is dropped and the answer goes out (the lexicon had let it pass).
-TRIAGE_GRACE_S = 5.0
-# Shortest pause between two drafts of a streamed answer (platforms rate-limit edits).
-DRAFT_INTERVAL_S = 0.7
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
-
-
-def _memo_key(msg: Inbound) -> tuple[str, str | None, str]:
-    """What an intake assessment depends on: the text, its kind and the language hint."""
-    return msg.kind, msg.language, msg.text
-
-
-@dataclass
-class Turn:
-    """One message on its way through the lane."""
-
-    msg: Inbound
-    lang: str
-    accepted_at: float
-    state: HandoffState = HandoffState.BOT
-    history: list[Exchange] = field(default_factory=list)
-    vault: Vault = field(default_factory=Vault)
-    vault_size: int = 0
-    redis_ok: bool = True
-    masked: str = ""
-    # The message talks about self-harm without an emergency (a denial, passing thoughts):
-    # the answer carries the crisis line.
-    crisis_line: bool = False
-    # The emergency check found an emergency or urgent finding in the message: the guard
-    # then treats reassurance in the answer as unsafe.
-    flagged: bool = False
-    reply: str = ""
-    out: Outbound | None = None
-    replied: bool = False
-
-    @property
-    def key(self) -> str:
-        return self.msg.key
-
-
-@dataclass(slots=True)
-class _Lane:
-    """A conversation's messages not yet taken up, oldest first, with their acceptance time.
-    While it has any, or one of its messages is being handled, it is ``busy``: either its key
-    waits in the dispatcher's ready queue or a worker is handling its message. It is dropped
-    when it is idle and empty. A waiting message costs a few small objects and no task, so a
-    backlog of thousands waiting for the model keeps the garbage collector's passes short."""
-
-    pending: deque[tuple[Inbound, float]] = field(default_factory=deque)
-    busy: bool = False
-    emergency_at: float = float("-inf")
-
-
-Step = Callable[[Turn], Awaitable[bool]]
 
 
 class Dispatcher:
@@ -151,17 +94,14 @@ class Dispatcher:
         self.cipher = VaultCipher(
             settings.vault_key.get_secret_value() if settings.vault_key else None
         )
-        hospital = settings.hospital
-        # Contact details an answer may give: the hospital's own.
-        self._allowed_contacts = frozenset(c for c in (hospital.phone, hospital.address) if c)
-        self._lanes: dict[str, _Lane] = {}
+        self.writer = AnswerWriter(settings, llm, senders)
+        self._lanes: dict[str, Lane] = {}
         # Keys of busy lanes whose next message waits for a worker, in turn; at most
         # ``max_concurrent`` workers take them one message at a time.
         self._ready: deque[str] = deque()
         self._workers: set[asyncio.Task[None]] = set()
         self._working = 0  # workers that will still look at the ready queue
-        # answers_at_intake's assessments, by message object, until submit takes them.
-        self._intake_memo: dict[tuple[str, str | None, str], tuple[str, Assessment | None]] = {}
+        self.intake = IntakeCheck(settings.default_language)
         self._tasks = OwnedTasks()
         self._steps: tuple[Step, ...] = tuple(getattr(self, f"_step_{n}") for n in self.STEPS)
         self._closing = False
@@ -173,45 +113,24 @@ class Dispatcher:
     # ----------------------------------------------------------------- intake
 
     def answers_at_intake(self, msg: Inbound) -> bool:
-        """Whether ``submit`` answers this message before returning: an emergency. The
-        assessment is kept for ``submit`` of a message with the same text, kind and language
-        hint (the same delivery, or a channel's earlier look at it), so it is made once."""
-        lang = self._language(msg)
-        assessment = self._assess(msg, lang)
-        memo = self._intake_memo
-        memo[_memo_key(msg)] = (lang, assessment)
-        if len(memo) > INTAKE_MEMO_SIZE:  # deliveries never submitted (WeChat's repeats)
-            del memo[next(iter(memo))]
-        return assessment is not None
+        """Whether ``submit`` answers this message before returning: an emergency (its text
+        is then assessed once, here, whatever message object ``submit`` is given)."""
+        return self.intake.look(msg)
 
-    def _assessed(self, msg: Inbound) -> tuple[str, Assessment | None]:
-        """The message's language and emergency assessment, from intake if made there."""
-        entry = self._intake_memo.pop(_memo_key(msg), None)
-        if entry is not None:
-            return entry
-        lang = self._language(msg)
-        return lang, self._assess(msg, lang)
-
-    @staticmethod
-    def _assess(msg: Inbound, lang: str) -> Assessment | None:
-        """The assessment of a message that calls for emergency escalation, else None."""
-        if msg.text and msg.kind not in (InboundKind.BUTTON, InboundKind.EVENT):
-            assessment = assess(msg.text, lang, emergency_only=True)
-            if assessment.escalate:
-                return assessment
-        return None
+    def _language(self, msg: Inbound) -> str:
+        return self.intake.language(msg)
 
     async def submit(self, msg: Inbound) -> None:
         """Accept a message; returns at once. Emergencies are answered before this returns."""
         if self._closing:
             raise DispatcherClosed("dispatcher is shutting down")
-        lang, assessment = self._assessed(msg)
+        lang, assessment = self.intake.take(msg)
         if assessment is not None:
             await self._emergency(msg, lang, assessment)
             return
         lane = self._lanes.get(msg.key)
         if lane is None:
-            lane = self._lanes[msg.key] = _Lane()
+            lane = self._lanes[msg.key] = Lane()
         elif len(lane.pending) >= self.settings.queue_per_conversation:
             self._tasks.spawn(self._send(self._notice(msg, lang, "rate_limited")))
             return
@@ -226,15 +145,6 @@ class Dispatcher:
                 worker = asyncio.create_task(self._work())
                 self._workers.add(worker)
                 worker.add_done_callback(self._workers.discard)
-
-    def _language(self, msg: Inbound) -> str:
-        if msg.language in ("zh", "en"):
-            return msg.language
-        if msg.language:
-            return "zh" if msg.language.lower().startswith("zh") else "en"
-        if msg.text and msg.kind is not InboundKind.BUTTON:
-            return detect(msg.text)
-        return self.settings.default_language
 
     async def _emergency(self, msg: Inbound, lang: str, assessment: Assessment) -> None:
         """Template reply first; flagging for staff and the record come after, best-effort."""
@@ -427,125 +337,22 @@ class Dispatcher:
         return True
 
     async def _step_generate(self, turn: Turn) -> bool:
-        prompt = system_prompt(turn.lang).format(hospital_name=self.hospital.name)
-        messages = [ChatMessage("system", prompt)]
-        for past in turn.history:
-            messages.append(ChatMessage("user", past.user))
-            if past.assistant:
-                messages.append(ChatMessage("assistant", past.assistant))
-        messages.append(ChatMessage("user", turn.masked))
-        sender = self.senders.get(turn.msg.channel)
-
-        async def on_start() -> None:
-            # Shown once the model takes the question up, not while it waits its turn.
-            if isinstance(sender, Typing):
-                await self._quietly(sender.typing(turn.msg), "typing")
-
-        verdict = self._start_triage(turn)
-
-        def cleared() -> bool:
-            """Drafts wait for the triage verdict: nothing is shown before it says no."""
-            return verdict is None or (verdict.done() and verdict.result() is None)
-
-        if isinstance(sender, Drafts) and turn.msg.extras.get(EXTRA_DRAFTS) == "1":
-            writing = self._stream_with_drafts(turn, messages, sender.draft, on_start, cleared)
-        else:
-            writing = self.llm.complete(messages, on_start)
-        answer = asyncio.ensure_future(writing)
-        try:
-            if verdict is not None:
-                await asyncio.wait((answer, verdict), return_when=asyncio.FIRST_COMPLETED)
-                if verdict.done() and (found := verdict.result()) is not None:
-                    # The model calls it an emergency: the answer is not needed any more.
-                    turn.out = self._escalation(turn.msg, turn.lang, found, "model")
-                    return False
-            try:
-                turn.reply = await answer
-            except LLMError as exc:
-                log.warning(
-                    "LLM failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__
-                )
-                turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
-                turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
-                await self.escalate(turn.key, "llm_failure")
-                await self._remember(turn, "")
-                return False
-            if verdict is not None:
-                await asyncio.wait((verdict,), timeout=TRIAGE_GRACE_S)
-                if not verdict.done():
-                    log.info("triage verdict late conv=%s", conversation_tag(turn.key))
-                elif (found := verdict.result()) is not None:
-                    log.info("answer withheld for emergency conv=%s", conversation_tag(turn.key))
-                    turn.out = self._escalation(turn.msg, turn.lang, found, "model")
-                    return False
-            return True
-        finally:
-            await stop_tasks((answer, verdict), "answer")
-            if answer.done() and not answer.cancelled():
-                answer.exception()  # an answer no longer wanted may have failed: that is fine
-
-    def _start_triage(self, turn: Turn) -> asyncio.Task[Assessment | None] | None:
-        """The model's triage verdict on this message, asked at once (None when off)."""
-        if not self.settings.model_triage:
-            return None
-        earlier = [past.user for past in turn.history if past.user]
-        return asyncio.create_task(self._triage(turn, earlier))
-
-    async def _triage(self, turn: Turn, earlier: list[str]) -> Assessment | None:
-        """The verdict, or None: a failed triage changes nothing (the lexicon let it pass)."""
-        try:
-            return await triage(self.llm, turn.masked, earlier, turn.lang)
-        except Exception as exc:
-            log.info("triage failed conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__)
-            return None
-
-    async def _stream_with_drafts(
-        self,
-        turn: Turn,
-        messages: list[ChatMessage],
-        draft: Callable[[Inbound, str], Awaitable[None]],
-        on_start: Callable[[], Awaitable[None]],
-        cleared: Callable[[], bool],
-    ) -> str:
-        """Stream the answer, showing the patient guarded, unmasked drafts as it grows (once
-        ``cleared`` says the message is no emergency)."""
-        parts: list[str] = []
-        shown_at = time.monotonic()
-        limit = registry.max_reply_chars(turn.msg.channel)
-        async with contextlib.aclosing(self.llm.stream(messages, on_start)) as stream:
-            async for piece in stream:
-                parts.append(piece)
-                if time.monotonic() - shown_at >= DRAFT_INTERVAL_S and cleared():
-                    shown_at = time.monotonic()
-                    # Finished sentences only, judged as the final answer will be: a draft
-                    # never shows a sentence the guard would drop.
-                    judged = guard(
-                        complete_part("".join(parts)),
-                        lang=turn.lang,
-                        disclaimer="",
-                        known=turn.vault,
-                        max_chars=limit,
-                        context=turn.masked,
-                        allowed=self._allowed_contacts,
-                        context_flagged=turn.flagged,
-                    )
-                    preview = "" if judged.withheld else judged.text
-                    if preview:
-                        await self._quietly(draft(turn.msg, turn.vault.restore(preview)), "draft")
-        return "".join(parts)
+        written = await self.writer.write(turn)
+        if written.emergency is not None:
+            turn.out = self._escalation(turn.msg, turn.lang, written.emergency, "model")
+            return False
+        if written.failure is not None:
+            turn.out = self._notice(turn.msg, turn.lang, "llm_unavailable")
+            turn.out = turn.out.model_copy(update={"kind": OutboundKind.HANDOFF})
+            await self.escalate(turn.key, "llm_failure")
+            await self._remember(turn, "")
+            return False
+        turn.reply = written.reply
+        return True
 
     async def _step_guard(self, turn: Turn) -> bool:
         disclaimer = self.hospital.render("disclaimer", turn.lang)
-        guarded = guard(
-            turn.reply,
-            lang=turn.lang,
-            disclaimer=disclaimer,
-            known=turn.vault,
-            max_chars=registry.max_reply_chars(turn.msg.channel),
-            context=turn.masked,
-            allowed=self._allowed_contacts,
-            context_flagged=turn.flagged,
-        )
+        guarded = self.writer.judge(turn, turn.reply, disclaimer)
         if guarded.withheld:
             # Unsafe to send even with sentences dropped: staff answer instead.
             log.warning(
@@ -621,13 +428,6 @@ class Dispatcher:
                 "could not flag conv=%s for staff (%s)", conversation_tag(key), type(exc).__name__
             )
 
-    async def _quietly(self, call: Awaitable[None], what: str) -> None:
-        """A courtesy to the patient (typing, a draft) must never cost them the answer."""
-        try:
-            await call
-        except Exception as exc:
-            log.info("%s failed (%s)", what, type(exc).__name__)
-
     def _notice(
         self, msg: Inbound, lang: str, template: str, *, with_buttons: bool = True
     ) -> Outbound:
@@ -651,7 +451,7 @@ class Dispatcher:
     async def _no_reply(self, msg: Inbound) -> None:
         sender = self.senders.get(msg.channel)
         if isinstance(sender, NoReply):
-            await self._quietly(sender.no_reply(msg), "no-reply notice")
+            await quietly(sender.no_reply(msg), "no-reply notice")
 
     async def _send(self, out: Outbound) -> None:
         sender = self.senders.get(out.channel)

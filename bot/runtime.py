@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from adapters.base import Sender
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
@@ -48,3 +50,7 @@ async def open_runtime(
             await llm.aclose()
     finally:
         await redis.close()
+
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
+"""Where the server keeps the running process's Runtime in its aiohttp application."""

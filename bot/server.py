@@ -16,12 +16,12 @@ from aiohttp import web
 from adapters import registry
 from adapters.base import ChannelAdapter, ChannelContext
 from bot.config import Settings
+from bot.console.app import StaffConsole
 from bot.front import FAST_ROUTES, FrontSite
-from bot.runtime import Runtime, open_runtime
+from bot.runtime import RUNTIME, open_runtime
 
 log = logging.getLogger(__name__)
 
-RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 # Webhook bodies are small; anything larger is refused with 413 before it is read.
 MAX_BODY_BYTES = 256 * 1024
 READY_TIMEOUT_S = 3.0
@@ -102,9 +102,7 @@ def build_app(
                     await adapter.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    from bot.console.app import StaffConsole  # the staff console, under /console
-
-    console = StaffConsole(settings)
+    console = StaffConsole(settings)  # the staff console, under /console
     app.router.add_routes(console.routes())
     app.cleanup_ctx.append(console.cleanup_ctx)
     app.on_shutdown.append(console.shutdown)

@@ -17,8 +17,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.config import Settings, load_settings
+from tests.netguard import refuse_real_network
 
 TEST_VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
+
+
+@pytest.fixture(autouse=True)
+def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every service a test talks to is a loopback fake (tests/fakes) or the embedded Redis."""
+    refuse_real_network(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -134,7 +134,7 @@ async def test_disabled_account_cannot_log_in_and_its_sessions_end(console: Any)
 
 
 def _prefix_of(client: TestClient[Any, Any]) -> str:
-    from bot.server import RUNTIME
+    from bot.runtime import RUNTIME
 
     return client.server.app[RUNTIME].settings.redis_prefix
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot import dispatcher as dispatcher_module
+from bot import intake as intake_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.dispatcher import Dispatcher
@@ -201,14 +201,14 @@ async def test_a_channels_look_at_intake_is_the_only_assessment(
     submits (Telegram does, to rank its intake): the text is assessed once, not twice."""
     dispatcher, recorder = pipeline
     texts: list[str] = []
-    real = dispatcher_module.assess
+    real = intake_module.assess
 
     def counted(text: str, lang: str, **kw: Any) -> Any:
         if kw.get("emergency_only"):  # the intake's check (the lane reads the text later)
             texts.append(text)
         return real(text, lang, **kw)
 
-    monkeypatch.setattr(dispatcher_module, "assess", counted)
+    monkeypatch.setattr(intake_module, "assess", counted)
     urgent = "我爸突然胸口剧痛，满头大汗，喘不上气"
     assert dispatcher.answers_at_intake(inbound(urgent, "probe"))
     await dispatcher.submit(inbound(urgent))

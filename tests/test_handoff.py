@@ -20,13 +20,13 @@ import redis.asyncio as aioredis
 from adapters import registry
 from bot.audit import AuditLog
 from bot.config import Settings
+from bot.console.summary import HandoffSummary, SummaryStore
 from bot.console.transcript import Transcript
 from bot.console.worker import HandoffWorker
 from bot.context import ContextStore, Exchange
 from bot.handoff import DueTask, HandoffState, HandoffStore, Outcome
 from bot.llm import make_llm
 from bot.models import Outbound
-from bot.summary import HandoffSummary, SummaryStore
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.telegram_api import FakeTelegramAPI

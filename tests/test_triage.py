@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-import bot.dispatcher
+import bot.writing
 from bot.dispatcher import Dispatcher
 from bot.handoff import HandoffState
 from bot.llm import make_llm
@@ -160,7 +160,7 @@ async def test_a_late_verdict_does_not_hold_the_answer_back(
     rig: Any, fake: FakeOllama, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dispatcher, recorder = rig
-    monkeypatch.setattr(bot.dispatcher, "TRIAGE_GRACE_S", 0.2)
+    monkeypatch.setattr(bot.writing, "TRIAGE_GRACE_S", 0.2)
     fake.triage_reply = EMERGENCY
     fake.triage_delay = 30
     await dispatcher.submit(inbound(QUIET))

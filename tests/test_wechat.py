@@ -30,7 +30,8 @@ from adapters.wechat.webhook import (
     parse_wechat,
 )
 from bot.handoff import HandoffState, HandoffStore
-from bot.server import RUNTIME, build_app
+from bot.runtime import RUNTIME
+from bot.server import build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush

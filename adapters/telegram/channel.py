@@ -34,13 +34,12 @@ from telegram.request import HTTPXRequest
 from adapters.base import ChannelContext, FastHandler
 from adapters.telegram.limits import PriorityRateLimiter, SendPriority
 from adapters.telegram.parse import LANGUAGE_LABELS, Parsed, parse_update, urgency_probe
-from adapters.telegram.send import Sender
+from adapters.telegram.send import TelegramSender
 from adapters.telegram.send import chat_tag as chat_tag
 from adapters.telegram.send import draft_id as draft_id
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.spec import NAME
-from adapters.telegram.text import render
-from bot.aio import stop_tasks
+from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.models import Button, Inbound, Outbound, OutboundKind
 
@@ -119,7 +118,7 @@ class TelegramChannel:
         )
         self._polling = self.cfg.telegram_polling
         self._context: ChannelContext | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks()
         # (0 for an emergency else 1, arrival number, update as JSON or as PTB's object):
         # emergencies are handed on first.
         self._intake: asyncio.PriorityQueue[tuple[int, int, dict[str, Any] | Update]] = (
@@ -129,7 +128,7 @@ class TelegramChannel:
         self._workers: list[asyncio.Task[None]] = []
         self._poller: asyncio.Task[None] | None = None
         self._drained = False
-        self._sender = Sender(self.bot, self.hospital)
+        self._sender = TelegramSender(self.bot, self.hospital)
         self._redis_slots = asyncio.Semaphore(REDIS_CONCURRENCY)
         _keep_library_logs_private()
 
@@ -184,12 +183,6 @@ class TelegramChannel:
         await stop_tasks([*self._workers, *self._tasks], "Telegram channel")
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.bot.shutdown()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # -------------------------------------------------------------- intake
 
@@ -263,7 +256,7 @@ class TelegramChannel:
         polling) for the workers, emergencies first; without workers (not started), handle
         it in a task of its own."""
         if not self._workers:
-            self._spawn(self._take(item))
+            self._tasks.spawn(self._take(item))
             return
         rank = 0 if self._urgent(item) else 1
         self._intake.put_nowait((rank, next(self._arrivals), item))
@@ -365,7 +358,7 @@ class TelegramChannel:
                 Outbound(
                     channel=NAME,
                     conversation_id=str(parsed.chat_id),
-                    text=render(parsed.notice, parsed.lang, self.hospital),
+                    text=self.hospital.render(parsed.notice, parsed.lang),
                     kind=OutboundKind.NOTICE,
                     buttons=()
                     if "lang_choice" in parsed.notice_ref.tags

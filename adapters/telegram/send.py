@@ -28,12 +28,11 @@ from adapters.telegram.spec import NAME
 from adapters.telegram.text import (
     MessageRef,
     clip,
-    labels,
     numbers_abroad,
-    render,
     split_text,
     to_html,
 )
+from bot import replies
 from bot.config import HospitalProfile
 from bot.models import (
     Button,
@@ -70,7 +69,7 @@ def draft_id(message_id: str) -> int:
     return (zlib.crc32(message_id.encode()) & 0x7FFFFFFF) or 1
 
 
-class Sender:
+class TelegramSender:
     """The channel's calls that send: messages through the flood-limit rate limiter, and
     the courtesies (typing, drafts) within a small budget of their own."""
 
@@ -90,10 +89,7 @@ class Sender:
 
     def buttons(self, lang: str) -> tuple[Button, ...]:
         """The standard choices: a staff member, the emergency numbers."""
-        names = labels("buttons", lang)
-        return tuple(
-            Button(id=b, label=names[b]) for b in (ButtonId.HUMAN, ButtonId.EMERGENCY_NUMBERS)
-        )
+        return replies.buttons(lang)
 
     def keyboard(
         self, buttons: Sequence[Button], *, languages: bool = False
@@ -128,7 +124,7 @@ class Sender:
                 text = f"{text}\n{numbers_abroad(region, out.lang, self.hospital)}"
         languages = "start" in ref.tags or "lang_choice" in ref.tags
         if "start" in ref.tags:
-            text = f"{text}\n\n{render('telegram_choose_language', out.lang, self.hospital)}"
+            text = f"{text}\n\n{self.hospital.render('telegram_choose_language', out.lang)}"
         markup = self.keyboard(out.buttons, languages=languages)
         # Quoting helps in a group (several people talk); in a private chat it is noise.
         quote = (

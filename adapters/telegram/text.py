@@ -125,13 +125,6 @@ def language_of(language_code: str | None) -> str | None:
 # ----------------------------------------------------------------- templates
 
 
-def render(name: str, lang: str, hospital: HospitalProfile, **extra: str) -> str:
-    return hospital.render(name, lang, **extra)
-
-
-labels = prompts.labels
-
-
 def numbers_abroad(region: str, lang: str, hospital: HospitalProfile) -> str:
     """The line giving the emergency number of the region the patient may be in."""
     return hospital.render(

@@ -23,8 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
@@ -51,7 +50,7 @@ from adapters.wechat.webhook import (
     tag,
 )
 from adapters.wechat.webhook import parse_wechat as parse_wechat
-from bot.aio import stop_tasks
+from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.models import (
     ButtonId,
@@ -107,7 +106,7 @@ class WeChatChannel:
         self._replies: PassiveReplies | None = None
         self._session: aiohttp.ClientSession | None = None
         self.api: WeChatAPI | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks()
         # Deliveries acknowledged but not yet handed on (active mode), worked off by a few
         # workers; and whether shutdown has begun (then every delivery is handled before it
         # is acknowledged).
@@ -178,11 +177,6 @@ class WeChatChannel:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     @property
     def store(self) -> WeChatStore:
@@ -394,7 +388,7 @@ class WeChatChannel:
                 carried = self.store.open(stored[1])
         text, overflow = self.replies.compose(replies, carried, msg, None)
         if overflow:
-            self._spawn(self.replies.carry_over(msg.conversation_id, overflow))
+            self._tasks.spawn(self.replies.carry_over(msg.conversation_id, overflow))
         return text
 
     async def _should_transfer(self, msg: Inbound) -> bool:
@@ -425,7 +419,7 @@ class WeChatChannel:
                 # Stored too, for a repeat delivery that lands elsewhere; never a long wait.
                 await self.replies.remember_inline(out, REDIS_FAST_S)
             else:
-                self._spawn(self.replies.remember_inline(out, INLINE_STORE_TIMEOUT_S))
+                self._tasks.spawn(self.replies.remember_inline(out, INLINE_STORE_TIMEOUT_S))
             return
         if out.reply_to in self._transferred and out.kind is not OutboundKind.EMERGENCY:
             log.info("WeChat notice not sent: chat transferred conv=%s", tag(out.conversation_id))

@@ -18,11 +18,11 @@ import time
 
 from aiohttp import web
 
+import prompts
 from adapters.base import ChannelContext
 from adapters.wechat.store import StoredReply, WeChatStore
 from adapters.wechat.text import (
     TEXT_LIMIT_BYTES,
-    render,
     split_text,
     utf8_len,
     with_typed_choices,
@@ -100,7 +100,7 @@ class PassiveReplies:
         except REDIS_ERRORS:
             own = []
         notice = (
-            None if own else render("wechat_answer_pending", self.lang(msg), self.settings.hospital)
+            None if own else self.settings.hospital.render("wechat_answer_pending", self.lang(msg))
         )
         log.info(
             "WeChat answer not ready by the last delivery conv=%s: it comes with the next message",
@@ -141,7 +141,7 @@ class PassiveReplies:
         lang = own[0].lang if own else self.lang(msg)
         segments: list[str] = []
         if carried:
-            segments.append(render("wechat_earlier_answer", carried[0].lang, None))
+            segments.append(prompts.load("wechat_earlier_answer", carried[0].lang))
             segments.extend(r.text for r in carried)
         segments.extend(r.text for r in own)
         if notice:
@@ -149,7 +149,7 @@ class PassiveReplies:
         text = SEGMENT_SEP.join(segments)
         if utf8_len(text) <= TEXT_LIMIT_BYTES:
             return text, []
-        continued = render("wechat_continued", lang, None)
+        continued = prompts.load("wechat_continued", lang)
         room = TEXT_LIMIT_BYTES - utf8_len(SEGMENT_SEP + continued)
         first, *rest = split_text(text, room)
         return first + SEGMENT_SEP + continued, [StoredReply(SEGMENT_SEP.join(rest), lang)]

@@ -8,7 +8,6 @@ three bytes, so an answer is cut by bytes, preferably where a sentence ends.
 from __future__ import annotations
 
 import prompts
-from bot.config import HospitalProfile
 from bot.models import Button, ButtonId
 
 # WeChat's limit for one text message (custom-service or passive reply), in UTF-8 bytes.
@@ -102,8 +101,3 @@ def typed_choices(buttons: tuple[Button, ...], lang: str) -> str:
 def with_typed_choices(text: str, buttons: tuple[Button, ...], lang: str) -> str:
     choices = typed_choices(buttons, lang)
     return f"{text}\n\n{choices}" if choices else text
-
-
-def render(name: str, lang: str, hospital: HospitalProfile | None) -> str:
-    """An adapter notice, filled from the hospital profile (``None``: left unformatted)."""
-    return hospital.render(name, lang) if hospital else prompts.load(name, lang)

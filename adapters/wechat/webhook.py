@@ -33,7 +33,7 @@ from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
 from adapters.wechat.settings import WeChatSettings
 from adapters.wechat.spec import NAME
-from adapters.wechat.text import keyword_button, render
+from adapters.wechat.text import keyword_button
 from bot.config import Settings
 from bot.models import (
     ButtonId,
@@ -349,7 +349,7 @@ class WebhookCodec:
             recognition = str(getattr(message, "recognition", "") or "").strip()
             if recognition:
                 return Inbound(**base, kind=InboundKind.VOICE, text=recognition[:MAX_INBOUND_CHARS])
-            return render("wechat_voice_unsupported", lang, self.settings.hospital)
+            return self.settings.hospital.render("wechat_voice_unsupported", lang)
         if kind in MEDIA_TYPES:
-            return render("wechat_media_unsupported", lang, self.settings.hospital)
+            return self.settings.hospital.render("wechat_media_unsupported", lang)
         return None

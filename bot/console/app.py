@@ -24,12 +24,12 @@ from bot.config import Settings
 from bot.console.chats import JSON_HEADERS, ChatRoutes, api_error, as_json
 from bot.console.events import EventHub
 from bot.console.history import History
+from bot.console.summary import SummaryStore
 from bot.console.transcript import Transcript
 from bot.console.worker import HandoffWorker
 from bot.handoff import EventType, HandoffStore
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME, Runtime
 from bot.staff import Session, StaffAccounts
-from bot.summary import SummaryStore
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,6 @@ class StaffConsole:
 
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
         """Runs inside the server's lifecycle, after the runtime and channels are up."""
-        from bot.server import RUNTIME
-
         await self.start(app[RUNTIME])
         app[CONSOLE] = self
         try:

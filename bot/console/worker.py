@@ -30,11 +30,11 @@ from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.console.history import History
 from bot.console.hours import is_open
+from bot.console.summary import SummaryStore, summarize
 from bot.console.transcript import Line, Transcript
 from bot.handoff import DueTask, EventType, HandoffState, HandoffStore, HeldChat
 from bot.llm import LLMClient, LLMError
 from bot.models import Outbound, OutboundKind, split_conversation_key
-from bot.summary import SummaryStore, summarize
 from safety.language import detect
 
 log = logging.getLogger(__name__)

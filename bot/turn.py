@@ -1,0 +1,56 @@
+"""One message on its way through the dispatcher's steps, and a conversation's lane."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.context import Exchange
+from bot.handoff import HandoffState
+from bot.models import Inbound, Outbound
+from safety.pii import Vault
+
+
+@dataclass
+class Turn:
+    """One message on its way through the lane."""
+
+    msg: Inbound
+    lang: str
+    accepted_at: float
+    state: HandoffState = HandoffState.BOT
+    history: list[Exchange] = field(default_factory=list)
+    vault: Vault = field(default_factory=Vault)
+    vault_size: int = 0
+    redis_ok: bool = True
+    masked: str = ""
+    # The message talks about self-harm without an emergency (a denial, passing thoughts):
+    # the answer carries the crisis line.
+    crisis_line: bool = False
+    # The emergency check found an emergency or urgent finding in the message: the guard
+    # then treats reassurance in the answer as unsafe.
+    flagged: bool = False
+    reply: str = ""
+    out: Outbound | None = None
+    replied: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.msg.key
+
+
+@dataclass(slots=True)
+class Lane:
+    """A conversation's messages not yet taken up, oldest first, with their acceptance time.
+    While it has any, or one of its messages is being handled, it is ``busy``: either its key
+    waits in the dispatcher's ready queue or a worker is handling its message. It is dropped
+    when it is idle and empty. A waiting message costs a few small objects and no task, so a
+    backlog of thousands waiting for the model keeps the garbage collector's passes short."""
+
+    pending: deque[tuple[Inbound, float]] = field(default_factory=deque)
+    busy: bool = False
+    emergency_at: float = float("-inf")
+
+
+Step = Callable[[Turn], Awaitable[bool]]
