@@ -633,13 +633,15 @@ async def test_passive_deliveries_apart_answer_after_the_last_comes_with_next_me
     """WeChat hangs up at its deadline (here 0.25 s) and delivers again; the model needs
     longer than all three deliveries."""
     async with harness(
-        redis_url, prefix, tmp_path, redis_client, reply_mode="passive", wait_s=0.15, llm_delay=1.0
+        redis_url, prefix, tmp_path, redis_client, reply_mode="passive", wait_s=0.15, llm_delay=2.0
     ) as h:
         xml, _ = h.push.text(USER, "体检前要空腹吗")
         for _ in range(2):
             with pytest.raises(TimeoutError):
                 await h.post(xml, hang_up_s=0.25)
-        _, last, _ = await h.post(xml, hang_up_s=0.25)
+        # The last delivery is answered at wait_s; the longer hang-up only spares the test a
+        # slow moment of a cold process (start-up work in a background thread).
+        _, last, _ = await h.post(xml, hang_up_s=1.0)
         assert last is not None and "下一条消息" in last["Content"]
         await h.drain()  # the answer is ready now, after the last delivery
         h.ollama.delay = 0
