@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from bot.staff import StaffAccounts, StaffError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough secret"
 
 

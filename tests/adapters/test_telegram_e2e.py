@@ -27,7 +27,7 @@ from tests.fakes.telegram_api import (
 )
 from tests.support import eventually, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-webhook-secret_0123456789"
 ANSWER = "The outpatient pharmacy is on the ground floor, next to the main entrance."
 START_TIMEOUT_S = 30.0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.fakes.ollama import FakeOllama
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PHONE = "13812345678"
 
 

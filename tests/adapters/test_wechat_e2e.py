@@ -20,7 +20,7 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
 from tests.support import eventually, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "careline-e2e-token"
 APP_ID = "wx00e2e0000000000a"
 SECRET = "e2e-app-secret"

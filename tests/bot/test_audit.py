@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from bot.audit import AuditLog
 from bot.handoff import HandoffStore
-from tests.test_staff import careline
+from tests.bot.test_staff import careline
 
 
 async def test_export_writes_json_lines_since_a_date(

@@ -1,6 +1,7 @@
 """The staff console's inbox over the real server (issue #15), continued: assignment and
 take-over, private notes, ended chats kept readable and searchable, unread marks, and the
-``nosniff`` header on every JSON answer. The rig is ``tests/test_console_inbox.py``'s."""
+``nosniff`` header on every JSON answer. The rig is
+``tests/bot/console/test_console_inbox.py``'s."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import redis.asyncio as aioredis
 from bot.console.history import SECONDS_PER_DAY
 from bot.handoff import HandoffStore
 from bot.staff import StaffAccounts
-from tests.test_console_inbox import (
+from tests.bot.console.test_console_inbox import (
     PASSWORD,
     PHONE,
     RETENTION_DAYS,

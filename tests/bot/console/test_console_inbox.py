@@ -3,7 +3,8 @@ in front of staff is raised at once, a reply counts only once the channel took i
 disabled account is out at once, who may open and reveal a chat, a waiting emergency must
 be claimed before it ends, and what the patient is told. Real Redis and dispatcher, a
 loopback Ollama, a loopback Telegram Bot API for the staff group, and a recording channel
-in place of the patient's WeChat or Telegram. ``tests/test_console_history.py`` shares the rig.
+in place of the patient's WeChat or Telegram. ``tests/bot/console/test_console_history.py``
+shares the rig.
 """
 
 from __future__ import annotations

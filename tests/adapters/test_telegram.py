@@ -287,7 +287,7 @@ async def test_emergency_goes_before_ordinary_sends_queued_at_the_flood_limit(
     # In arrival order they would go last (90th and 91st); they go out soon after the first
     # second's burst, ahead of the ordinary answers still waiting. The margin over the burst
     # is for ordinary sends let through while the test was still queueing the rest. Their
-    # order between themselves is the limiter's (tests/test_telegram_limits.py): two sends
+    # order between themselves is the limiter's (tests/adapters/test_telegram_limits.py): two sends
     # let through together may reach the API in either order.
     assert order.index(emergency) < ORDINARY_BURST // 2
     assert order.index(handoff) < ORDINARY_BURST // 2

@@ -11,7 +11,7 @@ from adapters import registry
 from bot.cli import main
 from bot.config import ENV_PREFIX, ConfigError, Settings, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env_names() -> set[str]:

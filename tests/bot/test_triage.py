@@ -21,11 +21,11 @@ from bot.llm import make_llm
 from bot.models import EXTRA_DRAFTS, Inbound, OutboundKind
 from bot.triage import TriageVerdict, triage_messages
 from safety.emergency import assess
+from tests.bot.test_dispatcher import CHANNEL, Recorder, inbound
 from tests.conftest import make_settings
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_api import FakeOpenAI
-from tests.test_dispatcher import CHANNEL, Recorder, inbound
 
 PHONE = "13912345678"
 # Worded so that the lexicon lets it through; only the model can see the danger in it.

@@ -36,7 +36,7 @@ from tests.fakes import Failure, LoopbackFake
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_api import FakeOpenAI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = "qwen3:4b-instruct"
 HOSPITAL = "示例医院"
 QUESTION = "请问抽血前需要空腹吗？我的电话是[电话1]"
