@@ -130,6 +130,8 @@ class ChannelSpec(Generic[S]):
 
     name: str
     """The channel's name in conversation keys (``wechat:<openid>``); never changes."""
+    label: str
+    """What staff read in the console ("WeChat")."""
     settings: type[S]
     """Its settings model; the variables are ``CARELINE_<NAME>_*``."""
     enabled: Callable[[S], bool]

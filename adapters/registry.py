@@ -18,6 +18,11 @@ def spec(name: str) -> AnySpec | None:
     return _BY_NAME.get(name)
 
 
+def labels() -> dict[str, str]:
+    """Every channel's name and what staff read for it."""
+    return {s.name: s.label for s in SPECS}
+
+
 def max_reply_chars(name: str) -> int:
     found = _BY_NAME.get(name)
     return found.max_reply_chars if found else DEFAULT_MAX_REPLY_CHARS

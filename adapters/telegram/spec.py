@@ -36,6 +36,7 @@ def _problems(cfg: TelegramSettings) -> list[str]:
 
 SPEC = ChannelSpec(
     name=NAME,
+    label="Telegram",
     settings=TelegramSettings,
     enabled=lambda cfg: cfg.telegram_token is not None,
     make=_make,

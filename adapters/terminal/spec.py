@@ -19,6 +19,7 @@ def _make(settings: Settings, cfg: TerminalSettings) -> ChannelAdapter:
 
 SPEC = ChannelSpec(
     name=NAME,
+    label="Terminal",
     settings=TerminalSettings,
     enabled=lambda cfg: False,
     make=_make,

@@ -17,6 +17,7 @@ def _make(settings: Settings, cfg: WeChatSettings) -> ChannelAdapter:
 
 SPEC = ChannelSpec(
     name=NAME,
+    label="WeChat",
     settings=WeChatSettings,
     enabled=lambda cfg: cfg.wechat_token is not None,
     make=_make,

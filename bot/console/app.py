@@ -256,7 +256,7 @@ class StaffConsole:
             raise api_error(web.HTTPUnauthorized, "wrong name or password")
         token, session = await accounts.open_session(name)
         await self.parts.audit.record(name, "login")
-        response = as_json({"name": session.name, "csrf": session.csrf, "role": session.role})
+        response = as_json(_who(session))
         response.set_cookie(
             COOKIE,
             token,
@@ -275,7 +275,7 @@ class StaffConsole:
         return response
 
     async def me(self, request: web.Request, session: Session) -> web.StreamResponse:
-        return as_json({"name": session.name, "csrf": session.csrf, "role": session.role})
+        return as_json(_who(session))
 
     # --------------------------------------------------------------- events
 
@@ -317,3 +317,13 @@ class StaffConsole:
 
 
 CONSOLE: web.AppKey[StaffConsole] = web.AppKey("console", StaffConsole)
+
+
+def _who(session: Session) -> dict[str, Any]:
+    """The signed-in staff member, and the channels' names as staff read them."""
+    return {
+        "name": session.name,
+        "csrf": session.csrf,
+        "role": session.role,
+        "channels": registry.labels(),
+    }

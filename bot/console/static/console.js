@@ -23,7 +23,8 @@ const CATEGORIES = {
   pregnancy: "Pregnancy emergency", seizure: "Seizure", unconscious: "Unresponsive",
   other: "Other emergency",
 };
-const CHANNELS = { wechat: "WeChat", telegram: "Telegram", console: "Terminal" };
+// The channels careline knows, as staff read them: from the server (adapters/registry.py).
+let CHANNELS = {};
 const LANGUAGES = { zh: "中文", en: "English" };
 const ROLE_NAMES = { patient: "Patient", bot: "careline", staff: "Staff" };
 // A bot message longer than this (the emergency and notice templates) starts collapsed.
@@ -82,12 +83,20 @@ function showConsole() {
   loadStaff();
 }
 
+function signedIn(who) {
+  state.csrf = who.csrf; state.me = who.name; state.role = who.role;
+  CHANNELS = who.channels || {};
+  const select = $("history-channel");
+  select.replaceChildren(new Option("Any", ""));
+  for (const [name, text] of Object.entries(CHANNELS)) select.append(new Option(text, name));
+  showConsole();
+}
+
 async function start() {
   fillCategories();
   try {
     const me = await api("/me");
-    state.csrf = me.csrf; state.me = me.name; state.role = me.role;
-    showConsole();
+    signedIn(me);
   } catch (e) { if (e.status !== 401) showLogin(); }
 }
 
@@ -102,8 +111,7 @@ $("login-form").addEventListener("submit", async (event) => {
   const data = resp ? await resp.json().catch(() => ({})) : {};
   if (!resp || !resp.ok) { $("login-error").textContent = data.error || "Login failed"; return; }
   $("login-password").value = "";
-  state.csrf = data.csrf; state.me = data.name; state.role = data.role;
-  showConsole();
+  signedIn(data);
 });
 
 $("logout").addEventListener("click", async () => {

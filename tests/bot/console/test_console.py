@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters import registry
 from bot.audit import AuditLog
 from bot.handoff import HandoffState, HandoffStore
 from bot.models import ButtonId, InboundKind, OutboundKind
@@ -86,7 +87,13 @@ async def test_login_cookie_rate_limit_and_logout(console: Any) -> None:
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert "Secure" not in cookie
-    csrf = (await resp.json())["csrf"]
+    signed_in = await resp.json()
+    csrf = signed_in["csrf"]
+    # The page names every registered channel as staff read it (the history filter, the tags).
+    assert signed_in["channels"] == {s.name: s.label for s in registry.SPECS}
+    assert signed_in["channels"]["telegram"] == "Telegram"
+    me = await client.get(f"{API}/me")
+    assert (await me.json())["channels"] == signed_in["channels"]
     assert (await post(client, "/logout", csrf)).status == 200
     assert (await client.get(f"{API}/queue")).status == 401
 

@@ -283,6 +283,11 @@ async def test_filters_keyboard_and_history(
 
         await page.click("#tab-history")
         await page.select_option("#history-category", "cardiac")
+        # The channel filter lists the registered channels by the names staff read.
+        await page.select_option("#history-channel", label="WeChat")
+        await page.click("#history-search")
+        await expect(page.locator("#history-empty")).to_be_visible(timeout=WAIT_MS)
+        await page.select_option("#history-channel", label="Telegram")
         await page.click("#history-search")
         await expect(page.locator("#history li")).to_have_count(1, timeout=WAIT_MS)
         await page.click("#history li button")
