@@ -13,8 +13,10 @@ that acknowledged a delivery before handing it on hands it on now), then the pip
 finishes, then ``stop``.
 
 Optional capabilities are Protocols the dispatcher checks with ``isinstance``: ``Typing``,
-``Drafts``, ``NoReply``. A spec may also offer ``StaffAlerts`` (the staff group's chat on the
-same platform), which the handoff worker uses for emergencies.
+``Drafts``, ``NoReply``; and one the server checks: ``Streams`` (a channel holding responses
+open, told to end them when the server stops taking requests). A spec may also offer
+``StaffAlerts`` (the staff group's chat on the same platform), which the handoff worker uses
+for emergencies.
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ class NoReply(Protocol):
         """careline has finished with the message and sends nothing in answer to it (a repeat
         over the rate limit, an answer withheld after an emergency): a channel holding the
         delivery open for the answer can stop waiting."""
+        ...
+
+
+@runtime_checkable
+class Streams(Protocol):
+    def end_streams(self) -> None:
+        """The server is shutting down: end the responses held open (event streams), so
+        that its shutdown does not wait on them. Called before ``drain``."""
         ...
 
 

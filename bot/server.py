@@ -14,7 +14,7 @@ import redis.exceptions
 from aiohttp import web
 
 from adapters import registry
-from adapters.base import ChannelAdapter, ChannelContext
+from adapters.base import ChannelAdapter, ChannelContext, Streams
 from bot.config import Settings
 from bot.console.app import StaffConsole
 from bot.front import FAST_ROUTES, FrontSite
@@ -102,6 +102,13 @@ def build_app(
                     await adapter.stop()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def end_streams(app: web.Application) -> None:
+        for adapter in channels:
+            if isinstance(adapter, Streams):
+                adapter.end_streams()
+
+    app.on_shutdown.append(end_streams)
     console = StaffConsole(settings)  # the staff console, under /console
     app.router.add_routes(console.routes())
     app.cleanup_ctx.append(console.cleanup_ctx)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.base import Streams
 from bot.server import build_app
 from tests.conftest import TEST_VAULT_KEY, make_settings
+from tests.fakes.channel import RecordingChannel
 from tests.fakes.ollama import FakeOllama
 
 
@@ -80,3 +86,59 @@ def test_serve_that_cannot_start_says_why_without_a_traceback(
             assert "Traceback" not in done.stderr
     finally:
         taken.close()
+
+
+class StreamingChannel(RecordingChannel):
+    """A channel that holds an event stream open until the server tells it to end them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended = asyncio.Event()
+        self.opened = asyncio.Event()
+        self.order: list[str] = []
+
+    def routes(self) -> Sequence[web.AbstractRouteDef]:
+        return [web.get("/stream", self._stream)]
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b": open\n\n")
+        self.opened.set()
+        await self.ended.wait()
+        await response.write(b"event: bye\ndata: {}\n\n")
+        return response
+
+    def end_streams(self) -> None:
+        self.order.append("end_streams")
+        self.ended.set()
+
+    async def drain(self) -> None:
+        self.order.append("drain")
+
+
+async def test_shutdown_ends_a_channels_open_streams_first(
+    redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    """A channel that holds responses open (``Streams``) is told to end them when the server
+    stops taking requests, before it is drained: the stream closes with its last event
+    instead of being cut when the server's shutdown timeout runs out."""
+    channel = StreamingChannel()
+    assert isinstance(channel, Streams)
+    async with FakeOllama() as fake:
+        settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
+        runner = web.AppRunner(build_app(settings, adapters=[channel]), shutdown_timeout=60)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/stream") as resp,
+        ):
+            await channel.opened.wait()
+            cleanup = asyncio.create_task(runner.cleanup())
+            body = await resp.content.read()
+            await cleanup
+    assert body == b": open\n\nevent: bye\ndata: {}\n\n"
+    assert channel.order == ["end_streams", "drain"]
