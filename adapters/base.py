@@ -29,10 +29,20 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.config import ChannelSettings, Settings
-from bot.models import Inbound, Outbound
+from bot.models import ButtonId, Inbound, Outbound
 
 # Longest answer body, before the disclaimer, for a channel that does not say.
 DEFAULT_MAX_REPLY_CHARS = 2000
+
+# What a patient may type instead of pressing a button, on channels where typing is the way
+# (the welcome text names the slash forms).
+TYPED_COMMANDS = {
+    "/human": ButtonId.HUMAN,
+    "/numbers": ButtonId.EMERGENCY_NUMBERS,
+    "/forget": ButtonId.FORGET,
+    "转人工": ButtonId.HUMAN,
+    "删除记录": ButtonId.FORGET,
+}
 
 FastHandler = Callable[[str, Mapping[bytes, bytes], bytes], bytes | None]
 """Given a POST's query string, headers (lowercase names) and body: the body of a ``200

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
@@ -37,6 +38,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+# A browser test module's ``pytestmark``.
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+)
 WAIT_MS = 10_000
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
@@ -71,6 +77,22 @@ class Console:
 
 
 @asynccontextmanager
+async def browser_page(*, accept_dialogs: bool = True, **context: Any) -> AsyncIterator[Any]:
+    """A page in a new headless Chromium; ``context`` as Playwright's ``new_context`` takes."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = await (await browser.new_context(**context)).new_page()
+            if accept_dialogs:
+                page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+            yield page
+        finally:
+            await browser.close()
+
+
+@asynccontextmanager
 async def running_console(
     redis_url: str,
     prefix: str,
@@ -83,8 +105,6 @@ async def running_console(
     accept_dialogs: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[Console]:
-    from playwright.async_api import async_playwright
-
     accounts = StaffAccounts(redis, prefix)
     await accounts.add("nurse", PASSWORD)
     await accounts.add("lina", PASSWORD)
@@ -95,17 +115,9 @@ async def running_console(
         server = TestServer(build_app(settings, adapters=[channel]), host="127.0.0.1")
         await server.start_server()
         try:
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-                )
-                context = await browser.new_context(viewport=viewport or DESKTOP, locale=locale)
-                page = await context.new_page()
-                if accept_dialogs:
-                    page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
-                try:
-                    yield Console(page, channel, settings, redis, str(server.make_url("/console")))
-                finally:
-                    await browser.close()
+            async with browser_page(
+                viewport=viewport or DESKTOP, locale=locale, accept_dialogs=accept_dialogs
+            ) as page:
+                yield Console(page, channel, settings, redis, str(server.make_url("/console")))
         finally:
             await server.close()

@@ -9,16 +9,10 @@ from __future__ import annotations
 import itertools
 from typing import TextIO
 
+from adapters.base import TYPED_COMMANDS
 from adapters.terminal.spec import NAME
-from bot.models import Button, ButtonId, Inbound, InboundKind, Outbound, OutboundKind
+from bot.models import Button, Inbound, InboundKind, Outbound, OutboundKind
 
-COMMANDS = {
-    "/human": ButtonId.HUMAN,
-    "/numbers": ButtonId.EMERGENCY_NUMBERS,
-    "/forget": ButtonId.FORGET,
-    "转人工": ButtonId.HUMAN,
-    "删除记录": ButtonId.FORGET,
-}
 PREFIX = {
     OutboundKind.ANSWER: "careline",
     OutboundKind.EMERGENCY: "careline [EMERGENCY]",
@@ -45,7 +39,7 @@ class TerminalChannel:
         text = line.strip()
         if not text:
             return None
-        button: str | None = COMMANDS.get(text.lower())
+        button: str | None = TYPED_COMMANDS.get(text.lower())
         if button is None and text.isdigit() and 1 <= int(text) <= len(self._choices):
             button = self._choices[int(text) - 1].id
         return Inbound(

@@ -20,6 +20,7 @@ from aiohttp import web
 
 import prompts
 from adapters.base import ChannelContext
+from adapters.pubsub import follow
 from adapters.wechat.store import StoredReply, WeChatStore
 from adapters.wechat.text import (
     TEXT_LIMIT_BYTES,
@@ -42,8 +43,6 @@ HOLD_MAX_S = WECHAT_DEADLINE_S + 1.0
 HOLD_POLL_S = 0.05
 # Waiters re-read Redis this often even without a pub/sub notice (a lost notice costs this).
 WAIT_POLL_S = 0.5
-PUBSUB_READ_S = 1.0
-PUBSUB_RETRY_S = 1.0
 SEGMENT_SEP = "\n\n"
 
 
@@ -191,25 +190,7 @@ class PassiveReplies:
 
     async def listen(self) -> None:
         """Wake this process's waiters when any replica stores a reply."""
-        while True:
-            try:
-                async with self._ctx.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.store.ready_channel)
-                    while True:
-                        item = await pubsub.get_message(
-                            ignore_subscribe_messages=True, timeout=PUBSUB_READ_S
-                        )
-                        if item and item.get("type") == "message":
-                            data = item["data"]
-                            self.notify(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except REDIS_ERRORS as exc:
-                log.warning(
-                    "WeChat reply notices interrupted (%s); waiters poll meanwhile",
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(PUBSUB_RETRY_S)
+        await follow(self._ctx.redis, self.store.ready_channel, self.notify, "WeChat reply notices")
 
     async def remember_inline(self, out: Outbound, timeout_s: float) -> None:
         """Keep an inline reply so that a repeat delivery returns it too."""

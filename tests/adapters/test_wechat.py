@@ -516,9 +516,7 @@ async def test_quota_of_five_messages_per_user_message(
         await h.post(xml)
         await h.drain()
         for i in range(5):
-            await h.channel.send(
-                Outbound(channel="wechat", conversation_id=USER, text=f"{i}")
-            )
+            await h.channel.send(Outbound(channel="wechat", conversation_id=USER, text=f"{i}"))
         assert len(h.api.sent) == 5  # the reply to the message, and four more
         alerts = await alert_entries(redis_client, prefix)
         assert alerts[-1][b"reason"] == b"wechat_quota"

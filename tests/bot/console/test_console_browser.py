@@ -7,23 +7,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from bot.audit import AuditLog
 from bot.handoff import HandoffStore
 from bot.models import ButtonId, InboundKind
 from bot.staff import StaffAccounts
-from tests.browser_support import CHROMIUM, PHONE, WAIT_MS, Console, running_console
+from tests.browser_support import NEEDS_CHROMIUM, PHONE, WAIT_MS, Console, running_console
 
 BOT_REPLY = "门诊时间为工作日上午八点。"
 STAFF_REPLY = "您好，我是急诊护士，救护车已经在路上了吗？"
 PHONE_NUMBER = "13912345678"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = NEEDS_CHROMIUM
 
 
 async def human(console: Console, patient: str, text: str | None = None) -> None:
