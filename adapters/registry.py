@@ -5,10 +5,11 @@ from __future__ import annotations
 from adapters.base import DEFAULT_MAX_REPLY_CHARS, AnySpec, ChannelAdapter, StaffAlerts
 from adapters.telegram.spec import SPEC as TELEGRAM
 from adapters.terminal.spec import SPEC as TERMINAL
+from adapters.webchat.spec import SPEC as WEBCHAT
 from adapters.wechat.spec import SPEC as WECHAT
 from bot.config import Settings
 
-SPECS: tuple[AnySpec, ...] = (WECHAT, TELEGRAM, TERMINAL)
+SPECS: tuple[AnySpec, ...] = (WECHAT, TELEGRAM, WEBCHAT, TERMINAL)
 _BY_NAME = {spec.name: spec for spec in SPECS}
 if len(_BY_NAME) != len(SPECS):  # pragma: no cover - a programming error
     raise RuntimeError("two channels share a name")
