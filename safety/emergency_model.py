@@ -49,13 +49,43 @@ def _stem(word: str) -> str:
     return _EN_SUFFIX.sub("", word) if len(word) > 4 else word
 
 
-def _grams(seq: list[str], prefix: str, joiner: str, out: set[str], skip: str | None) -> None:
-    for n in (1, 2, 3):
-        for i in range(len(seq) - n + 1):
-            gram = seq[i : i + n]
-            if skip is not None and skip in gram:
-                continue
-            out.add(f"{prefix}{n}:{joiner.join(gram)}")
+def _is_cjk(token: str) -> bool:
+    """Whether a token of ``_TOKEN`` is a Chinese character (its tokens are one character
+    then, and no other kind of token starts with one)."""
+    return "\u4e00" <= token[0] <= "\u9fff"
+
+
+def _ngrams(seq: list[str], joined: list[bool], prefix: str, out: set[str]) -> None:
+    """One-, two- and three-grams of ``seq``: ``{prefix}{n}:{pieces}``, joined without a
+    space where ``joined`` holds for both neighbours, with one otherwise."""
+    add = out.add
+    count = len(seq)
+    for i in range(count):
+        add(f"{prefix}1:{seq[i]}")
+    for i in range(count - 1):
+        a, b = seq[i], seq[i + 1]
+        add(f"{prefix}2:{a}{b}" if joined[i] and joined[i + 1] else f"{prefix}2:{a} {b}")
+    for i in range(count - 2):
+        a, b, c = seq[i], seq[i + 1], seq[i + 2]
+        if joined[i] and joined[i + 1] and joined[i + 2]:
+            add(f"{prefix}3:{a}{b}{c}")
+        else:
+            add(f"{prefix}3:{a} {b} {c}")
+
+
+def _syllable_grams(syllables: list[str], out: set[str]) -> None:
+    """One- to three-grams of pinyin syllables, none across a gap: ``p{n}:a_b_c``."""
+    add = out.add
+    count = len(syllables)
+    for i in range(count):
+        s1 = syllables[i]
+        if s1 == _GAP:
+            continue
+        add(f"p1:{s1}")
+        if i + 1 < count and (s2 := syllables[i + 1]) != _GAP:
+            add(f"p2:{s1}_{s2}")
+            if i + 2 < count and (s3 := syllables[i + 2]) != _GAP:
+                add(f"p3:{s1}_{s2}_{s3}")
 
 
 def features(norm: str) -> set[str]:
@@ -68,25 +98,27 @@ def features(norm: str) -> set[str]:
     else:
         table = _table()
         tokens = _TOKEN.findall(text)
-        for n in (1, 2, 3):
-            for i in range(len(tokens) - n + 1):
-                gram = tokens[i : i + n]
-                joined = "".join(gram) if all(_CJK.match(t) for t in gram) else " ".join(gram)
-                out.add(f"c{n}:{joined}")
+        cjk = [_is_cjk(t) for t in tokens]
+        _ngrams(tokens, cjk, "c", out)
         syllables = []
-        for tok in tokens:
-            reading = table.get(tok) if _CJK.match(tok) else None
-            syllables.append(reading[0] if reading else (tok if _CJK.match(tok) else _GAP))
-    _grams(syllables, "p", "_", out, _GAP)
+        for tok, chinese in zip(tokens, cjk, strict=True):
+            if chinese:
+                reading = table.get(tok)
+                syllables.append(reading[0] if reading else tok)
+            else:
+                syllables.append(_GAP)
+    _syllable_grams(syllables, out)
     words = [_stem(w) for w in _EN_WORD.findall(text)]
+    add = out.add
     for i, word in enumerate(words):
-        out.add(f"w:{word}")
+        add(f"w:{word}")
         if i:
-            out.add(f"w2:{words[i - 1]}_{word}")
+            add(f"w2:{words[i - 1]}_{word}")
         framed = f"<{word}>"
-        for n in (3, 4):
-            for j in range(len(framed) - n + 1):
-                out.add(f"e{n}:{framed[j : j + n]}")
+        for j in range(len(framed) - 2):
+            add(f"e3:{framed[j : j + 3]}")
+        for j in range(len(framed) - 3):
+            add(f"e4:{framed[j : j + 4]}")
     return out
 
 
