@@ -111,13 +111,12 @@ def parse(path: Path) -> Model:
                 raise ValueError(f"{name}: line {n} is not feature, weight, categories")
         raise ValueError(f"{name}: a feature has more than one line")
     category = {c[0]: c[2] for c in cells if c[2]}
-    # every "name:" must be a category's: with theirs taken out, no colon may be left
-    rest = " ".join(category.values())
-    for known in sorted(categories, key=len, reverse=True):
-        rest = rest.replace(f"{known}:", "")
-    if ":" in rest:
-        unknown = sorted(set(_CATEGORY_NAME.findall(rest)))
-        raise ValueError(f"{name}: unknown category {unknown}")
+    # every "name:value" must name a category (one pass over the text: this runs at start-up)
+    written = " ".join(category.values())
+    named = _CATEGORY_NAME.findall(written)
+    unknown = set(named) - set(categories)
+    if unknown or written.count(":") != len(named):
+        raise ValueError(f"{name}: unknown category {sorted(unknown)}")
     return Model(
         name, categories, bias, tuple(category_bias), weights, category, known=frozenset(weights)
     )
