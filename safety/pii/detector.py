@@ -178,10 +178,36 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             key=lambda c: (not c.validated, -_PRIORITY[c.kind], -(c.end - c.start), c.start),
         )
         chosen: list[_Cand] = []
+        dropped: list[_Cand] = []
         for c in ordered:
             if all(c.end <= o.start or o.end <= c.start for o in chosen):
                 chosen.append(c)
-        return sorted(chosen, key=lambda c: c.start)
+            else:
+                dropped.append(c)
+        return sorted(_whole(chosen, dropped), key=lambda c: c.start)
+
+
+_NOT_IDENTIFIERS = frozenset({"PERSON", "ADDRESS"})
+
+
+def _whole(chosen: list[_Cand], dropped: list[_Cand]) -> list[_Cand]:
+    """An identifier's mask covers all of it: where a finding that lost to an overlapping one
+    reaches further (a check digit in brackets, the rest of a number), the winner is widened
+    to cover both, as long as it meets no other finding. Names and addresses stay as found."""
+    for d in dropped:
+        if d.kind in _NOT_IDENTIFIERS:
+            continue
+        hits = [i for i, c in enumerate(chosen) if c.start < d.end and d.start < c.end]
+        if len(hits) != 1 or chosen[hits[0]].kind in _NOT_IDENTIFIERS:
+            continue
+        c = chosen[hits[0]]
+        start, end = min(c.start, d.start), max(c.end, d.end)
+        if (start, end) == (c.start, c.end) or any(
+            o is not c and o.start < end and start < o.end for o in chosen
+        ):
+            continue
+        chosen[hits[0]] = _Cand(c.kind, start, end, c.validated)
+    return chosen
 
 
 def detect_entities(text: str, known: Iterable[tuple[str, str]] = ()) -> list[tuple[str, int, int]]:

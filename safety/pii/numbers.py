@@ -22,6 +22,8 @@ from safety.pii.checks import (
 )
 
 _BANK_LENGTHS = range(16, 20)
+# Written as cards print their number: four groups of four digits, a fifth of one to three
+_CARD_LAYOUT_RE = re.compile(r"[0-9]{4}(?:([ \-])[0-9]{4}){3}(?:\1[0-9]{1,3})?")
 _MIN_DIGITS_FOR_PHONE_LIB = 7
 _PHONE_CUE_WINDOW = 12
 _PHONE_CUE_WINDOW_LATIN = 24  # "call first on (641) 555-0148"
@@ -142,7 +144,8 @@ _DATE = (
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
-    rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}})(?![0-9])"
+    rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|[0-3]?[0-9][\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
 )
 _DOB_RE = re.compile(
     r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
@@ -154,11 +157,18 @@ _DOB_RE = re.compile(
     # or the date first: "1987年3月15日出生", "87年3月生的"; a birth year: "1992年出生"
     + r"|(?<![0-9])("
     + _DATE
-    + r"|(?:19|20)[0-9]{2}年(?=\s*出生(?!的)|\s*出世))"  # not "2026年出生的宝宝", a group
+    # a year alone ("85年生的"); not "2026年出生的宝宝", a group
+    + r"|(?:19|20)?[0-9]{2}年(?=\s*出生(?!的)|\s*出世|\s*生(?:的|人)))"
     + r"\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
     + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
-    + r"((?:19|20)[0-9]{2}(?![0-9年./\-])|[01]?[0-9]月[0-3]?[0-9][日号])"
+    + r"((?:19|20)[0-9]{2}(?![0-9年./\-])"
+    + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
+    + r"|[01]?[0-9]月[0-3]?[0-9][日号])"
+    # a day and month after an English birthday cue: "my birthday is 20 March"
+    + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*"
+    + rf"([0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?)"
+    + r"(?![0-9a-z])"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
     r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
@@ -172,7 +182,10 @@ _MACAU_ID_RE = re.compile(r"(?<![0-9a-z])[157][0-9]{6}\s?\([0-9]\)")
 # An extension after a phone number: "…转8021", "ext. 204", "x 17"
 _PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
 # Eight digits after a phone cue: a Hong Kong or Macau number with no country code
-_LOCAL8_RE = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ \-]?[0-9]{4}(?![0-9])")
+# (not a piece of a longer run of digit groups: "6217 0000 1234 5678" is a card)
+_LOCAL8_RE = re.compile(
+    r"(?<![0-9])(?<![0-9][ \-])[2-9][0-9]{3}[ \-]?[0-9]{4}(?![0-9])(?![ \-][0-9])"
+)
 _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
 )
@@ -228,6 +241,9 @@ class _NumberScan(_Scan):
                 self.add("PHONE", s, e)
             elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
                 self.add("BANK_CARD", s, e)
+            elif _CARD_LAYOUT_RE.fullmatch(raw):
+                # a card's number by its layout, even mistyped (the check fails)
+                self.add("BANK_CARD", s, e, validated=False)
         for m in _ID_CUE_RE.finditer(self.t):
             group = 1 if m.group(1) else 2
             digits = re.sub(r"[^0-9x]", "", m.group(group))
@@ -360,7 +376,7 @@ class _NumberScan(_Scan):
         for m in _QQ_RE.finditer(self.t):
             self.add("QQ", *m.span(1 if m.group(1) else 2))
         for m in _DOB_RE.finditer(self.t):
-            group = next(g for g in (1, 2, 3) if m.group(g))
+            group = next(g for g in (1, 2, 3, 4) if m.group(g))
             self.add("DOB", *m.span(group))
 
     def emails(self) -> None:

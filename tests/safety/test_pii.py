@@ -892,3 +892,40 @@ def test_addresses_in_one_case_with_street_words_first_and_a_country(
     text: str, address: str
 ) -> None:
     assert ("ADDRESS", address) in _kinds(text)
+
+
+def test_a_number_laid_out_as_a_card_is_masked_whole_even_when_its_check_fails() -> None:
+    broken = "6217 0000 1234 5678"  # the layout of a card, a digit mistyped
+    assert _kinds(f"退款请打到我的卡 {broken}") == [("BANK_CARD", broken)]
+    assert _kinds("my card 4000-1234-5678-9011-123 was charged twice") == [
+        ("BANK_CARD", "4000-1234-5678-9011-123")
+    ]
+    # An eight-digit local phone is never taken out of the middle of a longer run of groups.
+    assert all(k != "PHONE" for k, _ in _kinds(f"打到 {broken}"))
+    assert ("PHONE", "9123 4567") in _kinds("call me on 9123 4567 tonight")
+
+
+def test_an_identifier_found_in_part_by_one_reading_is_masked_whole() -> None:
+    """A mistyped Hong Kong ID after its cue: its check digit in brackets goes with it."""
+    result = mask("香港身份证 A123456(7)，请帮我改预约")
+    assert "A123456" not in result.text and "(7)" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("出生于1990年，最近血压高", "1990年"),
+        ("85年生的，男，最近失眠", "85年"),
+        ("my birthday is 20 March, can I book that week", "20 March"),
+        ("DOB 03-Mar-1985, referral attached", "03-Mar-1985"),
+        ("born on March 3rd", "March 3rd"),
+    ],
+)
+def test_dates_of_birth_in_more_shapes(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+def test_a_year_is_no_date_of_birth_without_its_cue() -> None:
+    assert _kinds("2026年出生的宝宝什么时候打疫苗") == []
+    assert _kinds("1990年我在北京工作") == []
+    assert _kinds("出生于1990年3月") == [("DOB", "1990年3月")]
