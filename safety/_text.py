@@ -88,6 +88,7 @@ class Normalized:
     """Normalised text plus, per character, the original span it came from."""
 
     text: str  # NFKC, traditional->simplified, colloquial rewrites, lowercase, no emoji
+    # (laughing ones read as "haha")
     cased: str  # same, but case kept (for English names)
     starts: tuple[int, ...]
     ends: tuple[int, ...]
@@ -162,8 +163,16 @@ def _simplified(ch: str) -> str:
     return ch
 
 
+# Laughing emoji say what "haha" says: a joke (read by the figures of speech in
+# data/emergency_context.toml, "想死了😂", "i wanna die 😂"); other emoji are dropped.
+_LAUGHING = frozenset("\U0001f602\U0001f923\U0001f606\U0001f639")
+_LAUGH_FORM = " haha "
+
+
 def _char_form(ch: str) -> str | None:
     """Normalised form of one character, case kept; None for an emoji (dropped)."""
+    if ch in _LAUGHING:
+        return _LAUGH_FORM
     if _is_emoji(ch):
         return None
     piece = unicodedata.normalize("NFKC", ch)

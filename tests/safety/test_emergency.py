@@ -290,3 +290,40 @@ def test_unless_message_option_is_data() -> None:
     lex = _lexicon()
     rule = next(r for r in lex.rules if r.id == "zh.seizure")
     assert rule.unless_message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a time of life gone by dates what follows it
+        "我十几岁的时候割过腕，现在疤还在，想问能不能祛疤",
+        "大学时有段时间会划手臂，已经好几年没有了",
+        "When my son was 2 he swallowed a battery and had surgery, he's 8 now. Tell the school?",
+        "At the age of 15 I took an overdose; I'm 40 now and want my records",
+        # a video watched, a joke, a question about an amount, a burn that has cooled
+        "看了个视频有人玩游戏玩到抽搐，我家孩子也天天打游戏",
+        "i wanna die 😂 my mum saw my search history",
+        "这破电脑又死机了，想死了😂",
+        "I took 2 tablets of ibuprofen 200mg, is that too many?",
+        "做饭被油溅了一下，手背红了一小块，冲了凉水现在不疼了",
+        "Been seizure free for 14 months. When can I drive again?",
+    ],
+)
+def test_past_seen_joking_and_settled_are_no_emergency(text: str) -> None:
+    assert not emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she had a seizure and won't wake up",
+        "he had a fall and isn't breathing properly",
+        "I took way too many sleeping pills",
+        "我想死😭",
+        "孩子被开水烫了，皮肤发白，一点都不疼",
+        "my son is 3 and swallowed a battery an hour ago",
+        "我十几岁就有抑郁症，现在又想自杀了，药都准备好了",
+    ],
+)
+def test_the_same_words_in_the_present_still_escalate(text: str) -> None:
+    assert emergency.assess(text).escalate
