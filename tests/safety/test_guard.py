@@ -481,3 +481,25 @@ def test_more_careful_shapes_stay(text: str, lang: str) -> None:
     the doctor decides whether; a mask that fits is no fit."""
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
     assert (r.text, r.reasons) == (text, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Call emergency services now. Don't cut the wound, suck out venom or apply a "
+            "tight tourniquet. Keep the limb still.",
+            "en",
+        ),
+        ("不要揉眼睛、用手挤或者自己涂药膏，请尽快到眼科就诊。", "zh"),
+    ],
+)
+def test_every_item_of_a_forbidden_list_stays_forbidden(text: str, lang: str) -> None:
+    result = guard(text, lang=lang, disclaimer="", known=(), max_chars=2000)
+    assert not result.withheld and result.text == text
+
+
+def test_a_list_that_turns_to_what_to_do_is_read_item_by_item() -> None:
+    text = "Don't wait, take 2 tablets of ibuprofen every 4 hours or see a doctor."
+    result = guard(text, lang="en", disclaimer="", known=(), max_chars=2000)
+    assert "every 4 hours" not in result.text
