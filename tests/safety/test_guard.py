@@ -503,3 +503,18 @@ def test_a_list_that_turns_to_what_to_do_is_read_item_by_item() -> None:
     text = "Don't wait, take 2 tablets of ibuprofen every 4 hours or see a doctor."
     result = guard(text, lang="en", disclaimer="", known=(), max_chars=2000)
     assert "every 4 hours" not in result.text
+
+
+def test_how_often_is_a_dose_only_beside_a_medicine() -> None:
+    sun = (
+        "Use a broad-spectrum sunscreen of SPF 30 or more and reapply every two hours and "
+        "after swimming. Hats and shade help too."
+    )
+    kept = guard(sun, lang="en", disclaimer="", known=(), max_chars=2000)
+    assert not kept.withheld and kept.text == sun
+    fever = (
+        "For your toddler's fever, children's paracetamol works well. Give one teaspoon. "
+        "Then repeat it every four to six hours as needed."
+    )
+    dosed = guard(fever, lang="en", disclaimer="", known=(), max_chars=2000)
+    assert dosed.withheld or "every four to six hours" not in dosed.text
