@@ -327,3 +327,34 @@ def test_past_seen_joking_and_settled_are_no_emergency(text: str) -> None:
 )
 def test_the_same_words_in_the_present_still_escalate(text: str) -> None:
     assert emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "昨晚聚会笑得喘不过气，今天想约个体检",
+        "笑到 can't breathe 🤣 anyway 我想改 appointment",
+        "I laughed so hard at the best man's speech that I honestly couldn't breathe for a bit",
+        "我老公打呼噜的时候好像会停止呼吸，白天老犯困，要做睡眠监测吗",
+        "My husband snores and sometimes seems to stop breathing for a few seconds. Sleep clinic?",
+        "急救培训的时候老师说抽搐时不要往嘴里塞东西，对吗",
+        "In our first aid course they said to roll someone after a seizure. Is that still right?",
+        "I burnt the toast and the smoke alarm went off, my heart nearly stopped",
+        "嬲到吐血，網上預約又死機，點約呀",
+    ],
+)
+def test_laughter_snoring_lessons_and_frights_are_no_emergency(text: str) -> None:
+    assert not emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我爸打完呼噜突然不呼吸了，叫不醒",
+        "she burnt her arm on the oven, the skin is white and it doesn't hurt",
+        "my son is not breathing properly after a seizure",
+        "我笑着笑着突然胸口剧痛喘不过气",
+    ],
+)
+def test_an_emergency_beside_those_words_still_escalates(text: str) -> None:
+    assert emergency.assess(text).escalate
