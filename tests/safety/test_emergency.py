@@ -341,6 +341,8 @@ def test_the_same_words_in_the_present_still_escalate(text: str) -> None:
         "In our first aid course they said to roll someone after a seizure. Is that still right?",
         "I burnt the toast and the smoke alarm went off, my heart nearly stopped",
         "嬲到吐血，網上預約又死機，點約呀",
+        "The news said storms bring carbon monoxide risks from generators. What symptoms "
+        "should we look out for?",
     ],
 )
 def test_laughter_snoring_lessons_and_frights_are_no_emergency(text: str) -> None:
@@ -354,6 +356,8 @@ def test_laughter_snoring_lessons_and_frights_are_no_emergency(text: str) -> Non
         "she burnt her arm on the oven, the skin is white and it doesn't hurt",
         "my son is not breathing properly after a seizure",
         "我笑着笑着突然胸口剧痛喘不过气",
+        "What signs should I look out for after a head injury? My son fell and now he is "
+        "vomiting and drowsy",
     ],
 )
 def test_an_emergency_beside_those_words_still_escalates(text: str) -> None:
