@@ -141,6 +141,14 @@ class StaffAlerts(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class OffersStaffAlerts(Protocol):
+    """A running channel whose own platform client (and its rate limiter) can carry staff
+    alerts: preferred over a second client made from the spec."""
+
+    def staff_alerts(self) -> StaffAlerts | None: ...
+
+
 S = TypeVar("S", bound=ChannelSettings)
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from adapters.base import DEFAULT_MAX_REPLY_CHARS, AnySpec, ChannelAdapter, StaffAlerts
+from collections.abc import Mapping
+
+from adapters.base import (
+    DEFAULT_MAX_REPLY_CHARS,
+    AnySpec,
+    ChannelAdapter,
+    OffersStaffAlerts,
+    StaffAlerts,
+)
 from adapters.telegram.spec import SPEC as TELEGRAM
 from adapters.terminal.spec import SPEC as TERMINAL
 from adapters.webchat.spec import SPEC as WEBCHAT
@@ -39,9 +47,21 @@ def adapters(settings: Settings) -> list[ChannelAdapter]:
     return [s.adapter(settings) for s in SPECS if s.is_enabled(settings)]
 
 
-def staff_alerts(settings: Settings) -> list[StaffAlerts]:
-    """Where staff alerts go: every enabled channel whose settings name a staff chat."""
-    found = (s.alerts(settings) for s in SPECS if s.is_enabled(settings))
+def staff_alerts(
+    settings: Settings, running: Mapping[str, object] | None = None
+) -> list[StaffAlerts]:
+    """Where staff alerts go: every enabled channel whose settings name a staff chat; through
+    the channel's own client when it runs in this process (``running``: name -> adapter), so
+    alerts share its rate limits."""
+    found: list[StaffAlerts | None] = []
+    for s in SPECS:
+        if not s.is_enabled(settings):
+            continue
+        adapter = (running or {}).get(s.name)
+        if isinstance(adapter, OffersStaffAlerts):
+            found.append(adapter.staff_alerts())
+        else:
+            found.append(s.alerts(settings))
     return [a for a in found if a is not None]
 
 

@@ -31,7 +31,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import ChannelContext, FastHandler
+from adapters.base import ChannelContext, FastHandler, StaffAlerts
 from adapters.telegram.limits import PriorityRateLimiter, SendPriority
 from adapters.telegram.parse import LANGUAGE_LABELS, Parsed, parse_update, urgency_probe
 from adapters.telegram.send import TelegramSender
@@ -400,6 +400,15 @@ class TelegramChannel:
 
     async def send(self, out: Outbound) -> None:
         await self._sender.send(out)
+
+    def staff_alerts(self) -> StaffAlerts | None:
+        """Staff alerts through this channel's bot (its flood limits), when a staff group is
+        set."""
+        from adapters.telegram.staff_alert import TelegramStaffAlerts
+
+        if not self.cfg.staff_telegram_chat_id:
+            return None
+        return TelegramStaffAlerts(self.settings, self.bot)
 
     async def typing(self, msg: Inbound) -> None:
         """Show "typing…" while the model writes."""

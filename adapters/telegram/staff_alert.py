@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from adapters.telegram.channel import make_bot
 from adapters.telegram.limits import SendPriority
@@ -21,11 +22,14 @@ ALERT_TIMEOUT_S = 10.0
 class TelegramStaffAlerts:
     """Posts staff alerts (labels and times, never patient text) to one group chat."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, bot: ExtBot[SendPriority] | None = None) -> None:
+        """With ``bot``, the running channel's (started and stopped by the channel, and
+        sharing its flood limits); otherwise a bot of its own."""
         cfg = settings.channel(TelegramSettings)
         self.group = cfg.staff_telegram_chat_id
-        self.bot = make_bot(settings)
-        self._started = False
+        self._owned = bot is None
+        self.bot = make_bot(settings) if bot is None else bot
+        self._started = not self._owned
 
     async def alert_staff(self, text: str) -> bool:
         try:
@@ -42,7 +46,7 @@ class TelegramStaffAlerts:
         return True
 
     async def aclose(self) -> None:
-        if self._started:
+        if self._owned and self._started:
             self._started = False
             try:
                 await self.bot.shutdown()

@@ -85,7 +85,7 @@ class _Parts:
             runtime.llm,
             runtime.senders,
             self.history,
-            alerts=registry.staff_alerts(settings),
+            alerts=registry.staff_alerts(settings, runtime.senders),
         )
         self.cipher = runtime.dispatcher.cipher
         self.vault_key = runtime.dispatcher.context.vault_key

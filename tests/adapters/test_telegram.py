@@ -585,3 +585,27 @@ async def test_emergency_is_answered_when_redis_is_down(tg: Harness, tmp_path: P
         assert "120" in shown and model_answers(tg.llm) == 0
     finally:
         await dead.aclose()
+
+
+async def test_staff_alerts_go_through_the_running_channels_own_bot(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """One bot token, one flood limiter: alerts to the staff group are sent by the channel's
+    own bot, and closing them leaves the channel's bot running."""
+    from adapters import registry
+
+    group = "-100555"
+    async with harness(
+        redis_url, prefix, tmp_path, redis_client, staff_telegram_chat_id=group
+    ) as h:
+        [alerts] = registry.staff_alerts(h.channel.settings, {"telegram": h.channel})
+        assert getattr(alerts, "bot", None) is h.channel.bot
+        assert await alerts.alert_staff("New emergency: cardiac (telegram)")
+        await alerts.aclose()
+        await h.channel.send(Outbound(channel="telegram", conversation_id="42", text="still here"))
+        sent = h.api.calls_to("sendMessage")
+        assert [str(c["chat_id"]) for c in sent] == [group, "42"]
+        # Without the running channel (e.g. another process's console), a bot of its own.
+        [own] = registry.staff_alerts(h.channel.settings)
+        assert getattr(own, "bot", None) is not h.channel.bot
+        await own.aclose()
