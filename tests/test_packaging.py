@@ -46,5 +46,10 @@ def test_wheel_ships_prompts_and_lexicons(tmp_path: Path) -> None:
         f"safety/data/{p.name}" for p in (ROOT / "safety" / "data").iterdir() if p.is_file()
     }
     assert "bot/cli.py" in names and "adapters/terminal/channel.py" in names
+    # The pages served from the package: the staff console's and the web chat's.
+    for folder in ("bot/console/static", "adapters/webchat/static"):
+        shipped = {n for n in names if n.startswith(folder + "/")}
+        assert shipped == {f"{folder}/{p.name}" for p in (ROOT / folder).iterdir() if p.is_file()}
+    assert "prompts/zh/webchat_page.txt" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "careline = bot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
