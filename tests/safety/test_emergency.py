@@ -362,3 +362,35 @@ def test_laughter_snoring_lessons_and_frights_are_no_emergency(text: str) -> Non
 )
 def test_an_emergency_beside_those_words_still_escalates(text: str) -> None:
     assert emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My dad had a fall and can't get up, he hit his head",
+        "he had a fit and his lips went blue",
+        "she had a seizure that lasted 10 minutes",
+        "my wife had a bad fall down the stairs and isn't moving",
+        "baby had a fever of 39 and he is only 5 weeks old",
+        "I had a few drinks and took 30 sleeping pills",
+    ],
+)
+def test_had_a_tells_the_tense_not_the_time(text: str) -> None:
+    """'had a' is how English tells what happened minutes ago as much as years ago: it
+    dates nothing by itself."""
+    assert emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a heart attack in 2019, can I fly?",
+        "I had a heart attack 5 years ago and want a check-up",
+        "I had a seizure 3 weeks ago and was seen in A&E, who do I chase for the clinic?",
+        "My older son had a febrile seizure at 18 months, he's 4 now and fine",
+        "My aunt had a heart attack last week and is stable in hospital there",
+        "Watched a medical drama where a patient had a seizure for ages, is that realistic?",
+    ],
+)
+def test_a_time_named_still_dates_it(text: str) -> None:
+    assert not emergency.assess(text).escalate
