@@ -14,12 +14,12 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.careline-dev-install
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch .venv/.careline-installed .venv/.careline-dev-installed
 fi
-# The staff console's browser test drives Debian's Chromium; as root on Debian, install it
-# once. Elsewhere the browser test is skipped and says why.
+# The browser tests (staff console, web chat) drive Debian's Chromium; as root on Debian, install it
+# once. Elsewhere the browser tests are skipped and say why.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "Installing Debian's chromium for the console's browser test (first run only) ..." >&2
+  echo "Installing Debian's chromium for the browser tests (first run only) ..." >&2
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-    || echo "Could not install chromium; the browser test will be skipped." >&2
+    || echo "Could not install chromium; the browser tests will be skipped." >&2
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
