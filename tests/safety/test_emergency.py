@@ -394,3 +394,31 @@ def test_had_a_tells_the_tense_not_the_time(text: str) -> None:
 )
 def test_a_time_named_still_dates_it(text: str) -> None:
     assert not emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一家人都头痛恶心，煤气炉开了一整晚",
+        "屋里烧着炭取暖，我们几个都头晕想吐",
+        "sorry to bother you but I don't think I can keep myself safe tonight",
+        "胸口疼得厉害，一直不见好",
+        "胸口痛得要命",
+        "my chest is killing me",
+        "my chest hurts so bad",
+    ],
+)
+def test_appliances_unsafe_nights_and_pain_said_after_the_verb_escalate(text: str) -> None:
+    assert emergency.assess(text).escalate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "炭烤肉好吃吗，吃多了会不会头晕",
+        "the queue is killing me",
+        "I can keep myself safe, I promise",
+    ],
+)
+def test_their_neighbours_do_not(text: str) -> None:
+    assert not emergency.assess(text).escalate
