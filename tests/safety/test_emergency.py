@@ -406,6 +406,7 @@ def test_a_time_named_still_dates_it(text: str) -> None:
         "胸口痛得要命",
         "my chest is killing me",
         "my chest hurts so bad",
+        "我觉得自己对不起所有人，药已经存够了",
     ],
 )
 def test_appliances_unsafe_nights_and_pain_said_after_the_verb_escalate(text: str) -> None:
