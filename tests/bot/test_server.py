@@ -131,7 +131,7 @@ async def test_shutdown_ends_a_channels_open_streams_first(
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{port}/stream") as resp,
