@@ -12,6 +12,7 @@ import pytest
 
 from safety import _text, emergency_model
 from safety.emergency import assess
+from safety.emergency.analysis import DOUBTED
 
 
 @pytest.fixture
@@ -76,12 +77,28 @@ def test_a_model_that_escalates_everything_still_respects_the_lexicons_scopes(
     assert not assess("心梗有什么前兆？").escalate
 
 
-def test_a_model_that_escalates_nothing_never_clears_the_lexicon(weights: Path) -> None:
+def test_a_model_that_doubts_an_emergency_lowers_it_to_urgent_never_clears_it(
+    weights: Path,
+) -> None:
     write(weights, -50.0, {"c1:胸": "0|"})
     emergency_model.load(weights)
+    text = "我老公胸口痛了四十分钟，出了一身冷汗"
+    result = assess(text)
+    assert not result.escalate and result.level == "urgent" and result.category == "cardiac"
+    assert result.matched[0] == DOUBTED and "zh.cardiac.chest_pain" in result.matched
+    # the webhook's quick check agrees with the full one
+    assert not assess(text, emergency_only=True).escalate
+    # without the model (and for a model's own answer) the lexicon's emergency stands
+    assert assess(text, learned=False).escalate
+    assert assess(text, as_written=True).escalate
+
+
+def test_a_model_in_two_minds_leaves_the_lexicons_emergency_alone(weights: Path) -> None:
+    write(weights, 0.0, {"c1:胸": "0|"})  # probability 0.5: above DOUBT, below THRESHOLD
+    emergency_model.load(weights)
     result = assess("我老公胸口痛了四十分钟，出了一身冷汗")
-    assert result.escalate and result.category == "cardiac"
-    assert not any(m.startswith("learned.") for m in result.matched)
+    assert result.escalate and result.level == "emergency" and result.category == "cardiac"
+    assert result.matched[0] != DOUBTED
 
 
 def test_weights_score_the_known_features_and_name_the_best_category(weights: Path) -> None:

@@ -137,7 +137,10 @@ def test_emergency_only_escalates_exactly_as_the_full_assessment(text: str) -> N
         assert (quick.level, quick.category) == (full.level, full.category)
     lex = _lexicon()
     levels = {r.id: r.level for r in lex.rules}
-    assert quick.matched == tuple(m for m in full.matched if levels[m] == "emergency")
+    # learned.* and the doubt are no lexicon rules: both readings ask the model alike
+    assert quick.matched == tuple(
+        m for m in full.matched if levels.get(m, "emergency") == "emergency"
+    )
 
 
 def test_normalize_lowercases_each_character_on_its_own() -> None:
