@@ -319,7 +319,8 @@ class Dispatcher:
     async def _step_mask(self, turn: Turn) -> bool:
         turn.masked = mask(turn.msg.text, turn.vault, turn.lang).text
         found = assess(turn.msg.text, turn.lang)
-        turn.crisis_line = found.level == "urgent" and found.category == "self_harm"
+        if found.level == "urgent":
+            turn.safety_line = "crisis_line" if found.category == "self_harm" else "urgent_line"
         turn.flagged = found.level != "none"
         return True
 
@@ -367,9 +368,9 @@ class Dispatcher:
             return True
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
         text = guarded.text
-        if turn.crisis_line:
-            crisis = self.hospital.render("crisis_line", turn.lang)
-            text = f"{turn.reply}\n\n{crisis}{text[len(turn.reply) :]}"
+        if turn.safety_line is not None:
+            line = self.hospital.render(turn.safety_line, turn.lang)
+            text = f"{turn.reply}\n\n{line}{text[len(turn.reply) :]}"
         turn.out = Outbound(
             channel=turn.msg.channel,
             conversation_id=turn.msg.conversation_id,

@@ -25,9 +25,11 @@ class Turn:
     vault_size: int = 0
     redis_ok: bool = True
     masked: str = ""
-    # The message talks about self-harm without an emergency (a denial, passing thoughts):
-    # the answer carries the crisis line.
-    crisis_line: bool = False
+    # The emergency check found the message urgent, not an emergency: the answer carries a
+    # line with the numbers, this prompt's ("crisis_line" for self-harm without an emergency,
+    # a denial or passing thoughts; "urgent_line" for the rest, a symptom to act on today or an
+    # emergency the learned reading doubted).
+    safety_line: str | None = None
     # The emergency check found an emergency or urgent finding in the message: the guard
     # then treats reassurance in the answer as unsafe.
     flagged: bool = False

@@ -568,7 +568,20 @@ async def test_a_denial_of_suicidal_thoughts_gets_the_answer_with_the_crisis_lin
     assert denial.kind is plain.kind is OutboundKind.ANSWER  # no emergency template
     assert denial.text.startswith("建议多休息") and "心理援助热线" in denial.text
     assert "仅供健康参考" in denial.text.split("心理援助热线")[1]  # the disclaimer stays last
-    assert "心理援助热线" not in plain.text
+    assert "心理援助热线" not in plain.text and "拿不准" not in plain.text
+
+
+async def test_an_urgent_symptom_gets_the_answer_with_the_line_to_call_now(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("这两天胸口有点痛，要挂哪个科？"))  # urgent, not an emergency
+    await dispatcher.drain()
+    [out] = recorder.to("c1")
+    assert out.kind is OutboundKind.ANSWER
+    assert out.text.startswith("建议多休息") and "拿不准" in out.text
+    assert "心理援助热线" not in out.text
+    assert "仅供健康参考" in out.text.split("拿不准")[1]  # the disclaimer stays last
 
 
 async def test_an_unsafe_answer_is_withheld_and_the_chat_goes_to_staff(
