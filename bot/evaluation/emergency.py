@@ -73,6 +73,10 @@ def evaluate_emergency(rows: list[Row]) -> Report:
         # escalations only the learned reading made (the lexicon alone would not have)
         "learned_tp": sum(1 for r, a in results if r["escalate"] and _learned(a)),
         "learned_fp": sum(1 for r, a in results if not r["escalate"] and _learned(a)),
+        # lexicon emergencies the learned reading lowered to urgent: misses it made, and
+        # false alarms it spared
+        "doubted_fn": sum(1 for r, a in results if r["escalate"] and _doubted(a)),
+        "doubted_tn": sum(1 for r, a in results if not r["escalate"] and _doubted(a)),
         "per_category": {c: v.metrics() for c, v in sorted(per_cat.items())},
         "per_style": _per_style(results),
         "misses": misses,
@@ -87,6 +91,13 @@ def _learned(a: Any) -> bool:
     from safety.emergency import LEARNED_PREFIX
 
     return bool(a.escalate and a.matched and a.matched[0].startswith(LEARNED_PREFIX))
+
+
+def _doubted(a: Any) -> bool:
+    """Whether the learned reading lowered a lexicon emergency to urgent."""
+    from safety.emergency.analysis import DOUBTED
+
+    return bool(a.matched and a.matched[0] == DOUBTED)
 
 
 def _per_style(results: list[tuple[Row, Any]]) -> dict[str, dict[str, Any]]:

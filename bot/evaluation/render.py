@@ -41,6 +41,8 @@ _SUMMARY_KEYS = (
     "category_accuracy",
     "learned_tp",
     "learned_fp",
+    "doubted_fn",
+    "doubted_tn",
     "flagged",
     "flag_rate",
     "learned_flagged",

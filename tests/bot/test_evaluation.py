@@ -105,6 +105,22 @@ def test_escalations_the_learned_reading_made_are_counted(tmp_path: Path) -> Non
     assert (doc["flagged"], doc["learned_flagged"]) == (3, 1)
 
 
+def test_emergencies_the_learned_reading_doubted_are_counted(tmp_path: Path) -> None:
+    from safety import emergency_model
+
+    # a hand-written model that finds nothing likely: it doubts every lexicon emergency
+    weights = tmp_path / "weights.tsv"
+    weights.write_text("categories\tcardiac\nbias\t-50\t0\nc1:的\t0\t\n", encoding="utf-8")
+    emergency_model.load(weights)
+    try:
+        doc = json.loads(_run("emergency", _write(tmp_path / "e.jsonl", EMERGENCY_ROWS))[1])
+    finally:
+        emergency_model.load()
+    # a and b are emergencies the lexicon found; c (mislabelled) it never found
+    assert (doc["tp"], doc["doubted_fn"], doc["doubted_tn"]) == (0, 2, 0)
+    assert {m["id"]: m["got"] for m in doc["misses"]} == {"a": "urgent", "b": "urgent", "c": "none"}
+
+
 def test_emergency_figures_by_writing_style(tmp_path: Path) -> None:
     styles = ["zh", "zh", "en", "zh", "en"]
     rows = [{**r, "style": s} for r, s in zip(EMERGENCY_ROWS, styles, strict=True)]
