@@ -35,6 +35,7 @@ def feature_weight(known: int, floor: int) -> float:
 class Score:
     probability: float
     category: str | None  # the likeliest category; only worked out at or above the threshold
+    known: bool = True  # False: the text had no feature the model knows (probability 0)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Model:
     def score(self, features: Collection[str], floor: int, threshold: float) -> Score:
         feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
         if not feats:
-            return Score(0.0, None)
+            return Score(0.0, None, known=False)
         scale = feature_weight(len(feats), floor)
         total = self.bias + scale * sum(map(self.weights.__getitem__, feats))
         probability = 1.0 / (1.0 + math.exp(-total)) if total > -30 else 0.0

@@ -114,7 +114,9 @@ def assess(
     model and its rule id ``learned.<category>``. It never clears what the lexicon found, and
     it is not asked when the lexicon saw an emergency rule's words and its scopes ruled them
     out ("no chest pain", "气得我吐血", "what are the signs of a stroke?").
-    Where the lexicon finds an emergency the model finds very unlikely (``Reading.doubts``),
+    Where the lexicon finds an emergency the model finds very unlikely (``Reading.doubts``:
+    a lower bar for an emergency found by one concept alone, self-harm aside, than for a
+    composed one),
     the message is urgent, not an emergency, with the same category and ``matched`` led by
     ``DOUBTED``: two independent readings disagree, and the cheaper mistake is kept.
     ``learned=False`` leaves it out (to measure the lexicon alone); ``as_written`` does too:
@@ -158,6 +160,13 @@ def assess(
     )
     level: Level = top.level
     matched = tuple(dict.fromkeys(r.id for r in sorted(fired, key=lambda r: -_LEVEL_RANK[r.level])))
-    if level == "emergency" and learned and not as_written and emergency_model.read(norm).doubts:
+    if (
+        level == "emergency"
+        and learned
+        and not as_written
+        and emergency_model.read(norm).doubts(
+            alone=len(top.groups) == 1 and top.category != "self_harm"
+        )
+    ):
         return Assessment(False, "urgent", top.category, out_lang, (DOUBTED, *matched))
     return Assessment(level == "emergency", level, top.category, out_lang, matched)

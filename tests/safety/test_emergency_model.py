@@ -93,6 +93,26 @@ def test_a_model_that_doubts_an_emergency_lowers_it_to_urgent_never_clears_it(
     assert assess(text, as_written=True).escalate
 
 
+def test_one_concept_alone_is_doubted_sooner_than_a_composed_finding(weights: Path) -> None:
+    # every message below has one known feature of weight 0: about 0.1, between the two bars
+    write(weights, -2.2, {"c1:胸": "0|", "c1:气": "0|", "c1:死": "0|"})
+    emergency_model.load(weights)
+    assert emergency_model.DOUBT < 0.1 < emergency_model.DOUBT_ALONE
+    lone = assess("孩子喘不上气")  # one rule of one term group
+    assert (lone.escalate, lone.level, lone.matched[0]) == (False, "urgent", DOUBTED)
+    composed = assess("我老公胸口痛了四十分钟，出了一身冷汗")  # chest pain with a cold sweat
+    assert composed.escalate and composed.level == "emergency"
+    # a statement of self-harm is one phrase too, and keeps the lower bar
+    assert assess("我想死😭").escalate
+
+
+def test_a_model_that_knows_none_of_the_words_doubts_nothing(weights: Path) -> None:
+    write(weights, -50.0, {"c1:胸": "0|"})
+    emergency_model.load(weights)
+    assert assess("孩子喘不上气，嘴唇发紫").escalate  # no feature it knows: no opinion
+    assert not assess("我老公胸口痛了四十分钟，出了一身冷汗").escalate  # it knows 胸
+
+
 def test_a_model_in_two_minds_leaves_the_lexicons_emergency_alone(weights: Path) -> None:
     write(weights, 0.0, {"c1:胸": "0|"})  # probability 0.5: above DOUBT, below THRESHOLD
     emergency_model.load(weights)
