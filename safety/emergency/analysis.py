@@ -112,8 +112,9 @@ def assess(
     A patient's message that no reading escalates is then read by the learned model
     (``safety.emergency_model``): at its threshold it escalates too, its category named by the
     model and its rule id ``learned.<category>``. It never clears what the lexicon found, and
-    it is not asked when the lexicon saw an emergency rule's words and its scopes ruled them
-    out ("no chest pain", "气得我吐血", "what are the signs of a stroke?").
+    where the lexicon saw an emergency rule's words and its scopes ruled them out ("no chest
+    pain", "气得我吐血", "what are the signs of a stroke?") it escalates only when it is all
+    but certain (``Reading.overrules``: scopes misread, as "今晚就全吃掉。谢谢你们之前的照顾").
     Where the lexicon finds an emergency the model finds very unlikely (``Reading.doubts``:
     a lower bar for an emergency found by one concept alone, self-harm aside, than for a
     composed one),
@@ -135,14 +136,9 @@ def assess(
             if any(r.level == "emergency" for r in more.rules):
                 fired += more.rules
                 break
-    if (
-        learned
-        and not as_written
-        and not ruled_out
-        and not any(r.level == "emergency" for r in fired)
-    ):
+    if learned and not as_written and not any(r.level == "emergency" for r in fired):
         model = emergency_model.read(norm)
-        if model.escalate:
+        if model.escalate and (not ruled_out or model.overrules):
             category = model.category or "other"
             matched = (f"{LEARNED_PREFIX}{category}", *(r.id for r in fired))
             return Assessment(True, "emergency", category, out_lang, matched)

@@ -66,15 +66,19 @@ def test_the_model_is_not_asked_for_model_answers() -> None:
     assert not assess(text, as_written=True).escalate
 
 
-def test_a_model_that_escalates_everything_still_respects_the_lexicons_scopes(
-    weights: Path,
-) -> None:
-    write(weights, 50.0, {"c1:的": "0|"})
+def test_the_lexicons_scopes_hold_unless_the_model_is_all_but_certain(weights: Path) -> None:
+    known = {"c1:的": "0|", "c1:胸": "0|", "w:chest": "0|"}
+    write(weights, 2.5, known)  # about 0.92: escalates, but below OVERRULE
     emergency_model.load(weights)
+    assert emergency_model.THRESHOLD < 0.92 < emergency_model.OVERRULE
     assert assess("请问明天的门诊几点开始").escalate  # no emergency words: the model decides
-    # the lexicon saw these emergency words and ruled them out: the model is not asked
+    # the lexicon saw these emergency words and ruled them out: they stay ruled out
     assert not assess("I have no chest pain and no shortness of breath").escalate
-    assert not assess("心梗有什么前兆？").escalate
+    assert not assess("我没有胸痛，也没有出汗").escalate
+    write(weights, 50.0, known)  # certain
+    emergency_model.load(weights)
+    found = assess("我没有胸痛，也没有出汗")
+    assert found.escalate and found.matched[0].startswith("learned.")
 
 
 def test_a_model_that_doubts_an_emergency_lowers_it_to_urgent_never_clears_it(
