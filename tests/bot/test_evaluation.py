@@ -108,9 +108,12 @@ def test_escalations_the_learned_reading_made_are_counted(tmp_path: Path) -> Non
 def test_emergencies_the_learned_reading_doubted_are_counted(tmp_path: Path) -> None:
     from safety import emergency_model
 
-    # a hand-written model that finds nothing likely: it doubts every lexicon emergency
+    # a hand-written model that finds nothing likely: it doubts every lexicon emergency in
+    # whose words it knows one (了, 气)
     weights = tmp_path / "weights.tsv"
-    weights.write_text("categories\tcardiac\nbias\t-50\t0\nc1:的\t0\t\n", encoding="utf-8")
+    weights.write_text(
+        "categories\tcardiac\nbias\t-50\t0\nc1:了\t0\t\nc1:气\t0\t\n", encoding="utf-8"
+    )
     emergency_model.load(weights)
     try:
         doc = json.loads(_run("emergency", _write(tmp_path / "e.jsonl", EMERGENCY_ROWS))[1])
