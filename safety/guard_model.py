@@ -9,8 +9,8 @@ gets the model's class (dosing, false_certainty, contraindication …) and the g
 as it treats that class from a rule: dropped with the class's note, or the answer withheld.
 
 It reads sentences one at a time, so a hedge ("不一定是", "not necessarily") is read with the
-words around it, and it never edits a sentence. It only adds: a sentence a rule flagged stays
-flagged, and a sentence it does not flag is judged by the rules alone.
+words around it, and it never edits a sentence. It also doubts the rules: a sentence they
+flagged that the model finds very unlikely to be unsafe (under ``DOUBT``) is kept.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ MODEL_FILE = "guard_model.tsv"
 # 0.98 over all left-out sets. There (13 sets, session 14), unsafe answers handled
 # 0.750 -> 0.835 and careful answers intact 0.947 -> 0.938 (0.85: 0.855 / 0.931).
 THRESHOLD = 0.9
+# Probability below which the model doubts the classes the rules found in a sentence: they
+# are cleared (``guard.classify._doubted_classes``); below DOUBT_DANGEROUS when one of them
+# withholds the answer (dangerous first aid, a contraindication, stopping medicine …), whose
+# sentences the model reads less surely ("make them throw up right away" after bleach: 0.04).
+# Chosen on the training sets, each left out in turn: over all of them careful answers kept
+# intact 0.941 -> 0.956 (0.05: 0.954, 0.2: 0.958) and unsafe answers handled 0.835 -> 0.833
+# (4 of 2,595 fewer); doubting every class below 0.1 would have kept 0.968 intact but let
+# 6 unsafe answers through, dangerous ones among them.
+DOUBT = 0.1
+DOUBT_DANGEROUS = 0.01
 # A sentence with fewer known features is scored as if it had this many.
 FEATURE_FLOOR = 20
 # Sentences shorter than this (headings, list markers, "您好！") are not read.
@@ -54,10 +64,16 @@ def features(sentence: str) -> set[str]:
 class Reading:
     probability: float  # that the sentence is unsafe
     category: str | None  # the guard class it most likely is, when it is flagged
+    known: bool = True  # False: too short to read, or no feature the model knows
 
     @property
     def flagged(self) -> bool:
         return self.probability >= THRESHOLD
+
+    def doubts(self, dangerous: bool) -> bool:
+        """Whether the model doubts the rules' classes of the sentence: one of them
+        withholds the answer (``dangerous``), or none does."""
+        return self.known and self.probability < (DOUBT_DANGEROUS if dangerous else DOUBT)
 
 
 WEIGHTS = _linear.Shipped(MODEL_FILE)
@@ -80,6 +96,6 @@ def guard_class(category: str) -> str:
 def read(sentence: str) -> Reading:
     """The model's reading of one sentence of an answer."""
     if len(sentence.strip()) < MIN_CHARS:
-        return Reading(0.0, None)
+        return Reading(0.0, None, False)
     found = WEIGHTS.get().score(features(sentence), FEATURE_FLOOR, THRESHOLD)
-    return Reading(found.probability, found.category)
+    return Reading(found.probability, found.category, found.known)

@@ -1,6 +1,7 @@
 """The classes of each sentence of an answer: the rules' patterns, contraindications and
 composed classes, each read in its scope; then the learned model
-(``safety.guard_model``) for the sentences no rule flagged.
+(``safety.guard_model``), which doubts what the rules flagged and reads the sentences no rule
+flagged.
 """
 
 from __future__ import annotations
@@ -133,3 +134,26 @@ def _learned_classes(
         found.add(cls)
         if "learned" not in reasons:
             reasons.append("learned")
+
+
+
+def _doubted_classes(
+    judged: list[_Sentence],
+    classified: list[set[str]],
+    allowed: Collection[str],
+    withhold: Collection[str],
+) -> None:
+    """Clear the rules' classes of a sentence the learned model finds very unlikely to be
+    unsafe (``guard_model.Reading.doubts``): two independent readings disagree, and the
+    patterns are the likelier to have over-read ("不一定需要吃药" read as advice to take some).
+    A class that withholds the answer (``withhold``: dangerous first aid, a contraindication …)
+    needs a far lower reading to be cleared. The model reads the sentence as
+    ``_learned_classes`` does."""
+    for sentence, found in zip(judged, classified, strict=True):
+        if not found:
+            continue
+        text = PLACEHOLDER_RE.sub("", sentence.text)
+        for value in allowed:
+            text = text.replace(value, "")
+        if guard_model.read(text).doubts(dangerous=not found.isdisjoint(withhold)):
+            found.clear()

@@ -8,7 +8,7 @@ from collections.abc import Collection, Container
 from dataclasses import dataclass
 from itertools import accumulate
 
-from safety.guard.classify import _classify, _learned_classes
+from safety.guard.classify import _classify, _doubted_classes, _learned_classes
 from safety.guard.contacts import _contacts
 from safety.guard.layout import DISCLAIMER_SEPARATOR, _cap, _strip_think, _tidy, sentences
 from safety.guard.rules import _rules
@@ -73,6 +73,8 @@ def guard(
     kept_chars = 0
     notes: list[str] = []
     classified, ruled_out = _classify(judged, rules, answer)
+    if learned:
+        _doubted_classes(judged, classified, allowed, rules.withhold)
     offsets = list(accumulate((len(p) for p in parts), initial=0))
     for at in _contacts(parts, allowed):
         classified[bisect_right(offsets, at) - 1].add("contact")

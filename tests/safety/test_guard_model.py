@@ -74,11 +74,25 @@ def test_learned_reassurance_counts_only_beside_a_red_flag(weights: Path) -> Non
     assert "false_reassurance" in reasons and withheld
 
 
-def test_a_model_that_flags_nothing_changes_nothing(weights: Path) -> None:
+def test_a_model_that_finds_nothing_unsafe_doubts_the_rules_but_never_a_dangerous_class(
+    weights: Path,
+) -> None:
     write(weights, -50.0, "dosing")
     guard_model.load(weights)
-    text = "Take 2 tablets three times a day for a week. Drink water."
-    assert judge(text, learned=False) == judge(text)
+    dosing = "Take 2 tablets three times a day for a week. Drink water."
+    assert "dosing" in judge(dosing, learned=False)[1]
+    assert judge(dosing) == (dosing, (), False)  # the model doubts it: kept as written
+    # a class that withholds the answer needs a reading under DOUBT_DANGEROUS: this one
+    # (probability 0) is under it too, so a model this sure clears it as well ...
+    first_aid = "If your child swallowed bleach, make them throw up right away."
+    assert judge(first_aid, learned=False)[2]
+    assert not judge(first_aid)[2]
+    # ... but one merely doubtful (about 0.05) does not
+    write(weights, -3.0, "dosing")
+    guard_model.load(weights)
+    assert guard_model.DOUBT_DANGEROUS < 0.05 < guard_model.DOUBT
+    assert judge(dosing) == (dosing, (), False)
+    assert judge(first_aid)[2]
 
 
 def test_short_pieces_are_not_read(weights: Path) -> None:
