@@ -136,7 +136,6 @@ def _learned_classes(
             reasons.append("learned")
 
 
-
 def _doubted_classes(
     judged: list[_Sentence],
     classified: list[set[str]],
