@@ -33,29 +33,26 @@ from safety import _linear
 from safety.pinyin import _WORD_RE, _fold, _table, looks_like_pinyin, split_syllables
 
 MODEL_FILE = "emergency_model.tsv"
-# Probability at or above which the model's reading escalates, and below which it doubts an
-# emergency the lexicon found (the message is then urgent, not an emergency: ``assess``). Both
-# chosen on the training sets by leaving one set out at a time (the Weibo posts always in).
-# Of the lexicon's emergencies in the left-out sets, 55 of its 134 false alarms and 2 of its
-# 2,407 true ones fell below 0.03 (4 below 0.05, 8 below 0.1). With that doubt, escalating at
-# 0.9 gave recall 0.942 and 2.6 % false alarms over all left-out sets, 0.85 gave 0.954 and
-# 2.9 %, 0.8 gave 0.963 and 3.1 %. 0.85, because below it the model began to escalate short
-# clauses and denials on its own ("现在背上也湿透了", "she denies chest pain but has a cough"
-# scored 0.82 and 0.84) and ordinary questions (routine set left out: 10 of 700 at 0.85, 12
-# at 0.8); real patient questions (CMDD) flagged: 0.7 % at 0.85, 0.8 % at 0.8.
+# Probability at or above which the model's reading escalates (THRESHOLD), below which it
+# doubts an emergency the lexicon found (DOUBT; the message is then urgent, not an emergency:
+# ``assess``), and the same for an emergency found by one concept alone (DOUBT_ALONE: a rule of
+# one term group, "窒息", "seizure", read by its scopes with less to go on than a composed one;
+# self-harm keeps DOUBT, its phrases carry their intent and a bare statement of it is acted on).
+# All chosen on the training sets by leaving one set out at a time (the Weibo posts always
+# in; 6,855 messages, session 17). Composed rules: under 0.03 fell 27 of their 73 false alarms
+# and 2 of their 1,955 emergencies; rules of one concept: under 0.2 fell 53 of 70 false alarms
+# and 2 of 741 emergencies. With both doubts, escalating at 0.9 gave recall 0.942 and 2.0 %
+# false alarms, 0.85 gave 0.954 and 2.2 %, 0.8 gave 0.965 and 2.6 % (the lexicon alone: 0.830
+# and 4.0 %; session 16's reading, no doubt and 0.9: 0.943 and 4.2 %). 0.85, because below it
+# the model began to escalate short clauses and denials on its own ("现在背上也湿透了", "she
+# denies chest pain but has a cough" scored 0.82 to 0.85) and ordinary questions.
 THRESHOLD = 0.85
 DOUBT = 0.03
-# The doubt for an emergency the lexicon found by one concept alone (a rule of one term group:
-# "窒息", "seizure"), which the scopes read with less to go on than a composed one (chest pain
-# with a cold sweat). Self-harm keeps DOUBT: its phrases carry their intent ("我想死", "kill
-# myself"), and a bare statement of it is acted on. Left-out sets: raising the bar from 0.03
-# to 0.2 took away 17 more false alarms and 1 of the 2,407 emergencies (recall 0.954, false
-# alarms 2.4 %); for composed rules the same raise would have cost 10 of 1,709 emergencies.
 DOUBT_ALONE = 0.2
 # Probability at or above which the model escalates a message whose emergency words the
 # lexicon's scopes ruled out (negated, past, a question, fiction): the scopes misread it. Of
-# such messages in the left-out sets, 20 of 462 were emergencies; at 0.95, 10 of them and none
-# of the rest were escalated (the highest of the rest scored 0.85).
+# such messages in the left-out sets (before set i), 20 of 462 were emergencies; at 0.95, 10 of
+# them and none of the rest were escalated (the highest of the rest scored 0.85).
 OVERRULE = 0.95
 # A message with fewer known features is scored as if it had this many: a short message
 # ("现在背上也湿透了") has too few pieces to be judged by them alone. Chosen with the
