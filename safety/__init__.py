@@ -27,11 +27,14 @@ def warm_up() -> None:
 def warm_up_later() -> None:
     """What the first message does not need at once, for a background thread after start:
     the guard's learned weights (read only once a model answer is there, seconds later) and
-    the reader of messages typed in pinyin (about a second), and the list of given names in
-    Latin letters (about 0.1 s, read by the first English name cue). Safe from any thread."""
+    the reader of messages typed in pinyin (about a second), the emergency lexicon's patterns
+    not compiled yet (about 0.3 s: a message compiles those it needs on first use), and the
+    list of given names in Latin letters (about 0.1 s, read by the first English name cue).
+    Safe from any thread."""
     from safety import emergency, guard_model, pii, pinyin
 
     guard_model.warm_up()
+    emergency.compile_terms()
     pii.given_names()
     pii.english_given_names()
     pinyin.looks_like_pinyin("wo xiong kou teng")

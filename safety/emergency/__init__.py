@@ -23,6 +23,7 @@ from safety.emergency.lexicon import (
     LEXICON_FILES,
     Level,
     LexiconError,
+    compile_terms,
     lexicon_words,
 )
 from safety.emergency.readings import pinyin_reader
@@ -37,6 +38,7 @@ __all__ = [
     "Level",
     "LexiconError",
     "assess",
+    "compile_terms",
     "lexicon_words",
     "pinyin_reader",
     "warm_up",

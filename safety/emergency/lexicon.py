@@ -333,6 +333,16 @@ def _rule_order(
     return plan
 
 
+def compile_terms() -> None:
+    """Compile every term's pattern now (about 0.3 s), which messages otherwise compile the
+    first time they need one: for a background thread after start-up, so that no message
+    pays for it later."""
+    for rule in _lexicon().rules:
+        for group in (*rule.groups, rule.unless or (), rule.unless_message or ()):
+            for term in group:
+                _ = term.pattern
+
+
 def lexicon_words() -> tuple[str, ...]:
     """Chinese lexicon words, for jieba's user dictionary."""
     return _lexicon().zh_words
