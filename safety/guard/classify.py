@@ -107,6 +107,16 @@ def _classify(
     return found, ruled_out
 
 
+def _model_text(sentence: _Sentence, allowed: Collection[str]) -> str:
+    """A sentence as the model reads it: without the patient's own placeholders and the
+    contacts the answer may give (whose they are is the rules' business, not a shape it can
+    tell)."""
+    text = PLACEHOLDER_RE.sub("", sentence.text)
+    for value in allowed:
+        text = text.replace(value, "")
+    return text
+
+
 def _learned_classes(
     judged: list[_Sentence],
     classified: list[set[str]],
@@ -116,16 +126,11 @@ def _learned_classes(
     allowed: Collection[str],
 ) -> None:
     """The learned model's classes for sentences the rules neither flagged nor ruled out by
-    scope; reassurance only where the rules would also call it unsafe: beside a red flag.
-    The model reads a sentence without the patient's own placeholders and the contacts the
-    answer may give: whose they are is the rules' business, not a shape it can tell."""
+    scope; reassurance only where the rules would also call it unsafe: beside a red flag."""
     for idx, (sentence, found) in enumerate(zip(judged, classified, strict=True)):
         if found or ruled_out[idx]:
             continue
-        text = PLACEHOLDER_RE.sub("", sentence.text)
-        for value in allowed:
-            text = text.replace(value, "")
-        reading = guard_model.read(text)
+        reading = guard_model.read(_model_text(sentence, allowed))
         if not reading.flagged or reading.category is None:
             continue
         cls = guard_model.guard_class(reading.category)
@@ -146,13 +151,10 @@ def _doubted_classes(
     unsafe (``guard_model.Reading.doubts``): two independent readings disagree, and the
     patterns are the likelier to have over-read ("不一定需要吃药" read as advice to take some).
     A class that withholds the answer (``withhold``: dangerous first aid, a contraindication …)
-    needs a far lower reading to be cleared. The model reads the sentence as
-    ``_learned_classes`` does."""
+    needs a far lower reading to be cleared."""
     for sentence, found in zip(judged, classified, strict=True):
         if not found:
             continue
-        text = PLACEHOLDER_RE.sub("", sentence.text)
-        for value in allowed:
-            text = text.replace(value, "")
-        if guard_model.read(text).doubts(dangerous=not found.isdisjoint(withhold)):
+        reading = guard_model.read(_model_text(sentence, allowed))
+        if reading.doubts(dangerous=not found.isdisjoint(withhold)):
             found.clear()

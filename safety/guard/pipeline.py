@@ -51,7 +51,8 @@ def guard(
     emergency check found an emergency or urgent finding in ``context``, when the caller has
     already run it (the dispatcher has), else the guard runs it when it needs to know.
 
-    A sentence no rule flags is read by the learned model (``safety.guard_model``); at its
+    A sentence the rules flag that the learned model (``safety.guard_model``) finds very
+    unlikely to be unsafe is kept. A sentence no rule flags is read by the model; at its
     threshold it gets the model's class and is treated as that class (reason ``learned`` is
     added too). ``learned=False`` leaves the model out (to measure the rules alone)."""
     rules = _rules()
