@@ -584,6 +584,27 @@ async def test_an_urgent_symptom_gets_the_answer_with_the_line_to_call_now(
     assert "仅供健康参考" in out.text.split("拿不准")[1]  # the disclaimer stays last
 
 
+async def test_an_emergency_the_learned_reading_doubts_is_answered_with_the_call_now_line(
+    pipeline: Any, fake: FakeOllama, tmp_path: Path
+) -> None:
+    from safety import emergency_model
+
+    # a hand-written model that finds every message it can read (it knows 气) very unlikely
+    weights = tmp_path / "doubtful.tsv"
+    weights.write_text("categories\tbreathing\nbias\t-50\t0\nc1:气\t0\t\n", encoding="utf-8")
+    emergency_model.load(weights)
+    try:
+        dispatcher, recorder = pipeline
+        await dispatcher.submit(inbound("孩子喘不上气，嘴唇发紫"))  # the lexicon: an emergency
+        await dispatcher.drain()
+    finally:
+        emergency_model.load()
+    [out] = recorder.to("c1")
+    assert out.kind is OutboundKind.ANSWER  # not the emergency template ...
+    assert "拿不准" in out.text  # ... but the answer with the line to call now
+    assert fake.triage_bodies  # and the model's triage was asked about it
+
+
 async def test_an_unsafe_answer_is_withheld_and_the_chat_goes_to_staff(
     pipeline: Any, fake: FakeOllama
 ) -> None:
