@@ -67,6 +67,12 @@ class Model:
                 scores[i] += scale * value
         return self.categories[max(range(len(scores)), key=scores.__getitem__)]
 
+    def read_categories(self) -> None:
+        """Read every feature's category weights now (for a background thread: messages
+        otherwise read those they need on first use)."""
+        for feature in self.category:
+            self._category_weights(feature)
+
     def _category_weights(self, feature: str) -> tuple[tuple[int, float], ...]:
         """A feature's category weights, read from the file's text on first use."""
         found = self.parsed.get(feature)

@@ -81,7 +81,9 @@ load = WEIGHTS.load  # another weights file from now on; the shipped one again w
 
 
 def warm_up() -> None:
-    WEIGHTS.get()
+    """Load the weights, with every feature's class weights (run in the background after
+    start-up: the first answers are not slowed by reading them)."""
+    WEIGHTS.get().read_categories()
 
 
 # The training sets' class names that the guard spells otherwise.
@@ -93,9 +95,11 @@ def guard_class(category: str) -> str:
     return _GUARD_CLASS.get(category, category)
 
 
-def read(sentence: str) -> Reading:
-    """The model's reading of one sentence of an answer."""
+def read(sentence: str, *, category: bool = True) -> Reading:
+    """The model's reading of one sentence of an answer; ``category=False`` leaves its class
+    unnamed (to doubt the rules, the probability is enough, and naming the class costs most
+    of a reading)."""
     if len(sentence.strip()) < MIN_CHARS:
         return Reading(0.0, None, False)
-    found = WEIGHTS.get().score(features(sentence), FEATURE_FLOOR, THRESHOLD)
+    found = WEIGHTS.get().score(features(sentence), FEATURE_FLOOR, THRESHOLD if category else 2.0)
     return Reading(found.probability, found.category, found.known)

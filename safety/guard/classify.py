@@ -155,6 +155,6 @@ def _doubted_classes(
     for sentence, found in zip(judged, classified, strict=True):
         if not found:
             continue
-        reading = guard_model.read(_model_text(sentence, allowed))
+        reading = guard_model.read(_model_text(sentence, allowed), category=False)
         if reading.doubts(dangerous=not found.isdisjoint(withhold)):
             found.clear()
