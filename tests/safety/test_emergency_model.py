@@ -137,6 +137,18 @@ def test_weights_score_the_known_features_and_name_the_best_category(weights: Pa
     assert not quiet.escalate and quiet.category is None
 
 
+def test_class_weights_read_ahead_name_the_same_class(weights: Path) -> None:
+    write(weights, -3.0, {"c2:毒药": "60|poisoning:9", "c1:毒": "0|cardiac:1"})
+    emergency_model.load(weights)
+    model = emergency_model.WEIGHTS.get()
+    lazily = emergency_model.read(_text.normalize("喝了毒药").text)
+    assert set(model.parsed) == {"c2:毒药", "c1:毒"}  # read as the message needed them
+    model.parsed.clear()
+    model.read_categories()
+    assert model.parsed == {"c2:毒药": ((1, 9.0),), "c1:毒": ((0, 1.0),)}
+    assert emergency_model.read(_text.normalize("喝了毒药").text) == lazily
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
