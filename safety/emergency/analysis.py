@@ -116,10 +116,10 @@ def assess(
     pain", "气得我吐血", "what are the signs of a stroke?") it escalates only when it is all
     but certain (``Reading.overrules``: scopes misread, as "今晚就全吃掉。谢谢你们之前的照顾").
     Where the lexicon finds an emergency the model finds very unlikely (``Reading.doubts``:
-    a lower bar for an emergency found by one concept alone, self-harm aside, than for a
-    composed one),
-    the message is urgent, not an emergency, with the same category and ``matched`` led by
-    ``DOUBTED``: two independent readings disagree, and the cheaper mistake is kept.
+    a higher bar for an emergency found by one concept alone, self-harm aside, than for a
+    composed one), the message is urgent, not an emergency, with the same category and
+    ``matched`` led by ``DOUBTED``: two independent readings disagree this sharply far more
+    often over a false alarm than over an emergency (urgent still carries the numbers).
     ``learned=False`` leaves it out (to measure the lexicon alone); ``as_written`` does too:
     it was trained on patients' messages, not on model answers."""
     lex = _lexicon()
