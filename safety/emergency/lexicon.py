@@ -15,7 +15,7 @@ from typing import Any, Literal
 import ahocorasick
 
 from safety import _text
-from safety.emergency.factors import _source_factors
+from safety.emergency.factors import source_factors
 from safety.emergency.terms import _REGEX_META, _compile_term_pattern, _literal_factors, _Term
 
 Level = Literal["emergency", "urgent", "none"]
@@ -202,7 +202,7 @@ def _compile_term(raw: str, lang: str) -> _Term:
         term.probe,
         term.aligned,
         term.gapped,
-        factors if factors is not None else _source_factors(term.source),
+        factors if factors is not None else source_factors(term.source),
     )
 
 
@@ -331,6 +331,17 @@ def _rule_order(
         rules.sort(key=lambda r: (r.lang != out_lang, -_LEVEL_RANK[r.level]))
         plan = lex.orders[key] = _RulePlan.of(tuple(rules))
     return plan
+
+
+def term_sources() -> list[str]:
+    """The regular expressions of all the lexicon's terms (``factors.FACTORS_FILE`` holds
+    their factors worked out)."""
+    return [
+        term.source
+        for rule in _lexicon().rules
+        for group in (*rule.groups, rule.unless or (), rule.unless_message or ())
+        for term in group
+    ]
 
 
 def compile_terms() -> None:

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from safety import _text
-from safety.emergency import assess
+from safety.emergency import assess, factors
 from safety.emergency.analysis import _fired
 from safety.emergency.factors import _pattern_factors
-from safety.emergency.lexicon import _compile_term, _lexicon, _present_factors
+from safety.emergency.lexicon import _compile_term, _lexicon, _present_factors, term_sources
 from safety.emergency.message import _Message
 from safety.emergency.terms import _Term
 
@@ -52,6 +52,23 @@ SENTENCES = [
 )
 def test_factors_are_literals_every_match_contains(pattern: str, factors: set[str]) -> None:
     assert _pattern_factors(re.compile(pattern)) == frozenset(factors)
+
+
+def test_the_shipped_factor_table_is_up_to_date() -> None:
+    """Every term's factors in data/emergency_factors.json are what its expression gives
+    (after editing the lexicon: python -m safety.build_factors)."""
+    shipped = factors._shipped()
+    sources = term_sources()
+    assert sources and not [s for s in sources if s not in shipped]
+    for source in sources:
+        computed = factors._source_factors(source)
+        assert factors.source_factors(source) == computed, source
+
+
+def test_a_term_missing_from_the_factor_table_is_read_afresh() -> None:
+    source = "胸口[^，,。]{0,8}?(压着|揪着)从未见过"
+    assert source not in factors._shipped()
+    assert factors.source_factors(source) == factors._source_factors(source) is not None
 
 
 def test_gapped_term_factors_come_from_its_parts() -> None:
