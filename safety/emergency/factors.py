@@ -125,11 +125,21 @@ def _shipped() -> dict[str, list[str] | None]:
 
 
 def source_factors(source: str) -> Factors:
-    """:func:`_source_factors`, from the shipped table when it holds ``source``."""
+    """:func:`_source_factors`, from the shipped table when it holds ``source``. An entry
+    naming a literal the expression does not hold (a hand edit, a broken file) is not
+    trusted: a wrong factor would keep the term from ever being searched for."""
     shipped = _shipped()
     if source in shipped:
         found = shipped[source]
-        return frozenset(found) if found is not None else None
+        if found is None:
+            return None
+        plain = source.replace("\\", "")
+        if (
+            isinstance(found, list)
+            and found
+            and all(isinstance(f, str) and f and f in plain for f in found)
+        ):
+            return frozenset(found)
     return _source_factors(source)
 
 

@@ -144,6 +144,7 @@ def _learned_classes(
 def _doubted_classes(
     judged: list[_Sentence],
     classified: list[set[str]],
+    ruled_out: list[bool],
     allowed: Collection[str],
     withhold: Collection[str],
 ) -> None:
@@ -152,9 +153,10 @@ def _doubted_classes(
     patterns are the likelier to have over-read ("不一定需要吃药" read as advice to take some).
     A class that withholds the answer (``withhold``: dangerous first aid, a contraindication …)
     needs a far lower reading to be cleared."""
-    for sentence, found in zip(judged, classified, strict=True):
+    for idx, (sentence, found) in enumerate(zip(judged, classified, strict=True)):
         if not found:
             continue
         reading = guard_model.read(_model_text(sentence, allowed), category=False)
         if reading.doubts(dangerous=not found.isdisjoint(withhold)):
             found.clear()
+            ruled_out[idx] = True  # read already: ``_learned_classes`` need not read it again

@@ -75,7 +75,7 @@ def guard(
     notes: list[str] = []
     classified, ruled_out = _classify(judged, rules, answer)
     if learned:
-        _doubted_classes(judged, classified, allowed, rules.withhold)
+        _doubted_classes(judged, classified, ruled_out, allowed, rules.withhold)
     offsets = list(accumulate((len(p) for p in parts), initial=0))
     for at in _contacts(parts, allowed):
         classified[bisect_right(offsets, at) - 1].add("contact")

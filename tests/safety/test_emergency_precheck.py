@@ -71,6 +71,14 @@ def test_a_term_missing_from_the_factor_table_is_read_afresh() -> None:
     assert factors.source_factors(source) == factors._source_factors(source) is not None
 
 
+def test_a_factor_table_entry_the_expression_does_not_hold_is_not_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = "胸口[^，,。]{0,8}?(压着|揪着)"
+    monkeypatch.setattr(factors, "_shipped", lambda: {source: ["心梗"]})  # a wrong entry
+    assert factors.source_factors(source) == factors._source_factors(source) == {"胸口"}
+
+
 def test_gapped_term_factors_come_from_its_parts() -> None:
     assert _compile_term("胸口~痛得厉害", "zh").factors == frozenset({"痛得厉害"})
 
