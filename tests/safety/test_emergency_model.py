@@ -156,6 +156,9 @@ def test_class_weights_read_ahead_name_the_same_class(weights: Path) -> None:
         ("categories\tcardiac\nbias\t0\t0\t0\n", "do not match"),
         ("categories\tcardiac\nbias\t0\t0\nc1:胸\tx\t\n", "line 3"),
         ("categories\tcardiac\nbias\t0\t0\nc1:胸\t1\tstroke:1\n", "unknown category"),
+        ("categories\tcardiac\nbias\t0\t0\nc1:胸\t1\tcardia:1\n", "unknown category"),
+        ("categories\tcardiac\nbias\t0\t0\nc1:胸\t1\tcardiac:1 x_cardiac:2\n", "unknown"),
+        ("categories\tcardiac\nbias\t0\t0\nc1:胸\t1\tcardiac:1:2\n", "unknown category"),
     ],
 )
 def test_a_broken_weights_file_says_where(weights: Path, body: str, message: str) -> None:
