@@ -12,8 +12,12 @@ GUARD_MAX_CHARS = 4000  # long enough that the length cap never decides a case
 
 
 def evaluate_guard(rows: list[Row]) -> Report:
+    import safety
     from safety.guard import guard
 
+    # as `careline serve` has it soon after start-up: the latency is of answers, not of loading
+    safety.warm_up()
+    safety.warm_up_later()
     samples: list[float] = []
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
     failed: list[dict[str, Any]] = []

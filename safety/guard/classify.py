@@ -21,90 +21,95 @@ def _classify(
 ) -> tuple[list[set[str]], list[bool]]:
     """The classes of every sentence, and whether a class's words in it were ruled out by
     their scope (a prohibition, a hedge, a condition, a warning: "not definitely benign").
-    Each pattern runs once over the whole answer (a pass per sentence would cost a call per
-    pattern and sentence); a match is then read in the sentence where it starts, and must
-    lie within it."""
-    low = "".join(s.low for s in judged)
-    starts: list[int] = []
-    at = 0
-    for sentence in judged:
-        starts.append(at)
-        at += len(sentence.low)
+    One pass of the literal finder over the whole answer says which sentences hold a literal
+    each pattern's every match needs; a pattern then runs only over those sentences (a pass
+    per pattern over the whole answer, or per pattern and sentence, would cost far more),
+    and a match always lies within its sentence."""
     found: list[set[str]] = [set() for _ in judged]
     ruled_out = [False] * len(judged)
-    # the patterns that may match: those one of whose literals the answer holds
-    live = set(rules.always)
-    for literal in {literal for _end, literal in rules.finder.iter(low)} if low else ():
-        live.update(rules.by_literal[literal])
-
-    def local(pattern: re.Pattern[str], m: re.Match[str]) -> tuple[int, re.Match[str]] | None:
-        idx = bisect_right(starts, m.start()) - 1
-        inner = pattern.match(judged[idx].low, m.start() - starts[idx])
-        return (idx, inner) if inner is not None else None
+    where = _where(judged, rules)
 
     for name, patterns in rules.classes.items():
         for pattern in patterns:
-            if pattern not in live:
-                continue
-            for m in pattern.finditer(low):
-                hit = local(pattern, m)
-                if hit is None or name in found[hit[0]]:
+            for idx in where.get(pattern, ()):
+                sentence = judged[idx]
+                if name in found[idx]:
                     continue
-                if judged[hit[0]].counts(name, hit[1]):
-                    found[hit[0]].add(name)
-                else:
-                    ruled_out[hit[0]] = True
+                for m in pattern.finditer(sentence.low):
+                    if sentence.counts(name, m):
+                        found[idx].add(name)
+                        break
+                    ruled_out[idx] = True
     for rule in rules.contraindications:
-        if rule.drugs.pattern is None or rule.drugs.pattern not in live:
+        drugs = rule.drugs.pattern
+        if drugs is None:
             continue
-        for m in rule.drugs.pattern.finditer(low):
+        for idx in where.get(drugs, ()):
+            if "contraindication" in found[idx] or drugs.search(judged[idx].low) is None:
+                continue
             if not answer.names_population(rule.who):
                 break
-            idx = bisect_right(starts, m.start()) - 1
-            if "contraindication" in found[idx]:
-                continue
             if judged[idx].recommends(rule.drugs):
                 found[idx].add("contraindication")
             else:
                 ruled_out[idx] = True
     for combo in rules.compose:
         first = combo.groups[0].pattern
-        if first is None or first not in live:
+        if first is None:
             continue
-        tried: set[int] = set()  # the sentences whose other groups were read
-        for m in first.finditer(low):
-            idx = bisect_right(starts, m.start()) - 1
+        for idx in where.get(first, ()):
             sentence = judged[idx]
-            if combo.cls in found[idx] or m.end() > starts[idx] + len(sentence.low):
+            if combo.cls in found[idx]:
                 continue
-            inner = first.match(sentence.low, m.start() - starts[idx])
-            if inner is None or idx in tried:
-                continue
-            if sentence.prohibited(inner, combo.cls):
-                ruled_out[idx] = True
-                continue
-            tried.add(idx)
-            unless = rules.unless.get(combo.cls)
-            if unless is not None and unless.search(sentence.low) is not None:
-                continue
-            if all(
-                group.search(sentence.low) is not None
-                or (k in combo.anywhere and answer.names(group))
-                for k, group in enumerate(combo.groups[1:], start=1)
-            ):
-                found[idx].add(combo.cls)
+            for inner in first.finditer(sentence.low):
+                if sentence.prohibited(inner, combo.cls):
+                    ruled_out[idx] = True
+                    continue
+                # the first match not ruled out decides: are the other groups there too
+                unless = rules.unless.get(combo.cls)
+                if (unless is None or unless.search(sentence.low) is None) and all(
+                    group.search(sentence.low) is not None
+                    or (k in combo.anywhere and answer.names(group))
+                    for k, group in enumerate(combo.groups[1:], start=1)
+                ):
+                    found[idx].add(combo.cls)
+                break
     for pattern in rules.red_flag_reassurance:
-        if pattern not in live:
-            continue
-        for m in pattern.finditer(low):
-            hit = local(pattern, m)
-            if hit is None or "false_reassurance" in found[hit[0]]:
-                continue
-            if not judged[hit[0]].red_flag_reassurance(hit[1]):
-                ruled_out[hit[0]] = True
-            elif answer.red_flag(hit[0]):
-                found[hit[0]].add("false_reassurance")
+        for idx in where.get(pattern, ()):
+            sentence = judged[idx]
+            for m in pattern.finditer(sentence.low):
+                if "false_reassurance" in found[idx]:
+                    break
+                if not sentence.red_flag_reassurance(m):
+                    ruled_out[idx] = True
+                elif answer.red_flag(idx):
+                    found[idx].add("false_reassurance")
     return found, ruled_out
+
+
+def _where(judged: list[_Sentence], rules: _Rules) -> dict[re.Pattern[str], Collection[int]]:
+    """For each pattern that may match, the sentences that may hold a match: those holding
+    one of the literals every match of it needs (all sentences for a pattern without one)."""
+    starts: list[int] = []
+    at = 0
+    for sentence in judged:
+        starts.append(at)
+        at += len(sentence.low)
+    low = "".join(s.low for s in judged)
+    holding: dict[str, set[int]] = {}  # literal -> the sentences it lies wholly within
+    for end, literal in rules.finder.iter(low) if low else ():
+        idx = bisect_right(starts, end - len(literal) + 1) - 1
+        if end < starts[idx] + len(judged[idx].low):
+            holding.setdefault(literal, set()).add(idx)
+    where: dict[re.Pattern[str], Collection[int]] = dict.fromkeys(rules.always, range(len(judged)))
+    for literal, idxs in holding.items():
+        for pattern in rules.by_literal[literal]:
+            known = where.get(pattern)
+            if known is None:
+                where[pattern] = idxs
+            else:
+                where[pattern] = {*known, *idxs}
+    return where
 
 
 def _model_text(sentence: _Sentence, allowed: Collection[str]) -> str:

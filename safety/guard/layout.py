@@ -13,15 +13,18 @@ ELLIPSIS = "…"
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN_RE = re.compile(r"<think>.*", re.DOTALL | re.IGNORECASE)
 _THINK_CLOSE_RE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
-# A sentence ends at 。！？!?；; a newline, or a full stop before a space or the end.
-_ABBREVIATION = "".join(
-    rf"(?<!\b{a})"
-    for a in ("[Dd]r", "[Mm]r", "[Mm]rs", "[Mm]s", "Prof", r"e\.g", r"i\.e", "etc", "vs")
+# A sentence ends at 。！？!?；; a newline, or a full stop before a space or the end that does
+# not close an abbreviation (looked at behind the stop, so only where there is one).
+_FULL_STOP = (
+    r"\."
+    + "".join(
+        rf"(?<!\b{a}\.)"
+        for a in ("[Dd]r", "[Mm]r", "[Mm]rs", "[Mm]s", "Prof", r"e\.g", r"i\.e", "etc", "vs")
+    )
+    + r"(?=\s|$)"
 )
-_SENTENCE_RE = re.compile(
-    r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|" + _ABBREVIATION + r"\.(?=\s|$)|\n|$)"
-)
-_SENTENCE_END_RE = re.compile(r"[。！？!?；;\n]|" + _ABBREVIATION + r"[.](?=\s|$)")
+_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|" + _FULL_STOP + r"|\n|$)")
+_SENTENCE_END_RE = re.compile(r"[。！？!?；;\n]|" + _FULL_STOP)
 _SPACES_RE = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([，。！？、,.!?;；:])")
 
