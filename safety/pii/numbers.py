@@ -164,6 +164,10 @@ _DOB_RE = re.compile(
     + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年./\-])"
     + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
+    # the same in Chinese numerals ("生于一九七八年", "生日：八月十五"), and "born in '85"
+    + r"|[〇零一二三四五六七八九]{4}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
+    + rf"|{_ZH_MONTH}(?:{_ZH_DAY})"
+    + r"|['’][0-9]{2}(?![0-9])"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号])"
     # a day and month after an English birthday cue: "my birthday is 20 March"
     + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*"
@@ -189,7 +193,12 @@ _LOCAL8_RE = re.compile(
 _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
 )
-_LATIN_PHONE_REGIONS = ("GB", "US")
+_LATIN_PHONE_REGIONS = ("GB", "US", "AU")
+# A number laid out as North America writes one, "(415) 867-5309" or "415-867-5309": a phone's
+# layout, which no dose, result or date has, so it needs no cue before it
+_NANP_LAYOUT_RE = re.compile(
+    r"\([0-9]{3}\) ?[0-9]{3}[ .\-][0-9]{4}|[0-9]{3}([.\-])[0-9]{3}\1[0-9]{4}"
+)
 # A stretch of text that may hold a phone number: digits with spaces, dashes, dots and
 # brackets between them, and a "+" or "(" before
 _PHONE_STRETCH_RE = re.compile(r"[+(]?[0-9][0-9 \-().]{5,40}[0-9]")
@@ -319,7 +328,8 @@ class _NumberScan(_Scan):
                 continue
             raw = raw_string.lstrip("(")
             cue = _PHONE_CUE_RE.search(self.t[max(0, s - window) : s])
-            if raw.startswith(("+", "0")) or cue:
+            laid_out = latin and _NANP_LAYOUT_RE.fullmatch(raw_string) is not None
+            if raw.startswith(("+", "0")) or cue or laid_out:
                 self.add("PHONE", s, e)
         for m in _INTL_PHONE_RE.finditer(self.t):
             s, e = m.span()

@@ -699,6 +699,14 @@ def test_chat_shorthand_and_contractions_end_a_name() -> None:
         ("my old ID (15 digits): 610113461208768", "ID_CARD", "610113461208768"),
         ("reach me at 98765432 (HK number)", "PHONE", "98765432"),
         ("car reg AB12 CDE, do I need a permit?", "PLATE", "AB12 CDE"),
+        # a birth date in Chinese numerals after its cue, a year with an apostrophe
+        ("我外婆生于一九四二年，最近老是忘事", "DOB", "一九四二年"),
+        ("孩子生日：腊月初八，打疫苗要带什么", "DOB", "腊月初八"),
+        ("she was born in '85 and is a smoker", "DOB", "'85"),
+        # a North American layout needs no cue; an Australian number after one
+        ("US office (415) 867-5309, please forward my results", "PHONE", "(415) 867-5309"),
+        ("or 303.555.0182 after five", "PHONE", "303.555.0182"),
+        ("text me on 0412 345 678 when the report is ready", "PHONE", "0412 345 678"),
     ],
 )
 def test_identifier_formats(text: str, kind: str, value: str) -> None:
