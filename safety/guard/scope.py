@@ -91,9 +91,22 @@ class _Answer:
 
     def names_population(self, who: Iterable[str]) -> bool:
         """The patient's message or the answer names one of the populations ``who``: each
-        read only when a rule needs it, and once."""
+        read only when a rule needs it, and once. A sentence of the answer that forbids,
+        warns or sends to the pharmacist first ("喝酒的人或有肝病的人，用药前请先问医生",
+        "do not drink alcohol with it") names a population to protect it: the answer's
+        neutral mention of the medicine elsewhere does not recommend it to them."""
         if self._joined is None:
-            self._joined = "\n".join(t.lower() for t in (self._context, *self._parts))
+            rules = self._rules
+            self._joined = "\n".join(
+                (
+                    self._context.lower(),
+                    *(
+                        low
+                        for low in (t.lower() for t in self._parts)
+                        if rules.permit.search(low) is None and rules.warning.search(low) is None
+                    ),
+                )
+            )
             self._present = (
                 {literal for _end, literal in self._rules.finder.iter(self._joined)}
                 if self._joined

@@ -536,3 +536,33 @@ def test_how_often_is_a_dose_only_beside_a_medicine() -> None:
     )
     dosed = guard(fever, lang="en", disclaimer="", known=(), max_chars=2000)
     assert dosed.withheld or "every four to six hours" not in dosed.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("You take a sleeping tablet at night. Do not drink alcohol with it.", "en"),
+        (
+            "布洛芬是常用的止痛药。有胃溃疡或者正在吃抗凝药的人，用之前先咨询医生。",
+            "zh",
+        ),
+        ("Naproxen is usually best avoided with kidney disease; ask your kidney team.", "en"),
+        ("这类降压药孕期一般不建议使用，请尽快联系产科医生调整。", "zh"),
+    ],
+)
+def test_a_medicine_named_beside_a_warning_for_whom_it_is_wrong_is_kept(
+    text: str, lang: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
+    assert "contraindication" not in r.reasons and not r.withheld
+    assert r.text == text
+
+
+def test_a_population_named_plainly_still_makes_a_medicine_wrong_for_them() -> None:
+    # the warning sentence protects no one: the girl is named in a plain sentence
+    text = (
+        "Your daughter is 6 and has a fever. Aspirin will bring it down quickly. "
+        "Do not give more than the label says."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=500)
+    assert "contraindication" in r.reasons and r.withheld
