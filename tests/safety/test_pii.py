@@ -937,3 +937,19 @@ def test_a_year_is_no_date_of_birth_without_its_cue() -> None:
     assert _kinds("2026年出生的宝宝什么时候打疫苗") == []
     assert _kinds("1990年我在北京工作") == []
     assert _kinds("出生于1990年3月") == [("DOB", "1990年3月")]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # the person a visit is booked or registered for
+        ("预约人：欧阳清扬，周三上午", "欧阳清扬"),
+        ("就诊人 慕容秋水 已经缴费", "慕容秋水"),
+    ],
+)
+def test_booking_cues_name_the_person_booked_for(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+def test_a_naming_cue_before_an_everyday_word_masks_nothing() -> None:
+    assert _kinds("我叫了救护车，现在去医院") == []
