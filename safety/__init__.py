@@ -30,6 +30,10 @@ def warm_up() -> None:
             gc.enable()
 
 
+_WARM_UP_PHONES = (
+    "call 020 7946 0018, (415) 867-5309, 0412 345 678 or +44 7700 900123, mobile 9123 4567",
+    "电话010-62345678转8021，手机+86 138 1234 5678，座机0755-8888 6666",
+)
 _WARM_UP_TEXTS = (("胸口很痛，13812345678", "zh"), ("my chest hurts, call 0207 946 0018", "en"))
 
 
@@ -51,5 +55,9 @@ def warm_up_later() -> None:
     emergency.compile_terms()
     pii.given_names()
     pii.english_given_names()
+    # phone numbers of every region read (``phonenumbers`` loads each region's data and
+    # compiles its patterns on first use: a millisecond or two of an answer's guard)
+    for text in _WARM_UP_PHONES:
+        pii.identifiers(text)
     pinyin.looks_like_pinyin("wo xiong kou teng")
     emergency.pinyin_reader()

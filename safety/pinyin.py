@@ -55,13 +55,15 @@ MAX_RESPELL = 4
 COMMON_CHAR = 50_000
 # The count given to a syllable no word covers.
 UNKNOWN_COUNT = 0.5
+_TONE_DIGIT_RE = re.compile(r"(?<=[a-z])[1-5](?![0-9])")
+_SPACES_RE = re.compile(r" {2,}")
 
 
 def _fold(text: str) -> str:
     """Lower case, tone marks and tone digits removed, ü kept as v."""
     text = text.lower().replace("ü", "v").replace("u:", "v")
     text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    return re.sub(r"(?<=[a-z])[1-5](?![0-9])", "", text)
+    return _TONE_DIGIT_RE.sub("", text)
 
 
 @lru_cache(maxsize=1)
@@ -248,7 +250,7 @@ class PinyinReader:
             run = []
             out.append(_PUNCT.get(token, token))
         out.append(self._decode(run))
-        return re.sub(r" {2,}", " ", "".join(out)).strip()
+        return _SPACES_RE.sub(" ", "".join(out)).strip()
 
     def _decode(self, syllables: list[str]) -> str:
         """The likeliest words over the syllables (the lowest sum of -log probability)."""

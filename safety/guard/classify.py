@@ -29,9 +29,9 @@ def _classify(
     ruled_out = [False] * len(judged)
     where = _where(judged, rules)
 
-    for name, patterns in rules.classes.items():
-        for pattern in patterns:
-            for idx in where.get(pattern, ()):
+    for pattern, idxs in where.items():
+        for name in rules.class_of.get(pattern, ()):
+            for idx in idxs:
                 sentence = judged[idx]
                 if name in found[idx]:
                     continue

@@ -27,6 +27,7 @@ _IDENTIFIER_HINT_RE = re.compile(r"(?:\d[\s()+-]?){7,}|@")
 # A Chinese ID number's shape (birth date inside), checksum or not: never the answer's to give.
 _ID_SHAPE_RE = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dxX](?!\d)")
 _DIGIT_RE = re.compile(r"\d")
+_NOT_DIGIT_RE = re.compile(r"\D")
 _HANDLE_WORDS = (
     *("微信", "wechat", "qq", "whatsapp", "telegram", "http", "www."),
     *(".com", ".cn", ".net", ".org"),
@@ -72,8 +73,8 @@ def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
 
 
 def _allowed(value: str, allowed: Collection[str]) -> bool:
-    digits = re.sub(r"\D", "", value)
+    digits = _NOT_DIGIT_RE.sub("", value)
     return any(
-        value in a or value.lower() in a.lower() or (digits and digits == re.sub(r"\D", "", a))
+        value in a or value.lower() in a.lower() or (digits and digits == _NOT_DIGIT_RE.sub("", a))
         for a in allowed
     )

@@ -91,6 +91,8 @@ class _Compose:
 @dataclass(frozen=True)
 class _Rules:
     classes: dict[str, tuple[re.Pattern[str], ...]]
+    # The same, inverted: the classes each pattern tells (one pattern object may serve two)
+    class_of: dict[re.Pattern[str], tuple[str, ...]]
     red_flag_reassurance: tuple[re.Pattern[str], ...]
     # Literals one of which each pattern's every match contains, found in one pass over an
     # answer: a pattern none of whose literals occurs is not run (most are not).
@@ -177,6 +179,7 @@ def _rules() -> _Rules:
     names = data["emergency_names"]
     return _Rules(
         classes=classes,
+        class_of=_class_of(classes),
         red_flag_reassurance=red_flag_reassurance,
         factors=factors,
         by_literal={k: frozenset(v) for k, v in by_literal.items()},
@@ -205,3 +208,14 @@ def _rules() -> _Rules:
 def guard_notes() -> frozenset[str]:
     """Every sentence the guard itself may add (notes and the call-now line)."""
     return frozenset(text for note in _rules().notes.values() for text in note.values())
+
+
+def _class_of(
+    classes: dict[str, tuple[re.Pattern[str], ...]],
+) -> dict[re.Pattern[str], tuple[str, ...]]:
+    out: dict[re.Pattern[str], list[str]] = {}
+    for name, patterns in classes.items():
+        for pattern in patterns:
+            if name not in out.setdefault(pattern, []):
+                out[pattern].append(name)
+    return {pattern: tuple(names) for pattern, names in out.items()}

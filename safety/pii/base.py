@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from safety import _text
 
 _CJK = r"\u4e00-\u9fff"
+# Compiled once here, not left to ``re``'s cache of 512 patterns, which the thousands of
+# compiled rules of the safety checks would keep evicting (each miss costs a compile)
+_CJK_RE = re.compile(f"[{_CJK}]")
+_LATIN_RE = re.compile("[a-z]")
+_DIGIT_RE = re.compile("[0-9]")
+_NOT_DIGIT_RE = re.compile("[^0-9]")
+_NOT_DIGIT_X_RE = re.compile("[^0-9x]")
+_LATIN_WORD_RE = re.compile("[a-z]+")
 # Chinese numerals a phone or ID number may be written in (一三八…), one digit each
 _ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
 _ZH_DIGIT_RUN_RE = re.compile(r"[〇零一二三四五六七八九幺](?:[ \-]?[〇零一二三四五六七八九幺]){6,}")

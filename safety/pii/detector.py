@@ -13,7 +13,7 @@ from safety import _text, name_model
 from safety.language import detect
 from safety.pii import address
 from safety.pii.address import _NOT_ADDRESS_WORDS
-from safety.pii.base import _CJK, _Cand
+from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _Cand
 from safety.pii.names_en import _LATIN_PART_MIN, _latin_cues, _LatinNames
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
@@ -81,9 +81,9 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.emails()
         self.addresses()
         self.mentions()
-        if re.search(f"[{_CJK}]", self.t):
+        if _CJK_RE.search(self.t):
             self.zh_names()
-        if re.search("[a-z]", self.t):
+        if _LATIN_RE.search(self.t):
             self.en_names()
         self._name_bounds()
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
@@ -104,7 +104,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 for k in _text.tokens(self.t)
                 if len(k.text) > 1 and (k.text in never or k.text.endswith(_DISEASE_ENDINGS))
             ]
-            if re.search(f"[{_CJK}]", self.t)
+            if _CJK_RE.search(self.t)
             else []
         )
         kept: list[_Cand] = []
@@ -164,10 +164,10 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
     def addresses(self) -> None:
         """Postal addresses, read as a structure of parts (``safety.pii.address``)."""
-        if re.search(f"[{_CJK}]", self.t):
+        if _CJK_RE.search(self.t):
             for s, e in address.zh_addresses(self.t):
                 self.add("ADDRESS", s, e)
-        if re.search(r"[0-9]", self.t):
+        if _DIGIT_RE.search(self.t):
             for s, e in address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS):
                 self.add("ADDRESS", s, e)
 

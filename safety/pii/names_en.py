@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from safety import _text
-from safety.pii.base import _CJK, _Scan
+from safety.pii.base import _CJK, _CJK_RE, _Scan
+
+_CHUNK_RE = re.compile(r"[^\s,]+")
+_NAME_JOIN_RE = re.compile(r"[\-'’]")
 
 _EN_KIN = (
     r"mother|father|mom|mum|dad|wife|husband|son|daughter|sister|brother|grandmother|"
@@ -205,7 +208,7 @@ class _LatinNames(_Scan):
         if here:
             self._latin_name(here.start(1), first_any=False, listed_only=True)
         for m in _EN_NAME_BEFORE_RE.finditer(self.n.cased):  # "James Wilson is my husband"
-            words = list(re.finditer(r"[^\s,]+", m.group(1)))
+            words = list(_CHUNK_RE.finditer(m.group(1)))
             if words and all(
                 self._latin_plausible(m.start(1) + w.start(), w.group().lower(), after_title=True)
                 for w in words
@@ -219,7 +222,7 @@ class _LatinNames(_Scan):
             ):
                 self.add("PERSON", *m.span(1))
         self._latin_name_company()
-        if re.search(f"[{_CJK}]", self.t):
+        if _CJK_RE.search(self.t):
             for m in _LATIN_IN_ZH_RE.finditer(self.n.cased):  # "Tom 说他明天来"
                 word = m.group(1).lower()
                 if word in given_names() and word not in cues.not_names:
@@ -265,7 +268,7 @@ class _LatinNames(_Scan):
         O'/Mc/al- name, or a capital letter inside a sentence (anywhere ``after_title``);
         ``listed_only`` without ``after_title``: only a listed name ("leila here")."""
         cues = _latin_cues()
-        parts = [p for p in re.split(r"[\-'’]", _fold_accents(word)) if p]
+        parts = [p for p in _NAME_JOIN_RE.split(_fold_accents(word)) if p]
         if word in cues.not_names or any(p in cues.not_names for p in parts if len(p) > 2):
             return False  # "Chinese-Canadian"
         names = given_names()

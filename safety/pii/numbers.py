@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import re
 
-from safety.pii.base import _CJK, _Cand, _Scan
+from safety.pii.base import (
+    _CJK_RE,
+    _LATIN_RE,
+    _LATIN_WORD_RE,
+    _NOT_DIGIT_RE,
+    _NOT_DIGIT_X_RE,
+    _Cand,
+    _Scan,
+)
 from safety.pii.checks import (
     _id_shaped,
     _real_birth_date,
@@ -235,7 +243,7 @@ class _NumberScan(_Scan):
     def numbers(self) -> None:
         for m in _DIGIT_RUN_RE.finditer(self.t):
             raw = m.group()
-            digits = re.sub(r"[^0-9x]", "", raw)
+            digits = _NOT_DIGIT_X_RE.sub("", raw)
             s, e = m.span()
             if len(digits) == 18 and valid_cn_id(digits):
                 self.add("ID_CARD", s, e)
@@ -255,18 +263,18 @@ class _NumberScan(_Scan):
                 self.add("BANK_CARD", s, e, validated=False)
         for m in _ID_CUE_RE.finditer(self.t):
             group = 1 if m.group(1) else 2
-            digits = re.sub(r"[^0-9x]", "", m.group(group))
+            digits = _NOT_DIGIT_X_RE.sub("", m.group(group))
             ok = valid_cn_id(digits) if len(digits) == 18 else valid_old_cn_id(digits)
             self.add("ID_CARD", *m.span(group), validated=ok)
         for m in _BANK_CUE_RE.finditer(self.t):
-            digits = re.sub(r"[^0-9]", "", m.group(1))
+            digits = _NOT_DIGIT_RE.sub("", m.group(1))
             ok = len(digits) in _BANK_LENGTHS and luhn_ok(digits)
             self.add("BANK_CARD", *m.span(1), validated=ok)
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.landlines()
             self.local_phones()
         for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
-            words = re.findall("[a-z]+", m.group())
+            words = _LATIN_WORD_RE.findall(m.group())
             digits = "".join(_EN_DIGIT_WORDS[w] for w in words)
             if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
                 self.add("PHONE", *m.span())
@@ -285,7 +293,7 @@ class _NumberScan(_Scan):
             )
             if not (_PHONE_CUE_RE.search(before) or _LOCAL_CUE_RE.search(before) or phone_before):
                 continue
-            digits = re.sub(r"[^0-9]", "", m.group())
+            digits = _NOT_DIGIT_RE.sub("", m.group())
             if any(
                 phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
                 for region in ("HK", "MO")
@@ -305,7 +313,7 @@ class _NumberScan(_Scan):
 
         taken = [(c.start, c.end) for c in self.cands]
         # a message mostly in Latin letters may give a number as dialled in the UK or the US
-        latin = len(re.findall("[a-z]", self.t)) > len(re.findall(f"[{_CJK}]", self.t))
+        latin = len(_LATIN_RE.findall(self.t)) > len(_CJK_RE.findall(self.t))
         regions = ("CN", *(_LATIN_PHONE_REGIONS if latin else ()))
         # The matcher reads only the stretches that hold a number (it is slow over prose).
         found: list[tuple[int, int, str]] = []

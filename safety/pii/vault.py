@@ -8,7 +8,10 @@ import json
 import re
 
 from safety import _text
-from safety.pii.base import _ascii_digits
+from safety.pii.base import _NOT_DIGIT_RE, _ascii_digits
+
+_SPACE_DASH_RE = re.compile(r"[\s\-]")
+_SPACES_RE = re.compile(r"\s+")
 
 KINDS: tuple[str, ...] = (
     "PERSON",
@@ -57,7 +60,7 @@ class VaultFormatError(ValueError):
 def _canonical(kind: str, value: str) -> str:
     """Key under which two spellings of the same value share a placeholder."""
     if kind in ("PHONE", "BANK_CARD"):
-        digits = re.sub(r"[^0-9]", "", _ascii_digits(_text.normalize(value).text))
+        digits = _NOT_DIGIT_RE.sub("", _ascii_digits(_text.normalize(value).text))
         if kind == "PHONE" and len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]
         elif kind == "PHONE" and len(digits) == 15 and digits.startswith("0086"):
@@ -65,8 +68,8 @@ def _canonical(kind: str, value: str) -> str:
         return digits
     norm = _text.normalize(value).text
     if kind in ("ID_CARD", "EMAIL", "PASSPORT", "MRN", "WECHAT_ID", "OTHER_ID", "QQ", "PLATE"):
-        return re.sub(r"[\s\-]", "", norm)
-    return re.sub(r"\s+", " ", norm).strip()
+        return _SPACE_DASH_RE.sub("", norm)
+    return _SPACES_RE.sub(" ", norm).strip()
 
 
 class Vault:
@@ -143,7 +146,7 @@ class Vault:
                     raise VaultFormatError("malformed vault entry")
                 vault._by_key[(kind, key)] = ph
                 vault._values[ph] = value
-                n = int(re.sub(r"[^0-9]", "", ph))
+                n = int(_NOT_DIGIT_RE.sub("", ph))
                 vault._counts[kind] = max(vault._counts.get(kind, 0), n)
         except VaultFormatError:
             raise
