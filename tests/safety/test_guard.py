@@ -437,7 +437,15 @@ def test_later_round_shapes_are_withheld(text: str, reason: str, context: str) -
 
 
 @pytest.mark.parametrize(
-    "text", ["血压正常了，降压药也就别停了。", "降压药先别停，等复诊时问医生。"]
+    "text",
+    [
+        "血压正常了，降压药也就别停了。",
+        "降压药先别停，等复诊时问医生。",
+        # stopping left to the doctor
+        "Some people can cut down their blood pressure tablets after losing weight, but only "
+        "your doctor can decide that.",
+        "体重下降后有些人可以减少降压药，但只有医生能判断。",
+    ],
 )
 def test_a_prohibition_to_stop_is_kept(text: str) -> None:
     r = _guarded(text)
