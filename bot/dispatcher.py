@@ -25,7 +25,7 @@ import redis.exceptions
 
 from adapters import registry
 from adapters.base import DispatcherClosed, NoReply, Sender
-from bot import replies
+from bot import metrics, replies
 from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
@@ -112,6 +112,11 @@ class Dispatcher:
 
     # ----------------------------------------------------------------- intake
 
+    @property
+    def in_flight(self) -> int:
+        """Messages accepted and not yet answered."""
+        return self._in_flight
+
     def answers_at_intake(self, msg: Inbound) -> bool:
         """Whether ``submit`` answers this message before returning: an emergency (its text
         is then assessed once, here, whatever message object ``submit`` is given)."""
@@ -124,6 +129,7 @@ class Dispatcher:
         """Accept a message; returns at once. Emergencies are answered before this returns."""
         if self._closing:
             raise DispatcherClosed("dispatcher is shutting down")
+        metrics.MESSAGES.labels(msg.channel, msg.kind.value).inc()
         lang, assessment = self.intake.take(msg)
         if assessment is not None:
             await self._emergency(msg, lang, assessment)
@@ -159,6 +165,7 @@ class Dispatcher:
         if lane is not None:
             lane.emergency_at = time.monotonic()
         text = replies.emergency(assessment.category, lang, self.hospital)
+        metrics.EMERGENCIES.labels(assessment.category or "general", by).inc()
         log.warning(
             "emergency conv=%s category=%s level=%s by=%s",
             conversation_tag(msg.key),
@@ -181,9 +188,10 @@ class Dispatcher:
         self, msg: Inbound, lang: str, assessment: Assessment, reply: str
     ) -> None:
         try:
-            await self.handoff.escalate(
+            if await self.handoff.escalate(
                 msg.key, "emergency", assessment.category or "", assessment.level, lang
-            )
+            ):
+                metrics.ESCALATIONS.labels("emergency").inc()
             async with self.redis.pipeline(transaction=False) as pipe:
                 self.context.queue_read(pipe, msg.key)
                 _window, blob = await pipe.execute()
@@ -338,7 +346,10 @@ class Dispatcher:
         return True
 
     async def _step_generate(self, turn: Turn) -> bool:
+        started = time.monotonic()
         written = await self.writer.write(turn)
+        outcome = "failed" if written.failure is not None else "answered"
+        metrics.MODEL_SECONDS.labels(outcome).observe(time.monotonic() - started)
         if written.emergency is not None:
             turn.out = self._escalation(turn.msg, turn.lang, written.emergency, "model")
             return False
@@ -354,6 +365,8 @@ class Dispatcher:
     async def _step_guard(self, turn: Turn) -> bool:
         disclaimer = self.hospital.render("disclaimer", turn.lang)
         guarded = self.writer.judge(turn, turn.reply, disclaimer)
+        outcome = "withheld" if guarded.withheld else "trimmed" if guarded.reasons else "sent"
+        metrics.GUARD.labels(outcome).inc()
         if guarded.withheld:
             # Unsafe to send even with sentences dropped: staff answer instead.
             log.warning(
@@ -423,6 +436,7 @@ class Dispatcher:
         """Put a conversation in front of staff; a Redis failure is logged, never raised."""
         try:
             if await self.handoff.escalate(key, reason, lang=lang):
+                metrics.ESCALATIONS.labels(reason).inc()
                 log.warning("escalated to staff conv=%s reason=%s", conversation_tag(key), reason)
         except REDIS_ERRORS as exc:
             log.error(
@@ -462,9 +476,12 @@ class Dispatcher:
         try:
             await sender.send(out)
         except Exception as exc:
+            metrics.SEND_ERRORS.labels(out.channel, out.kind.value, type(exc).__name__).inc()
             log.error(
                 "send failed channel=%s kind=%s (%s)", out.channel, out.kind, type(exc).__name__
             )
+        else:
+            metrics.REPLIES.labels(out.channel, out.kind.value).inc()
 
     # -------------------------------------------------------------- lifecycle
 

@@ -1,4 +1,5 @@
-"""careline's HTTP server: health and readiness now; channel webhooks mount here too."""
+"""careline's HTTP server: health, readiness and Prometheus metrics; channel webhooks and the
+staff console mount here too."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from adapters.base import ChannelAdapter, ChannelContext, Streams
 from bot.config import Settings
 from bot.console.app import StaffConsole
 from bot.front import FAST_ROUTES, FrontSite
+from bot.metrics import metrics, watch_in_flight
 from bot.runtime import RUNTIME, open_runtime
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ def build_app(
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     for adapter in channels:
         app.router.add_routes(adapter.routes())
     app[FAST_ROUTES] = {path: h for a in channels for path, h in a.fast_routes().items()}
@@ -75,6 +78,7 @@ def build_app(
         async with open_runtime(settings) as runtime:
             app[RUNTIME] = runtime
             dispatcher = runtime.dispatcher
+            watch_in_flight(lambda: dispatcher.in_flight)
             context = ChannelContext(
                 settings,
                 runtime.redis.client,

@@ -1,0 +1,82 @@
+"""What careline counts, for Prometheus to scrape at ``GET /metrics``.
+
+Labels are channels, kinds, categories, reasons and error names: never patient text, never
+a conversation or user id. Each process counts its own messages; Prometheus adds replicas up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry()
+
+MESSAGES = Counter(
+    "careline_messages",
+    "Patient messages accepted, by channel and kind (text, voice, image, event, button).",
+    ["channel", "kind"],
+    registry=REGISTRY,
+)
+REPLIES = Counter(
+    "careline_replies",
+    "Replies delivered to a channel, by channel and kind (answer, emergency, handoff, notice).",
+    ["channel", "kind"],
+    registry=REGISTRY,
+)
+SEND_ERRORS = Counter(
+    "careline_send_errors",
+    "Replies a channel did not deliver, by channel, kind and error.",
+    ["channel", "kind", "error"],
+    registry=REGISTRY,
+)
+EMERGENCIES = Counter(
+    "careline_emergencies",
+    "Emergency replies, by category and by what found the emergency (lexicon, learned, model).",
+    ["category", "by"],
+    registry=REGISTRY,
+)
+ESCALATIONS = Counter(
+    "careline_escalations",
+    "Conversations newly put in front of staff, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+GUARD = Counter(
+    "careline_guard_answers",
+    "Model answers the output guard read, by outcome (sent, trimmed, withheld).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+MODEL_SECONDS = Histogram(
+    "careline_model_seconds",
+    "Time from asking the model to its finished answer (or failure).",
+    ["outcome"],
+    buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120),
+    registry=REGISTRY,
+)
+IN_FLIGHT = Gauge(
+    "careline_messages_in_flight",
+    "Messages accepted and not yet answered in this process.",
+    registry=REGISTRY,
+)
+
+
+def watch_in_flight(count: Callable[[], int]) -> None:
+    """Read the in-flight gauge from ``count`` (the running dispatcher's) when scraped."""
+    IN_FLIGHT.set_function(lambda: float(count()))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus text exposition of this process's figures."""
+    response = web.Response(body=generate_latest(REGISTRY))
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
