@@ -27,7 +27,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import UpdateType
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -41,7 +48,7 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.spec import NAME
 from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
-from bot.models import Button, Inbound, Outbound, OutboundKind
+from bot.models import Button, Inbound, Outbound, OutboundKind, conversation_key
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +100,19 @@ def make_bot(settings: Settings) -> ExtBot[SendPriority]:
         rate_limiter=PriorityRateLimiter(max_retries=RETRY_AFTER_RETRIES),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
+
+
+def _undeliverable_reason(exc: TelegramError) -> str:
+    """The staff queue's reason for a reply Telegram did not take."""
+    if isinstance(exc, Forbidden):
+        return "telegram_blocked"
+    if isinstance(exc, RetryAfter):
+        return "telegram_flood_limit"
+    if isinstance(exc, BadRequest):
+        return "telegram_bad_request"
+    if isinstance(exc, NetworkError):
+        return "telegram_unavailable"
+    return "telegram_error"
 
 
 def _keep_library_logs_private() -> None:
@@ -399,7 +419,21 @@ class TelegramChannel:
         return self._sender.keyboard(buttons, languages=languages)
 
     async def send(self, out: Outbound) -> None:
-        await self._sender.send(out)
+        """Deliver a reply; one Telegram will not take puts the chat in front of staff (they
+        must reach the patient another way), and the failure is raised on to the caller."""
+        try:
+            await self._sender.send(out)
+        except TelegramError as exc:
+            reason = _undeliverable_reason(exc)
+            log.warning(
+                "Telegram reply not delivered conv=%s kind=%s reason=%s",
+                chat_tag(out.conversation_id),
+                out.kind,
+                reason,
+            )
+            if self._context is not None:
+                await self._context.escalate(conversation_key(NAME, out.conversation_id), reason)
+            raise
 
     def staff_alerts(self) -> StaffAlerts | None:
         """Staff alerts through this channel's bot (its flood limits), when a staff group is

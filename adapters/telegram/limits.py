@@ -46,6 +46,10 @@ GROUP_LANES_KEPT = 512  # beyond this, idle group buckets are dropped (they are 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+# More retry_after waits than ``max_retries`` for an emergency reply before it is given up
+URGENT_EXTRA_RETRIES = 3
+
+
 class SendPriority(IntEnum):
     """Order at the rate limiter: lower goes first. Non-zero: PTB drops a falsy
     ``rate_limit_args``."""
@@ -152,7 +156,9 @@ class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                if attempt >= self._max_retries:
+                # an emergency reply waits out a few more flood pauses than an answer does
+                extra = URGENT_EXTRA_RETRIES if priority is SendPriority.EMERGENCY else 0
+                if attempt >= self._max_retries + extra:
                     raise
                 attempt += 1
                 self._pause(exc, endpoint)

@@ -55,6 +55,7 @@ MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 COURTESY_PER_SECOND = 5
 COURTESY_MAX_IN_FLIGHT = 4
 SEND_ATTEMPTS = 3  # network failures (not Bad Request) before the send is given up
+SEND_ATTEMPTS_URGENT = 6  # the same for an emergency reply: about 7.5 s of trying, not 1.5 s
 SEND_BACKOFF_S = 0.5
 REGION_HINTS_KEPT = 10_000
 
@@ -145,11 +146,9 @@ class TelegramSender:
         for index, part in enumerate(parts):
             body = to_html(part, bold_first_line=out.kind is OutboundKind.EMERGENCY and index == 0)
             last = index == len(parts) - 1
-            sent = await self._send_message(
+            await self._send_message(
                 chat_id, body, markup if last else None, quote if index == 0 else None, priority
             )
-            if not sent:
-                return
 
     async def _send_message(
         self,
@@ -158,11 +157,14 @@ class TelegramSender:
         markup: InlineKeyboardMarkup | None,
         quote: ReplyParameters | None,
         priority: SendPriority | None = None,
-    ) -> bool:
-        """One sendMessage, retried on network failures; False when the chat is closed to us."""
+    ) -> None:
+        """One sendMessage, retried on network failures (longer for an emergency reply). What
+        Telegram refuses for good is raised: the chat closed to the bot (``Forbidden``), a bad
+        request ("chat not found"), a flood limit outlasting the retries, no network."""
+        attempts = SEND_ATTEMPTS_URGENT if priority is SendPriority.EMERGENCY else SEND_ATTEMPTS
         if self.bot.rate_limiter is None:
             priority = None  # PTB refuses rate_limit_args without a rate limiter
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 self._calls_in_flight += 1
                 await self.bot.send_message(
@@ -173,23 +175,23 @@ class TelegramSender:
                     reply_parameters=quote,
                     rate_limit_args=priority,
                 )
-                return True
+                return
             except Forbidden:
                 log.info(
                     "Telegram chat %s is closed to the bot (blocked or left)", chat_tag(chat_id)
                 )
-                return False
+                raise
             except ChatMigrated as exc:
                 chat_id = exc.new_chat_id
             except BadRequest:
                 raise
             except NetworkError:
-                if attempt == SEND_ATTEMPTS:
+                if attempt == attempts:
                     raise
                 await asyncio.sleep(SEND_BACKOFF_S * attempt)
             finally:
                 self._calls_in_flight -= 1
-        return False
+        raise NetworkError(f"Telegram kept moving the chat ({attempts} attempts)")
 
     async def _courtesy(self, call: Coroutine[Any, Any, Any]) -> None:
         """Run a typing/draft call unless real messages are queueing for the flood limit."""

@@ -16,9 +16,17 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from telegram import Update
+from telegram.error import NetworkError
 
-from adapters.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
+from adapters.telegram.channel import (
+    RETRY_AFTER_RETRIES,
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    TelegramChannel,
+)
+from adapters.telegram.send import SEND_ATTEMPTS, SEND_ATTEMPTS_URGENT
 from adapters.telegram.text import MessageRef, region_hint, split_text, utf16_len
+from bot.handoff import HandoffState, HandoffStore
 from bot.models import Button, Outbound, OutboundKind
 from bot.server import MAX_BODY_BYTES, build_app
 from tests.conftest import make_settings
@@ -40,7 +48,7 @@ from tests.fakes.telegram_api import (
     visible_text,
     voice_update,
 )
-from tests.support import served
+from tests.support import eventually, served
 
 SECRET = "s3cret-token_for-tests"
 PATIENT_PROMPT = "You are the patient-message assistant"
@@ -609,3 +617,60 @@ async def test_staff_alerts_go_through_the_running_channels_own_bot(
         [own] = registry.staff_alerts(h.channel.settings)
         assert getattr(own, "bot", None) is not h.channel.bot
         await own.aclose()
+
+
+# ------------------------------------------------------------ replies Telegram will not take
+
+
+async def staff_reason(redis: aioredis.Redis, prefix: str, chat_id: int) -> bytes | None:
+    """The reason of the last staff alert for this chat, if it is waiting for staff."""
+    if await HandoffStore(redis, prefix, 60).state(f"telegram:{chat_id}") is not (
+        HandoffState.WAITING
+    ):
+        return None
+    entries = await redis.xrange(f"{prefix}:alerts")
+    reasons = [
+        fields[b"reason"]
+        for _id, fields in entries or []
+        if fields[b"conversation"] == f"telegram:{chat_id}".encode()
+    ]
+    return reasons[-1] if reasons else None
+
+
+@pytest.mark.parametrize(
+    ("error", "times", "reason"),
+    [
+        (ApiError(400, "Bad Request: chat not found"), 1, b"telegram_bad_request"),
+        (ApiError(502, "Bad Gateway"), SEND_ATTEMPTS, b"telegram_unavailable"),
+        (too_many_requests(1), RETRY_AFTER_RETRIES + 1, b"telegram_flood_limit"),
+    ],
+)
+async def test_an_undeliverable_reply_puts_the_chat_before_staff(
+    tg: Harness, error: ApiError, times: int, reason: bytes
+) -> None:
+    tg.api.fail_next("sendMessage", error, times=times)
+    assert await tg.post(text_update("How do I book a blood test?")) == 200
+    await eventually(lambda: staff_reason(tg.redis, tg.prefix, PATIENT_ID))
+    assert await staff_reason(tg.redis, tg.prefix, PATIENT_ID) == reason
+    assert len(tg.sent()) == times  # every call refused, none more
+
+
+async def test_a_blocked_patient_is_put_before_staff(tg: Harness) -> None:
+    tg.api.blocked.add(PATIENT_ID)
+    assert await tg.post(text_update("hello?")) == 200
+    await eventually(lambda: staff_reason(tg.redis, tg.prefix, PATIENT_ID))
+    assert await staff_reason(tg.redis, tg.prefix, PATIENT_ID) == b"telegram_blocked"
+
+
+async def test_an_emergency_reply_is_tried_longer_than_an_answer(tg: Harness) -> None:
+    emergency, answer = 8_500_001, 8_500_002
+    outage = ApiError(502, "Bad Gateway")
+    tg.api.fail_next("sendMessage", outage, times=SEND_ATTEMPTS_URGENT - 1)
+    await tg.channel.send(outbound(emergency, OutboundKind.EMERGENCY))
+    # (the fake records every call, refused or not) through on its last try
+    assert [int(c["chat_id"]) for c in tg.sent()] == [emergency] * SEND_ATTEMPTS_URGENT
+    tg.api.fail_next("sendMessage", outage, times=SEND_ATTEMPTS_URGENT - 1)
+    with pytest.raises(NetworkError):
+        await tg.channel.send(outbound(answer, OutboundKind.ANSWER))
+    assert [int(c["chat_id"]) for c in tg.sent()].count(answer) == SEND_ATTEMPTS
+    assert await staff_reason(tg.redis, tg.prefix, answer) == b"telegram_unavailable"
