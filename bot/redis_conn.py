@@ -63,7 +63,15 @@ async def open_redis(
     }
     if url:
         pool = aioredis.BlockingConnectionPool.from_url(url, **options)
-        return RedisHandle(client=aioredis.Redis.from_pool(pool), description=redact_url(url))
+        client = aioredis.Redis.from_pool(pool)
+        try:
+            # Now, before anything starts on it: a server that is not there, or not Redis
+            # (another service on the port), stops careline here with one clear line.
+            await client.ping()
+        except Exception:
+            await client.aclose()
+            raise
+        return RedisHandle(client=client, description=redact_url(url))
     server = await asyncio.to_thread(_start_embedded, data_dir)
     pool = aioredis.BlockingConnectionPool(
         connection_class=aioredis.UnixDomainSocketConnection, path=server.socket_file, **options

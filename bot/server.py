@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Webhook bodies are small; anything larger is refused with 413 before it is read.
 MAX_BODY_BYTES = 256 * 1024
 READY_TIMEOUT_S = 3.0
-REDIS_START_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+REDIS_START_ERRORS = (redis.exceptions.RedisError,)
 # Allocations between young-generation collections (Python's default is 700). Fewer, larger
 # young passes mean the full passes, whose cost grows with every message waiting for the
 # model, come far less often: they paused the event loop for up to 50 ms under a backlog.
@@ -61,6 +61,9 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+CHANNEL_NAMES: web.AppKey[str] = web.AppKey("channel_names", str)
+
+
 def build_app(
     settings: Settings, adapters: Sequence[ChannelAdapter] | None = None
 ) -> web.Application:
@@ -73,6 +76,7 @@ def build_app(
     for adapter in channels:
         app.router.add_routes(adapter.routes())
     app[FAST_ROUTES] = {path: h for a in channels for path, h in a.fast_routes().items()}
+    app[CHANNEL_NAMES] = ", ".join(a.channel for a in channels) or "none"
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
@@ -93,8 +97,7 @@ def build_app(
                     await adapter.start(context)
                     runtime.senders[adapter.channel] = adapter
                     started.append(adapter)
-                names = ", ".join(a.channel for a in channels) or "none"
-                log.info("careline started (channels: %s)", names)
+                log.debug("channels started: %s", app[CHANNEL_NAMES])
                 yield
             finally:
                 # Hand on what the channels acknowledged, then answer what was accepted while
@@ -160,8 +163,9 @@ async def _serve(app: web.Application, settings: Settings) -> int:
             await runner.setup()
         except REDIS_START_ERRORS as exc:
             log.error(
-                "careline cannot start: Redis is not reachable (%s). Check CARELINE_REDIS_URL, "
-                "or unset it to use the embedded redis-server.",
+                "careline cannot start: Redis is not reachable (%s): nothing answers at "
+                "CARELINE_REDIS_URL, or what answers is not Redis, or it refused careline. "
+                "Check CARELINE_REDIS_URL, or unset it to use the embedded redis-server.",
                 type(exc).__name__,
             )
             return 1
@@ -175,7 +179,12 @@ async def _serve(app: web.Application, settings: Settings) -> int:
                 exc.strerror or type(exc).__name__,
             )
             return 1
-        log.info("careline serving on http://%s:%s", settings.host, site.port)
+        log.info(
+            "careline serving on http://%s:%s (channels: %s)",
+            settings.host,
+            site.port,
+            app[CHANNEL_NAMES],
+        )
         await stop.wait()
         log.info("careline stopping: finishing what was accepted")
         return 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,10 +54,13 @@ async def test_not_ready_without_model_server(redis_url: str, prefix: str, tmp_p
 def test_serve_that_cannot_start_says_why_without_a_traceback(
     redis_url: str, tmp_path: Path
 ) -> None:
-    """An unreachable Redis, then a port already taken: exit status 1 and one clear line."""
+    """An unreachable Redis, a service that is not Redis, then a port already taken: exit
+    status 1 and one clear line, and nothing said to have started."""
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
+    not_redis = socketserver.TCPServer(("127.0.0.1", 0), _NotRedis)
+    threading.Thread(target=not_redis.serve_forever, daemon=True).start()
     base = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
         "CARELINE_VAULT_KEY": TEST_VAULT_KEY,
         "CARELINE_DATA_DIR": str(tmp_path / "data"),
@@ -63,6 +68,10 @@ def test_serve_that_cannot_start_says_why_without_a_traceback(
     }
     cases = [
         ({"CARELINE_REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis is not reachable"),
+        (
+            {"CARELINE_REDIS_URL": f"redis://127.0.0.1:{not_redis.server_address[1]}/0"},
+            "what answers is not Redis",
+        ),
         (
             {
                 "CARELINE_REDIS_URL": redis_url,
@@ -84,8 +93,19 @@ def test_serve_that_cannot_start_says_why_without_a_traceback(
             assert done.returncode == 1
             assert expected in done.stderr
             assert "Traceback" not in done.stderr
+            assert "started" not in done.stderr
     finally:
         taken.close()
+        not_redis.shutdown()
+        not_redis.server_close()
+
+
+class _NotRedis(socketserver.BaseRequestHandler):
+    """Another service on the port: answers anything with an HTTP error."""
+
+    def handle(self) -> None:
+        self.request.recv(1024)
+        self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
 
 
 class StreamingChannel(RecordingChannel):
