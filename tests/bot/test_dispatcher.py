@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from bot import intake as intake_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import OFF_LOOP_CHARS, Dispatcher
 from bot.handoff import HandoffState
 from bot.llm import make_llm
 from bot.models import (
@@ -161,6 +161,25 @@ async def test_no_raw_pii_reaches_the_model_or_redis(
     assert "王小明".encode() not in stored
     # The model answered with a placeholder; the patient sees the real number again.
     assert PHONE in out.text
+
+
+async def test_a_long_message_is_masked_and_assessed_off_the_loop_as_well(
+    pipeline: Any, fake: FakeOllama, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    """Past OFF_LOOP_CHARS the safety checks run in a thread: the same masking and the same
+    urgent finding as on the loop."""
+    dispatcher, recorder = pipeline
+    filler = "我想咨询一下医保报销的流程和需要带的材料。" * (OFF_LOOP_CHARS // 20)
+    text = f"{filler}我叫王小明，电话 {PHONE}。我今天一直头晕，想问要不要看急诊。{filler}"
+    assert len(text) > OFF_LOOP_CHARS
+    await dispatcher.submit(inbound(text))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.ANSWER
+    sent_to_model = json.dumps(fake.chat_bodies, ensure_ascii=False)
+    assert PHONE not in sent_to_model and "王小明" not in sent_to_model
+    assert "[电话1]" in sent_to_model
+    stored = await all_values(redis_client, prefix)
+    assert PHONE.encode() not in stored
 
 
 async def test_history_is_masked_and_stable_across_messages(
