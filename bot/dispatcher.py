@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+# A staff alert Redis refused (an emergency, an answer withheld, a reply no channel would
+# take) is tried again in the background, waiting this long between tries, until Redis is
+# back or STAFF_ALERT_RETRY_S have passed: it reaches the staff queue when Redis returns.
+STAFF_ALERT_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+STAFF_ALERT_RETRY_S = 900.0
 
 
 # Messages longer than this are masked and assessed in a worker thread, not on the event loop
@@ -113,6 +118,8 @@ class Dispatcher:
         self._working = 0  # workers that will still look at the ready queue
         self.intake = IntakeCheck(settings.default_language)
         self._tasks = OwnedTasks()
+        # staff alerts waiting for Redis to come back (not waited for by ``drain``)
+        self._retries = OwnedTasks()
         self._steps: tuple[Step, ...] = tuple(getattr(self, f"_step_{n}") for n in self.STEPS)
         self._closing = False
         # Messages queued or being handled; drain() waits for zero.
@@ -197,6 +204,17 @@ class Dispatcher:
     async def _record_emergency(
         self, msg: Inbound, lang: str, assessment: Assessment, reply: str
     ) -> None:
+        if not await self._recorded_emergency(msg, lang, assessment, reply):
+
+            def again() -> Awaitable[bool]:
+                return self._recorded_emergency(msg, lang, assessment, reply)
+
+            self._retries.spawn(self._until_redis("emergency", msg.key, again))
+
+    async def _recorded_emergency(
+        self, msg: Inbound, lang: str, assessment: Assessment, reply: str
+    ) -> bool:
+        """Flag the emergency for staff and keep the exchange; False when Redis refused."""
         try:
             if await self.handoff.escalate(
                 msg.key, "emergency", assessment.category or "", assessment.level, lang
@@ -212,10 +230,34 @@ class Dispatcher:
             await self.handoff.on_patient_message(msg.key, count=False)
         except REDIS_ERRORS as exc:
             log.error(
-                "emergency not recorded for staff conv=%s (%s): Redis unavailable",
+                "emergency not recorded for staff conv=%s (%s): Redis unavailable, retrying",
                 conversation_tag(msg.key),
                 type(exc).__name__,
             )
+            return False
+        return True
+
+    async def _until_redis(
+        self, what: str, key: str, attempt: Callable[[], Awaitable[bool]]
+    ) -> None:
+        """Try ``attempt`` again until it succeeds, with backoff, for STAFF_ALERT_RETRY_S."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STAFF_ALERT_RETRY_S
+        tries = 0
+        while loop.time() < end:
+            await asyncio.sleep(STAFF_ALERT_BACKOFF_S[min(tries, len(STAFF_ALERT_BACKOFF_S) - 1)])
+            tries += 1
+            if await attempt():
+                log.warning(
+                    "%s reached staff after Redis returned conv=%s", what, conversation_tag(key)
+                )
+                return
+        log.error(
+            "%s never reached staff conv=%s: Redis unavailable for %.0f s",
+            what,
+            conversation_tag(key),
+            STAFF_ALERT_RETRY_S,
+        )
 
     # ------------------------------------------------------------------ lanes
 
@@ -447,15 +489,26 @@ class Dispatcher:
         return state in (HandoffState.WAITING, HandoffState.STAFF)
 
     async def escalate(self, key: str, reason: str, lang: str = "") -> None:
-        """Put a conversation in front of staff; a Redis failure is logged, never raised."""
+        """Put a conversation in front of staff; never raises. When Redis refuses, it is
+        tried again in the background until Redis is back."""
+        if not await self._escalated(key, reason, lang):
+            self._retries.spawn(
+                self._until_redis(reason, key, lambda: self._escalated(key, reason, lang))
+            )
+
+    async def _escalated(self, key: str, reason: str, lang: str) -> bool:
         try:
             if await self.handoff.escalate(key, reason, lang=lang):
                 metrics.ESCALATIONS.labels(reason).inc()
                 log.warning("escalated to staff conv=%s reason=%s", conversation_tag(key), reason)
         except REDIS_ERRORS as exc:
             log.error(
-                "could not flag conv=%s for staff (%s)", conversation_tag(key), type(exc).__name__
+                "could not flag conv=%s for staff (%s), retrying",
+                conversation_tag(key),
+                type(exc).__name__,
             )
+            return False
+        return True
 
     def _notice(
         self, msg: Inbound, lang: str, template: str, *, with_buttons: bool = True
@@ -520,6 +573,11 @@ class Dispatcher:
                 self._in_flight,
                 SHUTDOWN_DRAIN_S,
             )
-        tasks = [*self._tasks, *self._workers]
+        if len(self._retries):
+            log.error(
+                "shutdown: %d staff alert(s) still waiting for Redis are given up",
+                len(self._retries),
+            )
+        tasks = [*self._tasks, *self._workers, *self._retries]
         await stop_tasks(tasks, "dispatcher")
         self._lanes.clear()

@@ -56,3 +56,60 @@ async def served(app: web.Application) -> AsyncIterator[Served]:
             yield Served(app, site.port, client)
     finally:
         await runner.cleanup()
+
+
+class RedisOutage:
+    """A loopback TCP door to the test Redis that can be shut: ``cut()`` drops every
+    connection through it and refuses new ones (Redis down, as a client sees it), ``restore()``
+    lets them through again. Clients connect to ``url``."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.down = False
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.url = ""
+
+    async def __aenter__(self) -> RedisOutage:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"redis://127.0.0.1:{port}/0"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        self.down = True
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.down = False
+
+    async def _open_upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.upstream.startswith("unix://"):
+            return await asyncio.open_unix_connection(self.upstream.removeprefix("unix://"))
+        rest = self.upstream.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = rest.rpartition(":")
+        return await asyncio.open_connection(host or "127.0.0.1", int(port or 6379))
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.close()
+            return
+        up_reader, up_writer = await self._open_upstream()
+        self._writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))

@@ -22,14 +22,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from cryptography.fernet import Fernet, InvalidToken
 
 from adapters.wechat.settings import WeChatSettings
 from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 # WeChat retries within about 15 s; delivery records outlive that comfortably.
 DELIVERY_TTL_S = 600
@@ -227,6 +233,12 @@ class WeChatStore:
     # -- custom-service quota ---------------------------------------------------------
 
     async def take_quota(self, openid: str) -> bool:
-        """Count one message to the patient; False when WeChat's per-message quota is spent."""
-        n = await self._take_quota(keys=[self._quota(openid)], args=[SERVICE_WINDOW_S])
+        """Count one message to the patient; False when WeChat's per-message quota is spent.
+        With Redis unavailable the count is unknown: the message goes (WeChat itself refuses
+        one over its quota, with 45047), rather than an answer written and then dropped."""
+        try:
+            n = await self._take_quota(keys=[self._quota(openid)], args=[SERVICE_WINDOW_S])
+        except REDIS_ERRORS as exc:
+            log.warning("WeChat quota not counted (Redis %s): sending", type(exc).__name__)
+            return True
         return int(n) <= MESSAGES_PER_USER_MESSAGE

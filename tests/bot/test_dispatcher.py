@@ -16,7 +16,7 @@ from bot import intake as intake_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.dispatcher import OFF_LOOP_CHARS, Dispatcher
-from bot.handoff import HandoffState
+from bot.handoff import HandoffState, HandoffStore
 from bot.llm import make_llm
 from bot.models import (
     EXTRA_DRAFTS,
@@ -29,7 +29,7 @@ from bot.models import (
 from tests.conftest import make_settings
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
-from tests.support import eventually
+from tests.support import RedisOutage, eventually
 
 PHONE = "13912345678"
 CHANNEL = "telegram"  # any platform channel; the terminal is exempt from the flood limit
@@ -672,3 +672,41 @@ async def test_a_draft_never_shows_a_sentence_the_guard_drops(
     assert all(d.endswith("。") for d in recorder.drafts)  # whole sentences only
     [final] = recorder.sent
     assert "400mg" not in final.text and "遵医嘱" in final.text
+
+
+async def test_staff_alerts_made_while_redis_is_down_reach_staff_when_it_returns(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """An emergency and a withheld answer during a Redis outage: the patient is answered at
+    once, and both chats are in the staff queue once Redis is back."""
+    fake.reply = "You definitely have cancer. Take 50 ibuprofen tablets at once."
+    async with RedisOutage(redis_url) as door:
+        settings = make_settings(door.url, prefix, tmp_path, ollama_host=fake.url)
+        through = aioredis.Redis.from_url(door.url, socket_timeout=1, socket_connect_timeout=1)
+        recorder = Recorder()
+        dispatcher = await start(settings, recorder, through)
+        try:
+            door.cut()
+            await dispatcher.submit(inbound("我不想活了，药已经准备好了", "e"))
+            await dispatcher.submit(inbound("What does this lump on my neck mean?", "w"))
+            await recorder.wait_for(1, "e")
+            [withheld] = await recorder.wait_for(1, "w")
+            assert withheld.kind is OutboundKind.HANDOFF
+            assert await HandoffStore(redis_client, prefix, 60).state(f"{CHANNEL}:e") is (
+                HandoffState.BOT
+            )
+            door.restore()
+            for conversation in ("e", "w"):
+                key = f"{CHANNEL}:{conversation}"
+                await eventually(
+                    lambda key=key: _waiting(HandoffStore(redis_client, prefix, 60), key)
+                )
+        finally:
+            door.restore()
+            await dispatcher.aclose()
+            await dispatcher.llm.aclose()
+            await through.aclose()
+
+
+async def _waiting(store: HandoffStore, key: str) -> bool:
+    return await store.state(key) is HandoffState.WAITING
