@@ -22,7 +22,9 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+import redis.exceptions
 
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
 log = logging.getLogger(__name__)
 
 STABLE_TOKEN_PATH = "/cgi-bin/stable_token"
@@ -150,11 +152,22 @@ class TokenManager:
         if local is not None and local.expires_at - TOKEN_REFRESH_MARGIN_S > time.time():
             return local.token
         async with self._local_lock:
-            cached = await self._read()
-            if cached is not None and cached.expires_at - TOKEN_REFRESH_MARGIN_S > time.time():
-                self._local = cached
-                return cached.token
-            return await self._refresh(force=False, rejected=None)
+            try:
+                cached = await self._read()
+                if cached is not None and cached.expires_at - TOKEN_REFRESH_MARGIN_S > time.time():
+                    self._local = cached
+                    return cached.token
+                return await self._refresh(force=False, rejected=None)
+            except REDIS_ERRORS as exc:
+                # stable_token in normal mode hands every caller the current token without
+                # invalidating it, so asking WeChat directly is safe for the other replicas
+                log.warning(
+                    "WeChat token store unavailable (Redis %s): asking WeChat directly",
+                    type(exc).__name__,
+                )
+                fresh = await self._fetch(False, counted=False)
+                self._local = fresh
+                return fresh.token
 
     async def rejected(self, token: str, errcode: int) -> str:
         """WeChat refused ``token``: get the next one (once for all replicas)."""
@@ -222,17 +235,20 @@ class TokenManager:
         finally:
             await self._release(keys=[self._lock_key], args=[owner])
 
-    async def _fetch(self, force: bool) -> _Cached:
+    async def _fetch(self, force: bool, counted: bool = True) -> _Cached:
+        """A token from stable_token; ``counted``: the day's fetches counted in Redis."""
         body = {
             "grant_type": "client_credential",
             "appid": self._app_id,
             "secret": self._secret,
             "force_refresh": force,
         }
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.incr(self._count_key())
-            pipe.expire(self._count_key(), TOKEN_COUNT_TTL_S)
-            count, _ = await pipe.execute()
+        count = 0
+        if counted:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.incr(self._count_key())
+                pipe.expire(self._count_key(), TOKEN_COUNT_TTL_S)
+                count, _ = await pipe.execute()
         if int(count) >= TOKEN_QUOTA_WARN:
             log.warning(
                 "WeChat access token fetched %s times today (daily quota %s)",

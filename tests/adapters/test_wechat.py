@@ -35,7 +35,7 @@ from bot.server import build_app
 from tests.conftest import make_settings
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.wechat_api import FakeWeChatAPI, WeChatPush
-from tests.support import served
+from tests.support import RedisOutage, eventually, served
 
 TOKEN = "careline-test-token"
 APP_ID = "wx1234567890abcdef"
@@ -703,3 +703,23 @@ async def test_transfer_to_wechat_customer_service_when_escalated(
         assert reply is not None and reply["MsgType"] == "text" and "120" in reply["Content"]
         await h.drain()
     assert h.api.sent == [] and h.ollama.chat_bodies == []
+
+
+async def test_an_answer_goes_out_while_redis_is_down(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """Redis unavailable: WeChat's quota cannot be counted and the shared access token cannot
+    be read, and the answer is sent anyway (WeChat refuses one over its quota itself; its
+    stable_token hands out the current token without invalidating it) rather than written
+    and dropped."""
+    async with (
+        RedisOutage(redis_url) as door,
+        harness(door.url, prefix, tmp_path, redis_client) as h,
+    ):
+        door.cut()
+        xml, _ = h.push.text(USER, "感冒了怎么办")
+        status, _, text = await h.post(xml)
+        assert status == 200 and text == "success"
+        await eventually(lambda: len(h.api.sent) == 1)
+        door.restore()
+    assert h.api.sent[0]["touser"] == USER
