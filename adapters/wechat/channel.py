@@ -76,6 +76,9 @@ MAX_INTAKE_BACKLOG = 2000
 # At shutdown, how long acknowledged deliveries may take to be handed on.
 DRAIN_S = 5.0
 INLINE_STORE_TIMEOUT_S = 2.0
+# How long the intake worker waits for Redis to count a batch of acknowledged deliveries
+# before it takes them for first deliveries (a stall of a second or two must not duplicate).
+ARRIVE_MANY_WAIT_S = 10.0
 # How long a transferred message's own notices are held back (its lane answers well within).
 TRANSFER_MEMORY_S = 600.0
 
@@ -351,7 +354,10 @@ class WeChatChannel:
             for msg in batch
         ]
         try:
-            return await asyncio.wait_for(self.store.arrive_many(deliveries), REDIS_FAST_S)
+            # Acknowledged already, so no hurry: a slow Redis delays the batch, and only one
+            # that does not answer at all makes it count as new (never a call cut short that
+            # Redis may have run: its retry would take the deliveries for repeats)
+            return await asyncio.wait_for(self.store.arrive_many(deliveries), ARRIVE_MANY_WAIT_S)
         except REDIS_ERRORS as exc:
             log.warning(
                 "WeChat de-duplication unavailable (%s): handling %d deliveries as new",

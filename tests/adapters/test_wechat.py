@@ -723,3 +723,18 @@ async def test_an_answer_goes_out_while_redis_is_down(
         await eventually(lambda: len(h.api.sent) == 1)
         door.restore()
     assert h.api.sent[0]["touser"] == USER
+
+
+async def test_a_redis_stall_delays_but_never_duplicates(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """WeChat delivers a message again when its first delivery seems slow; with Redis stalled
+    for a second, each of the three deliveries is acknowledged, and one answer goes out."""
+    async with harness(redis_url, prefix, tmp_path, redis_client) as h:
+        await redis_client.client_pause(1000)
+        xml, _ = h.push.text(USER, "明天门诊几点开始")
+        for _ in range(3):
+            status, _, text = await h.post(xml)
+            assert status == 200 and text == "success"
+        await h.drain()
+    assert [m["touser"] for m in h.api.sent] == [USER]
