@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
+SHUTDOWN_NOTICE_S = 5.0  # then, telling the patients not answered that staff will reply
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 # A staff alert Redis refused (an emergency, an answer withheld, a reply no channel would
 # take) is tried again in the background, waiting this long between tries, until Redis is
@@ -271,9 +272,11 @@ class Dispatcher:
                 key = ready.popleft()
                 lane = self._lanes[key]
                 msg, accepted_at = lane.pending.popleft()
+                lane.current = msg
                 try:
                     await self._process(Turn(msg, self._language(msg), accepted_at))
                 finally:
+                    lane.current = None
                     self._in_flight -= 1
                     if self._in_flight == 0:
                         self._idle.set()
@@ -561,6 +564,18 @@ class Dispatcher:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
 
+    async def _hand_to_staff(self, unanswered: list[Inbound]) -> None:
+        """At a shutdown that could not finish them: each chat in front of staff, and its
+        patient told a staff member will reply (within SHUTDOWN_NOTICE_S in all)."""
+        try:
+            async with asyncio.timeout(SHUTDOWN_NOTICE_S):
+                for msg in unanswered:
+                    await self.escalate(msg.key, "shutdown_unanswered")
+                for msg in unanswered:
+                    await self._send(self._notice(msg, self._language(msg), "staff_will_reply"))
+        except TimeoutError:
+            log.error("shutdown: not every unanswered patient could be told staff will reply")
+
     async def aclose(self) -> None:
         """Stop taking messages, finish what was accepted, then stop the lanes."""
         self._closing = True
@@ -569,10 +584,18 @@ class Dispatcher:
                 await self.drain()
         except TimeoutError:
             log.error(
-                "shutdown: %d message(s) still unanswered after %.1f s; stopping anyway",
+                "shutdown: %d message(s) still unanswered after %.1f s; handing them to staff",
                 self._in_flight,
                 SHUTDOWN_DRAIN_S,
             )
+            unanswered = [
+                m
+                for lane in self._lanes.values()
+                for m in (lane.current, *(msg for msg, _at in lane.pending))
+                if m is not None
+            ]
+            await stop_tasks(list(self._workers), "dispatcher lanes")  # no answer after this
+            await self._hand_to_staff(unanswered)
         if len(self._retries):
             log.error(
                 "shutdown: %d staff alert(s) still waiting for Redis are given up",

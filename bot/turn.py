@@ -52,6 +52,7 @@ class Lane:
 
     pending: deque[tuple[Inbound, float]] = field(default_factory=deque)
     busy: bool = False
+    current: Inbound | None = None  # the message a worker is handling now
     emergency_at: float = float("-inf")
 
 

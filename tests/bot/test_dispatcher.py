@@ -710,3 +710,33 @@ async def test_staff_alerts_made_while_redis_is_down_reach_staff_when_it_returns
 
 async def _waiting(store: HandoffStore, key: str) -> bool:
     return await store.state(key) is HandoffState.WAITING
+
+
+async def test_a_shutdown_that_cannot_finish_hands_every_unanswered_chat_to_staff(
+    fake: FakeOllama,
+    redis_url: str,
+    prefix: str,
+    tmp_path: Path,
+    redis_client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model is slow and the drain runs out: each patient not answered is told a staff
+    member will reply, and the chat is in the staff queue; none is left without a word."""
+    import bot.dispatcher
+
+    monkeypatch.setattr(bot.dispatcher, "SHUTDOWN_DRAIN_S", 0.5)
+    fake.delay = 30.0
+    settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, max_concurrent=1)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    chats = ["s1", "s2", "s3"]
+    for chat in chats:
+        await dispatcher.submit(inbound("复诊需要带什么材料？", chat))
+    await model_busy(fake)
+    await dispatcher.aclose()
+    await dispatcher.llm.aclose()
+    staff = HandoffStore(redis_client, prefix, 60)
+    for chat in chats:
+        [told] = recorder.to(chat)
+        assert told.kind is OutboundKind.NOTICE and "工作人员" in told.text
+        assert await staff.state(f"{CHANNEL}:{chat}") is HandoffState.WAITING
