@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 from adapters import registry
@@ -24,15 +27,42 @@ CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit")
 QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, fmt: str = "text") -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
         force=True,
     )
+    if fmt == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonLogFormatter())
     for name in (*QUIET_LOGGERS, *registry.library_loggers()):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+_CONV_RE = re.compile(r"\bconv=([0-9a-f]+)")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line, for a log collector: time, level, logger, message, and the
+    conversation's tag (the hash careline logs as ``conv=…``) as a field of its own. An
+    exception is named by its type only (its text could quote what caused it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        conv = _CONV_RE.search(message)
+        if conv:
+            entry["conversation"] = conv.group(1)
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__
+        return json.dumps(entry, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ check
@@ -155,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "config":
         return show_config(settings, sys.stdout)
-    setup_logging(settings.log_level if args.command == "serve" else "WARNING")
+    setup_logging(settings.log_level if args.command == "serve" else "WARNING", settings.log_format)
     try:
         run = getattr(args, "run", None)
         if run is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import socketserver
@@ -162,3 +163,44 @@ async def test_shutdown_ends_a_channels_open_streams_first(
             await cleanup
     assert body == b": open\n\nevent: bye\ndata: {}\n\n"
     assert channel.order == ["end_streams", "drain"]
+
+
+def test_json_logs_are_one_object_a_line(tmp_path: Path) -> None:
+    """CARELINE_LOG_FORMAT=json: what `careline serve` logs is JSON, one object a line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
+        "CARELINE_VAULT_KEY": TEST_VAULT_KEY,
+        "CARELINE_DATA_DIR": str(tmp_path / "data"),
+        "CARELINE_REDIS_URL": "redis://127.0.0.1:1/0",
+        "CARELINE_LOG_FORMAT": "json",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    entries = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert entries and {"time", "level", "logger", "message"} <= set(entries[-1])
+    assert entries[-1]["level"] == "ERROR" and "Redis is not reachable" in entries[-1]["message"]
+
+
+def test_json_log_entries_name_the_conversation_by_its_tag() -> None:
+    import logging
+
+    from bot.cli import JsonLogFormatter
+
+    record = logging.LogRecord(
+        "bot.dispatcher",
+        logging.WARNING,
+        __file__,
+        1,
+        "emergency conv=%s category=%s",
+        ("3f9a0c1d2e", "cardiac"),
+        None,
+    )
+    entry = json.loads(JsonLogFormatter().format(record))
+    assert entry["conversation"] == "3f9a0c1d2e"
+    assert entry["message"] == "emergency conv=3f9a0c1d2e category=cardiac"
