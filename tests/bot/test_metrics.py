@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -34,22 +36,31 @@ def grew(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
-async def test_metrics_count_messages_replies_emergencies_and_failed_sends(
+@pytest.fixture
+async def served(
     redis_url: str, prefix: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[RecordingChannel, TestClient]]:
+    """careline's server with one recording channel and a fake model."""
     channel = RecordingChannel("telegram")
     async with FakeOllama() as fake:
         settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
         async with TestClient(TestServer(build_app(settings, adapters=[channel]))) as client:
-            before = await scrape(client)
-            await channel.submit("m1", "我最近总是睡不好，有什么建议吗？")
-            await channel.wait_for(lambda: len(channel.to("m1")) == 1)
-            await channel.submit("m2", "我爸突然胸口剧痛，满头大汗，喘不上气")
-            await channel.wait_for(lambda: len(channel.to("m2")) == 1)
-            channel.failures = 1  # the platform refuses the next reply
-            await channel.submit("m3", "感冒了可以喝姜茶吗")
-            await eventually(lambda: channel.failures == 0)
-            after = await scrape(client)
+            yield channel, client
+
+
+async def test_metrics_count_messages_replies_emergencies_and_failed_sends(
+    served: tuple[RecordingChannel, TestClient],
+) -> None:
+    channel, client = served
+    before = await scrape(client)
+    await channel.submit("m1", "我最近总是睡不好，有什么建议吗？")
+    await channel.wait_for(lambda: len(channel.to("m1")) == 1)
+    await channel.submit("m2", "我爸突然胸口剧痛，满头大汗，喘不上气")
+    await channel.wait_for(lambda: len(channel.to("m2")) == 1)
+    channel.failures = 1  # the platform refuses the next reply
+    await channel.submit("m3", "感冒了可以喝姜茶吗")
+    await eventually(lambda: channel.failures == 0)
+    after = await scrape(client)
 
     answered = channel.to("m1")[0]
     assert answered.kind is OutboundKind.ANSWER
@@ -75,14 +86,11 @@ async def test_metrics_count_messages_replies_emergencies_and_failed_sends(
 
 
 async def test_metrics_carry_no_patient_text_or_ids(
-    redis_url: str, prefix: str, tmp_path: Path
+    served: tuple[RecordingChannel, TestClient],
 ) -> None:
-    channel = RecordingChannel("telegram")
-    async with FakeOllama() as fake:
-        settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
-        async with TestClient(TestServer(build_app(settings, adapters=[channel]))) as client:
-            await channel.submit("conv-secret-42", "我叫王秀英，电话13912345678，头疼三天了")
-            await channel.wait_for(lambda: len(channel.to("conv-secret-42")) == 1)
-            text = await (await client.get("/metrics")).text()
+    channel, client = served
+    await channel.submit("conv-secret-42", "我叫王秀英，电话13912345678，头疼三天了")
+    await channel.wait_for(lambda: len(channel.to("conv-secret-42")) == 1)
+    text = await (await client.get("/metrics")).text()
     for secret in ("王秀英", "13912345678", "头疼", "conv-secret-42"):
         assert secret not in text
