@@ -556,13 +556,19 @@ def test_how_often_is_a_dose_only_beside_a_medicine() -> None:
         ),
         ("Naproxen is usually best avoided with kidney disease; ask your kidney team.", "en"),
         ("这类降压药孕期一般不建议使用，请尽快联系产科医生调整。", "zh"),
+        # a refusal to tell its instructions is no leak of them
+        (
+            "I'm not able to share my internal instructions, but I'm happy to help with "
+            "your question about vaccines.",
+            "en",
+        ),
     ],
 )
 def test_a_medicine_named_beside_a_warning_for_whom_it_is_wrong_is_kept(
     text: str, lang: str
 ) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
-    assert "contraindication" not in r.reasons and not r.withheld
+    assert not r.reasons and not r.withheld
     assert r.text == text
 
 
