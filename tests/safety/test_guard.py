@@ -564,7 +564,7 @@ def test_how_often_is_a_dose_only_beside_a_medicine() -> None:
         ),
     ],
 )
-def test_a_medicine_named_beside_a_warning_for_whom_it_is_wrong_is_kept(
+def test_warnings_for_whom_a_medicine_is_wrong_and_refusals_are_kept_whole(
     text: str, lang: str
 ) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=500)
