@@ -63,6 +63,12 @@ MODEL_SECONDS = Histogram(
     buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120),
     registry=REGISTRY,
 )
+MODEL_TOKENS = Counter(
+    "careline_model_tokens",
+    "Tokens the model read (prompt) and wrote (completion), as its server reports them.",
+    ["kind"],
+    registry=REGISTRY,
+)
 IN_FLIGHT = Gauge(
     "careline_messages_in_flight",
     "Messages accepted and not yet answered in this process.",
@@ -80,3 +86,11 @@ async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=generate_latest(REGISTRY))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+def count_tokens(prompt: int | None, completion: int | None) -> None:
+    """Add what a model server reported for one answer (a count it left out is skipped)."""
+    if prompt:
+        MODEL_TOKENS.labels("prompt").inc(prompt)
+    if completion:
+        MODEL_TOKENS.labels("completion").inc(completion)

@@ -23,6 +23,7 @@ from bot.llm.base import (
     _transport_failure,
 )
 from bot.llm.errors import LLMBadResponse
+from bot.metrics import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class OllamaLLM(_BaseLLM):
             options=self._options if schema is None else self._structured_options,
         )
         self._note_cut(response.done_reason)
+        count_tokens(response.prompt_eval_count, response.eval_count)
         return response.message.content or ""
 
     async def _stream_once(self, messages: Sequence[ChatMessage]) -> AsyncGenerator[str, None]:
@@ -99,6 +101,7 @@ class OllamaLLM(_BaseLLM):
                     yield part.message.content
                 if part.done:
                     self._note_cut(part.done_reason)
+                    count_tokens(part.prompt_eval_count, part.eval_count)
         finally:
             await generator.aclose()
 

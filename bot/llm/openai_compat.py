@@ -21,6 +21,7 @@ from bot.llm.base import (
     _transport_failure,
 )
 from bot.llm.errors import LLMBadResponse, LLMTimeout, LLMUnavailable
+from bot.metrics import count_tokens
 
 # -- OpenAI-compatible (vLLM, llama.cpp server, …) ------------------------------------------
 
@@ -76,6 +77,8 @@ class OpenAICompatLLM(_BaseLLM):
         )
         if not response.choices:
             raise LLMBadResponse(f"{self.backend} at {self._base_url} returned no choices")
+        if response.usage is not None:
+            count_tokens(response.usage.prompt_tokens, response.usage.completion_tokens)
         return response.choices[0].message.content or ""
 
     async def _stream_once(self, messages: Sequence[ChatMessage]) -> AsyncGenerator[str, None]:
@@ -86,10 +89,14 @@ class OpenAICompatLLM(_BaseLLM):
             top_p=self._settings.llm_top_p,
             max_tokens=self._settings.llm_max_tokens,
             stream=True,
+            # the token counts, in a last chunk of their own (vLLM and OpenAI send it)
+            stream_options={"include_usage": True},
             extra_body=self._extra_body,
         )
         try:
             async for chunk in chunks:
+                if chunk.usage is not None:
+                    count_tokens(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                 for choice in chunk.choices:
                     if choice.delta.content:
                         yield choice.delta.content

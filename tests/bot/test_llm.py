@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot import metrics
 from bot.config import Settings, load_settings
 from bot.llm import (
     ChatMessage,
@@ -547,3 +548,22 @@ async def test_fake_runs_as_a_process(module: str, suffix: str) -> None:
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
+
+
+def _tokens(kind: str) -> float:
+    return metrics.REGISTRY.get_sample_value("careline_model_tokens_total", {"kind": kind}) or 0.0
+
+
+async def test_the_tokens_the_server_reports_are_counted(rig: Rig) -> None:
+    """Both backends, streamed and whole: the counts each server reports reach /metrics."""
+    rig.fake.reply = "Please fast for 8 hours before the test."
+    rig.fake.chunk_chars = 5
+    before = _tokens("prompt"), _tokens("completion")
+    await collect(rig.client())
+    streamed = _tokens("prompt") - before[0], _tokens("completion") - before[1]
+    assert streamed[0] > 0 and streamed[1] > 0
+    await rig.client().complete(conversation())
+    assert _tokens("prompt") - before[0] > streamed[0]
+    assert _tokens("completion") - before[1] > streamed[1]
+    if rig.backend == "openai":
+        assert rig.fake.chat_bodies[0]["stream_options"] == {"include_usage": True}
