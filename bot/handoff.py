@@ -31,7 +31,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot import handoff_lua
+from bot import handoff_lua, metrics
 from bot.audit import AUDIT_MAXLEN, audit_stream_key
 
 ALERT_STREAM_MAXLEN = 10_000
@@ -279,6 +279,9 @@ class HandoffStore:
                 AUDIT_MAXLEN,
             ],
         )
+        if isinstance(result, list):  # claimed now: with how long the chat waited
+            metrics.HANDOFF_WAIT.observe(float(result[1]))
+            return Outcome(int(result[0]))
         return Outcome(int(result))
 
     async def assign(self, conversation: str, actor: str, to: str, *, lead: bool) -> Outcome:

@@ -95,11 +95,12 @@ redis.call('HSET', KEYS[1], 'state', 'staff', 'claimed_by', ARGV[3], 'claimed_at
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('ZREM', KEYS[3], 'claim|' .. conv)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), 'idle|' .. conv)
-redis.call('LPUSH', KEYS[6], tostring(math.max(0, now - since)))
+local waited = tostring(math.max(0, now - since))
+redis.call('LPUSH', KEYS[6], waited)
 redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[6]) - 1)
 event('claimed', conv, ARGV[2], ARGV[7], {'by', ARGV[3]})
 audit(ARGV[3], 'claim', conv, ARGV[2], '')
-return 1
+return {1, waited}
 """
 )
 

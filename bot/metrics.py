@@ -69,6 +69,12 @@ MODEL_TOKENS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+HANDOFF_WAIT = Histogram(
+    "careline_handoff_wait_seconds",
+    "How long a chat waited for staff before a staff member claimed it.",
+    buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400),
+    registry=REGISTRY,
+)
 IN_FLIGHT = Gauge(
     "careline_messages_in_flight",
     "Messages accepted and not yet answered in this process.",

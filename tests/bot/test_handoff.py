@@ -18,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapters import registry
+from bot import metrics
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.console.summary import HandoffSummary, SummaryStore
@@ -83,8 +84,11 @@ async def test_transitions(store: HandoffStore, clock: Clock) -> None:
     assert chat.reason == "patient_request"
 
     clock.now += 30
+    waits = _handoff_waits()
     assert await store.claim(CONV, "alice") is Outcome.DONE
     assert await store.claim(CONV, "alice") is Outcome.ALREADY
+    count, total = _handoff_waits()
+    assert (count - waits[0], total - waits[1]) == (1, pytest.approx(30.0))  # /metrics
     assert await store.claim(CONV, "bob") is Outcome.TAKEN
     # An emergency in a held chat: staff keep it, but it is raised and goes first.
     assert await store.escalate(CONV, "emergency", "cardiac", "emergency")
@@ -444,3 +448,12 @@ async def test_a_chat_taken_from_a_disabled_holder_waits_with_a_new_deadline(
     assert chat is not None and chat.state is HandoffState.WAITING and not chat.claimed_by
     assert (DueTask.CLAIM, CONV) not in await store.due()
     assert (DueTask.CLAIM, CONV) in await store.due(clock.now + 600)
+
+
+def _handoff_waits() -> tuple[float, float]:
+    """The handoff-wait histogram's count and sum, as /metrics shows them."""
+    sample = metrics.REGISTRY.get_sample_value
+    return (
+        sample("careline_handoff_wait_seconds_count") or 0.0,
+        sample("careline_handoff_wait_seconds_sum") or 0.0,
+    )
