@@ -24,8 +24,11 @@ import aiohttp
 import redis.asyncio as aioredis
 import redis.exceptions
 
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
 log = logging.getLogger(__name__)
+
+# Redis failing (redis-py raises its own errors for a refused, dropped or slow connection);
+# not the WeChat API's network errors, which are the caller's to see
+REDIS_ERRORS = (redis.exceptions.RedisError,)
 
 STABLE_TOKEN_PATH = "/cgi-bin/stable_token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
