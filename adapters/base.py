@@ -21,9 +21,10 @@ for emergencies.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -44,15 +45,26 @@ TYPED_COMMANDS = {
     "删除记录": ButtonId.FORGET,
 }
 
-FastHandler = Callable[[str, Mapping[bytes, bytes], bytes], bytes | None]
+FastAnswer: TypeAlias = bytes | asyncio.Future[bytes | None] | None
+FastHandler = Callable[[str, Mapping[bytes, bytes], bytes], FastAnswer]
 """Given a POST's query string, headers (lowercase names) and body: the body of a ``200
-text/plain`` answer, or None to give the request to aiohttp's full route (bot.front). Runs
+text/plain`` answer, or None to give the request to aiohttp's full route (bot.front), or a
+future of either (the answer waits for it: a delivery acknowledged once it is stored). Runs
 inside the event loop's read callback: it must not block and must not raise (an exception is
 logged by type and treated as None)."""
 
 
-class DispatcherClosed(RuntimeError):
-    """``submit`` after the pipeline began to shut down: the message was not accepted."""
+class NotAccepted(RuntimeError):
+    """``submit`` did not accept the message: the channel must not acknowledge its delivery
+    (the platform delivers it again, perhaps to another replica)."""
+
+
+class DispatcherClosed(NotAccepted):
+    """``submit`` after the pipeline began to shut down."""
+
+
+class IntakeUnavailable(NotAccepted):
+    """The intake stream could not store the message (Redis unavailable)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,14 @@ class ChannelContext:
     settings: Settings
     redis: aioredis.Redis
     submit: Callable[[Inbound], Awaitable[None]]
-    """Hands a message to the pipeline; returns at once (after an emergency reply is sent).
-    Raises DispatcherClosed once shutdown has begun."""
+    """Hands a message to the pipeline: returns once it is stored in the intake stream (an
+    emergency: once its reply is sent; that needs no Redis). Raises ``NotAccepted`` when it
+    was not accepted (shutting down, Redis unavailable): do not acknowledge the delivery."""
+    submit_first: Callable[[Sequence[tuple[Inbound, str]]], Awaitable[list[int]]]
+    """Hands on deliveries that a platform may repeat, each with the Redis key counting its
+    deliveries, in one round trip: a message is stored only at its first delivery (the same
+    script counts and stores it, so a counted delivery is a stored one). Returns each one's
+    delivery count. Not for emergencies (``answers_at_intake``). Raises ``NotAccepted``."""
     escalate: Callable[[str, str], Awaitable[None]]
     """Puts a conversation (its key, ``<channel>:<id>``) in front of staff, with a reason;
     for what only the channel knows (a platform refusing to deliver). Never raises."""

@@ -159,7 +159,16 @@ def show_config(settings: Settings, out: TextIO) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careline", description="Patient-messaging bot for hospitals.")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP server (health, readiness, channel webhooks)")
+    serve = sub.add_parser(
+        "serve", help="run the HTTP server (health, readiness, channel webhooks)"
+    )
+    serve.add_argument(
+        "--role",
+        dest="serve_role",
+        choices=("all", "web", "worker"),
+        help="web: take webhooks and store messages; worker: answer stored messages; all: both "
+        "(default: CARELINE_ROLE, else all)",
+    )
     sub.add_parser("check", help="say what is configured and reachable, and what to do")
     cfg = sub.add_parser("config", help="print the effective configuration, secrets hidden")
     cfg.add_argument("--new-vault-key", action="store_true", help="print a new CARELINE_VAULT_KEY")
@@ -177,7 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         # Plug-in flags on existing commands (e.g. ``serve --telegram-polling``) set settings.
-        settings = load_settings(**(getattr(args, "setting_overrides", None) or {}))
+        overrides = dict(getattr(args, "setting_overrides", None) or {})
+        if getattr(args, "serve_role", None):
+            overrides["role"] = args.serve_role
+        settings = load_settings(**overrides)
         for spec in registry.SPECS:
             spec.load(settings)  # a channel's invalid setting is named now, not at first use
     except ConfigError as exc:

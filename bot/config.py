@@ -128,6 +128,11 @@ class Settings(BaseSettings):
 
     # Pipeline
     max_concurrent: int = Field(default=64, ge=1, le=10_000)
+    # What `careline serve` runs: webhooks (web), the intake stream's reading (worker), both.
+    role: Literal["all", "web", "worker"] = "all"
+    # The intake stream's shards (every replica must agree) and a worker's lease on one.
+    stream_shards: int = Field(default=8, ge=1, le=256)
+    worker_lease_s: float = Field(default=10.0, ge=1.0, le=300.0)
     queue_per_conversation: int = Field(default=20, ge=1, le=1000)
     context_turns: int = Field(default=10, ge=0, le=200)
     context_max_chars: int = Field(default=4000, ge=0)

@@ -2,10 +2,14 @@
 
 ``submit`` is the intake: it assesses the raw text for an emergency at once (no Redis, no
 model; bot.intake) and answers one with the emergency template before anything else can
-fail. Every other message joins its conversation's lane: messages of one chat are handled one
-at a time in arrival order, and different chats run concurrently under ``max_concurrent``. A
-lane runs the steps in ``Dispatcher.STEPS`` order (the model's part is bot.writing's); a step
-returns False to end the message there.
+fail. Every other message is appended to the intake stream (bot.stream) before ``submit``
+returns, so a channel acknowledges only what is stored. This process's stream worker (role
+``worker`` or ``all``) reads the shards it holds and gives each message to its
+conversation's lane: messages of one chat are handled one at a time in arrival order, and
+different chats run concurrently under ``max_concurrent``. A lane runs the steps in
+``Dispatcher.STEPS`` order (the model's part is bot.writing's); a step returns False to end
+the message there. A message is acknowledged in the stream only once its reply was sent or
+its chat put in front of staff; one in hand at a crash or shutdown stays for the next owner.
 
 Raw patient text stays in the locals of these modules: only masked text reaches Redis and the
 model, and log lines name a conversation by a short hash.
@@ -18,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -40,10 +44,12 @@ from bot.models import (
     Outbound,
     OutboundKind,
     conversation_tag,
+    split_conversation_key,
 )
 from bot.ratelimit import ConversationLimiter
+from bot.stream import Entry, IntakeStream, StreamWorker
 from bot.turn import Lane, Step, Turn
-from bot.vault_cipher import VaultCipher
+from bot.vault_cipher import VaultCipher, vault_key
 from bot.writing import AnswerWriter, quietly
 from safety.emergency import LEARNED_PREFIX, Assessment, assess
 from safety.pii import mask
@@ -53,7 +59,6 @@ log = logging.getLogger(__name__)
 # Longest wait at shutdown for accepted messages to be answered; a stuck send must not keep
 # a stopping process (or a SIGTERM) waiting forever.
 SHUTDOWN_DRAIN_S = 15.0
-SHUTDOWN_NOTICE_S = 5.0  # then, telling the patients not answered that staff will reply
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 # A staff alert Redis refused (an emergency, an answer withheld, a reply no channel would
 # take) is tried again in the background, waiting this long between tries, until Redis is
@@ -107,9 +112,12 @@ class Dispatcher:
         )
         self.handoff = HandoffStore(redis, prefix, settings.context_ttl_s)
         self.limiter = ConversationLimiter(redis, prefix, settings.rate_limit)
-        self.cipher = VaultCipher(
-            settings.vault_key.get_secret_value() if settings.vault_key else None
-        )
+        key = vault_key(settings)
+        self.cipher = VaultCipher(key)
+        self.stream = IntakeStream(redis, prefix, settings.stream_shards, key)
+        # The stream's reader, started by ``start`` (or the first ``submit``) unless this
+        # process only takes webhooks (role "web").
+        self.worker: StreamWorker | None = None
         self.writer = AnswerWriter(settings, llm, senders)
         self._lanes: dict[str, Lane] = {}
         # Keys of busy lanes whose next message waits for a worker, in turn; at most
@@ -143,22 +151,51 @@ class Dispatcher:
     def _language(self, msg: Inbound) -> str:
         return self.intake.language(msg)
 
+    def start(self) -> None:
+        """Start reading the intake stream (not in a process whose role is "web")."""
+        if self.worker is None and self.settings.role != "web" and not self._closing:
+            self.worker = StreamWorker(
+                self.stream,
+                self._take_entry,
+                self._on_buried,
+                lease_s=self.settings.worker_lease_s,
+            )
+            self.worker.start()
+
     async def submit(self, msg: Inbound) -> None:
-        """Accept a message; returns at once. Emergencies are answered before this returns."""
+        """Accept a message: an emergency is answered before this returns; any other is
+        stored in the intake stream. Raises ``NotAccepted`` when it was not accepted."""
         if self._closing:
             raise DispatcherClosed("dispatcher is shutting down")
-        metrics.MESSAGES.labels(msg.channel, msg.kind.value).inc()
         lang, assessment = self.intake.take(msg)
         if assessment is not None:
+            metrics.MESSAGES.labels(msg.channel, msg.kind.value).inc()
             await self._emergency(msg, lang, assessment)
             return
+        await self.submit_first([(msg, None)])
+
+    async def submit_first(self, deliveries: Sequence[tuple[Inbound, str | None]]) -> list[int]:
+        """Store messages in the intake stream in one round trip, each at its first delivery
+        when it names the key counting its deliveries; returns the delivery counts."""
+        if self._closing:
+            raise DispatcherClosed("dispatcher is shutting down")
+        self.start()
+        counts = await self.stream.append_many(deliveries)
+        for (msg, _), count in zip(deliveries, counts, strict=True):
+            if count == 1:
+                metrics.MESSAGES.labels(msg.channel, msg.kind.value).inc()
+        return counts
+
+    def _take_entry(self, entry: Entry) -> None:
+        """The stream worker hands on a message: it joins its conversation's lane."""
+        msg = entry.msg
         lane = self._lanes.get(msg.key)
         if lane is None:
             lane = self._lanes[msg.key] = Lane()
         elif len(lane.pending) >= self.settings.queue_per_conversation:
-            self._tasks.spawn(self._send(self._notice(msg, lang, "rate_limited")))
+            self._tasks.spawn(self._refuse(entry))
             return
-        lane.pending.append((msg, time.monotonic()))
+        lane.pending.append(entry)
         self._in_flight += 1
         self._idle.clear()
         if not lane.busy:
@@ -169,6 +206,29 @@ class Dispatcher:
                 worker = asyncio.create_task(self._work())
                 self._workers.add(worker)
                 worker.add_done_callback(self._workers.discard)
+
+    async def _refuse(self, entry: Entry) -> None:
+        """Too many messages wait in this chat: the patient is asked to slow down."""
+        await self._send(self._notice(entry.msg, self._language(entry.msg), "rate_limited"))
+        if self.worker is not None:
+            self.worker.done(entry, "finished")
+
+    def _on_buried(self, conversation: str) -> None:
+        """A message of this chat was set aside (it failed every worker that took it): staff
+        answer, and the patient is told so."""
+        self._tasks.spawn(self.escalate(conversation, "dead_letter"))
+        parts = split_conversation_key(conversation)
+        if parts is not None:
+            lang = self.settings.default_language
+            notice = Outbound(
+                channel=parts[0],
+                conversation_id=parts[1],
+                text=self.hospital.render("staff_will_reply", lang),
+                kind=OutboundKind.NOTICE,
+                buttons=replies.buttons(lang),
+                lang=lang,
+            )
+            self._tasks.spawn(self._send(notice))
 
     async def _emergency(self, msg: Inbound, lang: str, assessment: Assessment) -> None:
         """Template reply first; flagging for staff and the record come after, best-effort."""
@@ -181,7 +241,7 @@ class Dispatcher:
         written in its lane are withheld, and staff are alerted (in the background)."""
         lane = self._lanes.get(msg.key)
         if lane is not None:
-            lane.emergency_at = time.monotonic()
+            lane.emergency_at = time.time()
         text = replies.emergency(assessment.category, lang, self.hospital)
         metrics.EMERGENCIES.labels(assessment.category or "general", by).inc()
         log.warning(
@@ -191,7 +251,7 @@ class Dispatcher:
             assessment.level,
             by,
         )
-        self._tasks.spawn(self._record_emergency(msg, lang, assessment, text))
+        self._tasks.spawn(self._record_emergency(msg, lang, assessment, text, time.time()))
         return Outbound(
             channel=msg.channel,
             conversation_id=msg.conversation_id,
@@ -203,20 +263,22 @@ class Dispatcher:
         )
 
     async def _record_emergency(
-        self, msg: Inbound, lang: str, assessment: Assessment, reply: str
+        self, msg: Inbound, lang: str, assessment: Assessment, reply: str, at: float
     ) -> None:
-        if not await self._recorded_emergency(msg, lang, assessment, reply):
+        if not await self._recorded_emergency(msg, lang, assessment, reply, at):
 
             def again() -> Awaitable[bool]:
-                return self._recorded_emergency(msg, lang, assessment, reply)
+                return self._recorded_emergency(msg, lang, assessment, reply, at)
 
             self._retries.spawn(self._until_redis("emergency", msg.key, again))
 
     async def _recorded_emergency(
-        self, msg: Inbound, lang: str, assessment: Assessment, reply: str
+        self, msg: Inbound, lang: str, assessment: Assessment, reply: str, at: float
     ) -> bool:
-        """Flag the emergency for staff and keep the exchange; False when Redis refused."""
+        """Flag the emergency for staff and keep the exchange; False when Redis refused.
+        Answers to the patient's earlier messages are withheld from then on, by any worker."""
         try:
+            await self.stream.mark_emergency(msg.key, at)
             if await self.handoff.escalate(
                 msg.key, "emergency", assessment.category or "", assessment.level, lang
             ):
@@ -271,10 +333,10 @@ class Dispatcher:
             while ready:
                 key = ready.popleft()
                 lane = self._lanes[key]
-                msg, accepted_at = lane.pending.popleft()
-                lane.current = msg
+                entry = lane.pending.popleft()
+                lane.current = entry.msg
                 try:
-                    await self._process(Turn(msg, self._language(msg), accepted_at))
+                    await self._take_turn(entry)
                 finally:
                     lane.current = None
                     self._in_flight -= 1
@@ -289,6 +351,18 @@ class Dispatcher:
             # Counted off at once (not when the task is reaped), so that a message submitted
             # right after this worker found nothing to do gets a worker of its own.
             self._working -= 1
+
+    async def _take_turn(self, entry: Entry) -> None:
+        worker = self.worker
+        if worker is not None and (self._closing or not worker.holds(entry.shard)):
+            # shutting down, or the shard changed hands: left in the stream, for its next
+            # owner (who claims it at once)
+            worker.done(entry, "lost")
+            return
+        turn = Turn(entry.msg, self._language(entry.msg), entry.accepted_at, entry=entry)
+        await self._process(turn)
+        if worker is not None:
+            worker.done(entry, "lost" if turn.lost else "sent" if turn.replied else "finished")
 
     async def _process(self, turn: Turn) -> None:
         try:
@@ -527,11 +601,22 @@ class Dispatcher:
         )
 
     async def _send_turn(self, turn: Turn) -> None:
-        """Send the turn's own reply (once)."""
-        if turn.out is not None:
-            out, turn.out = turn.out, None
-            await self._send(out)
-            turn.replied = True
+        """Send the turn's own reply (once), unless the stream says otherwise: a reply to this
+        message went out already (a reclaimed message), this worker lost the shard (its new
+        owner answers), or it is an answer and the patient had an emergency reply since."""
+        if turn.out is None:
+            return
+        out, turn.out = turn.out, None
+        if turn.entry is not None and self.worker is not None:
+            answer = out.kind is OutboundKind.ANSWER
+            verdict = await self.stream.check_delivery(turn.entry, self.worker.name, answer)
+            if verdict != "go":
+                log.info("reply not sent (%s) conv=%s", verdict, conversation_tag(turn.key))
+                turn.replied = verdict == "sent"
+                turn.lost = verdict == "lost"
+                return
+        await self._send(out)
+        turn.replied = True
 
     async def _no_reply(self, msg: Inbound) -> None:
         sender = self.senders.get(msg.channel)
@@ -556,46 +641,51 @@ class Dispatcher:
     # -------------------------------------------------------------- lifecycle
 
     async def drain(self) -> None:
-        """Wait until every accepted message has been answered."""
+        """Wait until every message accepted here has been answered: with a stream worker,
+        until the intake stream is empty and nothing is in hand (what a test or a
+        one-process run means by "all answered"); without one, until this process's own
+        work is done."""
         while True:
             await self._idle.wait()
             pending = [t for t in self._tasks if not t.done()]
-            if not pending and self._in_flight == 0:
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+                continue
+            worker = self.worker
+            if worker is None:
+                if self._in_flight == 0:
+                    return
+                continue
+            backlog = -1
+            with contextlib.suppress(*REDIS_ERRORS):
+                backlog, _ = await self.stream.backlog()
+            if backlog == 0 and self._in_flight == 0 and worker.idle:
                 return
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _hand_to_staff(self, unanswered: list[Inbound]) -> None:
-        """At a shutdown that could not finish them: each chat in front of staff, and its
-        patient told a staff member will reply (within SHUTDOWN_NOTICE_S in all)."""
-        try:
-            async with asyncio.timeout(SHUTDOWN_NOTICE_S):
-                for msg in unanswered:
-                    await self.escalate(msg.key, "shutdown_unanswered")
-                for msg in unanswered:
-                    await self._send(self._notice(msg, self._language(msg), "staff_will_reply"))
-        except TimeoutError:
-            log.error("shutdown: not every unanswered patient could be told staff will reply")
+            await asyncio.sleep(0.01)
 
     async def aclose(self) -> None:
-        """Stop taking messages, finish what was accepted, then stop the lanes."""
+        """Stop taking messages and reading the stream, finish what is in hand (for at most
+        SHUTDOWN_DRAIN_S), then give the shards up: what is left waits in the stream for
+        their next owner, who claims it at once."""
         self._closing = True
+        worker = self.worker
+        if worker is not None:
+            worker.stop_reading()
         try:
             async with asyncio.timeout(SHUTDOWN_DRAIN_S):
-                await self.drain()
+                while self._in_flight:
+                    await self._idle.wait()
+                await self._tasks.finish()
         except TimeoutError:
-            log.error(
-                "shutdown: %d message(s) still unanswered after %.1f s; handing them to staff",
+            log.warning(
+                "shutdown: %d message(s) not finished after %.1f s: left in the intake stream "
+                "for the next worker",
                 self._in_flight,
                 SHUTDOWN_DRAIN_S,
             )
-            unanswered = [
-                m
-                for lane in self._lanes.values()
-                for m in (lane.current, *(msg for msg, _at in lane.pending))
-                if m is not None
-            ]
-            await stop_tasks(list(self._workers), "dispatcher lanes")  # no answer after this
-            await self._hand_to_staff(unanswered)
+        await stop_tasks(list(self._workers), "dispatcher lanes")  # no answer after this
+        if worker is not None:
+            await worker.stop()
         if len(self._retries):
             log.error(
                 "shutdown: %d staff alert(s) still waiting for Redis are given up",

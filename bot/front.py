@@ -42,11 +42,12 @@ import email.utils
 import logging
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, cast
 
 from aiohttp import web
 
-from adapters.base import FastHandler
+from adapters.base import FastAnswer, FastHandler
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,7 @@ class _Front(asyncio.Protocol):
             self._read_request()
 
     @staticmethod
-    def _answer(request: _Request, body: bytes) -> bytes | None:
+    def _answer(request: _Request, body: bytes) -> FastAnswer:
         try:
             return request.handler(request.query, request.headers, body)
         except Exception as exc:  # the full route will answer it properly
@@ -274,6 +275,23 @@ class _Front(asyncio.Protocol):
         handler.connection_made(transport)
         if data:
             handler.data_received(data)
+
+
+def _deliver(connection: _Front, request: _Request, answer: bytes | None) -> None:
+    try:
+        connection.answered(request, answer)
+    except Exception as exc:  # one connection's trouble is not the others'
+        log.error("fast answer not delivered (%s); connection closed", type(exc).__name__)
+        connection.close()
+
+
+def _deliver_later(
+    connection: _Front, request: _Request, answer: asyncio.Future[bytes | None]
+) -> None:
+    result = None
+    if not answer.cancelled() and answer.exception() is None:
+        result = answer.result()
+    _deliver(connection, request, result)
 
 
 class FrontSite(web.BaseSite):
@@ -325,15 +343,15 @@ class FrontSite(web.BaseSite):
 
     def _answer_staged(self) -> None:
         """Answers the fast requests read in one pass of the event loop: every handler, then
-        every write (see the module docstring)."""
+        every write (see the module docstring). An answer still to come (a future) is
+        written when it comes."""
         staged, self._staged = self._staged, []
         answers = [_Front._answer(request, body) for _, request, body in staged]
         for (connection, request, _), answer in zip(staged, answers, strict=True):
-            try:
-                connection.answered(request, answer)
-            except Exception as exc:  # one connection's trouble is not the others'
-                log.error("fast answer not delivered (%s); connection closed", type(exc).__name__)
-                connection.close()
+            if isinstance(answer, asyncio.Future):
+                answer.add_done_callback(partial(_deliver_later, connection, request))
+            else:
+                _deliver(connection, request, answer)
 
     def aiohttp_protocol(self) -> asyncio.Protocol | None:
         server = self._runner.server

@@ -80,6 +80,31 @@ IN_FLIGHT = Gauge(
     "Messages accepted and not yet answered in this process.",
     registry=REGISTRY,
 )
+RECLAIMED = Counter(
+    "careline_stream_reclaimed",
+    "Intake entries a worker took over from one that stopped before finishing them.",
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "careline_stream_dead_letters",
+    "Intake entries set aside (taken too often without finishing, or unreadable).",
+    registry=REGISTRY,
+)
+STREAM_BACKLOG = Gauge(
+    "careline_stream_backlog",
+    "Intake entries not yet finished, all shards (as this worker last read it).",
+    registry=REGISTRY,
+)
+STREAM_OLDEST_S = Gauge(
+    "careline_stream_oldest_seconds",
+    "Age of the oldest unfinished intake entry (as this worker last read it).",
+    registry=REGISTRY,
+)
+SHARDS_HELD = Gauge(
+    "careline_stream_shards_held",
+    "Intake shards this worker holds.",
+    registry=REGISTRY,
+)
 
 
 def watch_in_flight(count: Callable[[], int]) -> None:

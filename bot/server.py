@@ -55,6 +55,14 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         checks["llm"] = {"ok": False, "detail": type(exc).__name__}
     ready = all(c["ok"] for c in checks.values())
+    try:
+        # the intake stream's lag: messages stored and not yet answered, and the oldest's age
+        backlog, oldest = await asyncio.wait_for(
+            runtime.dispatcher.stream.backlog(), READY_TIMEOUT_S
+        )
+        checks["intake"] = {"ok": True, "waiting": backlog, "oldest_s": round(oldest, 1)}
+    except Exception as exc:
+        checks["intake"] = {"ok": False, "detail": type(exc).__name__}
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status=200 if ready else 503,
@@ -73,9 +81,11 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    for adapter in channels:
+    # A worker takes no deliveries: its channels only send (webhooks go to "web" processes).
+    intake = [a for a in channels if settings.role != "worker"]
+    for adapter in intake:
         app.router.add_routes(adapter.routes())
-    app[FAST_ROUTES] = {path: h for a in channels for path, h in a.fast_routes().items()}
+    app[FAST_ROUTES] = {path: h for a in intake for path, h in a.fast_routes().items()}
     app[CHANNEL_NAMES] = ", ".join(a.channel for a in channels) or "none"
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -84,12 +94,13 @@ def build_app(
             dispatcher = runtime.dispatcher
             watch_in_flight(lambda: dispatcher.in_flight)
             context = ChannelContext(
-                settings,
-                runtime.redis.client,
-                dispatcher.submit,
-                dispatcher.escalate,
-                dispatcher.held_by_staff,
-                dispatcher.answers_at_intake,
+                settings=settings,
+                redis=runtime.redis.client,
+                submit=dispatcher.submit,
+                submit_first=dispatcher.submit_first,
+                escalate=dispatcher.escalate,
+                held_by_staff=dispatcher.held_by_staff,
+                answers_at_intake=dispatcher.answers_at_intake,
             )
             started: list[ChannelAdapter] = []
             try:
@@ -98,6 +109,8 @@ def build_app(
                     runtime.senders[adapter.channel] = adapter
                     started.append(adapter)
                 log.debug("channels started: %s", app[CHANNEL_NAMES])
+                # Now that every channel can send: read the intake stream (role permitting).
+                dispatcher.start()
                 yield
             finally:
                 # Hand on what the channels acknowledged, then answer what was accepted while
@@ -180,10 +193,11 @@ async def _serve(app: web.Application, settings: Settings) -> int:
             )
             return 1
         log.info(
-            "careline serving on http://%s:%s (channels: %s)",
+            "careline serving on http://%s:%s (channels: %s; role: %s)",
             settings.host,
             site.port,
             app[CHANNEL_NAMES],
+            settings.role,
         )
         await stop.wait()
         log.info("careline stopping: finishing what was accepted")

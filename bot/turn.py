@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.context import Exchange
 from bot.handoff import HandoffState
 from bot.models import Inbound, Outbound
+from bot.stream import Entry
 from safety.pii import Vault
 
 
@@ -18,7 +19,7 @@ class Turn:
 
     msg: Inbound
     lang: str
-    accepted_at: float
+    accepted_at: float  # epoch seconds, when the intake stored it
     state: HandoffState = HandoffState.BOT
     history: list[Exchange] = field(default_factory=list)
     vault: Vault = field(default_factory=Vault)
@@ -36,6 +37,8 @@ class Turn:
     reply: str = ""
     out: Outbound | None = None
     replied: bool = False
+    entry: Entry | None = None  # the intake stream's entry it came in
+    lost: bool = False  # the worker lost the entry's shard: its new owner answers
 
     @property
     def key(self) -> str:
@@ -50,10 +53,10 @@ class Lane:
     when it is idle and empty. A waiting message costs a few small objects and no task, so a
     backlog of thousands waiting for the model keeps the garbage collector's passes short."""
 
-    pending: deque[tuple[Inbound, float]] = field(default_factory=deque)
+    pending: deque[Entry] = field(default_factory=deque)
     busy: bool = False
     current: Inbound | None = None  # the message a worker is handling now
-    emergency_at: float = float("-inf")
+    emergency_at: float = float("-inf")  # epoch seconds
 
 
 Step = Callable[[Turn], Awaitable[bool]]

@@ -1,11 +1,12 @@
 """The Telegram channel: python-telegram-bot's objects in, Bot API calls out.
 
 Updates arrive on ``POST /telegram/webhook`` (or, for development, by long polling). The
-webhook checks the secret header in constant time, builds PTB's ``Update``, hands the rest of
-the work to an owned task and answers 200 at once: Telegram redelivers slow webhooks, and the
-pipeline may be busy for many seconds. The task drops redeliveries (by ``update_id``, in
-Redis), reads the patient's chosen language, maps the update to ``Inbound`` messages and
-submits them.
+webhook checks the secret header in constant time and queues the update for the intake
+workers (emergencies first), which drop redeliveries (by ``update_id``, in Redis), read the
+patient's chosen language, map the update to ``Inbound`` messages and store them in the
+intake stream (bot.stream); the webhook answers 200 once they are stored, and 503 when they
+could not be (Telegram then delivers the update again). In polling mode the offset moves
+past an update only once it is stored.
 
 Mapping updates to ``Inbound`` messages is ``parse.py``'s. Sending is ``send.py``'s: through
 ``PriorityRateLimiter`` (adapters/telegram/limits.py), emergency replies first, as escaped
@@ -38,7 +39,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import ChannelContext, FastHandler, StaffAlerts
+from adapters.base import ChannelContext, FastAnswer, FastHandler, NotAccepted, StaffAlerts
 from adapters.telegram.limits import PriorityRateLimiter, SendPriority
 from adapters.telegram.parse import LANGUAGE_LABELS, Parsed, parse_update, urgency_probe
 from adapters.telegram.send import TelegramSender
@@ -139,11 +140,11 @@ class TelegramChannel:
         self._polling = self.cfg.telegram_polling
         self._context: ChannelContext | None = None
         self._tasks = OwnedTasks()
-        # (0 for an emergency else 1, arrival number, update as JSON or as PTB's object):
-        # emergencies are handed on first.
-        self._intake: asyncio.PriorityQueue[tuple[int, int, dict[str, Any] | Update]] = (
-            asyncio.PriorityQueue()
-        )
+        # (0 for an emergency else 1, arrival number, update as JSON or as PTB's object,
+        # the future its acknowledgement waits on): emergencies are handed on first.
+        self._intake: asyncio.PriorityQueue[
+            tuple[int, int, dict[str, Any] | Update, asyncio.Future[bytes | None]]
+        ] = asyncio.PriorityQueue()
         self._arrivals = itertools.count()
         self._workers: list[asyncio.Task[None]] = []
         self._poller: asyncio.Task[None] | None = None
@@ -196,6 +197,7 @@ class TelegramChannel:
         """Wait until every acknowledged update has been handled (tests, shutdown)."""
         if self._workers:
             await self._intake.join()
+        await self._tasks.finish()
 
     async def stop(self) -> None:
         if not self._drained:
@@ -208,10 +210,11 @@ class TelegramChannel:
 
     def _acknowledge_at_once(
         self, query: str, headers: Mapping[bytes, bytes], body: bytes
-    ) -> bytes | None:
+    ) -> FastAnswer:
         """The webhook without aiohttp (bot.front): the same checks as ``_webhook``, and the
-        same empty 200 for an update it accepts; None for anything ``_webhook`` would refuse
-        (it then answers, with its status and reason) or before the channel has started."""
+        same empty 200 once an update it accepts is stored; None for anything ``_webhook``
+        would refuse (it then answers, with its status and reason), before the channel has
+        started, or when the update could not be stored (``_webhook`` then says 503)."""
         if self._secret is None or not self._workers:
             return None
         if not hmac.compare_digest(headers.get(SECRET_HEADER_KEY, b""), self._secret):
@@ -224,8 +227,7 @@ class TelegramChannel:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return None
-        self._accept(data)
-        return b""
+        return self._accept(data)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         """Validate, hand on, answer: nothing slow happens before the 200."""
@@ -241,8 +243,9 @@ class TelegramChannel:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="malformed update\n")
-        # PTB's objects are built by the worker that handles the update, after the 200.
-        self._accept(data)
+        # PTB's objects are built by the worker that handles the update.
+        if await self._accept(data) is None:
+            return web.Response(status=503, text="not stored, deliver again later\n")
         return web.Response(status=200)
 
     async def _poll(self) -> None:
@@ -267,19 +270,36 @@ class TelegramChannel:
                 backoff = min(backoff * 2, POLL_BACKOFF_MAX_S)
                 continue
             backoff = POLL_BACKOFF_S
-            for update in updates:
+            # the offset (what Telegram forgets) moves past an update once it is stored
+            stored = await asyncio.gather(*(self._accept(update) for update in updates))
+            for update, answer in zip(updates, stored, strict=True):
+                if answer is None:
+                    await asyncio.sleep(backoff)
+                    break
                 offset = update.update_id + 1
-                self._accept(update)
 
-    def _accept(self, item: dict[str, Any] | Update) -> None:
-        """Queue an acknowledged update (its JSON from the webhook, or PTB's object from
-        polling) for the workers, emergencies first; without workers (not started), handle
-        it in a task of its own."""
+    def _accept(self, item: dict[str, Any] | Update) -> asyncio.Future[bytes | None]:
+        """Queue an update (its JSON from the webhook, or PTB's object from polling) for the
+        workers, emergencies first (without workers, not started, in a task of its own). The
+        future says b"" once it is stored (or needs nothing stored), None when it could not
+        be."""
+        stored: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         if not self._workers:
-            self._tasks.spawn(self._take(item))
-            return
+            self._tasks.spawn(self._take_then(item, stored))
+            return stored
         rank = 0 if self._urgent(item) else 1
-        self._intake.put_nowait((rank, next(self._arrivals), item))
+        self._intake.put_nowait((rank, next(self._arrivals), item, stored))
+        return stored
+
+    async def _take_then(
+        self, item: dict[str, Any] | Update, stored: asyncio.Future[bytes | None]
+    ) -> None:
+        ok = False
+        try:
+            ok = await self._take(item)
+        finally:
+            if not stored.done():
+                stored.set_result(b"" if ok else None)
 
     def _urgent(self, item: dict[str, Any] | Update) -> bool:
         """Whether the pipeline will answer this update at intake (an emergency), judged on
@@ -291,16 +311,16 @@ class TelegramChannel:
 
     async def _intake_worker(self) -> None:
         while not (self._drained and self._intake.empty()):
-            _rank, _n, item = await self._intake.get()
+            _rank, _n, item, stored = await self._intake.get()
             try:
-                await self._take(item)
+                await self._take_then(item, stored)
             finally:
                 self._intake.task_done()
 
-    async def _take(self, item: dict[str, Any] | Update) -> None:
+    async def _take(self, item: dict[str, Any] | Update) -> bool:
+        """Handle an update; False when its messages could not be stored."""
         if isinstance(item, Update):
-            await self.handle(item)
-            return
+            return await self.handle(item)
         try:
             update = Update.de_json(item, self.bot)
         except (ValueError, TypeError, KeyError) as exc:
@@ -309,23 +329,34 @@ class TelegramChannel:
             log.warning(
                 "Telegram update %s not understood (%s)", item.get("update_id"), type(exc).__name__
             )
-            return
-        await self.handle(update)
+            return True
+        return await self.handle(update)
 
-    async def handle(self, update: Update) -> None:
-        """Everything an update needs after it was acknowledged; never raises."""
+    async def handle(self, update: Update) -> bool:
+        """Everything an update needs; never raises. False when its messages could not be
+        stored in the intake stream (then Telegram must deliver it again): a redelivery is
+        then handled as new, and the stream stores each message only once."""
         try:
             user = update.effective_user
             first_time, chosen = await self._seen_and_language(
                 update.update_id, user.id if user else None
             )
             if not first_time:
-                return
+                return True
             parsed = self.parse(update, chosen)
             if parsed is not None:
-                await self._execute(parsed)
+                await self._execute(parsed, update.update_id)
+            await self._mark_seen(update.update_id)
+        except NotAccepted as exc:
+            log.warning(
+                "Telegram update %s not stored (%s): to be delivered again",
+                update.update_id,
+                type(exc).__name__,
+            )
+            return False
         except Exception as exc:
             log.error("Telegram update %s failed (%s)", update.update_id, type(exc).__name__)
+        return True
 
     async def _seen_and_language(
         self, update_id: int, user_id: int | None
@@ -348,33 +379,53 @@ class TelegramChannel:
     async def _lookup(
         self, redis: aioredis.Redis, update_id: int, user_id: int | None
     ) -> list[Any]:
-        """One round trip: mark the update seen (SET NX), read the language choice."""
-        seen_key = f"{self.settings.redis_prefix}:telegram:update:{update_id}"
+        """One round trip: was the update handled already, and the language choice."""
         async with self._redis_slots, redis.pipeline(transaction=False) as pipe:
-            pipe.set(seen_key, 1, nx=True, ex=UPDATE_SEEN_TTL_S)
+            pipe.exists(self._seen_key(update_id))
             pipe.get(self._language_key(user_id or 0))
-            result: list[Any] = await pipe.execute()
-            return result
+            seen, chosen = await pipe.execute()
+            return [not seen, chosen]
+
+    def _seen_key(self, update_id: int) -> str:
+        return f"{self.settings.redis_prefix}:telegram:update:{update_id}"
+
+    async def _mark_seen(self, update_id: int) -> None:
+        """The update is handled: a redelivery is dropped (bounded in time; without the
+        mark, a redelivery's messages are still stored only once)."""
+        if self._context is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(REDIS_TIMEOUT_S), self._redis_slots:
+                await self._context.redis.set(self._seen_key(update_id), 1, ex=UPDATE_SEEN_TTL_S)
 
     def _language_key(self, user_id: int | str) -> str:
         return f"{self.settings.redis_prefix}:telegram:lang:{user_id}"
 
-    async def _execute(self, parsed: Parsed) -> None:
+    async def _execute(self, parsed: Parsed, update_id: int = 0) -> None:
+        # What the channel answers itself (a button's acknowledgement, a notice) goes out in
+        # the background: the update's acknowledgement waits only for its messages' storing.
         if parsed.callback_id is not None:
-            await self._quietly(
-                self.bot.answer_callback_query(parsed.callback_id, text=parsed.callback_text),
-                "answerCallbackQuery",
+            self._tasks.spawn(
+                self._quietly(
+                    self.bot.answer_callback_query(parsed.callback_id, text=parsed.callback_text),
+                    "answerCallbackQuery",
+                )
             )
         if self._context is not None and (parsed.language_choice or parsed.forget_language):
             key = self._language_key(parsed.user_id)
             await self._quietly(self._store_language(key, parsed), "language choice")
         if parsed.region is not None:
             self._sender.remember_region(str(parsed.chat_id), parsed.region)
-        for inbound in parsed.inbounds:
-            if self._context is not None:
-                await self._context.submit(inbound)
+        context = self._context
+        for n, inbound in enumerate(parsed.inbounds):
+            if context is None:
+                continue
+            if context.answers_at_intake(inbound):
+                await context.submit(inbound)  # an emergency: answered now, needs no Redis
+            else:  # stored once, however often the update is delivered
+                await context.submit_first([(inbound, f"{self._seen_key(update_id)}:{n}")])
         if parsed.notice is not None:
-            await self.send(
+            notice = self.send(
                 Outbound(
                     channel=NAME,
                     conversation_id=str(parsed.chat_id),
@@ -387,6 +438,7 @@ class TelegramChannel:
                     lang=parsed.lang,
                 )
             )
+            self._tasks.spawn(self._quietly(notice, "notice"))
 
     async def _store_language(self, key: str, parsed: Parsed) -> None:
         assert self._context is not None

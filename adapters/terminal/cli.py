@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from adapters.base import NotAccepted
 from adapters.terminal.channel import TerminalChannel
 from bot.config import Settings
 
@@ -65,6 +66,13 @@ async def chat(settings: Settings, conversation: str | None, stdin: TextIO, stdo
             msg = channel.parse(line)
             if msg is None:
                 continue
-            await runtime.dispatcher.submit(msg)
+            try:
+                await runtime.dispatcher.submit(msg)
+            except NotAccepted:
+                print(
+                    "(careline could not store the message: Redis is unavailable; try again)",
+                    file=stdout,
+                )
+                continue
             await runtime.dispatcher.drain()
     return 0

@@ -39,7 +39,7 @@ import redis.exceptions
 from aiohttp import web
 
 import prompts
-from adapters.base import TYPED_COMMANDS, DispatcherClosed
+from adapters.base import TYPED_COMMANDS, NotAccepted
 from adapters.webchat.spec import NAME
 from bot.models import ButtonId, EventName, Inbound, InboundKind
 from bot.ratelimit import ConversationLimiter
@@ -290,8 +290,8 @@ class WebChatRoutes:
         )
         try:
             await context.submit(greeting)
-        except DispatcherClosed:
-            return _busy(cors, "stopping; try again")
+        except NotAccepted:
+            return _busy(cors, "not accepted now; try again")
         return web.json_response({"token": token}, status=201, headers=cors)
 
     async def message(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
@@ -316,9 +316,9 @@ class WebChatRoutes:
             return web.json_response({"id": inbound.message_id, "repeat": True}, headers=cors)
         try:
             await context.submit(inbound)
-        except DispatcherClosed:
+        except NotAccepted:
             await store.unsee(vid, inbound.message_id)
-            return _busy(cors, "stopping; try again")
+            return _busy(cors, "not accepted now; try again")
         return web.json_response({"id": inbound.message_id}, status=202, headers=cors)
 
     def _inbound(self, vid: str, body: dict[str, Any]) -> Inbound | str:

@@ -2,13 +2,16 @@
 
 Receiving (``/wechat``, read in ``webhook.py``): WeChat delivers a message up to three times
 (5 s apart when unanswered); a counter in Redis makes the first delivery, on any replica, the
-only one handed to the pipeline.
+only one handed to the pipeline. A delivery is acknowledged only once its message is stored
+in the intake stream (bot.stream); when it cannot be stored, the webhook answers 503 and
+WeChat delivers it again.
 
 Answering, by ``CARELINE_WECHAT_REPLY_MODE``:
 
-- ``active`` (verified service accounts): the webhook answers ``success`` at once and the
-  answer goes out through the customer-service API, with handoff choices as a ``msgmenu``
-  (``active.py``).
+- ``active`` (verified service accounts): the webhook answers ``success`` as soon as the
+  message is stored (the deliveries of a burst are counted and stored together, in one
+  round trip) and the answer goes out through the customer-service API, with handoff
+  choices as a ``msgmenu`` (``active.py``).
 - ``passive`` (subscription accounts): each delivery waits for the answer, which ``send``
   stores in Redis; a retry on any replica returns it (``passive.py``). When careline will
   not answer at all (``no_reply``), the delivery says ``success`` at once.
@@ -28,7 +31,7 @@ from collections.abc import Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from adapters.base import ChannelContext, DispatcherClosed, FastHandler
+from adapters.base import ChannelContext, FastAnswer, FastHandler, NotAccepted
 from adapters.wechat.active import send_active
 from adapters.wechat.api import TokenManager, TypingCommand, WeChatAPI
 from adapters.wechat.passive import HOLD_MAX_S, PassiveReplies
@@ -59,26 +62,22 @@ from bot.models import (
     InboundKind,
     Outbound,
     OutboundKind,
-    conversation_key,
 )
 
 log = logging.getLogger(__name__)
 
-# Active mode: deliveries acknowledged before they are handed on, by INTAKE_WORKERS tasks
-# (one keeps up: what queued up meanwhile is counted in one Redis round trip, and with one
-# the event loop serves a burst of acknowledgements first; bench/wechat_ack.py).
-# Past MAX_INTAKE_BACKLOG waiting, deliveries are handed on before they are acknowledged
-# (WeChat waits up to 5 s), which slows intake down to what careline keeps up with.
-INTAKE_WORKERS = 1
-# Deliveries counted in Redis together, at most, when a burst has queued them up.
+# Active mode: deliveries waiting to be counted and stored, worked off by one task: what
+# queued up while it waited on Redis is counted and stored in one round trip, then
+# acknowledged together (bench/wechat_ack.py).
+# Deliveries counted and stored together, at most, when a burst has queued them up.
 INTAKE_BATCH = 64
-MAX_INTAKE_BACKLOG = 2000
-# At shutdown, how long acknowledged deliveries may take to be handed on.
+# At shutdown, how long deliveries waiting to be stored may take.
 DRAIN_S = 5.0
 INLINE_STORE_TIMEOUT_S = 2.0
-# How long the intake worker waits for Redis to count a batch of acknowledged deliveries
-# before it takes them for first deliveries (a stall of a second or two must not duplicate).
-ARRIVE_MANY_WAIT_S = 10.0
+# How long a delivery waits for Redis to store it before WeChat is told to try again (WeChat
+# gives up on a response after 5 s). A slow Redis delays; it never duplicates: a delivery
+# it counted is one it stored.
+STORE_WAIT_S = 4.0
 # How long a transferred message's own notices are held back (its lane answers well within).
 TRANSFER_MEMORY_S = 600.0
 
@@ -110,10 +109,10 @@ class WeChatChannel:
         self._session: aiohttp.ClientSession | None = None
         self.api: WeChatAPI | None = None
         self._tasks = OwnedTasks()
-        # Deliveries acknowledged but not yet handed on (active mode), worked off by a few
-        # workers; and whether shutdown has begun (then every delivery is handled before it
-        # is acknowledged).
-        self._intake: asyncio.Queue[Inbound] = asyncio.Queue()
+        # Deliveries waiting to be counted and stored (active mode), each with the future its
+        # acknowledgement waits on; and whether shutdown has begun (then every delivery takes
+        # the full route, and is refused).
+        self._intake: asyncio.Queue[tuple[Inbound, asyncio.Future[bytes | None]]] = asyncio.Queue()
         self._intake_workers: list[asyncio.Task[None]] = []
         self._draining = False
         self._listener: asyncio.Task[None] | None = None
@@ -153,9 +152,7 @@ class WeChatChannel:
         if self.passive:
             self._listener = asyncio.create_task(self._replies.listen())
         else:
-            self._intake_workers = [
-                asyncio.create_task(self._intake_worker()) for _ in range(INTAKE_WORKERS)
-            ]
+            self._intake_workers = [asyncio.create_task(self._intake_worker())]
         log.info(
             "WeChat channel ready at %s (%s mode)",
             WEBHOOK_PATH,
@@ -163,13 +160,14 @@ class WeChatChannel:
         )
 
     async def drain(self) -> None:
-        """Hand on the deliveries already acknowledged, before the pipeline closes."""
+        """Store (and acknowledge) the deliveries waiting for it, before the pipeline
+        closes."""
         self._draining = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.settle(), DRAIN_S)
 
     async def settle(self) -> None:
-        """Wait until every acknowledged delivery has been handed on."""
+        """Wait until every delivery waiting to be stored has been."""
         if self._intake_workers:
             await self._intake.join()
 
@@ -206,18 +204,25 @@ class WeChatChannel:
 
     def _acknowledge_at_once(
         self, query_string: str, headers: Mapping[bytes, bytes], body: bytes
-    ) -> bytes | None:
-        """``POST /wechat`` without aiohttp (bot.front): ``success`` for a delivery that
-        active mode acknowledges before the rest of the work, exactly as ``_receive`` would
-        acknowledge it. Every other delivery (a bad signature, an unreadable body, a reply
-        to give, passive mode) gets None and takes ``_receive``, which answers it."""
+    ) -> FastAnswer:
+        """``POST /wechat`` without aiohttp (bot.front): ``success`` once the message is
+        stored, for a delivery that active mode acknowledges before the rest of the work,
+        exactly as ``_receive`` would acknowledge it. Every other delivery (a bad signature,
+        an unreadable body, a reply to give, passive mode, one Redis would not store) gets
+        None and takes ``_receive``, which answers it."""
         if self._ctx is None or self.passive or self._draining:
             return None
         mapped = self._webhook.fast_inbound(query_string, body)
         if mapped is None or not self._acknowledge_first(mapped):
             return None
-        self._intake.put_nowait(mapped)
-        return SUCCESS_BYTES
+        return self._store_soon(mapped)
+
+    def _store_soon(self, msg: Inbound) -> asyncio.Future[bytes | None]:
+        """Queue the delivery to be counted and stored; the future says ``success`` once it
+        is (or it is a repeat), None when it could not be."""
+        stored: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._intake.put_nowait((msg, stored))
+        return stored
 
     async def _receive(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
@@ -245,27 +250,26 @@ class WeChatChannel:
         if mapped is None or isinstance(mapped, str):
             return self._webhook.respond(message, mapped, encrypted)
         if self._acknowledge_first(mapped):
-            self._intake.put_nowait(mapped)
+            if await self._store_soon(mapped) is None:
+                return self._webhook.respond(message, RETRY_LATER, encrypted)
             return web.Response(text=SUCCESS)
         reply = await self._handle(mapped, request, arrived)
         return self._webhook.respond(message, reply, encrypted)
 
     def _acknowledge_first(self, msg: Inbound) -> bool:
-        """Active mode says ``success`` before the rest of the work (counting the delivery in
-        Redis, handing it on) unless the acknowledgement itself must carry something: an
-        emergency reply, or a transfer to WeChat's customer service."""
+        """Active mode says ``success`` once the message is stored, before the rest of the
+        work, unless the acknowledgement itself must carry something: an emergency reply, or
+        a transfer to WeChat's customer service."""
         return not (
             self.passive
             or self._draining
-            or self._intake.qsize() >= MAX_INTAKE_BACKLOG
             or self.cfg.wechat_transfer_customer_service
             or self.context.answers_at_intake(msg)
         )
 
     async def _intake_worker(self) -> None:
-        """Works off acknowledged deliveries, so that a burst of deliveries is acknowledged
-        before the event loop turns to handing them on; what has queued up meanwhile is
-        counted in Redis in one round trip."""
+        """Counts and stores waiting deliveries, a batch per Redis round trip: a burst of
+        deliveries is read first, then stored together, then acknowledged together."""
         while not self._draining or not self._intake.empty():
             batch = [await self._intake.get()]
             while len(batch) < INTAKE_BATCH and not self._intake.empty():
@@ -273,28 +277,35 @@ class WeChatChannel:
             try:
                 await self._take(batch)
             finally:
-                for _ in batch:
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_result(None)
                     self._intake.task_done()
 
-    async def _take(self, batch: list[Inbound]) -> None:
-        """The rest of acknowledged deliveries: the first delivery of each message, on any
-        replica, is handed on."""
-        counts = await self._arrive_many(batch)
-        for msg, delivery in zip(batch, counts, strict=True):
-            if delivery != 1:
-                continue
-            try:
-                await self.context.submit(msg)
-            except Exception as exc:
-                # Acknowledged already, so WeChat will not deliver it again: staff must see it.
-                log.error(
-                    "WeChat message conv=%s acknowledged but not handed on (%s)",
-                    tag(msg.conversation_id),
-                    type(exc).__name__,
-                )
-                await self.context.escalate(
-                    conversation_key(NAME, msg.conversation_id), "wechat_not_handed_on"
-                )
+    async def _take(self, batch: list[tuple[Inbound, asyncio.Future[bytes | None]]]) -> None:
+        """Count each delivery and store the first one of each message (on any replica) in
+        the intake stream, in one round trip; then acknowledge them."""
+        deliveries = [(msg, self.store.delivery_key(msg.message_id)) for msg, _ in batch]
+        try:
+            counts = await asyncio.wait_for(self.context.submit_first(deliveries), STORE_WAIT_S)
+        except (NotAccepted, TimeoutError) as exc:
+            log.warning(
+                "WeChat: %d deliveries not stored (%s): WeChat is asked to deliver them again",
+                len(batch),
+                type(exc).__name__,
+            )
+            return
+        for _, stored in batch:
+            if not stored.done():
+                stored.set_result(SUCCESS_BYTES)
+        # The patient wrote: WeChat's allowance of customer-service messages starts again.
+        wrote = {
+            msg.conversation_id
+            for (msg, _), count in zip(batch, counts, strict=True)
+            if count == 1 and (msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE)
+        }
+        if wrote:
+            await fast(self.store.restart_allowance(sorted(wrote)), "quota restart")
 
     # ------------------------------------------------------------------- handling
 
@@ -343,29 +354,6 @@ class WeChatChannel:
             )
             return 1
 
-    async def _arrive_many(self, batch: list[Inbound]) -> list[int]:
-        """``_arrive`` for acknowledged deliveries, which carry nothing, in one round trip."""
-        deliveries = [
-            (
-                msg.message_id,
-                msg.conversation_id,
-                msg.kind is not InboundKind.EVENT or msg.text == EventName.SUBSCRIBE,
-            )
-            for msg in batch
-        ]
-        try:
-            # Acknowledged already, so no hurry: a slow Redis delays the batch, and only one
-            # that does not answer at all makes it count as new (never a call cut short that
-            # Redis may have run: its retry would take the deliveries for repeats)
-            return await asyncio.wait_for(self.store.arrive_many(deliveries), ARRIVE_MANY_WAIT_S)
-        except REDIS_ERRORS as exc:
-            log.warning(
-                "WeChat de-duplication unavailable (%s): handling %d deliveries as new",
-                type(exc).__name__,
-                len(batch),
-            )
-            return [1] * len(batch)
-
     async def _submit(self, msg: Inbound) -> tuple[list[Outbound], bool]:
         """Hand the message on; returns replies made meanwhile and whether it was refused."""
         if self._ctx is None:
@@ -374,9 +362,12 @@ class WeChatChannel:
         self._inline[msg.message_id] = captured
         try:
             await self._ctx.submit(msg)
-        except DispatcherClosed:
-            # Shutting down: let WeChat deliver again (perhaps to another replica).
-            log.warning("WeChat message not accepted: careline is stopping")
+        except NotAccepted as exc:
+            # Shutting down, or Redis unavailable: let WeChat deliver again (perhaps to
+            # another replica).
+            log.warning(
+                "WeChat message not accepted (%s): WeChat will deliver it again", type(exc).__name__
+            )
             await fast(self.store.forget_delivery(msg.message_id), "claim release")
             return captured, True
         finally:

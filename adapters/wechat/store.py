@@ -167,20 +167,23 @@ class WeChatStore:
         n = await self._arrive(**self._arrival(message_id, openid, carry, interaction))
         return int(n)
 
-    async def arrive_many(self, deliveries: list[tuple[str, str, bool]]) -> list[int]:
-        """``arrive`` for several deliveries (message id, openid, interaction), none carrying,
-        in one round trip: what an acknowledged burst needs."""
-        pipe = self._redis.pipeline(transaction=False)
-        for message_id, openid, interaction in deliveries:
-            await self._arrive(**self._arrival(message_id, openid, False, interaction), client=pipe)
-        return [int(n) for n in await pipe.execute()]
+    def delivery_key(self, message_id: str) -> str:
+        """The counter of a message's deliveries (``arrive`` counts in it too)."""
+        return self._msg(message_id, "n")
+
+    async def restart_allowance(self, openids: list[str]) -> None:
+        """The patients wrote: WeChat's custom-service allowance starts again for each."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for openid in openids:
+                pipe.set(self._quota(openid), "0", ex=SERVICE_WINDOW_S)
+            await pipe.execute()
 
     def _arrival(
         self, message_id: str, openid: str, carry: bool, interaction: bool
     ) -> dict[str, list[Any]]:
         return {
             "keys": [
-                self._msg(message_id, "n"),
+                self.delivery_key(message_id),
                 self._pending(openid),
                 self._msg(message_id, "carried"),
                 self._quota(openid),

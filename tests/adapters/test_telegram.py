@@ -153,22 +153,23 @@ async def test_updates_acknowledged_before_shutdown_are_all_answered(
     assert sorted(int(m["chat_id"]) for m in h.sent()) == chats
 
 
-async def test_an_emergency_waiting_in_the_queue_is_handled_first(tg: Harness) -> None:
-    # The Bot API is slow here, so the workers are all busy sending /help notices and the
-    # rest of the updates queue up. The emergency, delivered last, must be taken before the
-    # ordinary updates queued ahead of it: its reply precedes most of their notices.
+async def test_an_emergency_reply_overtakes_notices_waiting_at_the_flood_limit(
+    tg: Harness,
+) -> None:
+    # 48 /help notices at once: Telegram's flood limit lets about 30 go at once and the rest
+    # wait at the rate limiter. The emergency, delivered last, must not wait behind them.
     helpers = [7_200_000 + i for i in range(48)]
     urgent = 7_299_999
     tg.api.delay = 0.2
-    for chat in helpers:
-        assert await tg.post(text_update("/help", chat_id=chat, user_id=chat)) == 200
+    posts = [tg.post(text_update("/help", chat_id=chat, user_id=chat)) for chat in helpers]
+    assert set(await asyncio.gather(*posts)) == {200}
     emergency = text_update(
         "I have crushing chest pain and can't breathe", chat_id=urgent, user_id=urgent
     )
     assert await tg.post(emergency) == 200
     sent = await tg.wait_sent(len(helpers) + 1)
     order = [int(m["chat_id"]) for m in sent]
-    assert order.index(urgent) < len(helpers) // 2
+    assert order.index(urgent) < len(helpers) - 8
 
 
 async def test_malformed_bodies_get_400_and_oversized_413(tg: Harness) -> None:
@@ -415,10 +416,13 @@ async def test_emergency_adds_the_number_where_the_locale_points(tg: Harness) ->
 
 async def test_emergency_in_a_photo_caption_is_escalated(tg: Harness) -> None:
     assert await tg.post(photo_update(caption="my child swallowed bleach and is vomiting")) == 200
-    sent = await tg.wait_sent(2)
-    texts = [visible_text(s["text"], "HTML") for s in sent]
-    assert "emergency" in texts[0].lower()
-    assert any("only read text" in t for t in texts)
+    sent = await tg.wait_sent(1)
+    assert "emergency" in visible_text(sent[0]["text"], "HTML").lower()
+
+    def told_text_only() -> bool:
+        return any("only read text" in visible_text(s["text"], "HTML") for s in tg.sent())
+
+    await tg.api.wait_for(told_text_only)
     assert model_answers(tg.llm) == 0
 
 

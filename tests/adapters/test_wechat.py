@@ -695,6 +695,8 @@ async def test_transfer_to_wechat_customer_service_when_escalated(
         ask, _ = h.push.text(USER, "转人工")
         _, reply, _ = await h.post(ask)
         assert reply is not None and reply["MsgType"] == "transfer_customer_service"
+        staff = HandoffStore(redis_client, prefix, 60)
+        await eventually(lambda: _waiting_for_staff(staff, f"wechat:{USER}"))
         more, _ = h.push.text(USER, "我的报告什么时候出")
         _, reply, _ = await h.post(more)
         assert reply is not None and reply["MsgType"] == "transfer_customer_service"
@@ -705,24 +707,52 @@ async def test_transfer_to_wechat_customer_service_when_escalated(
     assert h.api.sent == [] and h.ollama.chat_bodies == []
 
 
+async def _waiting_for_staff(staff: HandoffStore, key: str) -> bool:
+    return await staff.state(key) is HandoffState.WAITING
+
+
 async def test_an_answer_goes_out_while_redis_is_down(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
-    """Redis unavailable: WeChat's quota cannot be counted and the shared access token cannot
-    be read, and the answer is sent anyway (WeChat refuses one over its quota itself; its
-    stable_token hands out the current token without invalidating it) rather than written
-    and dropped."""
+    """Redis goes away while the answer is written: WeChat's quota cannot be counted and the
+    shared access token cannot be read, and the answer is sent anyway (WeChat refuses one
+    over its quota itself; its stable_token hands out the current token without invalidating
+    it) rather than written and dropped."""
     async with (
         RedisOutage(redis_url) as door,
         harness(door.url, prefix, tmp_path, redis_client) as h,
     ):
-        door.cut()
+        h.ollama.delay = 0.5
         xml, _ = h.push.text(USER, "感冒了怎么办")
         status, _, text = await h.post(xml)
         assert status == 200 and text == "success"
+        await eventually(lambda: h.ollama.in_flight > 0)
+        door.cut()
         await eventually(lambda: len(h.api.sent) == 1)
         door.restore()
     assert h.api.sent[0]["touser"] == USER
+
+
+async def test_a_delivery_redis_cannot_store_is_not_acknowledged(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """Redis unavailable when a message arrives: WeChat is answered 503, so it delivers the
+    message again; once Redis is back the redelivery is acknowledged and answered, once."""
+    async with (
+        RedisOutage(redis_url) as door,
+        harness(door.url, prefix, tmp_path, redis_client) as h,
+    ):
+        xml, _ = h.push.text(USER, "感冒了怎么办")
+        door.cut()
+        status, _, _ = await h.post(xml)
+        assert status == 503
+        door.restore()
+        status, _, text = await h.post(xml)
+        assert status == 200 and text == "success"
+        status, _, text = await h.post(xml)  # a third delivery: a repeat
+        assert status == 200 and text == "success"
+        await h.drain()
+    assert [m["touser"] for m in h.api.sent] == [USER]
 
 
 async def test_a_redis_stall_delays_but_never_duplicates(

@@ -31,9 +31,16 @@ START_TIMEOUT_S = 30.0
 
 @contextlib.asynccontextmanager
 async def careline_serve(
-    tmp: Path, redis_url: str, prefix: str, ollama: str, api: str, **env: str
+    tmp: Path,
+    redis_url: str,
+    prefix: str,
+    ollama: str,
+    api: str,
+    running: list[asyncio.subprocess.Process] | None = None,
+    **env: str,
 ) -> AsyncIterator[str]:
-    """A `careline serve` process; yields its base URL."""
+    """A `careline serve` process; yields its base URL (and adds the process to
+    ``running``, for a test that must kill it)."""
     port = free_port()
     await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
@@ -59,6 +66,8 @@ async def careline_serve(
             sys.executable, "-m", "bot", "serve", cwd=tmp, env=environment, stderr=log, stdout=log
         )
         url = f"http://127.0.0.1:{port}"
+        if running is not None:
+            running.append(proc)
         try:
             async with aiohttp.ClientSession() as session:
                 loop = asyncio.get_running_loop()
@@ -233,3 +242,62 @@ async def test_an_unsafe_answer_never_reaches_the_patient(
         alerts = await redis_client.xrange(f"{prefix}:alerts")
         reasons = {f[b"conversation"]: f[b"reason"] for _id, f in alerts or [] if f}
         assert reasons[f"wechat:{patient}".encode()] == b"answer_withheld"
+
+
+async def _a_worker_stops_mid_answers(
+    tmp_path: Path, redis_url: str, prefix: str, how: str
+) -> None:
+    """Process A acknowledges every message and starts answering; a second process (a
+    worker) joins; A is then stopped (``kill -9`` or SIGTERM) in the middle of its answers.
+    Every acknowledged message is answered, each exactly once."""
+    patients = [f"oE2E_durable_{n:03d}" for n in range(40)]
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="compat")
+    quick = {
+        "CARELINE_WORKER_LEASE_S": "2",
+        "CARELINE_LLM_PARALLEL": "4",
+        "CARELINE_MODEL_TRIAGE": "false",
+    }
+    first: list[asyncio.subprocess.Process] = []
+    async with (
+        FakeOllama(reply=ANSWER, delay=1.0) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(
+            tmp_path / "a", redis_url, prefix, ollama.url, api.url, first, **quick
+        ) as url_a,
+        aiohttp.ClientSession() as session,
+    ):
+        for patient in patients:
+            question, _ = push.text(patient, "明天门诊几点开始")
+            assert await deliver(session, url_a, push, question) == (200, None)
+        async with careline_serve(
+            tmp_path / "b",
+            redis_url,
+            prefix,
+            ollama.url,
+            api.url,
+            CARELINE_ROLE="worker",
+            **quick,
+        ):
+            await eventually(lambda: len(api.sent) >= 4)  # A is answering
+            [proc_a] = first
+            if how == "kill":
+                proc_a.kill()
+            else:
+                proc_a.terminate()
+            await asyncio.wait_for(proc_a.wait(), 30)
+            await eventually(lambda: len(api.sent) >= len(patients), within_s=60)
+            await asyncio.sleep(1.0)  # a duplicate would show up now
+    answered = sorted(s["touser"] for s in api.sent)
+    assert answered == patients  # every one, each once
+
+
+async def test_a_worker_killed_mid_answers_loses_nothing_and_repeats_nothing(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    await _a_worker_stops_mid_answers(tmp_path, redis_url, prefix, "kill")
+
+
+async def test_a_worker_stopped_by_sigterm_under_load_loses_nothing(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    await _a_worker_stops_mid_answers(tmp_path, redis_url, prefix, "term")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from adapters.base import NotAccepted
 from bot import intake as intake_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
@@ -508,21 +509,23 @@ async def test_flood_from_one_chat_gets_one_notice_and_spares_others(
         await dispatcher.llm.aclose()
 
 
-async def test_redis_down_still_answers_emergency_and_questions(
+async def test_redis_down_answers_emergencies_and_refuses_what_it_cannot_store(
     fake: FakeOllama, tmp_path: Path, prefix: str
 ) -> None:
+    # An emergency needs no Redis; any other message is accepted only once it is stored in
+    # the intake stream, so the channel does not acknowledge it and the platform delivers it
+    # again later.
     settings = make_settings("redis://127.0.0.1:1/0", prefix, tmp_path, ollama_host=fake.url)
     dead = aioredis.Redis.from_url(settings.redis_url or "", socket_connect_timeout=0.5)
     recorder = Recorder()
     dispatcher = await start(settings, recorder, dead)
     try:
         await dispatcher.submit(inbound("我不想活了", "e"))
-        await dispatcher.submit(inbound("孩子发烧38度怎么处理", "q"))
-        await dispatcher.drain()
         [emergency] = recorder.to("e")
         assert emergency.kind is OutboundKind.EMERGENCY and "12356" in emergency.text
-        [answer] = recorder.to("q")
-        assert answer.kind is OutboundKind.ANSWER
+        with pytest.raises(NotAccepted):
+            await dispatcher.submit(inbound("孩子发烧38度怎么处理", "q"))
+        assert recorder.to("q") == [] and fake.chat_bodies == []
     finally:
         await dispatcher.aclose()
         await dispatcher.llm.aclose()
@@ -572,7 +575,9 @@ async def test_shutdown_is_bounded_when_a_send_never_returns(
     await eventually(lambda: bool(fake.chat_bodies))
     await dispatcher.aclose()  # returns although the answer's send never finished
     await dispatcher.llm.aclose()
-    assert "1 message(s) still unanswered" in caplog.text
+    assert "1 message(s) not finished" in caplog.text
+    # not lost: left in the intake stream, waiting for the next worker
+    assert (await dispatcher.stream.backlog())[0] == 1
 
 
 async def test_a_denial_of_suicidal_thoughts_gets_the_answer_with_the_crisis_line(
@@ -680,15 +685,17 @@ async def test_staff_alerts_made_while_redis_is_down_reach_staff_when_it_returns
     """An emergency and a withheld answer during a Redis outage: the patient is answered at
     once, and both chats are in the staff queue once Redis is back."""
     fake.reply = "You definitely have cancer. Take 50 ibuprofen tablets at once."
+    fake.delay = 0.3
     async with RedisOutage(redis_url) as door:
         settings = make_settings(door.url, prefix, tmp_path, ollama_host=fake.url)
         through = aioredis.Redis.from_url(door.url, socket_timeout=1, socket_connect_timeout=1)
         recorder = Recorder()
         dispatcher = await start(settings, recorder, through)
         try:
+            await dispatcher.submit(inbound("What does this lump on my neck mean?", "w"))
+            await model_busy(fake)  # stored and taken up: now Redis goes away
             door.cut()
             await dispatcher.submit(inbound("我不想活了，药已经准备好了", "e"))
-            await dispatcher.submit(inbound("What does this lump on my neck mean?", "w"))
             await recorder.wait_for(1, "e")
             [withheld] = await recorder.wait_for(1, "w")
             assert withheld.kind is OutboundKind.HANDOFF
@@ -701,6 +708,7 @@ async def test_staff_alerts_made_while_redis_is_down_reach_staff_when_it_returns
                 await eventually(
                     lambda key=key: _waiting(HandoffStore(redis_client, prefix, 60), key)
                 )
+            await dispatcher.drain()  # and the answered message leaves the stream
         finally:
             door.restore()
             await dispatcher.aclose()
@@ -712,7 +720,7 @@ async def _waiting(store: HandoffStore, key: str) -> bool:
     return await store.state(key) is HandoffState.WAITING
 
 
-async def test_a_shutdown_that_cannot_finish_hands_every_unanswered_chat_to_staff(
+async def test_a_shutdown_that_cannot_finish_leaves_the_rest_for_the_next_worker(
     fake: FakeOllama,
     redis_url: str,
     prefix: str,
@@ -720,8 +728,8 @@ async def test_a_shutdown_that_cannot_finish_hands_every_unanswered_chat_to_staf
     redis_client: aioredis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The model is slow and the drain runs out: each patient not answered is told a staff
-    member will reply, and the chat is in the staff queue; none is left without a word."""
+    """The model is slow and the drain runs out: nothing is sent, nothing acknowledged; the
+    next process to read the stream answers every message, each once."""
     import bot.dispatcher
 
     monkeypatch.setattr(bot.dispatcher, "SHUTDOWN_DRAIN_S", 0.5)
@@ -731,12 +739,24 @@ async def test_a_shutdown_that_cannot_finish_hands_every_unanswered_chat_to_staf
     dispatcher = await start(settings, recorder, redis_client)
     chats = ["s1", "s2", "s3"]
     for chat in chats:
-        await dispatcher.submit(inbound("复诊需要带什么材料？", chat))
+        await dispatcher.submit(inbound(f"复诊需要带什么材料？{chat}", chat))
     await model_busy(fake)
     await dispatcher.aclose()
     await dispatcher.llm.aclose()
-    staff = HandoffStore(redis_client, prefix, 60)
+    assert recorder.sent == []
+    assert (await dispatcher.stream.backlog())[0] == 3
+
+    fake.delay = 0.0
+    fake.reply = lambda body: "答:" + last_user_text(body)
+    after = Recorder()
+    successor = await start(settings, after, redis_client)
+    successor.start()
+    try:
+        await successor.drain()
+    finally:
+        await successor.aclose()
+        await successor.llm.aclose()
     for chat in chats:
-        [told] = recorder.to(chat)
-        assert told.kind is OutboundKind.NOTICE and "工作人员" in told.text
-        assert await staff.state(f"{CHANNEL}:{chat}") is HandoffState.WAITING
+        [answer] = after.to(chat)
+        assert answer.kind is OutboundKind.ANSWER
+        assert f"答:复诊需要带什么材料？{chat}" in answer.text
