@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
+from adapters.base import FastAnswer
 from bot import front
 from bot.front import FAST_ROUTES
 from bot.server import MAX_BODY_BYTES
-from tests.support import Served, served
+from tests.support import Served, eventually, served
 
 READ_S = 10.0
 
@@ -31,12 +32,17 @@ class Fast:
     headers: list[Mapping[bytes, bytes]] = field(default_factory=list)
     decline: bool = False
     fail: bool = False
+    later: list[asyncio.Future[bytes | None]] | None = None  # answers still to come
 
-    def __call__(self, query: str, headers: Mapping[bytes, bytes], body: bytes) -> bytes | None:
+    def __call__(self, query: str, headers: Mapping[bytes, bytes], body: bytes) -> FastAnswer:
         self.seen.append((query, body))
         self.headers.append(headers)
         if self.fail:
             raise RuntimeError("handler failed")
+        if self.later is not None:
+            answer: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+            self.later.append(answer)
+            return answer
         return None if self.decline else b"fast:" + body
 
 
@@ -284,3 +290,23 @@ async def test_a_client_that_stops_reading_loses_no_answer() -> None:
         await asyncio.wait_for(sending, READ_S)
         conn.close()
     assert bodies == [big + str(i).encode() for i in range(count)]
+
+
+async def test_an_answer_still_to_come_is_written_when_it_comes() -> None:
+    """A handler may answer with a future (a delivery acknowledged once it is stored): the
+    response waits for it; a future that says None gives the request to aiohttp."""
+    fast = Fast(later=[])
+    async with app_with(fast) as server:
+        first, second = await Raw.open(server.port), await Raw.open(server.port)
+        await first.send(post("/fast?q=1", b"a"))
+        await second.send(post("/fast?q=2", b"b"))
+        later = fast.later
+        assert later is not None
+        await eventually(lambda: len(later) == 2)
+        of_second = [body for _, body in fast.seen].index(b"b")
+        later[of_second].set_result(None)  # declined after all: aiohttp's route answers
+        later[1 - of_second].set_result(b"stored")
+        assert (await first.response())[2] == b"stored"
+        assert (await second.response())[2] == b"full:2:b"
+        first.close()
+        second.close()

@@ -33,6 +33,7 @@ async def test_health_and_readiness(redis_url: str, prefix: str, tmp_path: Path)
             body = await ready.json()
             assert ready.status == 200, body
             assert body["checks"]["redis"]["ok"] and body["checks"]["llm"]["ok"]
+            assert body["checks"]["intake"] == {"ok": True, "waiting": 0, "oldest_s": 0.0}
             fake.models = ["llama3:8b"]
             missing = await client.get("/readyz")
             assert missing.status == 503
@@ -204,3 +205,39 @@ def test_json_log_entries_name_the_conversation_by_its_tag() -> None:
     entry = json.loads(JsonLogFormatter().format(record))
     assert entry["conversation"] == "3f9a0c1d2e"
     assert entry["message"] == "emergency conv=3f9a0c1d2e category=cardiac"
+
+
+class HookedChannel(RecordingChannel):
+    """A recording channel with a webhook."""
+
+    path = "/hook"
+
+    def routes(self) -> Sequence[web.AbstractRouteDef]:
+        async def hook(request: web.Request) -> web.Response:
+            return web.Response(text="taken")
+
+        return [web.post(self.path, hook)]
+
+
+async def test_a_worker_takes_no_webhooks(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    settings = make_settings(redis_url, prefix, tmp_path, role="worker")
+    async with TestClient(TestServer(build_app(settings, [HookedChannel()]))) as client:
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.post(HookedChannel.path, data=b"{}")).status == 404
+    web_only = make_settings(redis_url, prefix, tmp_path, role="web")
+    async with TestClient(TestServer(build_app(web_only, [HookedChannel()]))) as client:
+        assert (await client.post(HookedChannel.path, data=b"{}")).status == 200
+
+
+def test_the_vault_key_without_a_setting_is_kept_in_the_data_directory(tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.vault_cipher import KEY_FILE, vault_key
+
+    settings = load_settings(_env_file=None, data_dir=tmp_path / "data")
+    key = vault_key(settings)
+    assert vault_key(settings) == key  # a second process on this machine reads the same key
+    path = tmp_path / "data" / KEY_FILE
+    assert path.read_text().strip() == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    given = load_settings(_env_file=None, data_dir=tmp_path / "data", vault_key=TEST_VAULT_KEY)
+    assert vault_key(given) == TEST_VAULT_KEY
