@@ -615,19 +615,24 @@ class Dispatcher:
                 turn.replied = verdict == "sent"
                 turn.lost = verdict == "lost"
                 return
-        await self._send(out)
+        sent = await self._send(out)
         turn.replied = True
+        if sent and turn.entry is not None and self.worker is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.stream.mark_sent(turn.entry)
 
     async def _no_reply(self, msg: Inbound) -> None:
         sender = self.senders.get(msg.channel)
         if isinstance(sender, NoReply):
             await quietly(sender.no_reply(msg), "no-reply notice")
 
-    async def _send(self, out: Outbound) -> None:
+    async def _send(self, out: Outbound) -> bool:
+        """Hand ``out`` to its channel; whether the channel took it (failures are logged
+        and counted, never raised)."""
         sender = self.senders.get(out.channel)
         if sender is None:
             log.error("no sender for channel %s", out.channel)
-            return
+            return False
         try:
             await sender.send(out)
         except Exception as exc:
@@ -635,8 +640,9 @@ class Dispatcher:
             log.error(
                 "send failed channel=%s kind=%s (%s)", out.channel, out.kind, type(exc).__name__
             )
-        else:
-            metrics.REPLIES.labels(out.channel, out.kind.value).inc()
+            return False
+        metrics.REPLIES.labels(out.channel, out.kind.value).inc()
+        return True
 
     # -------------------------------------------------------------- lifecycle
 

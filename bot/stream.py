@@ -20,11 +20,11 @@ the dead-letter stream, and its conversation to staff: never silently away.
 
 Entries hold the message sealed with the vault key (Fernet): raw patient text never sits in
 Redis in clear. A finished entry is acknowledged and deleted (``XACK``, ``XDEL``), so a
-stream's length is its backlog. Each reply also leaves an *outbox* mark (conversation,
-message id) in the same round trip: a reclaimed entry whose reply was sent is only
+stream's length is its backlog. Each reply leaves an *outbox* mark (conversation, message
+id) the moment the platform took it: a reclaimed entry whose reply was sent is only
 acknowledged, not answered again (``check_delivery``). The one window left is between a
-platform's "sent" and that round trip, well under a millisecond: a worker killed exactly
-there sends that one reply twice rather than not at all.
+platform's "sent" and that mark reaching Redis: a worker killed exactly there sends that one
+reply twice rather than not at all (no platform offers an idempotent send to close it).
 """
 
 from __future__ import annotations
@@ -222,9 +222,15 @@ class IntakeStream:
             return "go"
         return verdict.decode() if isinstance(verdict, bytes) else str(verdict)
 
+    async def mark_sent(self, entry: Entry) -> None:
+        """The reply to ``entry`` went out: written the moment the platform took it, so that
+        the window in which a killed worker's reply is sent again is as short as can be."""
+        await self.redis.set(self.outbox_key(entry.msg), b"1", ex=OUTBOX_TTL_S)
+
     async def finish(self, entries: list[tuple[Entry, bool]]) -> None:
         """Acknowledge and delete finished entries; those whose reply was sent leave their
-        outbox mark in the same round trip. Raises on Redis errors (the caller retries)."""
+        outbox mark again in the same round trip (in case the first did not make it).
+        Raises on Redis errors (the caller retries)."""
         pipe = self.redis.pipeline(transaction=False)
         for entry, sent in entries:
             if sent:
