@@ -87,8 +87,10 @@ class ChannelContext:
     """Whether a conversation is waiting for or held by staff."""
     answers_at_intake: Callable[[Inbound], bool]
     """Whether ``submit`` will answer this message before it returns (an emergency: its
-    reply needs no model). Channels that acknowledge deliveries before handing them on use
-    it to keep such replies in the acknowledgement. Cheap and pure: no I/O."""
+    reply needs no model); also True for a message too long to read on the event loop, which
+    ``submit`` reads in a thread (so it is handed on with ``submit``, as an emergency would
+    be). Channels that acknowledge deliveries before handing them on use it to keep such
+    replies in the acknowledgement. Cheap and pure: no I/O."""
 
 
 class Sender(Protocol):

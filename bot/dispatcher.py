@@ -34,7 +34,7 @@ from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
-from bot.intake import IntakeCheck
+from bot.intake import OFF_LOOP_CHARS, IntakeCheck
 from bot.llm import LLMClient
 from bot.models import (
     ButtonId,
@@ -65,11 +65,6 @@ REDIS_ERRORS = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
 # back or STAFF_ALERT_RETRY_S have passed: it reaches the staff queue when Redis returns.
 STAFF_ALERT_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 STAFF_ALERT_RETRY_S = 900.0
-
-
-# Messages longer than this are masked and assessed in a worker thread, not on the event loop
-# (a 2,000-character message takes about 40 ms; a thread hop costs far less than that).
-OFF_LOOP_CHARS = 2000
 
 
 def _mask_and_assess(turn: Turn) -> tuple[str, Assessment]:
@@ -167,7 +162,7 @@ class Dispatcher:
         stored in the intake stream. Raises ``NotAccepted`` when it was not accepted."""
         if self._closing:
             raise DispatcherClosed("dispatcher is shutting down")
-        lang, assessment = self.intake.take(msg)
+        lang, assessment = await self.intake.take_off_loop(msg)
         if assessment is not None:
             metrics.MESSAGES.labels(msg.channel, msg.kind.value).inc()
             await self._emergency(msg, lang, assessment)

@@ -184,6 +184,34 @@ async def test_a_long_message_is_masked_and_assessed_off_the_loop_as_well(
     assert PHONE.encode() not in stored
 
 
+async def test_a_long_emergency_is_read_off_the_loop_and_answered_at_intake(
+    pipeline: Any, fake: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake's emergency check of a long message runs in a worker thread too (the event
+    loop keeps answering webhooks), and its emergency is still answered before submit
+    returns, with no model."""
+    import threading
+
+    dispatcher, recorder = pipeline
+    threads: list[bool] = []
+    real_assess = intake_module.assess
+
+    def watched(text: str, lang: str, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_assess(text, lang, **kwargs)
+
+    monkeypatch.setattr(intake_module, "assess", watched)
+    filler = "我想咨询一下医保报销的流程和需要带的材料。" * (OFF_LOOP_CHARS // 20)
+    msg = inbound(f"{filler}我爸爸突然胸口剧痛，喘不上气，满头大汗。{filler}")
+    assert dispatcher.answers_at_intake(msg)  # "perhaps": submit reads it
+    assert threads == []  # not read on the loop
+    await dispatcher.submit(msg)
+    [out] = recorder.sent  # answered before submit returned
+    assert out.kind is OutboundKind.EMERGENCY and "120" in out.text
+    assert threads == [False]
+    assert fake.chat_bodies == []
+
+
 async def test_history_is_masked_and_stable_across_messages(
     pipeline: Any, fake: FakeOllama
 ) -> None:
