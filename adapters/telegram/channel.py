@@ -27,7 +27,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import UpdateType
+from telegram.constants import FloodLimit, UpdateType
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -40,7 +40,7 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext, FastAnswer, FastHandler, NotAccepted, StaffAlerts
-from adapters.telegram.limits import PriorityRateLimiter, SendPriority
+from adapters.telegram.limits import PriorityRateLimiter, SendPriority, SharedBudget
 from adapters.telegram.parse import LANGUAGE_LABELS, Parsed, parse_update, urgency_probe
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.send import chat_tag as chat_tag
@@ -163,6 +163,14 @@ class TelegramChannel:
 
     async def start(self, context: ChannelContext) -> None:
         self._context = context
+        limiter = self.bot.rate_limiter
+        if isinstance(limiter, PriorityRateLimiter):
+            # the bot's flood limit holds for all replicas together
+            limiter.share(
+                SharedBudget(
+                    context.redis, self.settings.redis_prefix, FloodLimit.MESSAGES_PER_SECOND
+                )
+            )
         self._workers = [asyncio.create_task(self._intake_worker()) for _ in range(INTAKE_WORKERS)]
         try:
             await asyncio.wait_for(self.bot.initialize(), START_TIMEOUT_S)

@@ -16,6 +16,11 @@ takes its unit of capacity nothing goes over the limit.
 A call's priority is its ``rate_limit_args`` (every PTB Bot method takes one); without it a
 call is ``SendPriority.ORDINARY``. Calls without a ``chat_id`` (getMe, answerCallbackQuery,
 setWebhook...) are not counted, as in PTB, but they too wait out a ``retry_after``.
+
+The limits are the bot's, not a process's: with several replicas, a ``SharedBudget`` (a moving
+window in Redis, the `limits` library) counts every replica's calls against the bot's overall
+limit, taken by the caller at the front of the gate, after its own bucket. If Redis cannot
+answer, each replica keeps to its own bucket alone.
 """
 
 from __future__ import annotations
@@ -25,13 +30,18 @@ import contextlib
 import heapq
 import itertools
 import logging
+import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -105,16 +115,54 @@ class _Lane:
         self.bucket = AsyncLimiter(max_rate, period_s)
         self.gate = _Gate()
 
-    async def take(self, priority: int, first: Callable[[], Awaitable[None]] | None = None) -> None:
-        """One unit of capacity, in priority order; ``first`` is awaited while at the front."""
+    async def take(
+        self,
+        priority: int,
+        first: Callable[[], Awaitable[None]] | None = None,
+        then: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """One unit of capacity, in priority order; ``first`` is awaited while at the front,
+        ``then`` once the unit is taken (still at the front)."""
         async with self.gate.turn(priority):
             if first is not None:
                 await first()
             await self.bucket.acquire()
+            if then is not None:
+                await then()
 
     @property
     def idle(self) -> bool:
         return self.gate.idle and self.bucket.has_capacity(self.bucket.max_rate)
+
+
+class SharedBudget:
+    """The bot's overall budget across replicas: a moving window in Redis."""
+
+    KEY = "overall"
+
+    def __init__(self, redis: aioredis.Redis, prefix: str, amount: int, period_s: int = 1) -> None:
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=f"{prefix}:telegram:flood",
+            # documented option, though the library's type hints do not list it
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._item = RateLimitItemPerSecond(amount, period_s)
+
+    async def take(self) -> None:
+        """Wait until every replica together has room for one more call; at once when Redis
+        cannot say (the replica's own bucket still applies)."""
+        while True:
+            try:
+                if await self._limiter.hit(self._item, self.KEY):
+                    return
+                stats = await self._limiter.get_window_stats(self._item, self.KEY)
+            except Exception as exc:
+                log.warning("Telegram's shared flood budget unavailable (%s)", type(exc).__name__)
+                return
+            await asyncio.sleep(min(1.0, max(0.01, stats.reset_time - time.time())))
 
 
 class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
@@ -132,6 +180,15 @@ class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
         self._groups: dict[int | str, _Lane] = {}
         self._max_retries = max_retries
         self._paused_until = 0.0  # loop time before which no call goes out (a retry_after)
+        self._shared: SharedBudget | None = None
+
+    def share(self, budget: SharedBudget) -> None:
+        """Count calls against the bot's budget shared by every replica as well."""
+        self._shared = budget
+
+    async def _take_shared(self) -> None:
+        if self._shared is not None:
+            await self._shared.take()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -171,7 +228,7 @@ class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
         group = self._group(chat_id)
         if group is not None:
             await group.take(priority)
-        await self._overall.take(priority, first=self._sit_out_pause)
+        await self._overall.take(priority, first=self._sit_out_pause, then=self._take_shared)
 
     def _group(self, chat_id: object) -> _Lane | None:
         """The group budget for a group or channel chat (negative id or @name), else None."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from adapters.telegram.limits import PriorityRateLimiter, SendPriority
+import redis.asyncio as aioredis
+
+from adapters.telegram.limits import PriorityRateLimiter, SendPriority, SharedBudget
 
 
 class _Calls:
@@ -55,3 +57,31 @@ async def test_waiting_calls_go_emergency_then_handoff_then_ordinary() -> None:
     ]
     await asyncio.gather(*waiting)
     assert calls.sent[10:] == ["at bucket", "emergency", "handoff", "ordinary"]
+
+
+async def test_replicas_share_the_bots_budget_through_redis(
+    redis_client: aioredis.Redis, prefix: str
+) -> None:
+    """Two replicas' limiters, each allowing plenty, share a budget of 3 calls per 2 s in
+    Redis: together they never have more than 3 calls out within one window, and every
+    call goes out in the end."""
+    replicas = []
+    for _ in range(2):
+        limiter = PriorityRateLimiter(overall_per_second=100)
+        limiter.share(SharedBudget(redis_client, prefix, 3, period_s=2))
+        replicas.append(_Calls(limiter))
+    tasks = [calls.request(f"{n}-{i}") for n, calls in enumerate(replicas) for i in range(4)]
+    await asyncio.sleep(0.5)  # a sample inside the first window, not a timing assertion
+    assert 1 <= sum(len(calls.sent) for calls in replicas) <= 3
+    await asyncio.gather(*tasks)
+    assert sum(len(calls.sent) for calls in replicas) == 8
+
+
+async def test_without_redis_each_replica_keeps_to_its_own_budget() -> None:
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    limiter = PriorityRateLimiter(overall_per_second=100)
+    limiter.share(SharedBudget(dead, "careline-test-nowhere", 1))
+    calls = _Calls(limiter)
+    await asyncio.gather(*(calls.request(f"m{i}") for i in range(3)))
+    assert calls.sent == ["m0", "m1", "m2"]
+    await dead.aclose()
