@@ -163,6 +163,7 @@ class TelegramChannel:
 
     async def start(self, context: ChannelContext) -> None:
         self._context = context
+        self._sender.share(context.redis, self.settings.redis_prefix)
         limiter = self.bot.rate_limiter
         if isinstance(limiter, PriorityRateLimiter):
             # the bot's flood limit holds for all replicas together

@@ -10,12 +10,14 @@ keyboard rides on the last part.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ChatAction, InlineKeyboardButtonLimit, MessageLimit, ParseMode
@@ -33,6 +35,7 @@ from adapters.telegram.text import (
     to_html,
 )
 from bot import replies
+from bot.aio import OwnedTasks
 from bot.config import HospitalProfile
 from bot.models import (
     Button,
@@ -58,6 +61,8 @@ SEND_ATTEMPTS = 3  # network failures (not Bad Request) before the send is given
 SEND_ATTEMPTS_URGENT = 6  # the same for an emergency reply: about 7.5 s of trying, not 1.5 s
 SEND_BACKOFF_S = 0.5
 REGION_HINTS_KEPT = 10_000
+REGION_HINT_TTL_S = 30 * 24 * 3600  # in Redis, for the replica that answers the chat
+REGION_LOOKUP_S = 0.3  # an emergency reply never waits longer than this for the hint
 
 
 def chat_tag(chat_id: int | str) -> str:
@@ -77,16 +82,46 @@ class TelegramSender:
     def __init__(self, bot: ExtBot[SendPriority], hospital: HospitalProfile) -> None:
         self.bot = bot
         self.hospital = hospital
-        # The region each chat's language code names (emergency numbers abroad).
+        # The region each chat's language code names (emergency numbers abroad): kept here
+        # and, once ``share`` names Redis, there too, for the replica that answers the chat.
         self._regions: OrderedDict[str, str] = OrderedDict()
+        self._redis: aioredis.Redis | None = None
+        self._region_prefix = ""
         self._calls_in_flight = 0
         self._courtesy_budget = AsyncLimiter(COURTESY_PER_SECOND, 1)
+        self._tasks = OwnedTasks()
+
+    def share(self, redis: aioredis.Redis, prefix: str) -> None:
+        """Keep region hints in Redis too, for every replica."""
+        self._redis = redis
+        self._region_prefix = f"{prefix}:telegram:region:"
 
     def remember_region(self, conversation_id: str, region: str) -> None:
+        if self._regions.get(conversation_id) != region and self._redis is not None:
+            self._tasks.spawn(self._store_region(conversation_id, region))
         self._regions[conversation_id] = region
         self._regions.move_to_end(conversation_id)
         while len(self._regions) > REGION_HINTS_KEPT:
             self._regions.popitem(last=False)
+
+    async def _store_region(self, conversation_id: str, region: str) -> None:
+        assert self._redis is not None
+        with contextlib.suppress(Exception):  # a hint: its loss costs a line of numbers
+            async with asyncio.timeout(REGION_LOOKUP_S):
+                key = self._region_prefix + conversation_id
+                await self._redis.set(key, region, ex=REGION_HINT_TTL_S)
+
+    async def region(self, conversation_id: str) -> str | None:
+        """The chat's region hint: this replica's, else the one another replica stored."""
+        region = self._regions.get(conversation_id)
+        if region is not None or self._redis is None:
+            return region
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(REGION_LOOKUP_S):
+                stored = await self._redis.get(self._region_prefix + conversation_id)
+                if stored:
+                    return str(stored.decode() if isinstance(stored, bytes) else stored)
+        return None
 
     def buttons(self, lang: str) -> tuple[Button, ...]:
         """The standard choices: a staff member, the emergency numbers."""
@@ -120,7 +155,7 @@ class TelegramSender:
         text = out.text
         urgent = out.kind is OutboundKind.EMERGENCY or ButtonId.EMERGENCY_NUMBERS in ref.tags
         if urgent:
-            region = self._regions.get(out.conversation_id)
+            region = await self.region(out.conversation_id)
             if region is not None and region != self.hospital.region:
                 text = f"{text}\n{numbers_abroad(region, out.lang, self.hospital)}"
         languages = "start" in ref.tags or "lang_choice" in ref.tags

@@ -402,7 +402,16 @@ class WeChatChannel:
                 k: t for k, t in self._transferred.items() if now - t < TRANSFER_MEMORY_S
             }
             self._transferred[msg.message_id] = now
+            # and for the worker that handles the message, on whichever replica
+            await fast(self.store.mark_transferred(msg.message_id, TRANSFER_MEMORY_S), "transfer")
         return transfer
+
+    async def _was_transferred(self, message_id: str | None) -> bool:
+        if message_id is None or not self.cfg.wechat_transfer_customer_service:
+            return False
+        if message_id in self._transferred:
+            return True
+        return bool(await fast(self.store.transferred(message_id), "transfer read"))
 
     # ---------------------------------------------------------------------- send
 
@@ -418,7 +427,7 @@ class WeChatChannel:
             else:
                 self._tasks.spawn(self.replies.remember_inline(out, INLINE_STORE_TIMEOUT_S))
             return
-        if out.reply_to in self._transferred and out.kind is not OutboundKind.EMERGENCY:
+        if out.kind is not OutboundKind.EMERGENCY and await self._was_transferred(out.reply_to):
             log.info("WeChat notice not sent: chat transferred conv=%s", tag(out.conversation_id))
             return
         if self.passive:

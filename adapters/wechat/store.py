@@ -191,6 +191,14 @@ class WeChatStore:
             "args": [DELIVERY_TTL_S, "1" if carry else "0", SERVICE_WINDOW_S if interaction else 0],
         }
 
+    async def mark_transferred(self, message_id: str, ttl_s: float) -> None:
+        """The message went to WeChat's own customer service: careline's notices for it are
+        not sent, by whichever replica handles it."""
+        await self._redis.set(self._msg(message_id, "transferred"), b"1", ex=int(ttl_s))
+
+    async def transferred(self, message_id: str) -> bool:
+        return bool(await self._redis.exists(self._msg(message_id, "transferred")))
+
     async def forget_delivery(self, message_id: str) -> None:
         """Undo a claim that could not be handed on, so WeChat's next delivery counts as new."""
         await self._redis.delete(self._msg(message_id, "n"))

@@ -24,7 +24,7 @@ from adapters.telegram.channel import (
     WEBHOOK_PATH,
     TelegramChannel,
 )
-from adapters.telegram.send import SEND_ATTEMPTS, SEND_ATTEMPTS_URGENT
+from adapters.telegram.send import SEND_ATTEMPTS, SEND_ATTEMPTS_URGENT, TelegramSender
 from adapters.telegram.text import MessageRef, region_hint, split_text, utf16_len
 from bot.handoff import HandoffState, HandoffStore
 from bot.models import Button, Outbound, OutboundKind
@@ -378,6 +378,20 @@ async def test_emergency_numbers_button_adds_the_local_number_for_a_hinted_regio
     shown = visible_text((await tg.wait_sent(1))[0]["text"], "HTML")
     assert "Ambulance: 120" in shown  # the hospital's numbers first
     assert "the United Kingdom" in shown and "999" in shown
+
+
+async def test_a_region_hint_reaches_the_replica_that_answers_the_chat(tg: Harness) -> None:
+    """The hint is read where the update arrives; the chat may be answered (a model-found
+    emergency, the numbers button) by a worker on another replica, which finds it in Redis."""
+    assert await tg.post(callback_update("b:emergency_numbers", language_code="en-GB")) == 200
+    await tg.wait_sent(1)
+    elsewhere = TelegramSender(tg.channel.bot, tg.channel.hospital)
+    elsewhere.share(tg.redis, tg.prefix)
+
+    async def hinted() -> bool:
+        return await elsewhere.region(str(PATIENT_ID)) == "UK"
+
+    await eventually(hinted)
 
 
 # --------------------------------------------------------------------- emergencies

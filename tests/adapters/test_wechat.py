@@ -692,9 +692,11 @@ async def test_transfer_to_wechat_customer_service_when_escalated(
     async with harness(
         redis_url, prefix, tmp_path, redis_client, wechat_transfer_customer_service=True
     ) as h:
-        ask, _ = h.push.text(USER, "转人工")
+        ask, ask_id = h.push.text(USER, "转人工")
         _, reply, _ = await h.post(ask)
         assert reply is not None and reply["MsgType"] == "transfer_customer_service"
+        # any replica's worker finds the message transferred, and keeps its notice back
+        assert await h.channel.store.transferred(str(ask_id))
         staff = HandoffStore(redis_client, prefix, 60)
         await eventually(lambda: _waiting_for_staff(staff, f"wechat:{USER}"))
         more, _ = h.push.text(USER, "我的报告什么时候出")
