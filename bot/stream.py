@@ -406,6 +406,13 @@ class StreamWorker:
                     self._kick_flush()
                 await self._read()
                 tries = 0
+            except redis.exceptions.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis restarted without its data (no append-only file): the streams and
+                # their group are made again; what was stored is gone with it
+                log.error("intake stream's consumer group missing (Redis lost its data?)")
+                await self._until_ok(self.stream.ensure_groups)
             except REDIS_ERRORS as exc:
                 wait = RETRY_BACKOFF_S[min(tries, len(RETRY_BACKOFF_S) - 1)]
                 tries += 1
@@ -523,12 +530,12 @@ class StreamWorker:
         order; entries taken too often go to the dead letters."""
         key = self.stream.key(shard)
         start = "-"
-        while True:
+        while True:  # the pending entries, in pages
             pending: Any = await self.redis.xpending_range(
                 key, GROUP, min=start, max="+", count=500
             )
             if not pending:
-                return
+                break
             ids, buried = [], []
             for item in pending:
                 if item["times_delivered"] >= MAX_DELIVERIES:
@@ -552,8 +559,19 @@ class StreamWorker:
                         self._finished.append((Entry(shard, entry_id, _NOTHING, 0.0), False))
             last = pending[-1]["message_id"]
             if len(pending) < 500:
-                return
+                break
             start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+        await self._forget_old_consumers(key)
+
+    async def _forget_old_consumers(self, key: str) -> None:
+        """Consumers of stopped processes with nothing pending are removed from the group
+        (each process run reads under a name of its own)."""
+        consumers: Any = await self.redis.xinfo_consumers(key, GROUP)
+        for consumer in consumers:
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name != self.name and not consumer["pending"] and consumer["idle"] > self._lease_ms:
+                await self.redis.xgroup_delconsumer(key, GROUP, name)
 
 
 def _accepted(fields: dict[bytes, bytes] | None) -> float:

@@ -94,3 +94,20 @@ async def test_metrics_carry_no_patient_text_or_ids(
     text = await (await client.get("/metrics")).text()
     for secret in ("王秀英", "13912345678", "头疼", "conv-secret-42"):
         assert secret not in text
+
+
+async def test_metrics_show_the_intake_stream(served: tuple[RecordingChannel, TestClient]) -> None:
+    channel, client = served
+    await channel.submit("s1", "请问周末门诊开吗？")
+    await channel.wait_for(lambda: len(channel.to("s1")) == 1)
+
+    async def holds_every_shard() -> bool:
+        samples = await scrape(client)
+        return samples.get(("careline_stream_shards_held", ())) == 8.0
+
+    await eventually(holds_every_shard)  # the only worker holds every shard
+    samples = await scrape(client)
+    for name in ("careline_stream_backlog", "careline_stream_oldest_seconds"):
+        assert (name, ()) in samples
+    assert ("careline_stream_reclaimed_total", ()) in samples
+    assert ("careline_stream_dead_letters_total", ()) in samples

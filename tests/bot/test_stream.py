@@ -199,3 +199,40 @@ async def test_group_creation_is_idempotent(
     await stream.ensure_groups()
     groups = await redis_client.xinfo_groups(stream.key(0))
     assert [g["name"] for g in groups] == [GROUP.encode()]
+
+
+async def test_a_redis_that_lost_its_data_gets_its_groups_back(
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+) -> None:
+    """Redis restarted without an append-only file: the streams and their consumer group are
+    gone. The worker makes them again and goes on reading what arrives next."""
+    worker, taker = new_worker(stream, workers, "w1")
+    await eventually(lambda: len(worker.held) == SHARDS)
+    await redis_client.delete(*(stream.key(shard) for shard in range(SHARDS)))
+    await stream.append_many([(message("after", 1), None)])
+    await eventually(lambda: [e.msg.conversation_id for e in taker.taken] == ["after"])
+
+
+async def test_consumers_of_stopped_processes_leave_the_group(
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+) -> None:
+    """Each process run reads under a name of its own; a new owner of a shard removes the
+    names that have nothing pending, so the group does not grow with every restart."""
+    first, taker = new_worker(stream, workers, "old-run")
+    await stream.append_many([(message("c", 1), None)])
+    await eventually(lambda: len(taker.taken) == 1)
+    taker.finish_all()
+    await eventually(lambda: _backlog_is(stream, 0))
+    await first.stop()
+    shard = stream.shard_of("telegram:c")
+    names = [c["name"] for c in await redis_client.xinfo_consumers(stream.key(shard), GROUP)]
+    assert names == [b"old-run"]
+    await asyncio.sleep(1.1)  # idle longer than a lease
+    second, _ = new_worker(stream, workers, "new-run")
+    await eventually(lambda: shard in second.held)
+
+    async def only_the_new_run() -> bool:
+        consumers = await redis_client.xinfo_consumers(stream.key(shard), GROUP)
+        return [c["name"] for c in consumers] in ([], [b"new-run"])
+
+    await eventually(only_the_new_run)
