@@ -328,13 +328,22 @@ class WeChatChannel:
                 return await self._inline_reply(msg, inline)
             if transfer:
                 return TRANSFER
-        elif not self.passive:
-            # A repeat delivery: the answer is on its way through the API, unless it was an
-            # inline reply (the first response got lost): then that again.
-            stored = await fast(self.store.replies(msg.message_id), "replies read")
-            if stored and stored[0]:
-                return self.replies.compose(self.store.open(stored[0]), [], msg, None)[0]
-            return None
+        else:
+            if not self.context.answers_at_intake(msg):
+                # A repeat delivery: the process that counted the first may have died before
+                # storing the message. Stored now if it was not (once, however many replicas
+                # try).
+                try:
+                    await self.context.submit_first([(msg, self.store.stored_key(msg.message_id))])
+                except NotAccepted:
+                    return RETRY_LATER
+            if not self.passive:
+                # The answer is on its way through the API, unless it was an inline reply
+                # (the first response got lost): then that again.
+                stored = await fast(self.store.replies(msg.message_id), "replies read")
+                if stored and stored[0]:
+                    return self.replies.compose(self.store.open(stored[0]), [], msg, None)[0]
+                return None
         if not self.passive or not expects_reply:
             return None
         return await self.replies.reply(msg, request, arrived, delivery)
@@ -361,7 +370,10 @@ class WeChatChannel:
         captured: list[Outbound] = []
         self._inline[msg.message_id] = captured
         try:
-            await self._ctx.submit(msg)
+            if self._ctx.answers_at_intake(msg):
+                await self._ctx.submit(msg)  # an emergency: its reply rides in this response
+            else:  # stored once, whichever delivery stores it (see _handle)
+                await self._ctx.submit_first([(msg, self.store.stored_key(msg.message_id))])
         except NotAccepted as exc:
             # Shutting down, or Redis unavailable: let WeChat deliver again (perhaps to
             # another replica).

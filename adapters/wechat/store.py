@@ -167,6 +167,11 @@ class WeChatStore:
         n = await self._arrive(**self._arrival(message_id, openid, carry, interaction))
         return int(n)
 
+    def stored_key(self, message_id: str) -> str:
+        """Whether a message taken the full route (not the acknowledged batch) is stored in
+        the intake stream: set by the same script that stores it."""
+        return self._msg(message_id, "stored")
+
     def delivery_key(self, message_id: str) -> str:
         """The counter of a message's deliveries (``arrive`` counts in it too)."""
         return self._msg(message_id, "n")

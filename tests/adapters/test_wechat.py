@@ -686,6 +686,25 @@ async def test_passive_retry_on_another_replica_gets_the_answer(
     assert len(ollama.answer_bodies) == 1
 
 
+async def test_a_repeat_delivery_stores_what_a_dead_replica_counted_but_never_stored(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """Passive mode: the replica that counted the first delivery died before storing the
+    message (its count is in Redis, the message nowhere). WeChat's retry stores it and gets
+    the answer; a third delivery does not store it again."""
+    async with harness(
+        redis_url, prefix, tmp_path, redis_client, reply_mode="passive", wait_s=3.0
+    ) as h:
+        xml, message_id = h.push.text(USER, "抽血要空腹吗")
+        await redis_client.set(h.channel.store.delivery_key(str(message_id)), 1)
+        _, reply, _ = await h.post(xml)
+        assert reply is not None and reply["Content"].startswith(ANSWER)
+        _, again, _ = await h.post(xml)
+        assert again is not None and again["Content"].startswith(ANSWER)
+        await h.drain()
+    assert len(h.ollama.answer_bodies) == 1
+
+
 async def test_transfer_to_wechat_customer_service_when_escalated(
     redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
