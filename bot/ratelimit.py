@@ -17,19 +17,24 @@ from limits.aio.strategies import MovingWindowRateLimiter
 log = logging.getLogger(__name__)
 
 
+def moving_window(redis: aioredis.Redis, key_prefix: str) -> MovingWindowRateLimiter:
+    """A `limits` moving-window limiter kept in careline's Redis, on its connection pool."""
+    storage = RedisStorage(
+        "async+redis://",
+        implementation="redispy",
+        key_prefix=key_prefix,
+        # documented option, though the library's type hints do not list it
+        connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+    )
+    return MovingWindowRateLimiter(storage)
+
+
 class ConversationLimiter:
     def __init__(self, redis: aioredis.Redis, prefix: str, rate: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self.rate: RateLimitItem = parse(rate)
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            key_prefix=f"{prefix}:rl",
-            # documented option, though the library's type hints do not list it
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-        )
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = moving_window(redis, f"{prefix}:rl")
 
     async def allow(self, conversation: str) -> bool:
         try:

@@ -29,12 +29,11 @@ import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from limits import parse
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.handoff import EventType, HandoffStore
+from bot.ratelimit import moving_window
 
 SESSION_TTL_S = 12 * 3600
 TOKEN_BYTES = 32
@@ -88,13 +87,7 @@ class StaffAccounts:
         self._redis = redis
         self._prefix = prefix
         self.audit = AuditLog(redis, prefix)
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            key_prefix=f"{prefix}:login-rl",
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-        )
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = moving_window(redis, f"{prefix}:login-rl")
         self._per_name = parse(LOGIN_RATE_PER_NAME)
         self._per_address = parse(LOGIN_RATE_PER_ADDRESS)
 

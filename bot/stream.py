@@ -375,14 +375,8 @@ class StreamWorker:
             try:
                 await self._flush()
             except REDIS_ERRORS as exc:
-                wait = RETRY_BACKOFF_S[min(tries, len(RETRY_BACKOFF_S) - 1)]
+                await _back_off(tries, "intake acknowledgements delayed", exc)
                 tries += 1
-                log.warning(
-                    "intake acknowledgements delayed (Redis %s), trying again in %.1f s",
-                    type(exc).__name__,
-                    wait,
-                )
-                await asyncio.sleep(wait)
 
     async def _flush(self) -> None:
         while self._finished:
@@ -414,14 +408,8 @@ class StreamWorker:
                 log.error("intake stream's consumer group missing (Redis lost its data?)")
                 await self._until_ok(self.stream.ensure_groups)
             except REDIS_ERRORS as exc:
-                wait = RETRY_BACKOFF_S[min(tries, len(RETRY_BACKOFF_S) - 1)]
+                await _back_off(tries, "intake worker: Redis unavailable", exc)
                 tries += 1
-                log.warning(
-                    "intake worker: Redis unavailable (%s), trying again in %.1f s",
-                    type(exc).__name__,
-                    wait,
-                )
-                await asyncio.sleep(wait)
 
     async def _until_ok(self, call: Callable[[], Any]) -> None:
         tries = 0
@@ -572,6 +560,13 @@ class StreamWorker:
             name = name.decode() if isinstance(name, bytes) else str(name)
             if name != self.name and not consumer["pending"] and consumer["idle"] > self._lease_ms:
                 await self.redis.xgroup_delconsumer(key, GROUP, name)
+
+
+async def _back_off(tries: int, what: str, exc: BaseException) -> None:
+    """Wait before trying Redis again, longer after each failure (up to 5 s)."""
+    wait = RETRY_BACKOFF_S[min(tries, len(RETRY_BACKOFF_S) - 1)]
+    log.warning("%s (Redis %s): trying again in %.1f s", what, type(exc).__name__, wait)
+    await asyncio.sleep(wait)
 
 
 def _accepted(fields: dict[bytes, bytes] | None) -> float:

@@ -40,12 +40,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from bot.ratelimit import moving_window
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +141,7 @@ class SharedBudget:
     KEY = "overall"
 
     def __init__(self, redis: aioredis.Redis, prefix: str, amount: int, period_s: int = 1) -> None:
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            key_prefix=f"{prefix}:telegram:flood",
-            # documented option, though the library's type hints do not list it
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-        )
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = moving_window(redis, f"{prefix}:telegram:flood")
         self._item = RateLimitItemPerSecond(amount, period_s)
 
     async def take(self) -> None:
