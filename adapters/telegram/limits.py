@@ -19,8 +19,9 @@ setWebhook...) are not counted, as in PTB, but they too wait out a ``retry_after
 
 The limits are the bot's, not a process's: with several replicas, a ``SharedBudget`` (a moving
 window in Redis, the `limits` library) counts every replica's calls against the bot's overall
-limit, taken by the caller at the front of the gate, after its own bucket. If Redis cannot
-answer, each replica keeps to its own bucket alone.
+limit, taken by the caller at the front of the gate, after its own bucket; and a 429's
+``retry_after`` told to one replica pauses them all. If Redis cannot answer, each replica
+keeps to its own bucket and pause alone.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.aio import OwnedTasks
 from bot.ratelimit import moving_window
 
 log = logging.getLogger(__name__)
@@ -136,19 +138,28 @@ class _Lane:
 
 
 class SharedBudget:
-    """The bot's overall budget across replicas: a moving window in Redis."""
+    """The bot's overall budget across replicas: a moving window in Redis, and the end of a
+    flood pause (a 429's ``retry_after``) that one replica was told about."""
 
     KEY = "overall"
 
     def __init__(self, redis: aioredis.Redis, prefix: str, amount: int, period_s: int = 1) -> None:
+        self._redis = redis
         self._limiter = moving_window(redis, f"{prefix}:telegram:flood")
         self._item = RateLimitItemPerSecond(amount, period_s)
+        self._pause_key = f"{prefix}:telegram:flood-pause"
 
     async def take(self) -> None:
-        """Wait until every replica together has room for one more call; at once when Redis
-        cannot say (the replica's own bucket still applies)."""
+        """Wait until no replica was told to pause and every replica together has room for
+        one more call; at once when Redis cannot say (the replica's own bucket and pause
+        still apply)."""
         while True:
             try:
+                until = await self._redis.get(self._pause_key)
+                paused = float(until) - time.time() if until else 0.0
+                if paused > 0:
+                    await asyncio.sleep(paused)
+                    continue
                 if await self._limiter.hit(self._item, self.KEY):
                     return
                 stats = await self._limiter.get_window_stats(self._item, self.KEY)
@@ -156,6 +167,12 @@ class SharedBudget:
                 log.warning("Telegram's shared flood budget unavailable (%s)", type(exc).__name__)
                 return
             await asyncio.sleep(min(1.0, max(0.01, stats.reset_time - time.time())))
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram asked this replica to wait: every replica waits."""
+        with contextlib.suppress(Exception):
+            until = time.time() + seconds
+            await self._redis.set(self._pause_key, repr(until), px=int(seconds * 1000) + 1)
 
 
 class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
@@ -174,6 +191,7 @@ class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
         self._max_retries = max_retries
         self._paused_until = 0.0  # loop time before which no call goes out (a retry_after)
         self._shared: SharedBudget | None = None
+        self._tasks = OwnedTasks()
 
     def share(self, budget: SharedBudget) -> None:
         """Count calls against the bot's budget shared by every replica as well."""
@@ -260,4 +278,6 @@ class PriorityRateLimiter(BaseRateLimiter[SendPriority]):
         )
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds + RETRY_MARGIN_S)
+        if self._shared is not None:
+            self._tasks.spawn(self._shared.pause(seconds + RETRY_MARGIN_S))
         log.info("Telegram flood control on %s: every call waits %.1f s", endpoint, seconds)

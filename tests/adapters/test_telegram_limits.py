@@ -7,8 +7,10 @@ import asyncio
 from typing import Any
 
 import redis.asyncio as aioredis
+from telegram.error import RetryAfter
 
 from adapters.telegram.limits import PriorityRateLimiter, SendPriority, SharedBudget
+from tests.support import eventually
 
 
 class _Calls:
@@ -85,3 +87,35 @@ async def test_without_redis_each_replica_keeps_to_its_own_budget() -> None:
     await asyncio.gather(*(calls.request(f"m{i}") for i in range(3)))
     assert calls.sent == ["m0", "m1", "m2"]
     await dead.aclose()
+
+
+async def test_a_flood_pause_told_to_one_replica_holds_them_all(
+    redis_client: aioredis.Redis, prefix: str
+) -> None:
+    told = PriorityRateLimiter(overall_per_second=100, max_retries=1)
+    told.share(SharedBudget(redis_client, prefix, 30))
+    other = PriorityRateLimiter(overall_per_second=100)
+    other.share(SharedBudget(redis_client, prefix, 30))
+    refusals = [RetryAfter(2)]
+
+    async def flooded(name: str) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return True
+
+    data = {"chat_id": 42, "text": "x"}
+    first = asyncio.create_task(
+        told.process_request(flooded, ("a",), {}, "sendMessage", data, None)
+    )
+    await eventually(lambda: not refusals)  # Telegram said "retry after 2 s" to the first
+    calls = _Calls(other)
+    await eventually(lambda: _paused(redis_client, prefix))
+    later = calls.request("from the other replica")
+    await asyncio.sleep(0.5)  # a sample inside the pause, not a timing assertion
+    assert calls.sent == []
+    assert await first and await later
+    assert calls.sent == ["from the other replica"]
+
+
+async def _paused(redis_client: aioredis.Redis, prefix: str) -> bool:
+    return bool(await redis_client.exists(f"{prefix}:telegram:flood-pause"))
