@@ -410,6 +410,11 @@ class StreamWorker:
             except REDIS_ERRORS as exc:
                 await _back_off(tries, "intake worker: Redis unavailable", exc)
                 tries += 1
+            except Exception as exc:
+                # A bug must not stop the reading for good: every message would wait forever.
+                log.error("intake worker: unexpected %s; going on", type(exc).__name__)
+                await _back_off(tries, "intake worker failed a round", exc)
+                tries += 1
 
     async def _until_ok(self, call: Callable[[], Any]) -> None:
         tries = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -53,34 +54,60 @@ def stream(redis_client: aioredis.Redis, prefix: str) -> IntakeStream:
     return IntakeStream(redis_client, prefix, SHARDS, TEST_VAULT_KEY)
 
 
+class Workers:
+    """Stream workers, each on a Redis connection of its own, as in separate processes."""
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self.made: list[tuple[StreamWorker, aioredis.Redis]] = []
+
+    def new(self, name: str) -> tuple[StreamWorker, Taker]:
+        client = aioredis.Redis.from_url(self.redis_url)
+        own = IntakeStream(client, self.prefix, SHARDS, TEST_VAULT_KEY)
+        taker = Taker()
+        worker = StreamWorker(own, taker.take, taker.bury, lease_s=1.0, name=name)
+        taker.worker = worker
+        worker.start()
+        self.made.append((worker, client))
+        return worker, taker
+
+    async def kill(self, worker: StreamWorker) -> None:
+        """The worker's process dies: its loop stops and its connections close, and nothing
+        is given up (its leases run out)."""
+        task = worker._task
+        assert task is not None
+        # a cancellation can be lost inside redis-py (bot.aio): the loop's stop flag as well
+        worker.stop_reading()
+        task.cancel()
+        await asyncio.wait([task], timeout=5)
+        for made, client in self.made:
+            if made is worker:
+                await client.aclose()
+
+    async def stop_all(self) -> None:
+        for worker, client in self.made:
+            with contextlib.suppress(Exception):
+                await worker.stop()
+            await client.aclose()
+
+
 @pytest.fixture
-async def workers(stream: IntakeStream) -> AsyncIterator[list[tuple[StreamWorker, Taker]]]:
-    made: list[tuple[StreamWorker, Taker]] = []
+async def workers(redis_url: str, prefix: str) -> AsyncIterator[Workers]:
+    made = Workers(redis_url, prefix)
     yield made
-    for worker, _ in made:
-        await worker.stop()
-
-
-def new_worker(
-    stream: IntakeStream, made: list[tuple[StreamWorker, Taker]], name: str
-) -> tuple[StreamWorker, Taker]:
-    taker = Taker()
-    worker = StreamWorker(stream, taker.take, taker.bury, lease_s=1.0, name=name)
-    taker.worker = worker
-    worker.start()
-    made.append((worker, taker))
-    return worker, taker
+    await made.stop_all()
 
 
 async def test_messages_are_stored_sealed_and_handed_on_in_order(
-    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: Workers
 ) -> None:
     msgs = [message(f"c{n % 3}", n, f"我的电话是1380013800{n}") for n in range(9)]
     assert await stream.append_many([(m, None) for m in msgs]) == [1] * 9
     for shard in range(SHARDS):  # raw patient text never sits in Redis in clear
         for _id, fields in await redis_client.xrange(stream.key(shard)):
             assert b"1380013800" not in b"".join(fields.values())
-    _worker, taker = new_worker(stream, workers, "w1")
+    _worker, taker = workers.new("w1")
     await eventually(lambda: len(taker.taken) == 9)
     assert [e.msg.message_id for e in taker.taken] == [str(n) for n in range(9)]
     assert taker.taken[0].msg.text == "我的电话是13800138000"
@@ -100,11 +127,11 @@ async def test_a_dedupe_key_stores_a_message_once(stream: IntakeStream) -> None:
 
 
 async def test_two_workers_share_the_shards_and_a_dead_ones_work_is_taken_over(
-    stream: IntakeStream, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, workers: Workers
 ) -> None:
-    first, first_taker = new_worker(stream, workers, "w1")
+    first, first_taker = workers.new("w1")
     await eventually(lambda: len(first.held) == SHARDS)
-    second, second_taker = new_worker(stream, workers, "w2")
+    second, second_taker = workers.new("w2")
     await eventually(lambda: len(first.held) == len(second.held) == SHARDS // 2)
     # messages for every shard: each goes to whoever holds its shard
     msgs = [message(f"conv{n}", n) for n in range(16)]
@@ -116,8 +143,7 @@ async def test_two_workers_share_the_shards_and_a_dead_ones_work_is_taken_over(
     # the first worker "dies" holding its entries: its leases run out, the second takes its
     # shards and the entries it had not finished, in order
     held_by_first = set(first.held)
-    assert first._task is not None
-    first._task.cancel()
+    await workers.kill(first)
     second_taker.finish_all()
     await eventually(lambda: second.held == set(range(SHARDS)), within_s=10)
     await eventually(lambda: len(second_taker.taken) == len(first_taker.taken))
@@ -131,16 +157,14 @@ async def test_two_workers_share_the_shards_and_a_dead_ones_work_is_taken_over(
 
 
 async def test_a_message_that_crashes_every_worker_goes_to_the_dead_letters(
-    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: Workers
 ) -> None:
     await stream.append_many([(message("poison", 1), None)])
     for attempt in range(MAX_DELIVERIES):
-        worker, taker = new_worker(stream, workers, f"w{attempt}")
+        worker, taker = workers.new(f"w{attempt}")
         await eventually(lambda taker=taker: len(taker.taken) == 1, within_s=10)
-        assert worker._task is not None
-        worker._task.cancel()  # dies without finishing it
-        await asyncio.sleep(0)
-    worker, taker = new_worker(stream, workers, "last")
+        await workers.kill(worker)  # dies without finishing it
+    worker, taker = workers.new("last")
     await eventually(lambda: taker.buried == ["telegram:poison"], within_s=10)
     assert taker.taken == []
     assert await redis_client.xlen(stream.dead_letters) == 1
@@ -151,29 +175,28 @@ async def test_an_entry_sealed_with_another_key_is_set_aside_not_lost(
     stream: IntakeStream,
     redis_client: aioredis.Redis,
     prefix: str,
-    workers: list[tuple[StreamWorker, Taker]],
+    workers: Workers,
 ) -> None:
     other = IntakeStream(redis_client, prefix, SHARDS, Fernet.generate_key().decode())
     await other.append_many([(message("rekeyed", 1), None)])
-    _worker, taker = new_worker(stream, workers, "w1")
+    _worker, taker = workers.new("w1")
     await eventually(lambda: taker.buried == ["telegram:rekeyed"])
     assert taker.taken == []
     assert await redis_client.xlen(stream.dead_letters) == 1
 
 
 async def test_a_sent_reply_is_never_sent_again_by_the_next_owner(
-    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: Workers
 ) -> None:
     await stream.append_many([(message("c", 1), None)])
-    worker, taker = new_worker(stream, workers, "w1")
+    worker, taker = workers.new("w1")
     await eventually(lambda: len(taker.taken) == 1)
     [entry] = taker.taken
     assert await stream.check_delivery(entry, worker.name) == "go"
     # sent, and the outbox mark written; the worker dies before acknowledging the entry
     await redis_client.set(stream.outbox_key(entry.msg), b"1")
-    assert worker._task is not None
-    worker._task.cancel()
-    successor, next_taker = new_worker(stream, workers, "w2")
+    await workers.kill(worker)
+    successor, next_taker = workers.new("w2")
     await eventually(lambda: len(next_taker.taken) == 1, within_s=10)
     assert await stream.check_delivery(next_taker.taken[0], successor.name) == "sent"
     # and the old owner, should it still be running, would find the shard gone
@@ -181,10 +204,10 @@ async def test_a_sent_reply_is_never_sent_again_by_the_next_owner(
 
 
 async def test_an_answer_is_held_back_after_an_emergency_reply(
-    stream: IntakeStream, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, workers: Workers
 ) -> None:
     await stream.append_many([(message("c", 1), None)])
-    worker, taker = new_worker(stream, workers, "w1")
+    worker, taker = workers.new("w1")
     await eventually(lambda: len(taker.taken) == 1)
     [entry] = taker.taken
     await stream.mark_emergency(entry.msg.key, entry.accepted_at + 1)
@@ -202,11 +225,11 @@ async def test_group_creation_is_idempotent(
 
 
 async def test_a_redis_that_lost_its_data_gets_its_groups_back(
-    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: Workers
 ) -> None:
     """Redis restarted without an append-only file: the streams and their consumer group are
     gone. The worker makes them again and goes on reading what arrives next."""
-    worker, taker = new_worker(stream, workers, "w1")
+    worker, taker = workers.new("w1")
     await eventually(lambda: len(worker.held) == SHARDS)
     await redis_client.delete(*(stream.key(shard) for shard in range(SHARDS)))
     await stream.append_many([(message("after", 1), None)])
@@ -214,11 +237,11 @@ async def test_a_redis_that_lost_its_data_gets_its_groups_back(
 
 
 async def test_consumers_of_stopped_processes_leave_the_group(
-    stream: IntakeStream, redis_client: aioredis.Redis, workers: list[tuple[StreamWorker, Taker]]
+    stream: IntakeStream, redis_client: aioredis.Redis, workers: Workers
 ) -> None:
     """Each process run reads under a name of its own; a new owner of a shard removes the
     names that have nothing pending, so the group does not grow with every restart."""
-    first, taker = new_worker(stream, workers, "old-run")
+    first, taker = workers.new("old-run")
     await stream.append_many([(message("c", 1), None)])
     await eventually(lambda: len(taker.taken) == 1)
     taker.finish_all()
@@ -228,7 +251,7 @@ async def test_consumers_of_stopped_processes_leave_the_group(
     names = [c["name"] for c in await redis_client.xinfo_consumers(stream.key(shard), GROUP)]
     assert names == [b"old-run"]
     await asyncio.sleep(1.1)  # idle longer than a lease
-    second, _ = new_worker(stream, workers, "new-run")
+    second, _ = workers.new("new-run")
     await eventually(lambda: shard in second.held)
 
     async def only_the_new_run() -> bool:
