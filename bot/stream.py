@@ -67,6 +67,11 @@ OUTBOX_TTL_S = 2 * 24 * 3600
 # moment is kept this long.
 EMERGENCY_MARK_TTL_S = 3600
 RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+# A message's "stored already" counter outlives every redelivery (Telegram tries for hours).
+DEDUPE_TTL_S = 24 * 3600
+# Dead letters (sealed) are kept this long for staff to look into, and at most this many.
+DEAD_LETTER_DAYS = 30
+DEAD_LETTERS_KEPT = 10_000
 
 # KEYS: stream [, dedupe counter]. ARGV: dedupe ttl ("0": no dedupe), then field, value...
 # Appends unless the dedupe counter says the message was seen; returns the delivery count
@@ -185,7 +190,7 @@ class IntakeStream:
         return {"keys": keys, "args": args}
 
     async def append_many(
-        self, msgs: Iterable[tuple[Inbound, str | None]], dedupe_ttl_s: int = 600
+        self, msgs: Iterable[tuple[Inbound, str | None]], dedupe_ttl_s: int = DEDUPE_TTL_S
     ) -> list[int]:
         """Append messages in one round trip; each may name a dedupe counter, and is then
         appended only on its first delivery. Returns each one's delivery count (1: appended
@@ -271,7 +276,9 @@ class IntakeStream:
         found: Any = await self.redis.xrange(key, min=entry_id, max=entry_id)
         pipe = self.redis.pipeline(transaction=True)
         if found:
-            pipe.xadd(self.dead_letters, found[0][1], maxlen=10_000, approximate=True)
+            pipe.xadd(self.dead_letters, found[0][1], maxlen=DEAD_LETTERS_KEPT, approximate=True)
+            oldest_kept_ms = int((time.time() - DEAD_LETTER_DAYS * 86400) * 1000)
+            pipe.xtrim(self.dead_letters, minid=oldest_kept_ms, approximate=True)
         pipe.xack(key, GROUP, entry_id)
         pipe.xdel(key, entry_id)
         await pipe.execute()
