@@ -131,8 +131,9 @@ async def check(settings: Settings, out: TextIO) -> int:
         )
     if settings.vault_key is None:
         out.write(
-            "Vault key: not set; masked values are not restorable after a restart. "
-            "Set CARELINE_VAULT_KEY (make one with `careline config --new-vault-key`).\n"
+            f"Vault key: not set; careline keeps one in {settings.data_dir}/vault.key, which "
+            "serves every process on this machine. Replicas on several machines must share "
+            "CARELINE_VAULT_KEY (make one with `careline config --new-vault-key`).\n"
         )
     if not problems:
         out.write("All good: careline is ready.\n")

@@ -330,3 +330,31 @@ async def test_three_deliveries_over_two_processes_during_a_redis_stall_answer_o
         await eventually(lambda: len(api.sent) >= len(patients))
         await asyncio.sleep(1.0)  # a duplicate would show up now
     assert sorted(s["touser"] for s in api.sent) == patients
+
+
+async def test_a_web_process_stores_and_a_worker_process_answers(
+    tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
+) -> None:
+    """``--role web`` takes WeChat's deliveries and stores them; ``--role worker`` takes no
+    webhook and answers them. An emergency is answered by the web process itself, in the
+    acknowledgement."""
+    push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="compat")
+    async with (
+        FakeOllama(reply=ANSWER) as ollama,
+        FakeWeChatAPI(appid=APP_ID, secret=SECRET) as api,
+        careline_serve(
+            tmp_path / "web", redis_url, prefix, ollama.url, api.url, CARELINE_ROLE="web"
+        ) as web,
+        careline_serve(
+            tmp_path / "worker", redis_url, prefix, ollama.url, api.url, CARELINE_ROLE="worker"
+        ) as worker,
+        aiohttp.ClientSession() as session,
+    ):
+        question, _ = push.text("oE2E_roles", "在哪里挂号")
+        assert await deliver(session, worker, push, question) == (404, None)
+        assert await deliver(session, web, push, question) == (200, None)
+        await eventually(lambda: len(sends_to(api, "oE2E_roles")) == 1)
+        urgent, _ = push.text("oE2E_roles_urgent", "我胸口剧痛，喘不上气")
+        status, reply = await deliver(session, web, push, urgent)
+        assert status == 200 and reply is not None and "120" in reply["Content"]
+    assert sends_to(api, "oE2E_roles")[0]["msgmenu"]["head_content"].startswith(ANSWER)
