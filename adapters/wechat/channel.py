@@ -285,7 +285,9 @@ class WeChatChannel:
     async def _take(self, batch: list[tuple[Inbound, asyncio.Future[bytes | None]]]) -> None:
         """Count each delivery and store the first one of each message (on any replica) in
         the intake stream, in one round trip; then acknowledge them."""
-        deliveries = [(msg, self.store.delivery_key(msg.message_id)) for msg, _ in batch]
+        # the same "stored once" key as the full route's (_submit, _handle): whichever way a
+        # message's deliveries come, it is stored once
+        deliveries = [(msg, self.store.stored_key(msg.message_id)) for msg, _ in batch]
         try:
             counts = await asyncio.wait_for(self.context.submit_first(deliveries), STORE_WAIT_S)
         except (NotAccepted, TimeoutError) as exc:

@@ -168,12 +168,12 @@ class WeChatStore:
         return int(n)
 
     def stored_key(self, message_id: str) -> str:
-        """Whether a message taken the full route (not the acknowledged batch) is stored in
-        the intake stream: set by the same script that stores it."""
+        """The counter saying whether a message is stored in the intake stream, counted by
+        the same script that stores it (both the acknowledged batch and the full route)."""
         return self._msg(message_id, "stored")
 
     def delivery_key(self, message_id: str) -> str:
-        """The counter of a message's deliveries (``arrive`` counts in it too)."""
+        """The counter of a message's deliveries on the full route (``arrive``)."""
         return self._msg(message_id, "n")
 
     async def restart_allowance(self, openids: list[str]) -> None:
