@@ -48,7 +48,7 @@ from tests.fakes.telegram_api import (
     visible_text,
     voice_update,
 )
-from tests.support import eventually, served
+from tests.support import RedisOutage, eventually, served
 
 SECRET = "s3cret-token_for-tests"
 PATIENT_PROMPT = "You are the patient-message assistant"
@@ -692,3 +692,30 @@ async def test_an_emergency_reply_is_tried_longer_than_an_answer(tg: Harness) ->
         await tg.channel.send(outbound(answer, OutboundKind.ANSWER))
     assert [int(c["chat_id"]) for c in tg.sent()].count(answer) == SEND_ATTEMPTS
     assert await staff_reason(tg.redis, tg.prefix, answer) == b"telegram_unavailable"
+
+
+async def test_an_update_redis_cannot_store_is_refused_then_answered_once_delivered_again(
+    redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    """Redis down: an ordinary update gets 503 (Telegram delivers it again), an emergency is
+    answered and acknowledged anyway; once Redis is back, the redelivery is answered, once,
+    and a further redelivery is dropped."""
+    async with (
+        RedisOutage(redis_url) as door,
+        harness(door.url, prefix, tmp_path, redis_client) as h,
+    ):
+        question = text_update("Which floor is the eye clinic on?")
+        door.cut()
+        assert await h.post(question) == 503
+        urgent = text_update("I have crushing chest pain and can't breathe", chat_id=5002)
+        assert await h.post(urgent) == 200
+        [emergency] = await h.wait_sent(1)
+        assert int(emergency["chat_id"]) == 5002
+        door.restore()
+        assert await h.post(question) == 200
+        await h.api.wait_for(lambda: model_answers(h.llm) == 1 and len(h.sent()) == 2)
+        assert await h.post(question) == 200  # Telegram's repeat: nothing more
+        await h.channel.settle()
+        await h.api.wait_for(lambda: len(h.sent()) >= 2)
+    assert [int(m["chat_id"]) for m in h.sent()].count(PATIENT_ID) == 1
+    assert model_answers(h.llm) == 1
