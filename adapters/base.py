@@ -67,6 +67,16 @@ class IntakeUnavailable(NotAccepted):
     """The intake stream could not store the message (Redis unavailable)."""
 
 
+class Undelivered(Exception):
+    """A channel's platform would not take a reply; the chat is already in front of staff.
+    ``reason`` is the staff queue's reason (``telegram_blocked``, ``wechat_quota``, …), also
+    the send-error metric's label."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ChannelContext:
     settings: Settings
@@ -96,7 +106,10 @@ class ChannelContext:
 class Sender(Protocol):
     """A channel's way out: what the dispatcher and the handoff worker need of a channel."""
 
-    async def send(self, out: Outbound) -> None: ...
+    async def send(self, out: Outbound) -> None:
+        """Deliver ``out``; raise ``Undelivered`` when the platform would not take it (after
+        putting the chat in front of staff), anything else when it could not be tried."""
+        ...
 
 
 class ChannelAdapter(Sender, Protocol):

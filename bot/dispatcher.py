@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from adapters import registry
-from adapters.base import DispatcherClosed, NoReply, Sender
+from adapters.base import DispatcherClosed, NoReply, Sender, Undelivered
 from bot import metrics, replies
 from bot.aio import OwnedTasks, stop_tasks
 from bot.config import Settings
@@ -631,10 +631,9 @@ class Dispatcher:
         try:
             await sender.send(out)
         except Exception as exc:
-            metrics.SEND_ERRORS.labels(out.channel, out.kind.value, type(exc).__name__).inc()
-            log.error(
-                "send failed channel=%s kind=%s (%s)", out.channel, out.kind, type(exc).__name__
-            )
+            error = exc.reason if isinstance(exc, Undelivered) else type(exc).__name__
+            metrics.SEND_ERRORS.labels(out.channel, out.kind.value, error).inc()
+            log.error("send failed channel=%s kind=%s (%s)", out.channel, out.kind, error)
             return False
         metrics.REPLIES.labels(out.channel, out.kind.value).inc()
         return True

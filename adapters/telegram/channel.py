@@ -39,7 +39,14 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import ChannelContext, FastAnswer, FastHandler, NotAccepted, StaffAlerts
+from adapters.base import (
+    ChannelContext,
+    FastAnswer,
+    FastHandler,
+    NotAccepted,
+    StaffAlerts,
+    Undelivered,
+)
 from adapters.telegram.limits import PriorityRateLimiter, SendPriority, SharedBudget
 from adapters.telegram.parse import LANGUAGE_LABELS, Parsed, parse_update, urgency_probe
 from adapters.telegram.send import TelegramSender
@@ -494,7 +501,7 @@ class TelegramChannel:
             )
             if self._context is not None:
                 await self._context.escalate(conversation_key(NAME, out.conversation_id), reason)
-            raise
+            raise Undelivered(reason) from exc
 
     def staff_alerts(self) -> StaffAlerts | None:
         """Staff alerts through this channel's bot (its flood limits), when a staff group is

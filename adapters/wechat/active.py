@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from adapters.base import ChannelContext
+from adapters.base import ChannelContext, Undelivered
 from adapters.wechat.api import QuotaExceeded, Unavailable, WeChatAPI, WeChatAPIError
 from adapters.wechat.spec import NAME
 from adapters.wechat.store import WeChatStore
@@ -54,7 +54,8 @@ async def send_active(
 
 
 async def undeliverable(context: ChannelContext, out: Outbound, reason: str) -> None:
-    """WeChat will not take the reply: staff must reach the patient another way."""
+    """WeChat will not take the reply: staff must reach the patient another way (raises
+    ``Undelivered``, so the caller counts a failed send, not a reply)."""
     log.warning(
         "WeChat reply not delivered conv=%s kind=%s reason=%s",
         tag(out.conversation_id),
@@ -62,3 +63,4 @@ async def undeliverable(context: ChannelContext, out: Outbound, reason: str) -> 
         reason,
     )
     await context.escalate(conversation_key(NAME, out.conversation_id), reason)
+    raise Undelivered(reason)

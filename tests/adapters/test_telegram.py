@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from telegram import Update
-from telegram.error import NetworkError
 
+from adapters.base import Undelivered
 from adapters.telegram.channel import (
     RETRY_AFTER_RETRIES,
     SECRET_HEADER,
@@ -339,8 +339,8 @@ async def test_bad_request_from_telegram_is_logged_without_text(
     tg.api.fail_next("sendMessage", ApiError(400, "Bad Request: chat not found"))
     assert await tg.post(text_update("My name is Alex Turner, phone +44 7700 900123")) == 200
     await tg.wait_sent(1)
-    await tg.api.wait_for(lambda: "BadRequest" in caplog.text)
-    assert "send failed channel=telegram kind=answer (BadRequest)" in caplog.text
+    await tg.api.wait_for(lambda: "telegram_bad_request" in caplog.text)
+    assert "send failed channel=telegram kind=answer (telegram_bad_request)" in caplog.text
     assert "Alex" not in caplog.text and "7700" not in caplog.text
 
 
@@ -688,7 +688,7 @@ async def test_an_emergency_reply_is_tried_longer_than_an_answer(tg: Harness) ->
     # (the fake records every call, refused or not) through on its last try
     assert [int(c["chat_id"]) for c in tg.sent()] == [emergency] * SEND_ATTEMPTS_URGENT
     tg.api.fail_next("sendMessage", outage, times=SEND_ATTEMPTS_URGENT - 1)
-    with pytest.raises(NetworkError):
+    with pytest.raises(Undelivered, match="telegram_unavailable"):
         await tg.channel.send(outbound(answer, OutboundKind.ANSWER))
     assert [int(c["chat_id"]) for c in tg.sent()].count(answer) == SEND_ATTEMPTS
     assert await staff_reason(tg.redis, tg.prefix, answer) == b"telegram_unavailable"

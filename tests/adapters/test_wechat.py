@@ -19,6 +19,7 @@ from aiohttp import web
 from wechatpy.events import ScanCodeWaitMsgEvent, SubscribeScanEvent
 from wechatpy.messages import TextMessage, UnknownMessage
 
+from adapters.base import Undelivered
 from adapters.wechat.channel import WeChatChannel
 from adapters.wechat.text import TEXT_LIMIT_BYTES, split_text, utf8_len
 from adapters.wechat.webhook import (
@@ -515,8 +516,10 @@ async def test_quota_of_five_messages_per_user_message(
         xml, _ = h.push.text(USER, "删除记录")
         await h.post(xml)
         await h.drain()
-        for i in range(5):
+        for i in range(4):
             await h.channel.send(Outbound(channel="wechat", conversation_id=USER, text=f"{i}"))
+        with pytest.raises(Undelivered, match="wechat_quota"):  # and staff have the chat
+            await h.channel.send(Outbound(channel="wechat", conversation_id=USER, text="4"))
         assert len(h.api.sent) == 5  # the reply to the message, and four more
         alerts = await alert_entries(redis_client, prefix)
         assert alerts[-1][b"reason"] == b"wechat_quota"
