@@ -125,7 +125,6 @@ class Entry:
     entry_id: bytes
     msg: Inbound
     accepted_at: float  # epoch seconds, when the intake appended it
-    reclaimed: bool = False
 
 
 def worker_name() -> str:
@@ -182,7 +181,7 @@ class IntakeStream:
         except (InvalidToken, ValidationError, KeyError, ValueError):
             return None
 
-    def script_call(self, msg: Inbound, dedupe: str | None, dedupe_ttl_s: int) -> dict[str, Any]:
+    def _script_call(self, msg: Inbound, dedupe: str | None, dedupe_ttl_s: int) -> dict[str, Any]:
         keys = [self.key(self.shard_of(msg.key))]
         if dedupe is not None:
             keys.append(dedupe)
@@ -195,7 +194,7 @@ class IntakeStream:
         """Append messages in one round trip; each may name a dedupe counter, and is then
         appended only on its first delivery. Returns each one's delivery count (1: appended
         now). Raises ``IntakeUnavailable`` when Redis did not take them."""
-        calls = [self.script_call(msg, dedupe, dedupe_ttl_s) for msg, dedupe in msgs]
+        calls = [self._script_call(msg, dedupe, dedupe_ttl_s) for msg, dedupe in msgs]
         try:
             if len(calls) == 1:
                 return [int(await self._append(**calls[0]))]
@@ -460,10 +459,10 @@ class StreamWorker:
         # in the order the intake took them, across shards (each shard's is kept)
         batch.sort(key=lambda item: item[0])
         for _at, shard, entry_id, fields in batch:
-            await self._hand_on(shard, entry_id, fields, reclaimed=False)
+            await self._hand_on(shard, entry_id, fields)
 
     async def _hand_on(
-        self, shard: int, entry_id: bytes, fields: dict[bytes, bytes] | None, reclaimed: bool
+        self, shard: int, entry_id: bytes, fields: dict[bytes, bytes] | None
     ) -> None:
         if not fields:  # deleted meanwhile (finished by an earlier owner): acknowledged only
             self._finished.append((Entry(shard, entry_id, _NOTHING, 0.0), False))
@@ -476,7 +475,6 @@ class StreamWorker:
             if conversation:
                 self._buried(conversation)
             return
-        entry.reclaimed = reclaimed
         self._in_hand[shard] = self._in_hand.get(shard, 0) + 1
         self._take(entry)
 
@@ -553,7 +551,7 @@ class StreamWorker:
                 present = {entry_id for entry_id, _ in claimed}
                 metrics.RECLAIMED.inc(len(ids))
                 for entry_id, fields in claimed:
-                    await self._hand_on(shard, entry_id, fields, reclaimed=True)
+                    await self._hand_on(shard, entry_id, fields)
                 for entry_id in ids:
                     if entry_id not in present:  # deleted: finished already
                         self._finished.append((Entry(shard, entry_id, _NOTHING, 0.0), False))
