@@ -122,6 +122,15 @@ _ID_CUE_RE = re.compile(
     + rf"({_ID_NUMBER})"
     + rf"|({_ID_NUMBER})\s*(?:是|为)?(?:我|他|她|我们)?的?(?:身份证|证件号|身分证)"
 )
+# Any identifier's cue, then an identifier-shaped run (six digits or more, a few letters
+# before): the last net under the shapes above, for a number whose kind has no shape of its
+# own here or whose shape is mistyped ("NHS no: 9434765919", "身份证号码 F228193746")
+_ANY_ID_CUE_RE = re.compile(
+    r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|"
+    r"(?<![a-z])(?:id|no\.?|number|num|#)(?![a-z]))"
+    r"\s*(?:号码|号)?\s*(?:是|为|:|：|#|is)?\s*"
+    r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19})(?![0-9a-z])"
+)
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
     r"退到|退回|退款到|打到|转到|汇到|"
@@ -396,6 +405,10 @@ class _NumberScan(_Scan):
         for m in _DOB_RE.finditer(self.t):
             group = next(g for g in (1, 2, 3, 4) if m.group(g))
             self.add("DOB", *m.span(group))
+        for m in _ANY_ID_CUE_RE.finditer(self.t):
+            s, e = m.span(1)
+            if not any(c.start < e and s < c.end for c in self.cands):
+                self.add("OTHER_ID", s, e, validated=False)
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):

@@ -67,6 +67,30 @@ def test_cued_identifier_with_a_typo_is_masked_and_marked_unvalidated() -> None:
     assert [(e.kind, e.value, e.validated) for e in res.entities] == [("BANK_CARD", broken, False)]
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("NHS no: 4857773456, can I book online", "4857773456"),
+        ("居民身份证号码 K204518733，请帮我改一下", "K204518733"),
+        ("复查编号 B2031-00457", "B2031-00457"),
+        ("the claim # is 55120437", "55120437"),
+    ],
+)
+def test_any_identifier_cue_masks_an_identifier_shape_no_other_rule_knows(
+    text: str, value: str
+) -> None:
+    res = pii.mask(text)
+    assert [(e.kind, e.value, e.validated) for e in res.entities] == [("OTHER_ID", value, False)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["room number 1203 please", "药品批号 20230512", "#2 bed, 3 pills", "每天走 10000 步"],
+)
+def test_short_or_uncued_numbers_are_not_identifiers(text: str) -> None:
+    assert pii.mask(text).entities == ()
+
+
 def test_old_fifteen_digit_id_after_its_cue() -> None:
     res = pii.mask("老身份证号码是110105870315231")
     assert [(e.kind, e.value, e.validated) for e in res.entities] == [
@@ -86,9 +110,11 @@ def test_id_card_needs_real_region_and_date() -> None:
 def test_phone_prefixes_and_longer_digit_runs() -> None:
     assert _kinds("手机13812345678") == [("PHONE", "13812345678")]
     assert _kinds("call +86 138 1234 5678 please") == [("PHONE", "+86 138 1234 5678")]
-    assert _kinds("号码12012345678") == []  # 120 is not a mobile prefix
-    assert _kinds("订单号9913812345678012") == []  # a mobile inside a longer run
-    assert _kinds("检查单编号13812345678901") == []
+    # 120 is not a mobile prefix; a mobile inside a longer run is none, though after an
+    # identifier's cue such a number is still masked as one
+    assert _kinds("号码12012345678") == []
+    assert _kinds("订单号9913812345678012") == []
+    assert _kinds("检查单编号13812345678901") == [("OTHER_ID", "13812345678901")]
 
 
 def test_landline_with_area_code() -> None:
@@ -528,7 +554,11 @@ def test_hong_kong_id_with_a_wrong_check_after_its_cue() -> None:
     assert [(e.kind, e.value, e.validated) for e in res.entities] == [
         ("OTHER_ID", "K482915(5)", False)
     ]
-    assert pii.mask("编号K482915(5)").entities == ()
+    # after a cue of no identifier in particular: masked, but not read as a Hong Kong ID
+    assert [(e.kind, e.validated) for e in pii.mask("编号K482915(5)").entities] == [
+        ("OTHER_ID", False)
+    ]
+    assert pii.mask("样本K482915(5)").entities == ()
 
 
 def test_a_name_stops_where_a_disease_starts() -> None:
