@@ -54,6 +54,7 @@ _CARD_NUMBER_RE = re.compile(
 )
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
+    r"门诊卡号?|诊疗卡号?|医疗卡号?|健康卡|"
     r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
     r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record)"
@@ -63,7 +64,8 @@ _MRN_RE = re.compile(
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
+    + r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|[a-z]{1,3} [0-9]{4,12}"
+    + r"|(?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
 )
 _PASSPORT_CUE_RE = re.compile(
     r"(?:护照|passport)(?:"
@@ -129,7 +131,8 @@ _ANY_ID_CUE_RE = re.compile(
     r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|"
     r"(?<![a-z])(?:id|no\.?|number|num|#)(?![a-z]))"
     r"\s*(?:号码|号)?\s*(?:是|为|:|：|#|is)?\s*"
-    r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19})(?![0-9a-z])"
+    r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19}(?:\s?[(（][0-9a-z][)）])?)"
+    r"(?![0-9a-z])"
 )
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
@@ -407,7 +410,9 @@ class _NumberScan(_Scan):
             self.add("DOB", *m.span(group))
         for m in _ANY_ID_CUE_RE.finditer(self.t):
             s, e = m.span(1)
-            if not any(c.start < e and s < c.end for c in self.cands):
+            # unless another finding holds it all; one holding part of it is widened over the
+            # rest when the overlaps are settled (a check digit in brackets)
+            if not any(c.start <= s and e <= c.end for c in self.cands):
                 self.add("OTHER_ID", s, e, validated=False)
 
     def emails(self) -> None:

@@ -74,6 +74,7 @@ def test_cued_identifier_with_a_typo_is_masked_and_marked_unvalidated() -> None:
         ("居民身份证号码 K204518733，请帮我改一下", "K204518733"),
         ("复查编号 B2031-00457", "B2031-00457"),
         ("the claim # is 55120437", "55120437"),
+        ("身份证号 H0123456(7)", "H0123456(7)"),  # a check digit in brackets goes with it
     ],
 )
 def test_any_identifier_cue_masks_an_identifier_shape_no_other_rule_knows(
@@ -89,6 +90,18 @@ def test_any_identifier_cue_masks_an_identifier_shape_no_other_rule_knows(
 )
 def test_short_or_uncued_numbers_are_not_identifiers(text: str) -> None:
     assert pii.mask(text).entities == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("门诊卡 123456789，能查到吗", "123456789"),
+        ("就诊卡号是 JZ 00123456", "JZ 00123456"),
+        ("诊疗卡号：MZ20231234", "MZ20231234"),
+    ],
+)
+def test_clinic_card_numbers_after_their_cue(text: str, value: str) -> None:
+    assert _kinds(text) == [("MRN", value)]
 
 
 def test_old_fifteen_digit_id_after_its_cue() -> None:
