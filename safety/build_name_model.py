@@ -156,6 +156,8 @@ def train(
     out: Path,
     extra: list[str] | None = None,
     extra_weight: int = _EXTRA_WEIGHT,
+    c1: float = _C1,
+    c2: float = _C2,
 ) -> dict[str, Any]:
     import pycrfsuite
 
@@ -188,8 +190,8 @@ def train(
                     trainer.append(feats, labels)
     trainer.set_params(
         {
-            "c1": _C1,
-            "c2": _C2,
+            "c1": c1,
+            "c2": c2,
             "max_iterations": _ITERATIONS,
             "feature.minfreq": _MIN_FEATURE_FREQ,
             "feature.possible_transitions": True,
@@ -204,6 +206,8 @@ def train(
         source = "".join(f" --extra {Path(p).name}" for p in extra or ())
         if extra and extra_weight != _EXTRA_WEIGHT:
             source += f" --extra-weight {extra_weight}"
+        if (c1, c2) != (_C1, _C2):
+            source += f" --c1 {c1} --c2 {c2}"
         write_model(info.state_features, info.transitions, out, source)
     report: dict[str, Any] = {"features": len({a for a, _ in info.state_features})}
     if held:
@@ -275,10 +279,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--extra-weight", type=int, default=_EXTRA_WEIGHT, help="times each extra text counts"
     )
+    ap.add_argument("--c1", type=float, default=_C1, help="L1 regularisation")
+    ap.add_argument("--c2", type=float, default=_C2, help="L2 regularisation")
     ap.add_argument("--out", type=Path, default=_text.data_path(name_model.MODEL_FILE))
     args = ap.parse_args(argv)
     report = train(
-        args.corpus or corpus_path(), args.holdout, args.out, args.extra, args.extra_weight
+        args.corpus or corpus_path(),
+        args.holdout,
+        args.out,
+        args.extra,
+        args.extra_weight,
+        args.c1,
+        args.c2,
     )
     print(f"wrote {args.out}: {report}", file=sys.stderr)
 
