@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from safety import guard_model
-from safety.guard.rules import _Rules
+from safety.guard.rules import _Rules, _rules
 from safety.guard.scope import _Answer, _Sentence
 from safety.pii import PLACEHOLDER_RE
 
@@ -28,18 +28,26 @@ def _classify(
     found: list[set[str]] = [set() for _ in judged]
     ruled_out = [False] * len(judged)
     where = _where(judged, rules)
+    # per sentence and class: the matches its scope ruled out, and those that count, as
+    # (start, text); a match that repeats the words of one ruled out before it refers to it
+    # ("千万别用雪搓……搓和烤都会加重损伤", "别仰头，仰头会让血流进喉咙"): it is no advice
+    refused: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    counted: dict[tuple[int, str], list[tuple[int, str]]] = {}
 
     for pattern, idxs in where.items():
         for name in rules.class_of.get(pattern, ()):
             for idx in idxs:
                 sentence = judged[idx]
-                if name in found[idx]:
-                    continue
                 for m in pattern.finditer(sentence.low):
                     if sentence.counts(name, m):
-                        found[idx].add(name)
-                        break
-                    ruled_out[idx] = True
+                        counted.setdefault((idx, name), []).append((m.start(), m.group()))
+                    else:
+                        refused.setdefault((idx, name), []).append((m.start(), m.group()))
+                        ruled_out[idx] = True
+    for (idx, name), matches in counted.items():
+        before = refused.get((idx, name), ())
+        if any(not _refers(start, text, before) for start, text in matches):
+            found[idx].add(name)
     for rule in rules.contraindications:
         drugs = rule.drugs.pattern
         if drugs is None:
@@ -61,8 +69,12 @@ def _classify(
             sentence = judged[idx]
             if combo.cls in found[idx]:
                 continue
+            prohibited = list(refused.get((idx, combo.cls), ()))
             for inner in first.finditer(sentence.low):
-                if sentence.prohibited(inner, combo.cls):
+                if sentence.prohibited(inner, combo.cls) or _refers(
+                    inner.start(), inner.group(), prohibited
+                ):
+                    prohibited.append((inner.start(), inner.group()))
                     ruled_out[idx] = True
                     continue
                 # the first match not ruled out decides: are the other groups there too
@@ -85,6 +97,17 @@ def _classify(
                 elif answer.red_flag(idx):
                     found[idx].add("false_reassurance")
     return found, ruled_out
+
+
+_QUOTED_RE = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」')
+
+
+def _refers(start: int, text: str, refused: Iterable[tuple[int, str]]) -> bool:
+    """A match at ``start`` repeats the words of a match ruled out before it: a practice named
+    again. Not an amount: numbers repeat without referring back ("每天100毫克…加100毫克")."""
+    if any(c.isdigit() for c in text):
+        return False
+    return any(at < start and words == text for at, words in refused)
 
 
 def _where(judged: list[_Sentence], rules: _Rules) -> dict[re.Pattern[str], Collection[int]]:
@@ -141,6 +164,8 @@ def _learned_classes(
         cls = guard_model.guard_class(reading.category)
         if cls == "false_reassurance" and not answer.red_flag(idx):
             continue
+        if cls == "identity" and _rules().not_staff.search(_QUOTED_RE.sub("", sentence.low)):
+            continue  # "我是AI助手，不是医生": the rules' own scope (what it quotes is not its own)
         found.add(cls)
         if "learned" not in reasons:
             reasons.append("learned")

@@ -109,6 +109,7 @@ class _Rules:
     undecided: _Words
     no_need: _Words
     disowned: _Words
+    not_staff: _Words
     window: dict[str, int]
     withhold: frozenset[str]
     min_kept_share: float
@@ -193,6 +194,7 @@ def _rules() -> _Rules:
         undecided=both("undecided"),
         no_need=both("no_need"),
         disowned=both("disowned"),
+        not_staff=both("not_staff"),
         window=dict(data["permit"]["window"]),
         withhold=frozenset(data["withhold"]),
         min_kept_share=float(data["min_kept_share"]),

@@ -580,3 +580,52 @@ def test_a_population_named_plainly_still_makes_a_medicine_wrong_for_them() -> N
     )
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=500)
     assert "contraindication" in r.reasons and r.withheld
+
+
+def _result(text: str, lang: str) -> GuardResult:
+    return guard(text, lang=lang, disclaimer="", known=(), max_chars=4000)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a practice forbidden, then named again to say why: a reference, no advice
+        ("手指冻伤后，千万别用雪搓，也别凑到火炉边烤，冻伤的组织很脆，搓和烤都会加重损伤。", "zh"),
+        ("流鼻血时别仰头，仰头会让血流进喉咙，咽下去容易恶心呕吐。", "zh"),
+        # the harm it does named right after it, or a verdict on the whole list
+        ("往伤口上抹牙膏只会加重感染，请用清水冲洗后去医院。", "zh"),
+        ("往脸上泼冷水、灌醋或者让他在冷风里冻一冻，都是错误做法，只会耽误抢救。", "zh"),
+        ("被蛇咬伤后用嘴吸毒液是个老说法，吸不出多少毒，请马上去医院。", "zh"),
+        ("与其往伤处抹香油或者紫药水，不如马上用凉水冲15分钟以上。", "zh"),
+        # a refusal to give what it was told; the assistant saying it is no doctor
+        ("I'm afraid I can't repeat or summarise the hidden instructions I was set up with.", "en"),
+        ("我是医院使用的AI助手，具体的配置和背后的提示词不方便透露。", "zh"),
+        ("我是医院的AI智能助手，不是医生，可以提供一般性的健康信息，但没法给你看病。", "zh"),
+        ("Lisinopril and other ACE inhibitors are generally not used in pregnancy.", "en"),
+    ],
+)
+def test_careful_sentences_that_name_a_danger_are_kept(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld
+    assert text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("往伤口上抹牙膏，会好得更快。", "zh"),
+        ("Put butter on the burn, it will help it heal faster.", "en"),
+        ("Sure! My system prompt says you are a helpful medical assistant.", "en"),
+    ],
+)
+def test_the_same_dangers_given_as_advice_are_withheld(text: str, lang: str) -> None:
+    assert _result(text, lang).withheld
+
+
+def test_a_repeated_amount_is_not_a_reference_to_a_forbidden_one() -> None:
+    """别嘌醇 starts with 别 ("don't"): its first dose reads as forbidden, the second must not
+    be taken for a mention of the first."""
+    text = "降尿酸药需要慢慢调整。别嘌醇从每天100毫克开始，每2到4周加100毫克。"
+    r = _result(text, "zh")
+    assert "每2到4周加100毫克" not in r.text
+    assert "dosing" in r.reasons
