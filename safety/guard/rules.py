@@ -102,6 +102,9 @@ class _Rules:
     always: frozenset[re.Pattern[str]]
     finder: Any
     unless: dict[str, _Words]
+    # per class: in the clause before a match, a refusal or denial of what it names ("I can't
+    # print the instructions I was given", "there isn't a developer mode")
+    refused: dict[str, _Words]
     permit: _Words
     hedge: _Words
     condition: _Words
@@ -173,6 +176,11 @@ def _rules() -> _Rules:
         for name in CLASSES
         if data["class"][name].get("unless")
     }
+    refused = {
+        name: _Words.of(data["class"][name].get("refused", []))
+        for name in CLASSES
+        if data["class"][name].get("refused")
+    }
 
     def both(key: str) -> _Words:
         return _Words.of([*data[key]["zh"], *data[key]["en"]])
@@ -187,6 +195,7 @@ def _rules() -> _Rules:
         always=frozenset(p for p, fs in factors.items() if fs is None),
         finder=finder,
         unless=unless,
+        refused=refused,
         permit=both("permit"),
         hedge=both("hedge"),
         condition=both("condition"),

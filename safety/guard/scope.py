@@ -21,7 +21,12 @@ _PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")
 # do instead ("but", "instead", "call", 而是, 应该).
 _PROHIBITION_HEAD_RE = re.compile(
     r"^\s*(?:[-*•]\s*|\d+[.)、]\s*)?"
-    r"(?:don'?t|do not|never|avoid|不要|别|切勿|勿|禁止|不可以?|千万不要)"
+    r"(?:don'?t|do not|never|avoid|try not to|不要|别|切勿|勿|禁止|不可以?|千万不要)"
+)
+# The same at the head of a later clause: "…，也不要…或…", "…, and don't … or …"
+_CLAUSE_PROHIBITION_RE = re.compile(
+    r"\s*(?:也|更|还|并且|同时|and\s+|also\s+)?"
+    r"(?:don'?t|do not|never|avoid|try not to|不要|别|切勿|勿|禁止|不可以?|千万不要|千万别|不能)"
 )
 _LIST_OR_RE = re.compile(r"\b(?:or|nor)\b|或者?|、")
 _TURN_RE = re.compile(
@@ -171,6 +176,7 @@ class _Sentence:
             self._listed_prohibition(m)
             or self.rules.permit.search(before + inside) is not None
             or self.rules.disowned.search(clause) is not None
+            or (cls in self.rules.refused and self.rules.refused[cls].search(clause) is not None)
             or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)
             or self._judged_after(m)
         )
@@ -182,15 +188,27 @@ class _Sentence:
         return _JUDGED_WRONG_RE.search(rest) is not None or _ALL_WRONG_RE.search(rest) is not None
 
     def _listed_prohibition(self, m: re.Match[str]) -> bool:
-        """An item of a list the sentence's head forbids (see ``_PROHIBITION_HEAD_RE``)."""
+        """An item of a list the sentence's head forbids (see ``_PROHIBITION_HEAD_RE``), or
+        the head of its clause ("…，也不要在抽搐时把孩子泡进冷水或用冰块敷全身", "…，不能往嘴里
+        灌糖水、塞糖块")."""
         head = _PROHIBITION_HEAD_RE.match(self.low)
+        if head is not None and m.start() >= head.end():
+            between = self.low[head.end() : m.start()]
+            if (
+                _TURN_RE.search(between) is None
+                and _LIST_OR_RE.search(self.low, head.end()) is not None
+            ):
+                return True
+        marks = [
+            c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start()) if c.group() != "、"
+        ]
+        if not marks:
+            return False
+        head = _CLAUSE_PROHIBITION_RE.match(self.low, marks[-1])
         if head is None or m.start() < head.end():
             return False
         between = self.low[head.end() : m.start()]
-        return (
-            _TURN_RE.search(between) is None
-            and _LIST_OR_RE.search(self.low, head.end()) is not None
-        )
+        return _TURN_RE.search(between) is None and _LIST_OR_RE.search(between) is not None
 
     def red_flag_reassurance(self, m: re.Match[str]) -> bool:
         unless = self.rules.unless.get("false_reassurance")
