@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from safety import _text, latin_name_model, name_model
-from safety.build_name_model import write_model
+from safety.build_name_model import fit, write_model
 
 _C1 = 0.05
 _C2 = 0.01
@@ -107,30 +107,16 @@ def train(samples: list[tuple[Sample, int]], out: Path, source: str = "") -> int
         feats = latin_name_model.features(text)
         for _ in range(weight):
             trainer.append(feats, labels)
-    trainer.set_params(
-        {
-            "c1": _C1,
-            "c2": _C2,
-            "max_iterations": _ITERATIONS,
-            "feature.minfreq": _MIN_FEATURE_FREQ,
-            "feature.possible_transitions": True,
-        }
+    info = fit(trainer, _C1, _C2, _ITERATIONS, _MIN_FEATURE_FREQ)
+    write_model(
+        info.state_features,
+        info.transitions,
+        out,
+        source,
+        builder="safety.build_latin_name_model",
+        what="Latin-letter person-name CRF weights",
+        about="safety/latin_name_model.py",
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "latin.crfsuite"
-        trainer.train(str(path))
-        tagger = pycrfsuite.Tagger()
-        tagger.open(str(path))
-        info = tagger.info()
-        write_model(
-            info.state_features,
-            info.transitions,
-            out,
-            source,
-            builder="safety.build_latin_name_model",
-            what="Latin-letter person-name CRF weights",
-            about="safety/latin_name_model.py",
-        )
     return len({a for a, _ in info.state_features})
 
 

@@ -188,12 +188,30 @@ def train(
                     )
                 else:
                     trainer.append(feats, labels)
+    info = fit(trainer, c1, c2, _ITERATIONS, _MIN_FEATURE_FREQ)
+    source = "".join(f" --extra {Path(p).name}" for p in extra or ())
+    if extra and extra_weight != _EXTRA_WEIGHT:
+        source += f" --extra-weight {extra_weight}"
+    if (c1, c2) != (_C1, _C2):
+        source += f" --c1 {c1} --c2 {c2}"
+    write_model(info.state_features, info.transitions, out, source)
+    report: dict[str, Any] = {"features": len({a for a, _ in info.state_features})}
+    if held:
+        report.update(heldout(held, out, lex))
+    return report
+
+
+def fit(trainer: Any, c1: float, c2: float, iterations: int, minfreq: int) -> Any:
+    """Train a python-crfsuite ``trainer`` holding its sequences; the model's weights
+    (``Tagger.info()``: ``state_features``, ``transitions``)."""
+    import pycrfsuite
+
     trainer.set_params(
         {
             "c1": c1,
             "c2": c2,
-            "max_iterations": _ITERATIONS,
-            "feature.minfreq": _MIN_FEATURE_FREQ,
+            "max_iterations": iterations,
+            "feature.minfreq": minfreq,
             "feature.possible_transitions": True,
         }
     )
@@ -202,17 +220,7 @@ def train(
         trainer.train(str(path))
         tagger = pycrfsuite.Tagger()
         tagger.open(str(path))
-        info = tagger.info()
-        source = "".join(f" --extra {Path(p).name}" for p in extra or ())
-        if extra and extra_weight != _EXTRA_WEIGHT:
-            source += f" --extra-weight {extra_weight}"
-        if (c1, c2) != (_C1, _C2):
-            source += f" --c1 {c1} --c2 {c2}"
-        write_model(info.state_features, info.transitions, out, source)
-    report: dict[str, Any] = {"features": len({a for a, _ in info.state_features})}
-    if held:
-        report.update(heldout(held, out, lex))
-    return report
+        return tagger.info()
 
 
 def _extra_spec(spec: str, default: int) -> tuple[Path, int]:
