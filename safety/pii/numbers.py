@@ -44,6 +44,19 @@ _DIGIT_RUN_RE = re.compile(
 _EMAIL_RE = re.compile(
     r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
 )
+# An address spelt out against harvesters: "liwei2019 at qq dot com", "j.smith [at] outlook
+# [dot] com", "zhang_wei#qq.com" (ending in a known suffix, so "at home" is none)
+_SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*＠\s*|#)"
+_SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\.)"
+_EMAIL_SPELT_RE = re.compile(
+    r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]{2,}"
+    + _SPELT_AT
+    + r"[a-z0-9-]+(?:"
+    + _SPELT_DOT
+    + r"[a-z0-9-]+)*?"
+    + _SPELT_DOT
+    + r"(?:com|cn|net|org|edu|gov|hk|mo|tw|uk|co|io|me|info|jp|sg|au|ca|de|fr)(?![a-z0-9])"
+)
 _CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
 _EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
 # A card named, then its number a few words later: "my clinic card …, the number is C0045821"
@@ -76,13 +89,20 @@ _PASSPORT_CUE_RE = re.compile(
     + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12})(?![a-z0-9])"
 )
 _PASSPORT_BARE_RE = re.compile(
-    r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8})(?![a-z0-9])"
+    r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8}"
+    # the same in groups, as read off the page: "E 5820 3917", "G-2847-1930"
+    r"|[eg][ \-][0-9]{4}[ \-]?[0-9]{4}|e[a-hj-np-z][ \-]?[0-9]{3}[ \-][0-9]{4})(?![a-z0-9])"
 )
 _WECHAT_RE = re.compile(
-    r"(?:微信|vx|wx|v信|weixin|wechat)"
+    r"(?:微信|威信|薇信|vx|wx|v信|weixin|wechat)"
     r"(?:[^。.!?！？\n]{0,20}?(?:号码|账号|号|\bid\b)|\s*(?:id)?)"
-    r"\s*(?:是|为|:|：|is)?\s*([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
+    # a particle or verb between: "加我微信吧 lily_chen1990", "微信搜 …", "wechat係…"
+    r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is)?\s*(?:是|为|:|：)?\s*"
+    r"([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
 )
+# A handle of letters only straight after the English name of the channel, with no "is" or ":"
+# between, is a word ("WeChat account", "wechat group"); one with a digit or "_" is a handle
+_WORD_AFTER_WECHAT_RE = re.compile(r"(?:weixin|wechat|vx|wx)\s+[a-z]+")
 _PERMIT_RE = re.compile(
     r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
     r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|健保卡号|健保卡|会员号|会员卡号|保单号|保险单号|"
@@ -96,7 +116,10 @@ _PERMIT_RE = re.compile(
     + r"([a-z]{0,4}-?[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10}"
     + r"|(?=(?:[a-z\-]*[0-9]){5})[a-z0-9][a-z0-9\-]{5,19})(?![a-z0-9])"
 )
-_HKID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9]{6})\s?\(?([0-9A])\)?(?![A-Za-z0-9])")
+# (also in groups, as read off the card: "K 781 092 (A)", "XD 294017 (0)")
+_HKID_RE = re.compile(
+    r"(?<![A-Za-z0-9])([A-Z]{1,2} ?[0-9]{3} ?[0-9]{3})\s?\(?([0-9A])\)?(?![A-Za-z0-9])"
+)
 _HKID_CUE_RE = re.compile(r"身份证|证件|hkid|id card|identity card")
 _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
 # Singapore NRIC/FIN (S1234567D), a US social security number (123-45-6789), a Malaysian MyKad
@@ -152,19 +175,29 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-_ZH_MONTH = r"(?:[一二三四五六七八九十]{1,2}|元|正|冬|腊)月"
+# (a calendar may be named before the month: "1938年农历二月十五")
+_ZH_MONTH = r"(?:农历|阴历|阳历|公历)?(?:[一二三四五六七八九十]{1,2}|元|正|冬|腊)月"
+# A day in English words: "the twenty-third of May 1960"
+_EN_DAY_WORD = (
+    r"(?:(?:twenty|thirty)[ \-])?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
+    r"|nineteenth|twentieth|thirtieth"
+)
 _ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
 _DATE = (
-    r"(?:(?:19|20)?[0-9]{2}\s*年\s*(?:[01]?[0-9]|元|正|冬|腊)\s*月"
+    r"(?:(?:19|20)?[0-9]{2}\s*年\s*(?:农历|阴历|阳历|公历)?(?:[01]?[0-9]|元|正|冬|腊)\s*月"
     r"(?:\s*(?:[0-3]?[0-9]\s*[日号]|初[一二三四五六七八九十]))?"
     r"|(?:19|20)[0-9]{2}(?:\s?[\-/.]\s?[01]?[0-9]\s?[\-/.]\s?[0-3]?[0-9]|[01][0-9][0-3][0-9]"
     r"|[\-/.][01]?[0-9](?![0-9\-/.]))"
-    rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}})年{_ZH_MONTH}(?:{_ZH_DAY})?"
+    rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}}|(?:19|20)[0-9]{{2}})\s*年"
+    rf"{_ZH_MONTH}(?:{_ZH_DAY})?"
     r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
     rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+['’][0-9]{{2}}"
+    rf"|(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9][\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
 )
 _DOB_RE = re.compile(
@@ -202,7 +235,10 @@ _LATIN_PLATE_CUE_RE = re.compile(
     r"(?:[a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8}))(?![a-z0-9])"
 )
 _UK_PLATE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2} ?[A-Z]{3}(?![A-Za-z0-9])")
-_MACAU_ID_RE = re.compile(r"(?<![0-9a-z])[157][0-9]{6}\s?\([0-9]\)")
+# (and as printed on the card, "5/183920/4")
+_MACAU_ID_RE = re.compile(
+    r"(?<![0-9a-z])(?:[157][0-9]{6}\s?\([0-9]\)|[157]/[0-9]{6}/[0-9](?![0-9/]))"
+)
 # An extension after a phone number: "…转8021", "ext. 204", "x 17"
 _PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
 # Eight digits after a phone cue: a Hong Kong or Macau number with no country code
@@ -212,8 +248,13 @@ _LOCAL8_RE = re.compile(
 )
 _INTL_PHONE_RE = re.compile(
     r"(?<![0-9a-z])\+[1-9][0-9]{0,2}(?:[ \-]?\(?[0-9]{1,5}\)?){2,5}(?![0-9])"
+    # dialled from abroad with 00 for the +, "0044 7700 900 218"; or a code of the region
+    # written without it, then a separator: "852-6193 8827", "86 139…"
+    r"|(?<![0-9a-z])(?:00[1-9][0-9]{0,2}|852|853|886|86)[ \-](?:[ \-]?\(?[0-9]{1,5}\)?){2,5}"
+    r"(?![0-9])"
 )
 _LATIN_PHONE_REGIONS = ("GB", "US", "AU")
+_TW_MOBILE_RE = re.compile(r"(?<![0-9])09[0-9]{2}[ \-]?[0-9]{3}[ \-]?[0-9]{3}(?![0-9])")
 # A number laid out as North America writes one, "(415) 867-5309" or "415-867-5309": a phone's
 # layout, which no dose, result or date has, so it needs no cue before it
 _NANP_LAYOUT_RE = re.compile(
@@ -355,11 +396,31 @@ class _NumberScan(_Scan):
             s, e = m.span()
             if any(s < b and a < e for a, b in taken):
                 continue
+            raw = m.group()
+            plus = raw.startswith(("+", "00"))  # 00 is dialled for the "+"
+            raw = "+" + raw[2:] if raw.startswith("00") else raw if plus else "+" + raw
             try:
-                num = phonenumbers.parse(m.group(), None)
+                num = phonenumbers.parse(raw, None)
             except phonenumbers.NumberParseException:
                 continue
-            if phonenumbers.is_possible_number(num):
+            # a code without its "+" is taken only for a number valid in that region
+            if (
+                phonenumbers.is_valid_number(num)
+                if not plus
+                else phonenumbers.is_possible_number(num)
+            ):
+                self.add("PHONE", s, e)
+                taken.append((s, e))
+        # A Taiwan mobile as written there, "0919-203-775" (no mainland number starts 09)
+        for m in _TW_MOBILE_RE.finditer(self.t):
+            s, e = m.span()
+            if any(s < b and a < e for a, b in taken):
+                continue
+            try:
+                valid = phonenumbers.is_valid_number(phonenumbers.parse(m.group(), "TW"))
+            except phonenumbers.NumberParseException:
+                continue
+            if valid:
                 self.add("PHONE", s, e)
 
     def cued(self) -> None:
@@ -371,11 +432,14 @@ class _NumberScan(_Scan):
             (_PERMIT_RE, "OTHER_ID"),
         ):
             for m in rx.finditer(self.t):
+                if kind == "WECHAT_ID" and _WORD_AFTER_WECHAT_RE.fullmatch(m.group()):
+                    continue  # "the official WeChat account": a word, not a handle
                 self.add(kind, *m.span(1))
         for m in _PASSPORT_BARE_RE.finditer(self.t):
             self.add("PASSPORT", *m.span(1))
         for m in _HKID_RE.finditer(self.n.cased):
-            if valid_hkid(m.group(1)[:-6], m.group(1)[-6:], m.group(2)):
+            body = m.group(1).replace(" ", "")
+            if valid_hkid(body[:-6], body[-6:], m.group(2)):
                 self.add("OTHER_ID", m.start(1), m.end())
             elif _HKID_CUE_RE.search(self.t, max(0, m.start() - _PHONE_CUE_WINDOW), m.start()):
                 self.add("OTHER_ID", m.start(1), m.end(), validated=False)
@@ -418,3 +482,6 @@ class _NumberScan(_Scan):
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):
             self.add("EMAIL", *m.span())
+        for m in _EMAIL_SPELT_RE.finditer(self.t):
+            if "@" not in m.group():
+                self.add("EMAIL", *m.span())

@@ -996,3 +996,40 @@ def test_booking_cues_name_the_person_booked_for(text: str, name: str) -> None:
 
 def test_a_naming_cue_before_an_everyday_word_masks_nothing() -> None:
     assert _kinds("我叫了救护车，现在去医院") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        # identifiers in groups, as read off a card or a page
+        ("HKID: A 123 456 (3), for the eye clinic", "OTHER_ID", "A 123 456 (3)"),
+        ("澳门身份证 1/234567/8，想问登记", "OTHER_ID", "1/234567/8"),
+        ("passport E 1234 5678, for the travel vaccine letter", "PASSPORT", "E 1234 5678"),
+        # a phone dialled from abroad, or with its region's code and no "+"
+        ("call me on 0044 20 7946 0321 after six", "PHONE", "0044 20 7946 0321"),
+        ("电话 852-9123 4567，周六来", "PHONE", "852-9123 4567"),
+        ("台湾手机 0912-345-678，报告寄电子版", "PHONE", "0912-345-678"),
+        # an address spelt out against harvesters
+        (
+            "email: chen.ming2020 at 163 dot com for the report",
+            "EMAIL",
+            "chen.ming2020 at 163 dot com",
+        ),
+        ("send it to l.wong [at] gmail [dot] com please", "EMAIL", "l.wong [at] gmail [dot] com"),
+        # a particle between the channel and the handle
+        ("加我微信吧 wang_lei1988，发片子", "WECHAT_ID", "wang_lei1988"),
+        # birth dates with a calendar, a day in words, a year in two digits
+        ("外婆1940年农历八月十五出生，能做胃镜吗", "DOB", "1940年农历八月十五"),
+        ("DOB: the fourteenth of July 1975", "DOB", "the fourteenth of July 1975"),
+        ("born Oct 3 '68, need a repeat prescription", "DOB", "Oct 3 '68"),
+    ],
+)
+def test_identifiers_in_the_shapes_people_write_them(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_spelt_shapes_leave_plain_words_and_readings_alone() -> None:
+    assert _kinds("I will be at home tonight, dot me a message") == []
+    assert _kinds("血压 140/90，心率 86 次，体重 86 公斤") == []
+    assert _kinds("the official WeChat account says it's closed") == []
+    assert _kinds("2026年三月五号复诊") == []
