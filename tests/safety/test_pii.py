@@ -1028,6 +1028,13 @@ def test_identifiers_in_the_shapes_people_write_them(text: str, kind: str, value
     assert (kind, value) in _kinds(text)
 
 
+def test_a_card_number_in_groups_after_its_cue_is_masked() -> None:
+    text = "诊疗卡卡号是 6600 3217 6654 09，补卡要带什么"
+    assert "6654" not in mask(text).text
+    assert "3217" not in mask("my insurance card number is 3101 2238 4417, the Shanghai one").text
+    assert _kinds("化验单编号 9123 4567") == []  # eight digits: no card
+
+
 def test_spelt_shapes_leave_plain_words_and_readings_alone() -> None:
     assert _kinds("I will be at home tonight, dot me a message") == []
     assert _kinds("血压 140/90，心率 86 次，体重 86 公斤") == []
