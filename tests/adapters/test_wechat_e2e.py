@@ -4,6 +4,7 @@ and the fake WeChat API, deliveries signed (and encrypted) as WeChat sends them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import sys
@@ -249,7 +250,10 @@ async def _a_worker_stops_mid_answers(
 ) -> None:
     """Process A acknowledges every message and starts answering; a second process (a
     worker) joins; A is then stopped (``kill -9`` or SIGTERM) in the middle of its answers.
-    Every acknowledged message is answered, each exactly once."""
+    Every acknowledged message is answered. Stopped by SIGTERM, each exactly once. Killed,
+    an answer the WeChat API took in the moment before A could write its outbox mark is sent
+    again by B (the window no stream closes: WeChat's send is not idempotent); only an
+    answer A had in hand can be, so at most ``CARELINE_LLM_PARALLEL`` repeat, each once."""
     patients = [f"oE2E_durable_{n:03d}" for n in range(40)]
     push = WeChatPush(TOKEN, APP_ID, AES_KEY, mode="compat")
     quick = {
@@ -287,11 +291,17 @@ async def _a_worker_stops_mid_answers(
             await asyncio.wait_for(proc_a.wait(), 30)
             await eventually(lambda: len(api.sent) >= len(patients), within_s=60)
             await asyncio.sleep(1.0)  # a duplicate would show up now
-    answered = sorted(s["touser"] for s in api.sent)
-    assert answered == patients  # every one, each once
+    counts = collections.Counter(s["touser"] for s in api.sent)
+    assert sorted(counts) == patients  # every one answered
+    repeated = [p for p, n in counts.items() if n > 1]
+    if how == "term":
+        assert repeated == []  # each once
+    else:
+        assert len(repeated) <= int(quick["CARELINE_LLM_PARALLEL"])
+        assert max(counts.values()) <= 2
 
 
-async def test_a_worker_killed_mid_answers_loses_nothing_and_repeats_nothing(
+async def test_a_worker_killed_mid_answers_loses_nothing_and_repeats_only_what_it_had_in_hand(
     tmp_path: Path, redis_url: str, prefix: str, redis_client: aioredis.Redis
 ) -> None:
     await _a_worker_stops_mid_answers(tmp_path, redis_url, prefix, "kill")
