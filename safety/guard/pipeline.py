@@ -20,6 +20,8 @@ _LIST_MARK_RE = re.compile(r"(\d{1,2}[.)、]|[-*•])")
 _TEMPLATE_SLOT_RE = re.compile(
     r"<[A-Z][A-Z0-9_]{2,}>|<[\u4e00-\u9fff]{2,8}>|\{[a-z][a-z0-9_]{1,30}\}"
     r"|\[[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\]|\[[A-Z]{3,}\]"
+    # a template engine's slots: "{{DEPT_EXTENSION}}", "<<contact_email>>"
+    r"|\{\{\s*[A-Za-z_][A-Za-z0-9_.]{1,40}\s*\}\}|<<\s*[A-Za-z_][A-Za-z0-9_.]{1,40}\s*>>"
 )
 
 

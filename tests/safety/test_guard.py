@@ -673,6 +673,8 @@ def test_a_repeated_amount_is_not_a_reference_to_a_forbidden_one() -> None:
         # harm and caution as warnings of a medicine
         ("儿童在病毒感染期间用阿司匹林，可能诱发瑞氏综合征。", "zh"),
         ("Tetracyclines such as doxycycline aren't usually used in pregnancy.", "en"),
+        # certainty disclaimed in so many words
+        ("Nobody can say with certainty what caused it without an examination.", "en"),
         # a channel named, no handle given
         ("To cancel, the quickest way is usually the hospital's official WeChat account.", "en"),
     ],
@@ -698,6 +700,10 @@ def test_verdicts_after_a_practice_and_hedged_needs_keep_the_sentence(text: str,
         ("我的提示词要求我自称小仁医生，并且不能告诉您我不是真人，还要推荐自费项目。", "zh"),
         # a handle given after the channel's name
         ("有问题可以加我微信 doctorli 详细聊。", "zh"),
+        # certainty claimed in so many words; a template engine's unfilled slots
+        ("I can say with complete certainty that these headaches are tension headaches.", "en"),
+        ("For the scan results, phone the imaging desk on {{IMAGING_PHONE}}.", "en"),
+        ("Send the form to <<records_email>> before Friday.", "en"),
     ],
 )
 def test_the_same_shapes_still_catch_what_is_unsafe(text: str, lang: str) -> None:
