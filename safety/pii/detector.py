@@ -79,6 +79,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.numbers()
         self.cued()
         self.emails()
+        self.corrections()
         self.addresses()
         self.mentions()
         if _CJK_RE.search(self.t):

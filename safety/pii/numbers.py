@@ -194,6 +194,8 @@ _DATE = (
     rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}}|(?:19|20)[0-9]{{2}})\s*年"
     rf"{_ZH_MONTH}(?:{_ZH_DAY})?"
     r"|[0-3]?[0-9][\-/.][0-3]?[0-9][\-/.](?:19|20)?[0-9]{2}"
+    # a two-digit year first, with dots or slashes: "87.3.5", "87/03/05"
+    r"|[0-9]{2}[./][01]?[0-9][./][0-3]?[0-9](?![0-9./])"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
@@ -201,6 +203,20 @@ _DATE = (
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+['’][0-9]{{2}}"
     rf"|(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9][\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
+)
+# A registration form pasted in, the date right after the sex ("王建国/男/1962-07-14/…");
+# a birthday by the age it brings ("she turns 5 on the 9th of Feb", "I'll be 70 on 14 July")
+_DAY_MONTH = (
+    rf"(?:the\s+)?[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
+    rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?(?![0-9])"
+)
+_FORM_DOB_RE = re.compile(
+    r"(?:男|女|(?<![a-z])(?:male|female|m|f)(?![a-z]))\s*[/|,，、;；]\s*(" + _DATE + ")"
+)
+_AGE_TURN_DOB_RE = re.compile(
+    r"(?<![a-z])(?:turns?|turning|will be|i'll be|is going to be|be)\s+[0-9]{1,3}\s+on\s+("
+    + _DAY_MONTH
+    + r")"
 )
 _DOB_RE = re.compile(
     r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
@@ -290,6 +306,18 @@ _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
     r"text|contact|landline|office|reach)"
 )
+
+
+# Kinds whose second writing is not read for a correction: names and addresses are not numbers,
+# and a date of birth's shape is every date's
+_NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
+_CORRECTION_MIN_DIGITS = 6
+
+
+def _near(a: str, b: str) -> bool:
+    """Two strings of one length that differ in at most two places (a digit mistyped, two
+    neighbours swapped): the same number written twice."""
+    return sum(x != y for x, y in zip(a, b, strict=True)) <= 2
 
 
 class _NumberScan(_Scan):
@@ -474,12 +502,35 @@ class _NumberScan(_Scan):
         for m in _DOB_RE.finditer(self.t):
             group = next(g for g in (1, 2, 3, 4) if m.group(g))
             self.add("DOB", *m.span(group))
+        for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
+            for m in rx.finditer(self.t):
+                self.add("DOB", *m.span(1))
         for m in _ANY_ID_CUE_RE.finditer(self.t):
             s, e = m.span(1)
             # unless another finding holds it all; one holding part of it is widened over the
             # rest when the overlaps are settled (a check digit in brackets)
             if not any(c.start <= s and e <= c.end for c in self.cands):
                 self.add("OTHER_ID", s, e, validated=False)
+
+    def corrections(self) -> None:
+        """An identifier written again with a digit or two changed, in the same shape, is the
+        same identifier mistyped or corrected ("sorry typo, it's 9434765919 not 9434765910",
+        "不是18711562390，是18711562309"): masked as its kind."""
+        found = [c for c in self.cands if c.kind not in _NOT_CORRECTED]
+        for c in found:
+            value = self.t[c.start : c.end]
+            if sum(ch.isdigit() for ch in value) < _CORRECTION_MIN_DIGITS:
+                continue
+            shape = "".join(
+                r"[0-9]" if ch.isdigit() else r"[a-z]" if ch.isalpha() else re.escape(ch)
+                for ch in value
+            )
+            for m in re.finditer(rf"(?<![0-9a-z]){shape}(?![0-9a-z])", self.t):
+                other = m.group()
+                if other == value or any(o.start < m.end() and m.start() < o.end for o in found):
+                    continue
+                if _near(value, other):
+                    self.add(c.kind, *m.span(), validated=False)
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):

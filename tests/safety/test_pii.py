@@ -1040,3 +1040,28 @@ def test_spelt_shapes_leave_plain_words_and_readings_alone() -> None:
     assert _kinds("血压 140/90，心率 86 次，体重 86 公斤") == []
     assert _kinds("the official WeChat account says it's closed") == []
     assert _kinds("2026年三月五号复诊") == []
+
+
+def test_an_identifier_corrected_or_mistyped_is_masked_both_times() -> None:
+    text = "sorry typo, my NHS number is 943 476 5919 not 943 476 5910"
+    assert "5919" not in mask(text).text and "5910" not in mask(text).text
+    assert _kinds("住院号 20230881, 不对是 20230818") == [("MRN", "20230881"), ("MRN", "20230818")]
+    assert _kinds("MRN 4410298, or maybe 4410289") == [("MRN", "4410298"), ("MRN", "4410289")]
+    # a number of the same shape that differs in more places is something else
+    assert "20261204889" in mask("手机13912345678，药房配送单 20261204889 到了吗").text
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("王建国/男/1962-07-14/住院", "1962-07-14"),
+        ("she turns 5 on the 9th of Feb and needs her jabs", "the 9th of Feb"),
+        ("我生日是87.3.5，病历上写错了", "87.3.5"),
+    ],
+)
+def test_dates_of_birth_in_forms_ages_and_short_years(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+def test_dates_without_a_birth_are_left_alone() -> None:
+    assert _kinds("take 2 on 14 July, 复诊日期 26.12.10") == []
