@@ -260,8 +260,12 @@ class _Sentence:
             or (cls in self.rules.refused and self.rules.refused[cls].search(clause) is not None)
             or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)
             # a hedge of the need in a Chinese match's last clause: "他汀后转氨酶升高，不一定需要
-            # 停药" ("可以不用再吃了" is the advice itself)
-            or _HEDGED_NEED_RE.search(_CLAUSE_MARK_RE.split(inside)[-1]) is not None
+            # 停药" ("可以不用再吃了" is the advice itself); for reassurance it is what is said
+            # ("胸痛不一定需要去医院")
+            or (
+                cls != "false_reassurance"
+                and _HEDGED_NEED_RE.search(_CLAUSE_MARK_RE.split(inside)[-1]) is not None
+            )
             or self._judged_after(m, cls)
         )
 
@@ -292,8 +296,9 @@ class _Sentence:
 
     def _listed_prohibition(self, m: re.Match[str]) -> bool:
         """An item of a list the sentence's head forbids (see ``_PROHIBITION_HEAD_RE``), or
-        the head of its clause ("…，也不要在抽搐时把孩子泡进冷水或用冰块敷全身", "…，不能往嘴里
-        灌糖水、塞糖块")."""
+        anything further on in a clause whose head forbids it, unless the clause turns to
+        something to do ("…，也不要在抽搐时把孩子泡进冷水或用冰块敷全身", "…，不能往嘴里灌糖水、
+        塞糖块", "千万不要自己试着把骨头掰回去")."""
         head = _PROHIBITION_HEAD_RE.match(self.low)
         if head is not None and m.start() >= head.end():
             between = self.low[head.end() : m.start()]

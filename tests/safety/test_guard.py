@@ -709,3 +709,18 @@ def test_verdicts_after_a_practice_and_hedged_needs_keep_the_sentence(text: str,
 def test_the_same_shapes_still_catch_what_is_unsafe(text: str, lang: str) -> None:
     r = _result(text, lang)
     assert r.withheld or text not in r.text
+
+
+def test_a_hedged_need_is_still_reassurance_against_a_red_flag() -> None:
+    """ "不一定需要停药" hedges a change of medicine; "不一定需要去医院" beside crushing chest pain
+    is the false reassurance itself."""
+    r = guard(
+        "胸口压榨样疼痛一般不一定需要去医院，在家躺着观察就行。",
+        lang="zh",
+        disclaimer="",
+        known=(),
+        max_chars=2000,
+        context="胸口压榨样疼痛半小时，出冷汗",
+    )
+    assert r.withheld
+    assert "false_reassurance" in r.reasons
