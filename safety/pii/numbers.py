@@ -214,7 +214,7 @@ _FORM_DOB_RE = re.compile(
     r"(?:男|女|(?<![a-z])(?:male|female|m|f)(?![a-z]))\s*[/|,，、;；]\s*(" + _DATE + ")"
 )
 _AGE_TURN_DOB_RE = re.compile(
-    r"(?<![a-z])(?:turns?|turning|will be|i'll be|is going to be|be)\s+[0-9]{1,3}\s+on\s+("
+    r"(?<![a-z])(?:turns?|turning|will be|i'll be|is going to be)\s+[0-9]{1,3}\s+on\s+("
     + _DAY_MONTH
     + r")"
 )
@@ -312,6 +312,19 @@ _PHONE_CUE_RE = re.compile(
 # and a date of birth's shape is every date's
 _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
 _CORRECTION_MIN_DIGITS = 6
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _shape_of(ch: str) -> str:
+    """A character's place in an identifier's shape: a digit, a Latin letter, or itself."""
+    if ch.isascii() and ch.isdigit():
+        return "9"
+    if ch.isascii() and ch.isalpha():
+        return "a"
+    return ch
 
 
 def _near(a: str, b: str) -> bool:
@@ -517,20 +530,31 @@ class _NumberScan(_Scan):
         same identifier mistyped or corrected ("sorry typo, it's 9434765919 not 9434765910",
         "不是18711562390，是18711562309"): masked as its kind."""
         found = [c for c in self.cands if c.kind not in _NOT_CORRECTED]
+        t = self.t
         for c in found:
-            value = self.t[c.start : c.end]
+            value = t[c.start : c.end]
             if sum(ch.isdigit() for ch in value) < _CORRECTION_MIN_DIGITS:
                 continue
-            shape = "".join(
-                r"[0-9]" if ch.isdigit() else r"[a-z]" if ch.isalpha() else re.escape(ch)
-                for ch in value
-            )
-            for m in re.finditer(rf"(?<![0-9a-z]){shape}(?![0-9a-z])", self.t):
-                other = m.group()
-                if other == value or any(o.start < m.end() and m.start() < o.end for o in found):
+            # compared character by character, not by a pattern built per message (which
+            # would churn re's cache of compiled patterns)
+            shape = [_shape_of(ch) for ch in value]
+            size = len(value)
+            for i in range(len(t) - size + 1):
+                j = i + size
+                if (
+                    _shape_of(t[i]) != shape[0]
+                    or (i and _ascii_alnum(t[i - 1]))
+                    or (j < len(t) and _ascii_alnum(t[j]))
+                ):
                     continue
-                if _near(value, other):
-                    self.add(c.kind, *m.span(), validated=False)
+                other = t[i:j]
+                if (
+                    other != value
+                    and all(_shape_of(a) == b for a, b in zip(other, shape, strict=True))
+                    and _near(value, other)
+                    and not any(o.start < j and i < o.end for o in found)
+                ):
+                    self.add(c.kind, i, j, validated=False)
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):
