@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection
 
 from safety.pii import identifiers
+from safety.pii.numbers import channel_word
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_RE = re.compile(
@@ -20,11 +21,6 @@ _HANDLE_RE = re.compile(
     r"|\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|cn|net|org)\b",
     re.IGNORECASE,
 )
-# A handle of letters only is one only when it is introduced as one ("WeChat: drwang",
-# "微信号 drwang"): otherwise it is a word ("through the official WeChat account").
-# (A Latin word after 微信 in a Chinese sentence is a handle.)
-_LETTERS_ONLY_RE = re.compile(r"(?:wechat|qq|whatsapp|telegram)\W{0,6}[a-z]{5,}$", re.IGNORECASE)
-_HANDLE_CUE_RE = re.compile(r"[:：]|号|\bid\b|\bhandle\b", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d{3}")
 # Where the masker's own detectors read a sentence too: seven digits or more in a run (a
 # phone or record number; a dose never has so many), or an "@".
@@ -61,7 +57,7 @@ def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
     )
     starts: list[int] = []
     for m in found:
-        if _LETTERS_ONLY_RE.search(m.group()) and not _HANDLE_CUE_RE.search(m.group()):
+        if channel_word(m.group()):
             continue  # "the official WeChat account": a word, no handle
         if not _allowed(m.group(), allowed):
             starts.append(m.start())

@@ -100,9 +100,22 @@ _WECHAT_RE = re.compile(
     r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is)?\s*(?:是|为|:|：)?\s*"
     r"([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
 )
-# A handle of letters only straight after the English name of the channel, with no "is" or ":"
-# between, is a word ("WeChat account", "wechat group"); one with a digit or "_" is a handle
-_WORD_AFTER_WECHAT_RE = re.compile(r"(?:weixin|wechat|vx|wx)\s+[a-z]+")
+# A handle of letters only straight after the Latin name of a channel, with no ":", "is", "ID"
+# or 号 between, is a word ("WeChat account", "wechat group", "WhatsApp number"); one with a
+# digit or "_" is a handle. (After 微信 in a Chinese sentence a Latin word is a handle.)
+_WORD_AFTER_CHANNEL_RE = re.compile(
+    r"(?:weixin|wechat|vx|wx|qq|whatsapp|telegram)\W{0,6}[a-z]+", re.IGNORECASE
+)
+
+
+def channel_word(found: str) -> bool:
+    """Whether ``found`` (a channel's name and what follows it) is the channel named before a
+    plain word, not a handle: shared by the masker and the output guard's contacts."""
+    return _WORD_AFTER_CHANNEL_RE.fullmatch(found) is not None and not any(
+        cue in found.lower() for cue in (":", "：", "号", " is ", " id ")
+    )
+
+
 _PERMIT_RE = re.compile(
     r"(?:港澳通行证|通行证|回乡证|台胞证|澳门身份证|香港身份证|居留证|社保卡号|社保卡|社保号|"
     r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|健保卡号|健保卡|会员号|会员卡号|保单号|保险单号|"
@@ -475,7 +488,7 @@ class _NumberScan(_Scan):
             (_PERMIT_RE, "OTHER_ID"),
         ):
             for m in rx.finditer(self.t):
-                if kind == "WECHAT_ID" and _WORD_AFTER_WECHAT_RE.fullmatch(m.group()):
+                if kind == "WECHAT_ID" and channel_word(m.group()):
                     continue  # "the official WeChat account": a word, not a handle
                 self.add(kind, *m.span(1))
         for m in _PASSPORT_BARE_RE.finditer(self.t):
