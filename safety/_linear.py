@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,14 +51,30 @@ class Model:
 
     def score(self, features: Collection[str], floor: int, threshold: float) -> Score:
         feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
-        if not feats:
+        weights = self.weights
+        return self.score_known(
+            sum(map(weights.__getitem__, feats)), len(feats), lambda: feats, floor, threshold
+        )
+
+    def score_known(
+        self,
+        weight: float,
+        count: int,
+        features: Callable[[], Iterable[str]],
+        floor: int,
+        threshold: float,
+    ) -> Score:
+        """The score of a text whose ``count`` known features weigh ``weight`` in all, for a
+        caller that found them its own way; ``features`` names them, asked for only when the
+        category is worked out (at or above ``threshold``)."""
+        if not count:
             return Score(0.0, None, known=False)
-        scale = feature_weight(len(feats), floor)
-        total = self.bias + scale * sum(map(self.weights.__getitem__, feats))
+        scale = feature_weight(count, floor)
+        total = self.bias + scale * weight
         probability = 1.0 / (1.0 + math.exp(-total)) if total > -30 else 0.0
         if probability < threshold:
             return Score(probability, None)
-        return Score(probability, self._category_of(feats, scale))
+        return Score(probability, self._category_of(features(), scale))
 
     def _category_of(self, feats: Iterable[str], scale: float) -> str:
         scores = list(self.category_bias)

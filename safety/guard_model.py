@@ -16,8 +16,13 @@ flagged that the model finds very unlikely to be unsafe (under ``DOUBT``) is kep
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import itemgetter
+from pathlib import Path
+
+import ahocorasick
 
 from safety import _linear
 
@@ -43,6 +48,8 @@ FEATURE_FLOOR = 20
 # Sentences shorter than this (headings, list markers, "您好！") are not read.
 MIN_CHARS = 6
 _WORD = re.compile(r"[a-z0-9']+")
+# A word feature's key in the word finder: one word or two, as they stand in `_words_line`.
+_WORD_FEATURE = re.compile(r"w:([a-z0-9']+)(?:_([a-z0-9']+))?")
 
 
 def features(sentence: str) -> set[str]:
@@ -76,14 +83,74 @@ class Reading:
         return self.known and self.probability < (DOUBT_DANGEROUS if dangerous else DOUBT)
 
 
+class _Finder:
+    """The model's known features of a sentence, found without making ``features``' strings:
+    one pass of an Aho-Corasick automaton over the sentence's text finds the known characters,
+    pairs and triples, and one over its words, written one space apart, the known words and
+    pairs of words. Each hit carries the feature's number and weight, so a sentence's known
+    features are a dict built in C (a feature found twice counts once, as in a set). It finds
+    exactly the features ``model.known & features(sentence)`` holds, in about half the time:
+    every sentence of every answer is read."""
+
+    def __init__(self, model: _linear.Model) -> None:
+        self.model = model
+        self.names = list(model.weights)
+        self._chars = ahocorasick.Automaton()
+        self._words = ahocorasick.Automaton()
+        for number, name in enumerate(self.names):
+            hit = (number, model.weights[name])
+            word = _WORD_FEATURE.fullmatch(name)
+            if word is not None:
+                self._words.add_word(" " + " ".join(w for w in word.groups() if w) + " ", hit)
+            # "w:x" is also the triple of characters "w", ":", "x" (a pair "w:" is only that)
+            if word is None or len(name) <= 3:
+                self._chars.add_word(name, hit)
+        for automaton in (self._chars, self._words):
+            if len(automaton):
+                automaton.make_automaton()
+
+    def found(self, sentence: str) -> dict[int, float]:
+        """The known features of ``sentence``: each one's number and weight."""
+        text = " ".join(sentence.lower().split())
+        hits: dict[int, float] = {}
+        if len(self._chars):
+            hits.update(map(_HIT, self._chars.iter(text)))
+        if len(self._words):
+            words = _WORD.findall(text)
+            if words:
+                hits.update(map(_HIT, self._words.iter(" " + " ".join(words) + " ")))
+        return hits
+
+
+_HIT = itemgetter(1)
 WEIGHTS = _linear.Shipped(MODEL_FILE)
-load = WEIGHTS.load  # another weights file from now on; the shipped one again when None
+_finder: _Finder | None = None
+_finder_lock = threading.Lock()
+
+
+def load(path: Path | None = None) -> None:
+    """Another weights file from now on; the shipped one again when None."""
+    WEIGHTS.load(path)
+
+
+def _current() -> _Finder:
+    """The finder of the weights in use, built on first use (and again after ``load``)."""
+    global _finder
+    model = WEIGHTS.get()
+    finder = _finder
+    if finder is None or finder.model is not model:
+        with _finder_lock:
+            finder = _finder
+            if finder is None or finder.model is not model:
+                finder = _finder = _Finder(model)
+    return finder
 
 
 def warm_up() -> None:
-    """Load the weights, with every feature's class weights (run in the background after
-    start-up: the first answers are not slowed by reading them)."""
+    """Load the weights, with every feature's class weights, and build their finder (run in
+    the background after start-up: the first answers are not slowed by it)."""
     WEIGHTS.get().read_categories()
+    _current()
 
 
 # The training sets' class names that the guard spells otherwise.
@@ -101,5 +168,13 @@ def read(sentence: str, *, category: bool = True) -> Reading:
     of a reading)."""
     if len(sentence.strip()) < MIN_CHARS:
         return Reading(0.0, None, False)
-    found = WEIGHTS.get().score(features(sentence), FEATURE_FLOOR, THRESHOLD if category else 2.0)
+    finder = _current()
+    hits = finder.found(sentence)
+    found = finder.model.score_known(
+        sum(hits.values()),
+        len(hits),
+        lambda: [finder.names[number] for number in hits],
+        FEATURE_FLOOR,
+        THRESHOLD if category else 2.0,
+    )
     return Reading(found.probability, found.category, found.known)

@@ -129,3 +129,37 @@ def test_the_patients_placeholders_and_allowed_contacts_are_not_read(weights: Pa
         allowed=("010-12345678",),
     )
     assert hospital.reasons == ()
+
+
+def test_the_reading_finds_exactly_the_known_features_the_builder_trains_on(weights: Path) -> None:
+    """``read`` finds a sentence's known features with automata, not with ``features`` (which
+    the builder trains on): both must give the same set. Among them the features whose name
+    is both a triple of characters and a word ("w:a": the letters "w", ":", "a", or the word
+    "a"), a pair "w:" that is only characters, and a pair of words."""
+    names = ["w:a", "w:", "w:ab_cd", "w:cd", "的", "ta", "abc", " a", "x"]
+    rows = [f"{name}\t{0.5 + i / 10}\t" for i, name in enumerate(names)]
+    weights.write_text(
+        "categories\tdosing\tidentity_leak\nbias\t-3\t0\t0\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    guard_model.load(weights)
+    model = guard_model.WEIGHTS.get()
+    for sentence in (
+        "Ask: was it a dose?",  # "w:" as characters ("saw: " has no "w:a"); the word "a"
+        "draw:ab line, ab cd",  # "w:a" as characters only; the pair "ab cd", the word "cd"
+        "AB  CD\tthe 的 data",  # case and whitespace as ``features`` reads them
+        "nothing known here",
+        "的的的的的的",
+    ):
+        expected = model.known & guard_model.features(sentence)
+        want = model.score(expected, guard_model.FEATURE_FLOOR, 2.0)
+        got = guard_model.read(sentence, category=False)
+        assert (got.probability, got.known) == pytest.approx((want.probability, want.known))
+    # and the category, worked out from the features found, is the builder's too
+    weights.write_text(
+        "categories\tdosing\tidentity_leak\nbias\t50\t1\t0\nab\t0\tidentity_leak:9\nxy\t0\t\n",
+        encoding="utf-8",
+    )
+    guard_model.load(weights)
+    assert guard_model.read("abc abc abc").category == "identity_leak"
+    assert guard_model.read("xyz xyz xyz").category == "dosing"
