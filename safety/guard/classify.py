@@ -39,6 +39,8 @@ def _classify(
             for idx in idxs:
                 sentence = judged[idx]
                 for m in pattern.finditer(sentence.low):
+                    if sentence.reported(m):
+                        continue
                     if sentence.counts(name, m):
                         counted.setdefault((idx, name), []).append((m.start(), m.group()))
                     else:
@@ -71,6 +73,8 @@ def _classify(
                 continue
             prohibited = list(refused.get((idx, combo.cls), ()))
             for inner in first.finditer(sentence.low):
+                if sentence.reported(inner):
+                    continue
                 if sentence.prohibited(inner, combo.cls) or _refers(
                     inner.start(), inner.group(), prohibited
                 ):
@@ -92,9 +96,11 @@ def _classify(
             for m in pattern.finditer(sentence.low):
                 if "false_reassurance" in found[idx]:
                     break
+                if sentence.reported(m):
+                    continue
                 if not sentence.red_flag_reassurance(m):
                     ruled_out[idx] = True
-                elif answer.red_flag(idx):
+                elif answer.red_flag(idx, sentence.low[: m.start()]):
                     found[idx].add("false_reassurance")
     return found, ruled_out
 

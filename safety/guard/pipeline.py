@@ -16,12 +16,15 @@ from safety.guard.scope import _Answer, _Sentence
 from safety.pii import PLACEHOLDER_RE
 
 _LIST_MARK_RE = re.compile(r"(\d{1,2}[.)、]|[-*•])")
-# A template's slot the model left unfilled: <FIRST_NAME>, <患者姓名>, {name}, [DATE_1].
+# A template's slot the model left unfilled: <FIRST_NAME>, <患者姓名>, {name}, [DATE_1], {DATE}.
 _TEMPLATE_SLOT_RE = re.compile(
     r"<[A-Z][A-Z0-9_]{2,}>|<[\u4e00-\u9fff]{2,8}>|\{[a-z][a-z0-9_]{1,30}\}"
     r"|\[[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\]|\[[A-Z]{3,}\]"
     # a template engine's slots: "{{DEPT_EXTENSION}}", "<<contact_email>>"
     r"|\{\{\s*[A-Za-z_][A-Za-z0-9_.]{1,40}\s*\}\}|<<\s*[A-Za-z_][A-Za-z0-9_.]{1,40}\s*>>"
+    # a slot named in capitals or in Chinese, in braces or brackets: "{ARRIVAL_TIME}",
+    # "{患者姓名}", "[复诊日期]" (the patient's own placeholders carry a number: "[电话1]")
+    r"|\{[A-Z][A-Z0-9_]{2,40}\}|\{[\u4e00-\u9fff]{2,10}\}|\[[\u4e00-\u9fff]{2,10}\]"
 )
 
 

@@ -111,6 +111,7 @@ class _Rules:
     warning: _Words
     undecided: _Words
     no_need: _Words
+    set_aside: _Words
     disowned: _Words
     not_staff: _Words
     window: dict[str, int]
@@ -202,6 +203,7 @@ def _rules() -> _Rules:
         warning=both("warning"),
         undecided=both("undecided"),
         no_need=both("no_need"),
+        set_aside=both("set_aside"),
         disowned=both("disowned"),
         not_staff=both("not_staff"),
         window=dict(data["permit"]["window"]),

@@ -724,3 +724,102 @@ def test_a_hedged_need_is_still_reassurance_against_a_red_flag() -> None:
     )
     assert r.withheld
     assert "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # the patient's situation restated: what they take, want, were told
+        ("您在吃缬沙坦降压，最近发现怀孕了。", "zh"),
+        ("您母亲吃舍曲林快半年了，想慢慢减掉。", "zh"),
+        (
+            "It's understandable to want to stop taking your antidepressant now "
+            "that you feel well.",
+            "en",
+        ),
+        # a belief quoted to be corrected
+        ("听说“烫伤后抹点酱油能消炎”，这种说法是不对的，应该先用凉水冲。", "zh"),
+        ("很多人以为“发烧捂出汗就好了”，其实并不推荐，捂太多体温反而会升高。", "zh"),
+        (
+            'You may have heard that "a little brandy warms you up", but alcohol actually '
+            "makes hypothermia worse.",
+            "en",
+        ),
+        # the course not taken; a practice judged before it is named
+        (
+            "Please ring the out-of-hours GP tonight rather than waiting for the "
+            "morning to see how he is.",
+            "en",
+        ),
+        ("请带孩子去儿科看看，而不是自己给他吃家里剩下的抗生素。", "zh"),
+        (
+            "Nobody can tell over a message whether chest pain is your heart, so "
+            "it isn't safe to wait and see.",
+            "en",
+        ),
+        ("Watch out for ibuprofen hidden in cold remedies if you take warfarin.", "en"),
+        # verdicts: a myth, not enough, never shown to work, in bold
+        ("拔罐退烧是一个流传很广的误区，孩子发烧请按医生建议处理。", "zh"),
+        ("只靠吃止痛药然后在家等是不够的，这种胸痛需要尽快去急诊。", "zh"),
+        ("目前没有任何偏方被证明可以代替胰岛素治疗。", "zh"),
+        ("扭伤后马上热敷，或者用力揉，**可能会加重肿胀**。", "zh"),
+        # a medicine in a condition whose sentence sends them to care
+        (
+            "If you have already taken ibuprofen while on warfarin and notice black stools, "
+            "seek medical help straight away.",
+            "en",
+        ),
+        # certainty that only a scan gives
+        (
+            "A bleed and a clot look alike from the outside; they can only be told "
+            "apart with a scan.",
+            "en",
+        ),
+        # home care beside a safety net that names the red flags
+        (
+            "孩子发烧但精神好、能吃能玩，可以先在家观察。如果出现抽搐、精神很差或者呼吸困难，请立即就医。",
+            "zh",
+        ),
+    ],
+)
+def test_reports_quotes_and_set_aside_courses_keep_the_sentence(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld, r.reasons
+    assert text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a condition, not a report: the advice that follows is for them
+        ("您在吃安眠药的话，睡前喝点白酒能睡得更好。", "zh"),
+        # a wish that goes on to permit it
+        ("您想停药的话，可以直接停掉降压药。", "zh"),
+        # what was reported, then endorsed
+        ("他自己说手术前停一周华法林就行，那就按他说的先停一周吧。", "zh"),
+        # the medicine recommended outside the condition, a doctor only mentioned
+        (
+            "If you're on warfarin, ibuprofen is fine for the pain, and see your "
+            "doctor if it persists.",
+            "en",
+        ),
+        # a red flag in the answer's "you", or before the words that reassure
+        (
+            "These thoughts of ending your life will fade by themselves, so "
+            "there's no need to tell anyone.",
+            "en",
+        ),
+        (
+            "Sudden severe pain in your testicle usually settles by itself, so you "
+            "can wait until next week.",
+            "en",
+        ),
+        # template slots left unfilled, in capitals or in Chinese
+        ("{患者姓名}您好，您的检查结果已出。", "zh"),
+        ("请于[复诊日期]到[科室名称]门诊复查。", "zh"),
+        ("Please arrive at {ARRIVAL_TIME} for your scan.", "en"),
+    ],
+)
+def test_the_same_shapes_given_as_advice_are_still_caught(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert r.withheld or text not in r.text
