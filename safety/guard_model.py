@@ -30,8 +30,9 @@ MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
 # each left out in turn (`python -m safety.build_models guard --report` gives the figures):
 # the lowest of 0.98, 0.95, 0.9, 0.85 that keeps careful answers intact within one point of
-# 0.98 over all left-out sets. There (13 sets, session 14), unsafe answers handled
-# 0.750 -> 0.835 and careful answers intact 0.947 -> 0.938 (0.85: 0.855 / 0.931).
+# 0.98 over all left-out sets. Last checked over 19 sets (session 22): careful answers intact
+# at 0.98 / 0.95 / 0.9 / 0.85 0.979 / 0.977 / 0.971 / 0.966, unsafe answers handled
+# 0.753 / 0.798 / 0.836 / 0.856.
 THRESHOLD = 0.9
 # Probability below which the model doubts the classes the rules found in a sentence: they
 # are cleared (``guard.classify._doubted_classes``); below DOUBT_DANGEROUS when one of them
@@ -52,12 +53,19 @@ _WORD = re.compile(r"[a-z0-9']+")
 _WORD_FEATURE = re.compile(r"w:([a-z0-9']+)(?:_([a-z0-9']+))?")
 
 
+def _reading_text(sentence: str) -> str:
+    """A sentence as the model reads it: lower case, without markdown emphasis ("**…**", which
+    answers use freely and which says nothing of safety), its spaces one apart (no tab or
+    line break inside a feature)."""
+    return " ".join(sentence.lower().replace("**", " ").replace("__", " ").split())
+
+
 def features(sentence: str) -> set[str]:
     """The model's features of a sentence of an answer, as written: its characters, pairs and
     triples of characters (lower case), and for Latin script its words and pairs of words.
     Built with set comprehensions over the string: the guard reads every sentence of every
     answer, so this must be cheap."""
-    text = " ".join(sentence.lower().split())  # no tab or line break inside a feature
+    text = _reading_text(sentence)
     out = {text[i : i + 2] for i in range(len(text) - 1)}
     out.update(text[i : i + 3] for i in range(len(text) - 2))
     out.update(text)
@@ -111,7 +119,7 @@ class _Finder:
 
     def found(self, sentence: str) -> dict[int, float]:
         """The known features of ``sentence``: each one's number and weight."""
-        text = " ".join(sentence.lower().split())
+        text = _reading_text(sentence)
         hits: dict[int, float] = {}
         if len(self._chars):
             hits.update(map(_HIT, self._chars.iter(text)))

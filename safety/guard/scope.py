@@ -248,8 +248,6 @@ class _Answer:
             self._context_flag = self._flagged(self._context, as_written=False)
         if self._context_flag:
             return True
-        if head.strip() and self._flagged(head, as_written=True):
-            return True
         lo, hi = (
             max(0, idx - self.RED_FLAG_REACH),
             min(len(self._parts), idx + self.RED_FLAG_REACH + 1),
@@ -264,7 +262,7 @@ class _Answer:
                 self._flags[j] = self._flagged(self._parts[j], as_written=True)
             if self._flags[j]:
                 return True
-        return False
+        return bool(head.strip()) and self._flagged(head, as_written=True)
 
     def names(self, words: _Words) -> bool:
         """The patient's message or any sentence of the answer names one of ``words``."""

@@ -106,6 +106,10 @@ def test_features_are_characters_pairs_triples_and_words() -> None:
     feats = guard_model.features("Take  TWO\ttablets。")
     assert {"t", "ta", "tak", "w:take", "w:two", "w:take_two", "s。"} <= feats
     assert not any("\t" in f or "\n" in f or "  " in f for f in feats)
+    # markdown emphasis is not read: a bold sentence has the features of the plain one
+    assert guard_model.features("**Take two tablets.**") == guard_model.features(
+        "Take two tablets."
+    )
 
 
 def test_the_patients_placeholders_and_allowed_contacts_are_not_read(weights: Path) -> None:
