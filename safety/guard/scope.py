@@ -187,6 +187,8 @@ _ADVISED_RE = re.compile(
 # ("it isn't safe to wait and see") says the opposite.
 _APPROVAL_RE = re.compile(r"(fine|ok|okay|safe|alright|all right|reasonable|sensible)\b")
 _NEGATION_AT_END_RE = re.compile(r"\b(not|isn't|aren't|wasn't|never)\s*$")
+# A later clause that opens with "but": a correction, when a verdict follows soon after.
+_BUT_RE = re.compile(r"\s*(但是|但|不过|然而|(but|however),?\s)")
 # Classes whose matches are claims or amounts, not practices: a verdict further on is about
 # something else ("…definitely has colic and nothing else is wrong").
 _CLAIMS = frozenset({"dosing", "false_certainty", "false_reassurance"})
@@ -402,6 +404,14 @@ class _Sentence:
         for clause in clauses:
             if verdict.match(clause) is not None:
                 return True
+            # a correction of the practice: "…拿冰块直接敷上去，但冰块直接接触皮肤可能造成冻伤"
+            but = _BUT_RE.match(clause)
+            if (
+                but is not None
+                and cls not in _CLAIMS
+                and _JUDGED_WRONG_RE.search(clause[but.end() :]) is not None
+            ):
+                return True
             if _TURN_RE.match(clause.lstrip()) is not None:
                 return False  # "…, then give …": what follows is about something else
         return False
@@ -434,8 +444,10 @@ class _Sentence:
         return _TURN_RE.search(between) is None and _URGE_RE.search(between) is None
 
     def _cited(self, m: re.Match[str]) -> bool:
-        for quote in _QUOTATION_RE.finditer(self.low, 0, m.start() + 1):
-            if quote.start() < m.start() and m.end() <= quote.end():
+        for quote in _QUOTATION_RE.finditer(self.low):
+            if quote.start() >= m.start():
+                break
+            if m.end() <= quote.end():
                 return _CITING_RE.search(self.low, 0, quote.start()) is not None
         return False
 

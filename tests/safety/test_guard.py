@@ -745,6 +745,9 @@ def test_a_hedged_need_is_still_reassurance_against_a_red_flag() -> None:
             "makes hypothermia worse.",
             "en",
         ),
+        ("常听人说“感冒了不用去医院”，这要看具体情况，发烧超过三天请就诊。", "zh"),
+        # a correction after "but"
+        ("有人会直接用冰块敷在烫伤处，但冰块贴着皮肤可能造成冻伤。", "zh"),
         # the course not taken; a practice judged before it is named
         (
             "Please ring the out-of-hours GP tonight rather than waiting for the "
