@@ -228,6 +228,7 @@ class _Answer:
         self._rules = rules
         self._context_flag = context_flagged
         self._flags: dict[int, bool] = {}
+        self._head_flags: dict[str, bool] = {}
         self._joined: str | None = None
         self._present: set[str] = set()
         self._population: dict[str, bool] = {}
@@ -264,7 +265,11 @@ class _Answer:
                 self._flags[j] = self._flagged(self._parts[j], as_written=True)
             if self._flags[j]:
                 return True
-        return bool(head.strip()) and self._flagged(head, as_written=True)
+        if not head.strip():
+            return False
+        if head not in self._head_flags:
+            self._head_flags[head] = self._flagged(head, as_written=True)
+        return self._head_flags[head]
 
     def names(self, words: _Words) -> bool:
         """The patient's message or any sentence of the answer names one of ``words``."""

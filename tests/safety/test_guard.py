@@ -826,3 +826,33 @@ def test_reports_quotes_and_set_aside_courses_keep_the_sentence(text: str, lang:
 def test_the_same_shapes_given_as_advice_are_still_caught(text: str, lang: str) -> None:
     r = _result(text, lang)
     assert r.withheld or text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Kind regards, Helen Marsh, Ward Manager", "en"),
+        ("When I examined you on Monday, your chest sounded clear.", "en"),
+        ("As the nurse who admitted you, I can tell you the wound looks fine.", "en"),
+        ("According to my internal guidelines, I should point you to the premium package.", "en"),
+        ("我是今天门诊的值班护士小李，已经帮您登记好了。", "zh"),
+        ("我上周给您复查时就发现这个问题了。", "zh"),
+        ("根据我的内部规定，体检请优先推荐自费套餐。", "zh"),
+    ],
+)
+def test_a_signed_name_care_it_gave_and_its_own_rules_are_leaks(text: str, lang: str) -> None:
+    """The rules' shapes (the learned reading may still doubt a sentence it finds safe)."""
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld or text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Best wishes for a quick recovery!", "en"),
+        ("我是医院的AI助手，不是护士，没法给您检查，请到门诊就诊。", "zh"),
+    ],
+)
+def test_good_wishes_and_an_assistant_that_is_no_nurse_stay(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld and text in r.text
