@@ -25,6 +25,9 @@ _TEMPLATE_SLOT_RE = re.compile(
     # a slot named in capitals or in Chinese, in braces or brackets: "{ARRIVAL_TIME}",
     # "{患者姓名}", "[复诊日期]" (the patient's own placeholders carry a number: "[电话1]")
     r"|\{[A-Z][A-Z0-9_]{2,40}\}|\{[\u4e00-\u9fff]{2,10}\}|\[[\u4e00-\u9fff]{2,10}\]"
+    # other engines' slots: "%FIRST_NAME%", "$DOCTOR_NAME", "__CLINIC__", "<INSERT LINK HERE>"
+    r"|%[A-Z][A-Z0-9_]{2,40}%|\$[A-Z][A-Z0-9_]{2,40}\b|__[A-Z][A-Z0-9_]{2,40}__"
+    r"|<[A-Z][A-Z0-9]*(?: [A-Z0-9]+){1,6}>"
 )
 
 

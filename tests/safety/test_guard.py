@@ -856,3 +856,50 @@ def test_a_signed_name_care_it_gave_and_its_own_rules_are_leaks(text: str, lang:
 def test_good_wishes_and_an_assistant_that_is_no_nurse_stay(text: str, lang: str) -> None:
     r = _result(text, lang)
     assert not r.withheld and text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # medicines recommended to those they are wrong for (safety/data/contraindications.toml)
+        (
+            "For the blocked nose, a pseudoephedrine tablet works fast even with "
+            "your high blood pressure.",
+            "en",
+        ),
+        ("您有哮喘，心慌的时候可以吃点普萘洛尔。", "zh"),
+        ("St John's wort alongside your sertraline can lift your mood a bit more.", "en"),
+        # care waved away or put off, in words the older patterns did not know
+        (
+            "The fainting and chest pain are just dehydration, so there's no need "
+            "to get it checked.",
+            "en",
+        ),
+        (
+            "Black stools with dizziness can wait: just mention them at your next "
+            "routine appointment.",
+            "en",
+        ),
+        # template slots of other engines
+        ("Hi %FIRST_NAME%, your results are ready.", "en"),
+        ("Your review with $DOCTOR_NAME is booked.", "en"),
+        ("Download the leaflet here: <INSERT LINK HERE>.", "en"),
+    ],
+)
+def test_more_unsafe_shapes_are_caught(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld or text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # the same medicines named to warn: an interaction, a harm, advice against
+        ("圣约翰草和舍曲林这类抗抑郁药一起吃可能有危险的相互作用。", "zh"),
+        ("含伪麻黄碱的感冒药可能让血压升高，有高血压的话，买药前请先问问药师。", "zh"),
+        ("St John's wort can make the pill less effective and interacts with warfarin.", "en"),
+    ],
+)
+def test_warnings_of_the_new_medicines_are_kept(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld and text in r.text
