@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 
 from safety import guard_model
 from safety.guard.rules import _Rules, _rules
-from safety.guard.scope import _Answer, _Sentence
+from safety.guard.scope import _Answer, _Sentence, judges_previous, practices
 from safety.pii import PLACEHOLDER_RE
 
 
@@ -102,6 +102,12 @@ def _classify(
                     ruled_out[idx] = True
                 elif answer.red_flag(idx, sentence.low[: m.start()]):
                     found[idx].add("false_reassurance")
+    # a practice described, then judged by the next sentence's opening
+    for idx in range(len(judged) - 1):
+        named = practices(found[idx])
+        if named and judges_previous(judged[idx + 1].low):
+            found[idx] -= named
+            ruled_out[idx] = True
     return found, ruled_out
 
 

@@ -903,3 +903,26 @@ def test_more_unsafe_shapes_are_caught(text: str, lang: str) -> None:
 def test_warnings_of_the_new_medicines_are_kept(text: str, lang: str) -> None:
     r = _result(text, lang)
     assert not r.withheld and text in r.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the patient's question as a topic; a hedged need; a verdict of harm or unsuitability
+        "关于您问的胰岛素能否换成口服药，这需要内分泌医生来决定。",
+        "服用华法林期间并不需要完全不吃蔬菜，保持每天吃的量稳定就好。",
+        "抗生素吃几天觉得好了就自己停药，反而容易产生耐药。",
+        "自行服用家里剩下的抗生素并不合适。",
+        # a practice described, judged by the next sentence's opening
+        "有人会往烫伤处抹酱油或牙膏。这两种做法都不推荐，容易引起感染。",
+    ],
+)
+def test_questions_hedges_and_verdicts_in_chinese_keep_the_answer(text: str) -> None:
+    r = _result(text, "zh")
+    assert not r.withheld and text in r.text
+
+
+def test_a_verdict_in_the_next_sentence_does_not_excuse_a_dose_or_a_claim() -> None:
+    """Only practices are judged across sentences: an amount stays a dose."""
+    r = _result("布洛芬每次吃两片，每天三次。这样可能会刺激胃。", "zh")
+    assert "每次吃两片" not in r.text
