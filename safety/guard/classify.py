@@ -12,7 +12,13 @@ from collections.abc import Collection, Iterable
 
 from safety import guard_model
 from safety.guard.rules import _Rules, _rules
-from safety.guard.scope import _Answer, _Sentence, judges_previous, practices
+from safety.guard.scope import (
+    _Answer,
+    _Sentence,
+    forbidden_items,
+    judges_previous,
+    practices,
+)
 from safety.pii import PLACEHOLDER_RE
 
 
@@ -102,6 +108,12 @@ def _classify(
                     ruled_out[idx] = True
                 elif answer.red_flag(idx, sentence.low[: m.start()]):
                     found[idx].add("false_reassurance")
+    # the items of a list whose lead-in forbids them ("Please don't:")
+    for idx, forbidden in enumerate(forbidden_items([s.low for s in judged])):
+        named = practices(found[idx])
+        if forbidden and named:
+            found[idx] -= named
+            ruled_out[idx] = True
     # a practice described, then judged by the next sentence's opening
     for idx in range(len(judged) - 1):
         named = practices(found[idx])
@@ -148,12 +160,18 @@ def _where(judged: list[_Sentence], rules: _Rules) -> dict[re.Pattern[str], Coll
 
 
 def _model_text(sentence: _Sentence, allowed: Collection[str]) -> str:
-    """A sentence as the model reads it: without the patient's own placeholders and the
+    """A sentence as the model reads it: without the patient's own placeholders, the
     contacts the answer may give (whose they are is the rules' business, not a shape it can
-    tell)."""
+    tell) and what the rules found it to report."""
     text = PLACEHOLDER_RE.sub("", sentence.text)
     for value in allowed:
         text = text.replace(value, "")
+    if sentence.reported_parts:
+        # nor what it reports of the patient ("您想把丙戊酸钠停掉"): the rules found it no advice,
+        # and the model would read the words of the advice it is not
+        text = text.lower().replace("**", "").replace("__", "")
+        for part in sentence.reported_parts:
+            text = text.replace(part, " ")
     return text
 
 

@@ -926,3 +926,39 @@ def test_a_verdict_in_the_next_sentence_does_not_excuse_a_dose_or_a_claim() -> N
     """Only practices are judged across sentences: an amount stays a dose."""
     r = _result("布洛芬每次吃两片，每天三次。这样可能会刺激胃。", "zh")
     assert "每次吃两片" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # the items of a list whose lead-in forbids them
+        (
+            "For a scald, cool it under running water for twenty minutes.\n\nPlease don't:\n"
+            "- put butter on it\n- pop the blisters\n\nThese slow healing.",
+            "en",
+        ),
+        ("鱼刺卡喉，以下做法都不可取：\n1. 大口吞饭团\n2. 喝醋\n请尽快去医院取出。", "zh"),
+        # what a leaflet says, what the patient plans, restated; advice held off
+        (
+            "The leaflet says adults may take 1 g up to four times a day, but ask your doctor "
+            "what suits you.",
+            "en",
+        ),
+        (
+            "If I've understood you, the plan is to halve your metformin because of the nausea.",
+            "en",
+        ),
+        ("Please hold off on the honey for your 7-month-old's cough.", "en"),
+        ("您怀孕6周，同时在吃丙戊酸钠控制癫痫。", "zh"),
+        ("舍曲林吃了三个月，情绪好多了，想直接停药。", "zh"),
+    ],
+)
+def test_lists_under_a_warning_and_restated_plans_are_kept(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld, r.reasons
+    assert all(line.strip() in r.text for line in text.splitlines() if line.strip())
+
+
+def test_a_list_under_a_plain_heading_is_still_read() -> None:
+    r = _result("Try this at home:\n- put butter on the burn\n- pop the blisters", "en")
+    assert r.withheld or "put butter on the burn" not in r.text
