@@ -108,18 +108,19 @@ def _classify(
                     ruled_out[idx] = True
                 elif answer.red_flag(idx, sentence.low[: m.start()]):
                     found[idx].add("false_reassurance")
-    # the items of a list whose lead-in forbids them ("Please don't:")
-    for idx, forbidden in enumerate(forbidden_items([s.low for s in judged])):
-        named = practices(found[idx])
-        if forbidden and named:
-            found[idx] -= named
-            ruled_out[idx] = True
-    # a practice described, then judged by the next sentence's opening
-    for idx in range(len(judged) - 1):
-        named = practices(found[idx])
-        if named and judges_previous(judged[idx + 1].low):
-            found[idx] -= named
-            ruled_out[idx] = True
+    if any(practices(f) for f in found):
+        # the items of a list whose lead-in forbids them ("Please don't:")
+        for idx, forbidden in enumerate(forbidden_items([s.low for s in judged])):
+            named = practices(found[idx])
+            if forbidden and named:
+                found[idx] -= named
+                ruled_out[idx] = True
+        # a practice described, then judged by the next sentence's opening
+        for idx in range(len(judged) - 1):
+            named = practices(found[idx])
+            if named and judges_previous(judged[idx + 1].low):
+                found[idx] -= named
+                ruled_out[idx] = True
     return found, ruled_out
 
 

@@ -159,7 +159,10 @@ def forbidden_items(lows: list[str]) -> list[bool]:
         out.append(item and forbidding)
         if not item:
             # ("家长先别慌：" forbids a feeling, not what its list goes on to say)
-            forbidding = _FORBIDDING_LEAD_RE.search(_WORRY_RE.sub(" ", low)) is not None
+            forbidding = (
+                _FORBIDDING_LEAD_RE.search(low) is not None
+                and _FORBIDDING_LEAD_RE.search(_WORRY_RE.sub(" ", low)) is not None
+            )
     return out
 
 
