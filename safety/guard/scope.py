@@ -36,6 +36,8 @@ _URGE_RE = re.compile(
 )
 # A negation opening the parenthesis the match is in: "cool (not ice-cold) running water".
 _PAREN_NOT_RE = re.compile(r"[(（]\s*(not |never |no |don't |不要|别|不是|不能|非)[^()（）]{0,12}$")
+_CANNOT_BE_RE = re.compile(r"^(不会|不可能|不能)(?=是)")
+_NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别")
 # Of those, the ones that say how the forbidden act is done when they follow the prohibition
 # at once ("不要直接凑到火炉边烤", "don't immediately …"), not a feeling.
 _MANNER_RE = re.compile(
@@ -412,6 +414,10 @@ class _Sentence:
         # negation ("you don't need to see a doctor").
         inside = m.group() if _CJK_RE.search(m.group()) else ""
         inside = _PAUSE_RE.sub("", inside)
+        # 别 in 别的, 区别, 特别 … is no "don't" ("不会是别的病")
+        before = _NOT_DONT_RE.sub("_", before)
+        # and a match that opens with "cannot be" claims, it forbids nothing ("不可能是别的问题")
+        inside = _NOT_DONT_RE.sub("_", _CANNOT_BE_RE.sub("", inside))
         marks = [c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start())]
         clause = self.low[marks[-1] if marks else 0 : m.start()]
         return (

@@ -962,3 +962,31 @@ def test_lists_under_a_warning_and_restated_plans_are_kept(text: str, lang: str)
 def test_a_list_under_a_plain_heading_is_still_read() -> None:
     r = _result("Try this at home:\n- put butter on the burn\n- pop the blisters", "en")
     assert r.withheld or "put butter on the burn" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # certainty by exclusion, by promise, by proof, by contrast
+        ("孩子半夜腿疼就是生长痛，不会是别的病。", "zh"),
+        ("坚持吃这个药，您的胃病一定能完全治好。", "zh"),
+        ("Since the pain is on the left side, it can't be appendicitis.", "en"),
+        ("A normal blood test proves your liver is fine.", "en"),
+        ("What you feel is simple muscle strain, not a heart problem.", "en"),
+    ],
+)
+def test_certainty_without_absolute_words_is_caught(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("别的药物也可能引起类似反应，用药前请咨询药师。", "zh"),
+        ("Without a scan, a fracture can't be ruled out, so please get it checked.", "en"),
+    ],
+)
+def test_other_and_cannot_rule_out_stay(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld and text in r.text
