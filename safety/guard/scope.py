@@ -68,7 +68,8 @@ _VERDICT_ZH = (
     r"(并|也|都)?(不是|并非)(有效|正确|安全|科学|合适|可靠)|"
     r"是(一个|一种|个|种)[^，,。；;]{0,8}(误区|谣言|误解|错误)|(是|都|也|还|远远)?不够的?|"
     r"(并|也|都)不(推荐|建议|提倡|可取|安全|科学|有效|合适|妥当|明智)|"
-    r"没有(任何)?(科学|医学)?(依据|根据|证据)|(没用|无效|不管用|没有用)|" + _HARM_ZH
+    r"没有(任何)?(科学|医学)?(依据|根据|证据)|(没用|无效|不管用|没有用)|"
+    r"(本身)?(不能|无法|没法)(处理|治疗|治好|缓解|解决|替代|代替)|" + _HARM_ZH
 )
 _HARM_EN = (
     r"\b(can|could|may|might|will|would|tends? to|is likely to|are likely to)\b"
@@ -204,6 +205,9 @@ _REPORTED_ZH = re.compile(
     r"\s*(?P<ask>(关于)?(" + _WHO_ZH + r")?(问|问到|想问|想知道|咨询|担心|听说)"
     r"|(" + _WHO_ZH + r")(说|提到|告诉(我们|我)?))"
     r"|\s*(?P<wish>(" + _WHO_ZH + r")?(现在|目前|一直|最近)?(想|想要|打算|准备|计划))"
+    r"|\s*(?P<done>([\u4e00-\u9fff]{1,6}?(后|时|的时候|以后|之后))?("
+    + _WHO_ZH
+    + r")?(已经|刚才|刚刚|之前)(给[^，,。]{0,4})?(涂|抹|敷|喂|吃|用|擦|灌|服)了)"
     r"|\s*(?P<state>(("
     + _WHO_ZH
     + r")(现在|目前|一直|已经|最近|长期)?(在|正在)?|(同时|也|还|并且)(一直)?(在|正在))"
@@ -425,6 +429,7 @@ class _Sentence:
             or self.rules.permit.search(before + inside) is not None
             or self.rules.set_aside.search(clause if inside else before) is not None
             or _PAREN_NOT_RE.search(self.low, 0, m.start()) is not None
+            or self._led_in(m)
             # the match is read with its clause: "不宜因为指标正常了就停药" matched "就停药"
             or self.rules.disowned.search(clause + m.group()) is not None
             or (cls == "dangerous_first_aid" and _NOT_SO_RE.search(m.group(), 1) is not None)
@@ -443,6 +448,12 @@ class _Sentence:
                 and _NEGATION_AT_END_RE.search(before) is not None
             )
         )
+
+    def _led_in(self, m: re.Match[str]) -> bool:
+        """The match follows a lead-in that forbids what it goes on to list, in the same
+        sentence ("以下做法都不推荐：用刀割开伤口、用嘴吸毒液…", "Don't do any of these: …")."""
+        colon = max(self.low.rfind(":", 0, m.start()), self.low.rfind("：", 0, m.start()))
+        return colon > 0 and _FORBIDDING_LEAD_RE.search(self.low, 0, colon + 1) is not None
 
     def reported(self, m: re.Match[str]) -> bool:
         """The clause holding the end of the match reports the patient's situation (see

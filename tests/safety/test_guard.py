@@ -990,3 +990,28 @@ def test_certainty_without_absolute_words_is_caught(text: str, lang: str) -> Non
 def test_other_and_cannot_rule_out_stay(text: str, lang: str) -> None:
     r = _result(text, lang)
     assert not r.withheld and text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("被蛇咬伤后，以下做法都不推荐：用刀割开伤口、用嘴吸毒液、喝酒。", "zh"),
+        ("拔罐本身不能治疗肺炎，发烧咳嗽请去呼吸科就诊。", "zh"),
+        ("It's important not to stop your steroid tablets suddenly after weeks of use.", "en"),
+        (
+            "I'd suggest holding off on the aspirin for your son until you've spoken to a doctor.",
+            "en",
+        ),
+        ("The combined pill isn't suitable if you have migraine with aura.", "en"),
+    ],
+)
+def test_lead_ins_done_things_and_gentle_refusals_keep_the_sentence(text: str, lang: str) -> None:
+    r = _result(text, lang)
+    assert not r.withheld and text in r.text
+
+
+def test_what_the_patient_already_did_is_no_advice_to_the_rules() -> None:
+    """A report of what was done ("您已经给孩子涂了牙膏"), then what to do now."""
+    text = "烫伤后您已经给孩子涂了牙膏，先别自责，现在用凉水把牙膏冲掉。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text
