@@ -29,20 +29,20 @@ _CLAUSE_PROHIBITION_RE = re.compile(
     r"(?:don'?t|do not|never|avoid|try not to|不要|别|切勿|勿|禁止|不可以?|千万不要|千万别|不能)"
 )
 # Between a prohibition and a match, words that start an instruction of their own ("别犹豫马上…"),
-# or that forbid only a feeling ("别担心没事的", "don't worry it's just a cold").
+# or that forbid only a feeling ("别担心没事的", "don't worry it's just a cold"). The first
+# kind, right after the prohibition, says how the forbidden act is done ("不要直接凑到火炉边烤",
+# "don't immediately …"): ``_MANNER_RE``.
+_MANNER = r"马上|立即|立刻|赶紧|赶快|直接|\b(?:right away|immediately|straight away)\b"
+_MANNER_RE = re.compile(_MANNER)
 _URGE_RE = re.compile(
-    r"马上|立即|立刻|赶紧|赶快|直接|担心|紧张|害怕|着急|慌"
-    r"|\b(?:right away|immediately|straight away|now|worry|panic|be afraid|be scared)\b"
+    _MANNER + r"|担心|紧张|害怕|着急|慌|\b(?:now|worry|panic|be afraid|be scared)\b"
 )
 # A negation opening the parenthesis the match is in: "cool (not ice-cold) running water".
 _PAREN_NOT_RE = re.compile(r"[(（]\s*(not |never |no |don't |不要|别|不是|不能|非)[^()（）]{0,12}$")
+# A Chinese match that opens with "cannot be" claims ("不可能是别的问题"), it forbids nothing;
+# and 别 in 别的, 区别, 特别 … is no "don't".
 _CANNOT_BE_RE = re.compile(r"^(不会|不可能|不能)(?=是)")
 _NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别")
-# Of those, the ones that say how the forbidden act is done when they follow the prohibition
-# at once ("不要直接凑到火炉边烤", "don't immediately …"), not a feeling.
-_MANNER_RE = re.compile(
-    r"马上|立即|立刻|赶紧|赶快|直接|\b(?:right away|immediately|straight away)\b"
-)
 _WORRY_RE = re.compile(
     r"(不要|别|不用|无需|不必)(太|过于|过度)?(担心|紧张|害怕|着急|慌张?)"
     r"|\b(don'?t|do not|no need to|try not to)( \w+)? (worry|panic|be afraid|be scared)\b"
