@@ -9,12 +9,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any, Literal
 
-import ahocorasick
-
 from safety import _text
+from safety._literals import Literals
 from safety.emergency.factors import source_factors
 from safety.emergency.terms import _REGEX_META, _compile_term_pattern, _literal_factors, _Term
 
@@ -84,7 +82,7 @@ class _Lexicon:
     facility_after: re.Pattern[str]
     zh_words: tuple[str, ...] = field(default=())
     # Every term factor, found in a message in one pass (an Aho-Corasick automaton).
-    factor_finder: Any = None
+    factor_finder: Literals = field(default_factory=lambda: Literals(()))
     # Rule plans per (reply language, has CJK, has Latin, emergency rules only): computed
     # once, not per message.
     orders: dict[tuple[str, bool, bool, bool], _RulePlan] = field(default_factory=dict)
@@ -299,20 +297,13 @@ def _lexicon() -> _Lexicon:
         ctx = tomllib.load(fh)
     context = {lang: _load_context(ctx[lang], lang) for lang in ("zh", "en")}
     facility = re.compile(ctx["facility"]["after"])
-    finder = ahocorasick.Automaton()
-    for factor in {f for t in cache.values() for f in (t.factors or ())}:
-        finder.add_word(factor, factor)
-    if len(finder):
-        finder.make_automaton()
+    finder = Literals(f for t in cache.values() for f in (t.factors or ()))
     return _Lexicon(tuple(rules), context, facility, tuple(sorted(zh_words)), finder)
 
 
 def _present_factors(norm: str, lex: _Lexicon) -> frozenset[str]:
     """Every lexicon factor that occurs in ``norm``."""
-    finder = lex.factor_finder
-    if not len(finder):
-        return frozenset()
-    return frozenset(map(itemgetter(1), finder.iter(norm)))
+    return frozenset(lex.factor_finder.present(norm))
 
 
 def _rule_order(

@@ -7,7 +7,6 @@ flagged.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Collection, Iterable
 
 from safety import guard_model
@@ -27,7 +26,7 @@ def _classify(
 ) -> tuple[list[set[str]], list[bool]]:
     """The classes of every sentence, and whether a class's words in it were ruled out by
     their scope (a prohibition, a hedge, a condition, a warning: "not definitely benign").
-    One pass of the literal finder over the whole answer says which sentences hold a literal
+    One pass of the literal finder over each sentence says which sentences hold a literal
     each pattern's every match needs; a pattern then runs only over those sentences (a pass
     per pattern over the whole answer, or per pattern and sentence, would cost far more),
     and a match always lies within its sentence."""
@@ -138,25 +137,20 @@ def _refers(start: int, text: str, refused: Iterable[tuple[int, str]]) -> bool:
 def _where(judged: list[_Sentence], rules: _Rules) -> dict[re.Pattern[str], Collection[int]]:
     """For each pattern that may match, the sentences that may hold a match: those holding
     one of the literals every match of it needs (all sentences for a pattern without one)."""
-    starts: list[int] = []
-    at = 0
-    for sentence in judged:
-        starts.append(at)
-        at += len(sentence.low)
-    low = "".join(s.low for s in judged)
-    holding: dict[str, set[int]] = {}  # literal -> the sentences it lies wholly within
-    for end, literal in rules.finder.iter(low) if low else ():
-        idx = bisect_right(starts, end - len(literal) + 1) - 1
-        if end < starts[idx] + len(judged[idx].low):
+    holding: dict[str, set[int]] = {}  # literal -> the sentences holding it
+    for idx, sentence in enumerate(judged):
+        for literal in rules.finder.present(sentence.low):
             holding.setdefault(literal, set()).add(idx)
-    where: dict[re.Pattern[str], Collection[int]] = dict.fromkeys(rules.always, range(len(judged)))
+    found: dict[re.Pattern[str], set[int]] = {}
     for literal, idxs in holding.items():
         for pattern in rules.by_literal[literal]:
-            known = where.get(pattern)
+            known = found.get(pattern)
             if known is None:
-                where[pattern] = idxs
+                found[pattern] = set(idxs)
             else:
-                where[pattern] = {*known, *idxs}
+                known |= idxs
+    where: dict[re.Pattern[str], Collection[int]] = dict.fromkeys(rules.always, range(len(judged)))
+    where.update(found)
     return where
 
 
@@ -213,11 +207,18 @@ def _doubted_classes(
     unsafe (``guard_model.Reading.doubts``): two independent readings disagree, and the
     patterns are the likelier to have over-read ("不一定需要吃药" read as advice to take some).
     A class that withholds the answer (``withhold``: dangerous first aid, a contraindication …)
-    needs a far lower reading to be cleared."""
-    for idx, (sentence, found) in enumerate(zip(judged, classified, strict=True)):
+    needs a far lower reading to be cleared; once one stands, the other sentences keep the
+    rules' classes unread (the answer is withheld: what they say is not sent)."""
+    dangerous = [not found.isdisjoint(withhold) for found in classified]
+    # the sentences whose classes withhold the answer first: once one of them stands, the
+    # answer is withheld whatever the others' readings, and they are not read
+    for idx in sorted(range(len(judged)), key=lambda i: not dangerous[i]):
+        found = classified[idx]
         if not found:
             continue
-        reading = guard_model.read(_model_text(sentence, allowed), category=False)
-        if reading.doubts(dangerous=not found.isdisjoint(withhold)):
+        reading = guard_model.read(_model_text(judged[idx], allowed), category=False)
+        if reading.doubts(dangerous=dangerous[idx]):
             found.clear()
             ruled_out[idx] = True  # read already: ``_learned_classes`` need not read it again
+        elif dangerous[idx]:
+            return

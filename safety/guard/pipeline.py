@@ -86,13 +86,18 @@ def guard(
     classified, ruled_out = _classify(judged, rules, answer)
     if learned:
         _doubted_classes(judged, classified, ruled_out, allowed, rules.withhold)
-    offsets = list(accumulate((len(p) for p in parts), initial=0))
-    for at in _contacts(parts, allowed):
-        classified[bisect_right(offsets, at) - 1].add("contact")
-    for m in (*PLACEHOLDER_RE.finditer(body), *_TEMPLATE_SLOT_RE.finditer(body)):
-        if m.group() not in known:
-            classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
-    if learned:
+    # A class that withholds the answer, still there after the doubt, settles it: the patient
+    # gets the staff offer whatever else the answer holds, so the contacts and the learned
+    # reading of the other sentences are not looked for (half the time of the slowest answers).
+    settled = any(not found.isdisjoint(rules.withhold) for found in classified)
+    if not settled:
+        offsets = list(accumulate((len(p) for p in parts), initial=0))
+        for at in _contacts(parts, allowed):
+            classified[bisect_right(offsets, at) - 1].add("contact")
+        for m in (*PLACEHOLDER_RE.finditer(body), *_TEMPLATE_SLOT_RE.finditer(body)):
+            if m.group() not in known:
+                classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
+    if learned and not settled:
         _learned_classes(judged, classified, ruled_out, answer, reasons, allowed)
     for sentence, found in zip(judged, classified, strict=True):
         if not found:

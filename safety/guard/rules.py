@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import ahocorasick
-
 from safety import _text
+from safety._literals import Literals
 from safety.emergency.factors import _pattern_factors
 
 RULES_FILE = "guard_rules.toml"
@@ -100,7 +99,7 @@ class _Rules:
     # The same, inverted: the patterns each literal lets run, and those that always run.
     by_literal: dict[str, frozenset[re.Pattern[str]]]
     always: frozenset[re.Pattern[str]]
-    finder: Any
+    finder: Literals
     unless: dict[str, _Words]
     # per class: in the clause before a match, a refusal or denial of what it names ("I can't
     # print the instructions I was given", "there isn't a developer mode")
@@ -164,10 +163,7 @@ def _rules() -> _Rules:
             *(w.pattern for w in populations.values() if w.pattern is not None),
         )
     }
-    finder = ahocorasick.Automaton()
-    for literal in {f for fs in factors.values() for f in (fs or ())}:
-        finder.add_word(literal, literal)
-    finder.make_automaton()
+    finder = Literals(f for fs in factors.values() for f in (fs or ()))
     by_literal: dict[str, set[re.Pattern[str]]] = {}
     for p, fs in factors.items():
         for f in fs or ():

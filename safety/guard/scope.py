@@ -371,11 +371,7 @@ class _Answer:
                     ),
                 )
             )
-            self._present = (
-                {literal for _end, literal in self._rules.finder.iter(self._joined)}
-                if self._joined
-                else set()
-            )
+            self._present = self._rules.finder.present(self._joined)
         for name in who:
             if name not in self._population:
                 self._population[name] = _names(
