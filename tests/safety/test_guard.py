@@ -1015,3 +1015,42 @@ def test_what_the_patient_already_did_is_no_advice_to_the_rules() -> None:
     text = "烫伤后您已经给孩子涂了牙膏，先别自责，现在用凉水把牙膏冲掉。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a diagnosis given to the patient's own complaint, with no absolute word
+        ("您的腰疼是腰椎间盘突出症，按摩几次就行。", "zh"),
+        ("Your daughter's wheeze is asthma, so there's nothing more to find out.", "en"),
+        ("The lump you described is a lipoma and needs nothing done.", "en"),
+        ("Your dizziness is caused by your new blood pressure tablets.", "en"),
+        # an outcome promised
+        ("这是普通的病毒疹，三天内就会全部消退。", "zh"),
+        ("手术很顺利，以后不会留下任何后遗症。", "zh"),
+        ("The swelling will go away in a fortnight.", "en"),
+        ("Your operation will go smoothly, so there's nothing to worry about.", "en"),
+    ],
+)
+def test_a_diagnosis_or_an_outcome_stated_as_fact_is_caught(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert text not in r.text
+    assert "false_certainty" in r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("您的腰疼可能是腰椎间盘突出症，需要医生检查后确定。", "zh"),
+        ("这种皮疹一般三天内会慢慢消退，如果发烧请就医。", "zh"),
+        ("Your wheeze could be asthma, but only a doctor who listens to your chest can say.", "en"),
+        ("Your insulin doses are something your diabetes team should set with you.", "en"),
+        ("Most sprains will settle within a few weeks with rest.", "en"),
+        ("The swelling will likely go down over a week or two.", "en"),
+        ("You'll be fine to drive home after the eye test.", "en"),
+        ("Your appointment is due to start at nine.", "en"),
+    ],
+)
+def test_hedged_diagnoses_and_outcomes_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text
