@@ -218,6 +218,7 @@ _LEAD_EN = r"(and |but |so |if )?"
 _REPORTED_EN = re.compile(
     r"\s*(?P<ask>" + _LEAD_EN + "(" + _WHO_EN + r" (asked|ask|mentioned|said|were told|was told|"
     r"('re|are|is|'s) (wondering|worried|asking)|('ve|have|has) heard)\b"
+    r"|" + _WHO_EN + r"('ve| have|'s| has) (said|mentioned|asked|told (me|us))\b"
     # what the leaflet says, what the assistant understood of the question
     r"|(the|your|his|her) (leaflet|label|packet|box|insert|instructions)( [a-z]+){0,4} "
     r"(says|say|states|recommends|lists)\b"
@@ -227,7 +228,7 @@ _REPORTED_EN = re.compile(
     + _LEAD_EN
     + "((it's|it is) (completely |very |quite )?(understandable|natural|"
     r"normal|common) to (want|wish|hope) to\b|" + _WHO_EN + r" ('d like|would like|want|wants|"
-    r"('re|are|is|'s) (thinking|considering|hoping|planning))\b"
+    r"('re|are|is|'s) (thinking|considering|hoping|planning)|plans? (to|on)|intends? to)\b"
     r"|(the|your|his|her) plan is to\b|(makes?|made) (you|him|her|them) want to\b))"
     r"|\s*(?P<state>" + _WHO_EN + r"('ve been|'s been| have been| has been|'re already|"
     r"'re currently| are already| are currently| is already| is currently) (on|taking|using)\b)"

@@ -1054,3 +1054,33 @@ def test_a_diagnosis_or_an_outcome_stated_as_fact_is_caught(text: str, lang: str
 def test_hedged_diagnoses_and_outcomes_stay(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # the patient's condition as the premise of advice, not a diagnosis
+        ("Since you have diabetes, please show the cut to your nurse this week.", "en"),
+        # what they said they plan, restated
+        ("You've said you plan to drink at the party while taking metronidazole.", "en"),
+        # a negation in brackets, and words that only look like a home remedy on a burn
+        ("A chilled (not frozen) teething ring can soothe sore gums.", "en"),
+        ("Burning when you pee can mean a urine infection, so a urine test is worthwhile.", "en"),
+    ],
+)
+def test_premises_plans_and_look_alike_words_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("You have diabetes, so this wound will heal slowly whatever you do.", "en"),
+        ("Rub the frozen fingers hard until they feel warm again.", "en"),
+        ("If you get stung by a jellyfish, pee on the sting straight away.", "en"),
+    ],
+)
+def test_the_same_words_as_advice_or_diagnosis_are_still_caught(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld or text not in r.text
