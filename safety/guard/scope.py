@@ -423,7 +423,9 @@ class _Sentence:
         clause = self.low[marks[-1] if marks else 0 : m.start()]
         return (
             self._listed_prohibition(m)
-            or self.rules.permit.search(before + inside) is not None
+            # (a negation inside a reassurance is the dismissal itself: "先别折腾去医院")
+            or self.rules.permit.search(before + ("" if cls == "false_reassurance" else inside))
+            is not None
             or self.rules.set_aside.search(clause if inside else before) is not None
             or _PAREN_NOT_RE.search(self.low, 0, m.start()) is not None
             or self._led_in(m)

@@ -1084,3 +1084,31 @@ def test_premises_plans_and_look_alike_words_stay(text: str, lang: str) -> None:
 def test_the_same_words_as_advice_or_diagnosis_are_still_caught(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld or text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("他胸口压着疼还出冷汗，先别折腾去医院，躺着歇会儿。", "zh"),
+        ("Chest pain and sweating like this: I wouldn't call an ambulance for that.", "en"),
+        ("His lips went blue, but I don't think A&E is warranted.", "en"),
+        ("She's vomiting after the head injury; a scan isn't really necessary.", "en"),
+        ("The baby has a fever of 39 at six weeks old; no urgent appointment is needed.", "en"),
+        ("There's no point seeing a doctor about the black stools yet.", "en"),
+    ],
+)
+def test_care_waved_away_as_an_opinion_is_reassurance(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Many people have gallstones without symptoms, and then no treatment is needed.", "en"),
+        ("不要在家观察，也别折腾着自己开车，请马上拨打120。", "zh"),
+    ],
+)
+def test_unneeded_treatment_and_refused_home_care_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
