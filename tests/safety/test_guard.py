@@ -1112,3 +1112,30 @@ def test_care_waved_away_as_an_opinion_is_reassurance(text: str, lang: str) -> N
 def test_unneeded_treatment_and_refused_home_care_stay(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("一般建议每天吃300到500克蔬菜，水果200到350克。", "zh"),
+        ("做这个B超前1小时喝500毫升水，憋住尿再检查。", "zh"),
+        ("Compare the labels per 100 g to find the lower-salt option.", "en"),
+        ("Book an asthma review if you use the reliever more than three times a week.", "en"),
+    ],
+)
+def test_amounts_of_food_and_thresholds_are_no_doses(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("布洛芬每次400毫克，多喝水。", "zh"),
+        ("Take two 200 mg tablets with a big glass of water.", "en"),
+        ("Use the salbutamol inhaler no more than four times a day.", "en"),
+    ],
+)
+def test_a_dose_beside_water_is_still_a_dose(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert text not in r.text and "dosing" in r.reasons
