@@ -1139,3 +1139,20 @@ def test_amounts_of_food_and_thresholds_are_no_doses(text: str, lang: str) -> No
 def test_a_dose_beside_water_is_still_a_dose(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert text not in r.text and "dosing" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "吸入激素需要规律使用，不建议不喘了就自己停掉。",
+        "孩子高烧时抽了一下，一两分钟就停了，现在已经醒了。",
+    ],
+)
+def test_a_prohibition_a_little_before_and_a_seizure_that_stopped_stay(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_medicine_that_can_just_be_stopped_is_still_caught() -> None:
+    r = guard("这个降压药您先停了吧。", lang="zh", disclaimer="", known=(), max_chars=4000)
+    assert r.withheld and "stop_medicine" in r.reasons
