@@ -1156,3 +1156,11 @@ def test_a_prohibition_a_little_before_and_a_seizure_that_stopped_stay(text: str
 def test_a_medicine_that_can_just_be_stopped_is_still_caught() -> None:
     r = guard("这个降压药您先停了吧。", lang="zh", disclaimer="", known=(), max_chars=4000)
     assert r.withheld and "stop_medicine" in r.reasons
+
+
+def test_do_not_worry_is_no_vaccine_said_to_be_unneeded() -> None:
+    text = "孩子漏打了一针疫苗，不用太担心，一般可以补种。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    unneeded = guard("被狗咬了不用打狂犬疫苗。", lang="zh", disclaimer="", known=(), max_chars=4000)
+    assert unneeded.withheld and "false_reassurance" in unneeded.reasons
