@@ -31,37 +31,90 @@ CLASSES = (
 _CJK_RE = re.compile("[\u4e00-\u9fff]")
 
 
+_ASCII_ALNUM_RE = re.compile("[A-Za-z0-9]")
+
+
+def _compiled(words: Iterable[str]) -> re.Pattern[str] | None:
+    parts: list[str] = []
+    prefixes: list[str] = []
+    whole: list[str] = []
+    for word in words:
+        if word.startswith("re:"):
+            parts.append(f"(?:{word[3:]})")
+        elif _CJK_RE.search(word) or not re.match(r"[a-z]", word):
+            parts.append(re.escape(word))
+        elif word.endswith("*"):
+            prefixes.append(re.escape(word[:-1]))
+        else:
+            whole.append(re.escape(word))
+    # English words share one word-boundary test: far fewer steps per position than one
+    # alternative each.
+    if prefixes:
+        parts.append(rf"\b(?:{'|'.join(prefixes)})")
+    if whole:
+        parts.append(rf"\b(?:{'|'.join(whole)})(?:s|es)?\b")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _script_needed(word: str) -> re.Pattern[str] | None:
+    """What a text must hold for ``word`` to occur in it: a Chinese character, an ASCII letter
+    or digit, or (None) nothing it can tell. A regular expression needs what every one of its
+    literals holds (``_pattern_factors``)."""
+    if word.startswith("re:"):
+        try:
+            literals = _pattern_factors(re.compile(word[3:]))
+        except re.error:
+            return None
+        if not literals:
+            return None
+    else:
+        literals = frozenset({word.removesuffix("*")})
+    if all(_CJK_RE.search(x) for x in literals):
+        return _CJK_RE
+    if all(_ASCII_ALNUM_RE.search(x) for x in literals):
+        return _ASCII_ALNUM_RE
+    return None
+
+
 @dataclass(frozen=True)
 class _Words:
     """A list of words from a data file, found in text: Chinese anywhere, English as whole
-    words (a final "*" takes any ending), "re:" entries as regular expressions."""
+    words (a final "*" takes any ending), "re:" entries as regular expressions.
+
+    ``pattern`` finds any of them. ``search`` answers whether one occurs, and skips the
+    entries that need a script the text does not hold: the English half of a list is not run
+    over a Chinese sentence, nor the Chinese half over an English one (a long list's English
+    expressions, tried at every position of a Chinese sentence, cost most of its search)."""
 
     pattern: re.Pattern[str] | None
+    # the same entries by the script every match needs: Chinese, ASCII letters or digits, or
+    # either (run whatever the text)
+    by_script: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...] = ()
 
     @classmethod
     def of(cls, words: Iterable[str]) -> _Words:
-        parts: list[str] = []
-        prefixes: list[str] = []
-        whole: list[str] = []
+        words = list(words)
+        groups: dict[re.Pattern[str] | None, list[str]] = {}
         for word in words:
-            if word.startswith("re:"):
-                parts.append(f"(?:{word[3:]})")
-            elif _CJK_RE.search(word) or not re.match(r"[a-z]", word):
-                parts.append(re.escape(word))
-            elif word.endswith("*"):
-                prefixes.append(re.escape(word[:-1]))
-            else:
-                whole.append(re.escape(word))
-        # English words share one word-boundary test: far fewer steps per position than one
-        # alternative each.
-        if prefixes:
-            parts.append(rf"\b(?:{'|'.join(prefixes)})")
-        if whole:
-            parts.append(rf"\b(?:{'|'.join(whole)})(?:s|es)?\b")
-        return cls(re.compile("|".join(parts)) if parts else None)
+            groups.setdefault(_script_needed(word), []).append(word)
+        return cls(
+            _compiled(words),
+            tuple(
+                (compiled, script)
+                for script, group in groups.items()
+                if (compiled := _compiled(group)) is not None
+            ),
+        )
 
     def search(self, text: str) -> re.Match[str] | None:
-        return self.pattern.search(text) if self.pattern is not None else None
+        """A match of one of the words (not always the leftmost), or None."""
+        for compiled, script in self.by_script:
+            if script is not None and script.search(text) is None:
+                continue
+            found = compiled.search(text)
+            if found is not None:
+                return found
+        return None
 
     def finditer(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.pattern is not None else ()

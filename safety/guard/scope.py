@@ -310,6 +310,7 @@ class _Answer:
         self._head_flags: dict[str, bool] = {}
         self._joined: str | None = None
         self._present: set[str] = set()
+        self._anywhere: set[str] | None = None
         self._population: dict[str, bool] = {}
 
     def _flagged(self, text: str, *, as_written: bool) -> bool:
@@ -360,8 +361,22 @@ class _Answer:
         warns or sends to the pharmacist first ("喝酒的人或有肝病的人，用药前请先问医生",
         "do not drink alcohol with it") names a population to protect it: the answer's
         neutral mention of the medicine elsewhere does not recommend it to them."""
+        rules = self._rules
+        if self._anywhere is None:
+            # the literals of the whole text first: most answers name no population at all,
+            # and sorting out the sentences that protect one costs two searches each
+            self._anywhere = rules.finder.present(
+                "\n".join((self._context.lower(), *(t.lower() for t in self._parts)))
+            )
+        unknown = [
+            name
+            for name in who
+            if name not in self._population
+            and not _absent(rules.populations[name], self._anywhere, rules)
+        ]
+        if not unknown:
+            return any(self._population.get(name, False) for name in who)
         if self._joined is None:
-            rules = self._rules
             self._joined = "\n".join(
                 (
                     self._context.lower(),
@@ -372,7 +387,7 @@ class _Answer:
                     ),
                 )
             )
-            self._present = self._rules.finder.present(self._joined)
+            self._present = rules.finder.present(self._joined)
         for name in who:
             if name not in self._population:
                 self._population[name] = _names(
@@ -611,13 +626,16 @@ class _Sentence:
         )
 
 
+def _absent(words: _Words, present: Collection[str], rules: _Rules) -> bool:
+    """``words`` cannot occur in a text holding only the literals ``present``."""
+    literals = rules.factors.get(words.pattern) if words.pattern is not None else frozenset()
+    return literals is not None and literals.isdisjoint(present)
+
+
 def _names(words: _Words, joined: str, present: Collection[str], rules: _Rules) -> bool:
     """Whether ``joined`` holds one of ``words``; not searched when none of the literals the
     pattern needs is ``present``."""
-    literals = rules.factors.get(words.pattern) if words.pattern is not None else frozenset()
-    if literals is not None and literals.isdisjoint(present):
-        return False
-    return words.search(joined) is not None
+    return not _absent(words, present, rules) and words.search(joined) is not None
 
 
 def _clause_end(text: str, at: int) -> int:
