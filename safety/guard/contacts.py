@@ -33,10 +33,13 @@ _HANDLE_WORDS = (
     *("微信", "wechat", "qq", "whatsapp", "telegram", "http", "www."),
     *(".com", ".cn", ".net", ".org"),
 )
-_ADDRESS_RE = re.compile(
+_ZH_ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fff]{2,12}(?:路|街|大道|巷|胡同)[0-9一二三四五六七八九十百]+号"
-    r"|\b\d{1,5}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd)\b"
 )
+_EN_ADDRESS_RE = re.compile(
+    r"\b\d{1,5}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd)\b"
+)
+_ZH_STREET_RE = re.compile("(?:路|街|大道|巷|胡同)[0-9一二三四五六七八九十百]+号")
 
 
 def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
@@ -52,7 +55,9 @@ def _contacts(parts: list[str], allowed: Collection[str]) -> list[int]:
     found = (
         *(_EMAIL_RE.finditer(text) if "@" in text else ()),
         *(_PHONE_RE.finditer(text) if three_digits else ()),
-        *(_ADDRESS_RE.finditer(text) if "号" in text or _DIGIT_RE.search(text) else ()),
+        # (a Chinese address only where a street's number is: the pattern is slow over prose)
+        *(_ZH_ADDRESS_RE.finditer(text) if _ZH_STREET_RE.search(text) else ()),
+        *(_EN_ADDRESS_RE.finditer(text) if _DIGIT_RE.search(text) else ()),
         *(_HANDLE_RE.finditer(text) if any(w in low for w in _HANDLE_WORDS) else ()),
     )
     starts: list[int] = []
