@@ -1164,3 +1164,28 @@ def test_do_not_worry_is_no_vaccine_said_to_be_unneeded() -> None:
     assert not r.withheld and text in r.text, r.reasons
     unneeded = guard("被狗咬了不用打狂犬疫苗。", lang="zh", disclaimer="", known=(), max_chars=4000)
     assert unneeded.withheld and "false_reassurance" in unneeded.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your dad can stop the furosemide for a few days while it's hot.",
+        "It's okay to halve the citalopram now that you feel better.",
+        "Feel free to let the pack run out and not renew the prescription.",
+    ],
+)
+def test_a_medicine_stopped_by_its_stem_or_by_a_relative_is_caught(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "stop_medicine" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your GP can help you cut down safely.",
+        "You can order repeat prescriptions through the app or at reception.",
+    ],
+)
+def test_the_doctor_who_changes_it_and_repeat_prescriptions_stay(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
