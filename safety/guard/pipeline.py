@@ -28,6 +28,8 @@ _TEMPLATE_SLOT_RE = re.compile(
     # other engines' slots: "%FIRST_NAME%", "$DOCTOR_NAME", "__CLINIC__", "<INSERT LINK HERE>"
     r"|%[A-Z][A-Z0-9_]{2,40}%|\$[A-Z][A-Z0-9_]{2,40}\b|__[A-Z][A-Z0-9_]{2,40}__"
     r"|<[A-Z][A-Z0-9]*(?: [A-Z0-9]+){1,6}>"
+    # a slot named in words in brackets: "[Doctor Name]", "[Date]" (not a markdown link's text)
+    r"|\[[A-Z][a-z]+(?: [A-Z][a-z]+){0,3}\](?!\()"
     # a form's blanks: "【请填写医院地址】", "XXX医生", "签名：________"
     r"|【[^】]{0,12}(?:填写|补充|待定|待填|插入|替换)[^】]{0,12}】|(?<![A-Za-z])XXX+(?![A-Za-z])|_{4,}"
 )

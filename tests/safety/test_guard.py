@@ -1189,3 +1189,17 @@ def test_a_medicine_stopped_by_its_stem_or_by_a_relative_is_caught(text: str) ->
 def test_the_doctor_who_changes_it_and_repeat_prescriptions_stay(text: str) -> None:
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_slot_named_in_words_in_brackets_is_a_leaked_placeholder() -> None:
+    r = guard(
+        "Your appointment is with [Doctor Name] on [Date]. See the [Patient Guide](x) first.",
+        lang="en",
+        disclaimer="",
+        known=(),
+        max_chars=4000,
+    )
+    assert "[Doctor Name]" not in r.text and "leaked_placeholder" in r.reasons
+    link = "See the [Patient Guide](x) first."
+    kept = guard(link, lang="en", disclaimer="", known=(), max_chars=4000)
+    assert kept.reasons == ()
