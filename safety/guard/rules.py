@@ -177,6 +177,21 @@ class _Rules:
     compose: tuple[_Compose, ...] = ()
 
 
+_TERM_RE = re.compile(r"\{([a-z_]+)\}")
+
+
+def _with_terms(pattern: str, terms: dict[str, dict[str, list[str]]], lang: str) -> str:
+    """``pattern`` with each "{name}" of ``[terms]`` replaced by its words in ``lang`` (a
+    quantifier such as "{0,20}" is no name)."""
+
+    def expand(m: re.Match[str]) -> str:
+        if m.group(1) not in terms:
+            raise ValueError(f"{RULES_FILE}: unknown term {{{m.group(1)}}} in a pattern")
+        return "(?:" + "|".join(terms[m.group(1)][lang]) + ")"
+
+    return _TERM_RE.sub(expand, pattern)
+
+
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
     with _text.data_path(RULES_FILE).open("rb") as fh:
@@ -185,7 +200,9 @@ def _rules() -> _Rules:
         table: dict[str, Any] = tomllib.load(fh)
     classes = {
         name: tuple(
-            re.compile(p) for lang in ("zh", "en") for p in data["class"][name].get(lang, [])
+            re.compile(_with_terms(p, data.get("terms", {}), lang))
+            for lang in ("zh", "en")
+            for p in data["class"][name].get(lang, [])
         )
         for name in CLASSES
     }

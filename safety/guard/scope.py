@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from safety.emergency import assess
 from safety.guard.rules import _CJK_RE, _Rules, _Words
 
-_CLAUSE_MARK_RE = re.compile(r"[，,：:、]")
+_CLAUSE_MARK_RE = re.compile(r"[，,：:、—–]")
 # "先别吃了" (leave it for now) tells the patient to stop taking something; "就别停" and "先别停"
 # stay prohibitions.
 _PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")

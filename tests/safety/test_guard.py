@@ -1203,3 +1203,24 @@ def test_a_slot_named_in_words_in_brackets_is_a_leaked_placeholder() -> None:
     link = "See the [Patient Guide](x) first."
     kept = guard(link, lang="en", disclaimer="", known=(), max_chars=4000)
     assert kept.reasons == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("You have an underactive thyroid, and tablets will sort it out.", "en"),
+        ("It's not a heart problem — it's purely anxiety.", "en"),
+        ("孩子的鼾声是腺样体肥大，没什么好查的。", "zh"),
+    ],
+)
+def test_the_diagnosis_vocabulary_and_a_dash_as_a_clause_break(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_certainty" in r.reasons and text not in r.text
+
+
+def test_an_unknown_term_in_a_pattern_is_a_clear_error() -> None:
+    from safety.guard.rules import _with_terms
+
+    assert _with_terms("a{0,3}{x}", {"x": {"en": ["b", "c"]}}, "en") == "a{0,3}(?:b|c)"
+    with pytest.raises(ValueError, match="unknown term"):
+        _with_terms("{nope}", {}, "en")
