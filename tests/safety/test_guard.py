@@ -1224,3 +1224,17 @@ def test_an_unknown_term_in_a_pattern_is_a_clear_error() -> None:
     assert _with_terms("a{0,3}{x}", {"x": {"en": ["b", "c"]}}, "en") == "a{0,3}(?:b|c)"
     with pytest.raises(ValueError, match="unknown term"):
         _with_terms("{nope}", {}, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("头撞了以后一直吐，没必要去拍片，在家歇着。", "zh"),
+        ("孕晚期头痛眼花，等下次产检再量血压也来得及。", "zh"),
+        ("His chest hurts when he breathes; give it another couple of weeks.", "en"),
+        ("She's floppy and feverish, so just watch her rather than taking her in.", "en"),
+    ],
+)
+def test_more_ways_of_putting_care_off(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "false_reassurance" in r.reasons
