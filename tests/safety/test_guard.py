@@ -1238,3 +1238,25 @@ def test_an_unknown_term_in_a_pattern_is_a_clear_error() -> None:
 def test_more_ways_of_putting_care_off(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld and "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Her lips look blue; wait a day or two before involving the doctor.",
+        "The chest pain should pass in a couple of days without needing a check-up.",
+        "He's confused after the fall, but you can ride it out at home.",
+        "Vomiting blood once is nothing urgent for now.",
+        "Your throat is swelling after the sting, but you don't need to use the EpiPen.",
+        "Your dad can swap out the apixaban for fish oil.",
+    ],
+)
+def test_care_put_off_and_treatment_dropped_are_caught(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld
+
+
+def test_calling_for_help_before_acting_stays() -> None:
+    text = "Call 999 first, before giving anything by mouth."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
