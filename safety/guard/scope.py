@@ -12,6 +12,11 @@ from safety.emergency import assess
 from safety.guard.rules import _CJK_RE, _Rules, _Words
 
 _CLAUSE_MARK_RE = re.compile(r"[，,：:、—–]")
+# What may stand before a prohibition that opens a clause: a list mark, emphasis, "also", "but",
+# "please".
+_CLAUSE_OPENING_RE = re.compile(
+    r"^[\s\-*•#>\d.、)）]*(也|但|但是|而且|并且|请|所以|因此|and |but |please |so |also )?\s*"
+)
 # "先别吃了" (leave it for now) tells the patient to stop taking something; "就别停" and "先别停"
 # stay prohibitions.
 _PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")
@@ -42,7 +47,8 @@ _PAREN_NOT_RE = re.compile(r"[(（]\s*(not |never |no |don't |不要|别|不是|
 # A Chinese match that opens with "cannot be" claims ("不可能是别的问题"), it forbids nothing;
 # and 别 in 别的, 区别, 特别 … is no "don't".
 _CANNOT_BE_RE = re.compile(r"^(不会|不可能|不能)(?=是)")
-_NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别")
+# (nor is 不要 in 不要紧, "it doesn't matter")
+_NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别|不要(?=紧)")
 _WORRY_RE = re.compile(
     r"(不要|别|不用|无需|不必)(太|过于|过度)?(担心|紧张|害怕|着急|慌张?)"
     r"|\b(don'?t|do not|no need to|try not to)( \w+)? (worry|panic|be afraid|be scared)\b"
@@ -113,7 +119,13 @@ _BACK = (
     r"(这样做|这么做|(这种|这些|这个|这类|这样的)(做法|方法|办法|说法|观点|想法|偏方)|这样|这些|这|此举|此|"
     r"(and |but )?(which|this|these|doing (so|this|that)|all of (these|them|this))\b)"
 )
-_LATER_VERDICT = r"\s*(" + _VERDICT_ZH + "|" + _VERDICT_EN + r"|(不建议|不要|别|不宜)(这样|这么)做)"
+_LATER_VERDICT = (
+    r"\s*("
+    + _VERDICT_ZH
+    + "|"
+    + _VERDICT_EN
+    + r"|(不建议|不要|别|不宜)(这样|这么)做|(千万|可)?(别|不要|不能)学)"
+)
 _LATER_VERDICT_RE = re.compile(
     r"^\s*(其实|事实上|实际上|而且|并且|但|也|(and |but )?(that|it|they|both)\b|"
     + _BACK
@@ -250,9 +262,14 @@ _CARE_RE = re.compile(
 )
 
 # A quotation, and words before it that cite it as what people say or believe.
-_QUOTATION_RE = re.compile(r"“[^”]{1,120}”|\"[^\"]{1,120}\"|「[^」]{1,120}」|‘[^’]{1,120}’")
+# (a quotation the sentence splitter cut at its "？" runs to the sentence's end: "会想：“没吃饭就
+# 不用打了吧？")
+_QUOTATION_RE = re.compile(r"“[^”]{1,120}(”|$)|\"[^\"]{1,120}\"|「[^」]{1,120}」|‘[^’]{1,120}’")
 _CITING_RE = re.compile(
     r"(说|认为|以为|觉得|听说|听人说|想|想到|流传|传言|讲|相信|说法|关于|问)[^，,。；;]{0,6}$"
+    # a label or a belief denied: "那种“一滴就不红”的眼药水", "所谓“排毒”",
+    # "不是“感觉正常就可以不吃”的药"
+    r"|(那种|这种|所谓的?|不是|并不是|而不是)$"
     r"|\b(say|says|said|saying|think|thinks|believe|believes|heard|claim|claims|told|advice|"
     r"myth|idea)\b( (is|was|that))?[\s:,]*$"
 )
@@ -436,8 +453,15 @@ class _Sentence:
         inside = _NOT_DONT_RE.sub("_", _CANNOT_BE_RE.sub("", inside))
         marks = [c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start())]
         clause = self.low[marks[-1] if marks else 0 : m.start()]
+        # a prohibition that opens the clause governs all of it, however long ("也不建议用绳子在
+        # 手指根部扎得死死的", "don't let anyone talk you into putting butter on it")
+        opening = _CLAUSE_OPENING_RE.sub("", _WORRY_RE.sub(" ", clause), count=1)
         return (
             self._listed_prohibition(m)
+            or (
+                self.rules.permit.pattern is not None
+                and self.rules.permit.pattern.match(_NOT_DONT_RE.sub("_", opening)) is not None
+            )
             # (a negation inside a reassurance is the dismissal itself: "先别折腾去医院")
             or self.rules.permit.search(before + ("" if cls == "false_reassurance" else inside))
             is not None

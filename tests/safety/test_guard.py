@@ -1260,3 +1260,24 @@ def test_calling_for_help_before_acting_stays() -> None:
     text = "Call 999 first, before giving anything by mouth."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "也不建议用绳子在手指根部扎得死死的。",
+        "苦瓜、桑叶茶这些对血糖有一点点影响，但远远达不到替代降糖药的程度。",
+        "电视里那种“用嘴把毒吸出来”“拿刀划个十字”的做法，千万别学。",
+        "那种“一滴就不红”的眼药水，不建议长期用。",
+        "- 吃够疗程，别中途停，停了容易失败、产生耐药",
+    ],
+)
+def test_verdicts_quotes_and_clause_opening_prohibitions_keep_the_sentence(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_it_does_not_matter_is_no_prohibition() -> None:
+    text = "胸口压着疼、出冷汗，不要紧，在家观察一下。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000)
+    assert r.withheld and "false_reassurance" in r.reasons
