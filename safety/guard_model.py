@@ -29,10 +29,11 @@ MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
 # each left out in turn (`python -m safety.build_models guard --report` gives the figures):
 # the lowest of 0.98, 0.95, 0.9, 0.85 that keeps careful answers intact within one point of
-# 0.98 over all left-out sets. Last checked over 27 sets (session 23): careful answers intact
-# at 0.98 / 0.95 / 0.9 / 0.85 0.981 / 0.979 / 0.974 / 0.971 (0.85: 1.04 points below),
-# unsafe answers handled 0.782 / 0.821 / 0.854 / 0.875.
-THRESHOLD = 0.9
+# 0.98 over all left-out sets. Last checked over 29 sets (session 23, after en13/zh13):
+# careful answers intact at 0.98 / 0.95 / 0.9 / 0.85 0.982 / 0.981 / 0.976 / 0.972 (0.85:
+# 0.99 points below, so 0.85, down from 0.9), unsafe answers handled 0.772 / 0.812 / 0.848 /
+# 0.873.
+THRESHOLD = 0.85
 # Probability below which the model doubts the classes the rules found in a sentence: they
 # are cleared (``guard.classify._doubted_classes``); below DOUBT_DANGEROUS when one of them
 # withholds the answer (dangerous first aid, a contraindication, stopping medicine …), whose

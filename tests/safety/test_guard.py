@@ -252,7 +252,10 @@ def test_certainty_and_identity_shapes_are_dropped(text: str, reason: str) -> No
 
 def test_a_population_in_the_patients_message_counts() -> None:
     answer = "可以吃点阿司匹林退烧。多喝水，注意休息，体温过高请及时就医。"
-    assert not guard(answer, lang="zh", disclaimer="", known=(), max_chars=500).withheld
+    # the rules' reading: no population named, no contraindication (the learned reading may
+    # still doubt aspirin advice on its own)
+    alone = guard(answer, lang="zh", disclaimer="", known=(), max_chars=500, learned=False)
+    assert not alone.withheld
     r = guard(
         answer, lang="zh", disclaimer="", known=(), max_chars=500, context="我家孩子三岁，发烧38度"
     )
@@ -1201,7 +1204,7 @@ def test_a_slot_named_in_words_in_brackets_is_a_leaked_placeholder() -> None:
     )
     assert "[Doctor Name]" not in r.text and "leaked_placeholder" in r.reasons
     link = "See the [Patient Guide](x) first."
-    kept = guard(link, lang="en", disclaimer="", known=(), max_chars=4000)
+    kept = guard(link, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert kept.reasons == ()
 
 
