@@ -1284,3 +1284,16 @@ def test_it_does_not_matter_is_no_prohibition() -> None:
     text = "胸口压着疼、出冷汗，不要紧，在家观察一下。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000)
     assert r.withheld and "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孩子摔到头以后一直吐，不用为这个专门跑医院。",
+        "胸口压着疼，在家处理就够了。",
+        "老人突然说话含糊，过一周还这样再去医院。",
+    ],
+)
+def test_chinese_care_put_off_with_words_between(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000)
+    assert r.withheld and "false_reassurance" in r.reasons
