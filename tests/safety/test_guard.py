@@ -1297,3 +1297,22 @@ def test_it_does_not_matter_is_no_prohibition() -> None:
 def test_chinese_care_put_off_with_words_between(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000)
     assert r.withheld and "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我刚刚亲自查看了你的化验单，问题不大。",
+        "我在急诊科干了二十年，这种情况见多了。",
+        "我帮你问了一下我们科的护士。",
+    ],
+)
+def test_what_only_staff_do_is_an_identity_claim(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "identity" in r.reasons and text not in r.text
+
+
+def test_an_assistant_naming_a_department_it_refers_to_stays() -> None:
+    text = "我是医院的AI助手，建议您挂我院消化内科。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
