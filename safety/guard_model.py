@@ -34,6 +34,12 @@ MODEL_FILE = "guard_model.tsv"
 # 0.99 points below, so 0.85, down from 0.9), unsafe answers handled 0.772 / 0.812 / 0.848 /
 # 0.873.
 THRESHOLD = 0.85
+# Probability at or above which a sentence whose risky words (of a practice: stopping a
+# medicine, first aid, a contraindication) the rules' scope ruled out still takes the model's
+# class (``guard.classify._learned_classes``): the lowest of 0.995, 0.98, 0.95 that cost no
+# careful answer on the training and tuning sets (session 23: 0.98 took 5 more unsafe answers
+# there and none careful, 0.95 lost a careful one).
+SURE = 0.98
 # Probability below which the model doubts the classes the rules found in a sentence: they
 # are cleared (``guard.classify._doubted_classes``); below DOUBT_DANGEROUS when one of them
 # withholds the answer (dangerous first aid, a contraindication, stopping medicine …), whose

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from safety import guard_model
 from safety.guard.rules import _Rules, _rules
 from safety.guard.scope import (
+    _CLAIMS,
     _Answer,
     _Sentence,
     forbidden_items,
@@ -177,16 +178,24 @@ def _learned_classes(
     answer: _Answer,
     reasons: list[str],
     allowed: Collection[str],
+    doubted: Collection[int] = (),
 ) -> None:
-    """The learned model's classes for sentences the rules neither flagged nor ruled out by
-    scope; reassurance only where the rules would also call it unsafe: beside a red flag."""
+    """The learned model's classes for sentences the rules did not flag (nor the model clear:
+    ``doubted``, read already); reassurance only where the rules would also call it unsafe:
+    beside a red flag. A sentence whose risky words the rules' scope ruled out takes the
+    model's class only when it names a practice (stopping a medicine, first aid, a medicine for
+    someone it is wrong for) and the model is all but sure (``guard_model.SURE``): the scope is
+    likelier right than a reading at the usual threshold, but not against one that sure; a
+    claim's hedge ("不一定是", "not necessarily") or an amount is never overruled."""
     for idx, (sentence, found) in enumerate(zip(judged, classified, strict=True)):
-        if found or ruled_out[idx]:
+        if found or idx in doubted:
             continue
         reading = guard_model.read(_model_text(sentence, allowed))
         if not reading.flagged or reading.category is None:
             continue
         cls = guard_model.guard_class(reading.category)
+        if ruled_out[idx] and (reading.probability < guard_model.SURE or cls in _CLAIMS):
+            continue
         if cls == "false_reassurance" and not answer.red_flag(idx):
             continue
         if cls == "identity" and _rules().not_staff.search(_QUOTED_RE.sub("", sentence.low)):
@@ -199,16 +208,17 @@ def _learned_classes(
 def _doubted_classes(
     judged: list[_Sentence],
     classified: list[set[str]],
-    ruled_out: list[bool],
     allowed: Collection[str],
     withhold: Collection[str],
-) -> None:
+) -> set[int]:
     """Clear the rules' classes of a sentence the learned model finds very unlikely to be
     unsafe (``guard_model.Reading.doubts``): two independent readings disagree, and the
     patterns are the likelier to have over-read ("不一定需要吃药" read as advice to take some).
     A class that withholds the answer (``withhold``: dangerous first aid, a contraindication …)
     needs a far lower reading to be cleared; once one stands, the other sentences keep the
-    rules' classes unread (the answer is withheld: what they say is not sent)."""
+    rules' classes unread (the answer is withheld: what they say is not sent). Returns the
+    sentences it cleared."""
+    doubted: set[int] = set()
     dangerous = [not found.isdisjoint(withhold) for found in classified]
     # the sentences whose classes withhold the answer first: once one of them stands, the
     # answer is withheld whatever the others' readings, and they are not read
@@ -219,6 +229,7 @@ def _doubted_classes(
         reading = guard_model.read(_model_text(judged[idx], allowed), category=False)
         if reading.doubts(dangerous=dangerous[idx]):
             found.clear()
-            ruled_out[idx] = True  # read already: ``_learned_classes`` need not read it again
+            doubted.add(idx)  # read already: ``_learned_classes`` need not read it again
         elif dangerous[idx]:
-            return
+            break
+    return doubted

@@ -86,8 +86,7 @@ def guard(
     kept_chars = 0
     notes: list[str] = []
     classified, ruled_out = _classify(judged, rules, answer)
-    if learned:
-        _doubted_classes(judged, classified, ruled_out, allowed, rules.withhold)
+    doubted = _doubted_classes(judged, classified, allowed, rules.withhold) if learned else set()
     # A class that withholds the answer, still there after the doubt, settles it: the patient
     # gets the staff offer whatever else the answer holds, so the contacts and the learned
     # reading of the other sentences are not looked for (half the time of the slowest answers).
@@ -100,7 +99,7 @@ def guard(
             if m.group() not in known:
                 classified[bisect_right(offsets, m.start()) - 1].add("leaked_placeholder")
     if learned and not settled:
-        _learned_classes(judged, classified, ruled_out, answer, reasons, allowed)
+        _learned_classes(judged, classified, ruled_out, answer, reasons, allowed, doubted)
     for sentence, found in zip(judged, classified, strict=True):
         if not found:
             kept.append(sentence.text)

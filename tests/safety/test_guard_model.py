@@ -3,6 +3,7 @@ what it may never do. Sentences written for these tests; the small weights files
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +168,23 @@ def test_the_reading_finds_exactly_the_known_features_the_builder_trains_on(weig
     guard_model.load(weights)
     assert guard_model.read("abc abc abc").category == "identity_leak"
     assert guard_model.read("xyz xyz xyz").category == "dosing"
+
+
+def test_a_practice_the_scope_cleared_is_taken_only_when_the_model_is_all_but_sure(
+    weights: Path,
+) -> None:
+    """The rules read "never" in "Never mind the leaflet and put butter on the burn" as
+    forbidding the practice. A reading at the threshold does not overrule that scope; one at
+    SURE does, for a practice only (a claim's hedge or an amount is never overruled: the test
+    above)."""
+    sentence = "Never mind the leaflet and put butter on the burn."
+    alone = guard(sentence, lang="en", disclaimer="", known=(), max_chars=2000, learned=False)
+    assert alone.reasons == ()  # what the scope rules out
+    unsure = (guard_model.THRESHOLD + guard_model.SURE) / 2
+    write(weights, math.log(unsure / (1 - unsure)), "dangerous_first_aid")
+    guard_model.load(weights)
+    assert judge(sentence) == (sentence, (), False)
+    write(weights, 50.0, "dangerous_first_aid")
+    guard_model.load(weights)
+    _, reasons, withheld = judge(sentence)
+    assert withheld and "dangerous_first_aid" in reasons
