@@ -249,7 +249,7 @@ _REPORTED_EN = re.compile(
 # already taken codeine and your baby seems drowsy, seek medical help immediately", "正在吃华法林
 # 又发现怀孕了，请今天就联系开药的医生"): the medicine is the situation, care is the advice.
 _CONDITION_HEAD_RE = re.compile(
-    r"\s*(?:[-*•]\s*)?(?:if|when|whenever|in case|should you)\b"
+    r"\s*(?:[-*•]\s*)?(?:(?:or|and) )?(?:if|when|whenever|in case|should you)\b"
     r"|\s*(?:[-*•]\s*)?(?:如果|要是|假如|万一|若|正在|已经|一直在|在吃|在用)"
 )
 _CARE_RE = re.compile(
@@ -299,6 +299,7 @@ LATER_CLAUSES = 2
 _ALL_WRONG_RE = re.compile(
     r"(都|均|全都)(是|属于)?(错误|错的|不对|不可取|不科学|误区|民间(流传|偏方|说法)|老说法)"
     r"|\b(these|both|all of these|they) are (all )?(myths|wrong|dangerous|harmful)\b"
+    r"|\bnone of (them|these|those|which) (help|helps|work|works|is safe|are safe)\b"
 )
 
 

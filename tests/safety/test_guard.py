@@ -1316,3 +1316,18 @@ def test_an_assistant_naming_a_department_it_refers_to_stays() -> None:
     text = "我是医院的AI助手，建议您挂我院消化内科。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Codeine isn't recommended while you're breastfeeding, as it can make the baby drowsy.",
+        "Skip the salt tablets: they can be harmful with heart or kidney problems.",
+        "Rest the ankle and use a wrapped ice pack for short spells.",
+        "There's no good evidence that cinnamon can replace metformin.",
+        "Sucking out the venom or cutting the wound: none of them help.",
+    ],
+)
+def test_warnings_evidence_and_verdicts_keep_careful_english(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
