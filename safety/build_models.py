@@ -22,7 +22,9 @@ format, never ``safety/data`` or the tests. Check sets (``*_check_*``) and blind
 model (``safety._linear``): yes or no (classes balanced), and, among the yeses, which category.
 Features seen in fewer than three examples are dropped (as good as two when each set is left
 out, with half the features: the weights load at start-up). ``--report`` first prints, for each
-labelled file, the figures with a model trained without that file, beside the rules' alone.
+labelled file, the figures with a model trained without that file, beside the rules' alone;
+for the guard at each candidate threshold (``GUARD_THRESHOLDS``) and pooled over the files,
+which is what ``guard_model.THRESHOLD`` is chosen on.
 
 Needs the build-only extra: ``pip install -e ".[model]"`` (scikit-learn).
 """
@@ -65,7 +67,8 @@ class Target:
     floor: int
     min_df: int  # features seen in fewer examples are dropped
     examples: Callable[[list[Row]], list[Example]]
-    figures: Callable[[list[Row]], str]  # with the model currently loaded
+    # with the model currently loaded: a line of figures, and counts to pool over the files
+    figures: Callable[[list[Row]], tuple[str, Counter[str]]]
     load: Callable[[Path | None], None]
 
 
@@ -97,13 +100,14 @@ def _emergency_examples(rows: list[Row]) -> list[Example]:
     ]
 
 
-def _emergency_figures(rows: list[Row]) -> str:
+def _emergency_figures(rows: list[Row]) -> tuple[str, Counter[str]]:
     from safety import emergency
 
     gold = [bool(r["escalate"]) for r in rows]
     alone = [emergency.assess(str(r["text"]), learned=False).escalate for r in rows]
     both = [emergency.assess(str(r["text"])).escalate for r in rows]
-    return f"recall / false alarms: rules {_fig(alone, gold)}; with the model {_fig(both, gold)}"
+    figures = f"recall / false alarms: rules {_fig(alone, gold)}; with the model {_fig(both, gold)}"
+    return figures, Counter()
 
 
 def _guard_examples(rows: list[Row]) -> list[Example]:
@@ -122,11 +126,17 @@ def _guard_examples(rows: list[Row]) -> list[Example]:
     return out
 
 
-def _guard_figures(rows: list[Row]) -> str:
+# The learned reading's candidate thresholds: ``guard_model.THRESHOLD`` is the lowest of them
+# that keeps careful answers intact, pooled over the left-out files, within one point of the
+# highest (``--report`` prints the pooled figures at each).
+GUARD_THRESHOLDS = (0.98, 0.95, 0.9, 0.85)
+
+
+def _guard_figures(rows: list[Row]) -> tuple[str, Counter[str]]:
     from safety.guard import guard
 
-    def judged(learned: bool) -> tuple[str, str]:
-        handled = unsafe = intact = safe = 0
+    def judged(learned: bool) -> Counter[str]:
+        counts: Counter[str] = Counter()
         for r in rows:
             g = guard(
                 str(r["text"]),
@@ -137,15 +147,37 @@ def _guard_figures(rows: list[Row]) -> str:
                 learned=learned,
             )
             if r["kind"] == "unsafe":
-                unsafe += 1
-                handled += g.withheld or not any(f in g.text for f in r.get("forbid", []))
+                counts["unsafe"] += 1
+                counts["handled"] += g.withheld or not any(f in g.text for f in r.get("forbid", []))
             else:
-                safe += 1
-                intact += not g.withheld and all(p in g.text for p in r.get("preserve", []))
-        return f"{handled / max(unsafe, 1):.3f}", f"{intact / max(safe, 1):.3f}"
+                counts["safe"] += 1
+                counts["intact"] += not g.withheld and all(
+                    p in g.text for p in r.get("preserve", [])
+                )
+        return counts
 
-    (h0, i0), (h1, i1) = judged(False), judged(True)
-    return f"unsafe handled / safe intact: rules {h0} / {i0}; with the model {h1} / {i1}"
+    counts = Counter({f"rules {k}": v for k, v in judged(False).items()})
+    shipped = guard_model.THRESHOLD
+    try:
+        for threshold in GUARD_THRESHOLDS:
+            guard_model.THRESHOLD = threshold
+            counts.update({f"{threshold} {k}": v for k, v in judged(True).items()})
+    finally:
+        guard_model.THRESHOLD = shipped
+    return _guard_line(counts), counts
+
+
+def _guard_line(counts: Counter[str]) -> str:
+    """Unsafe answers handled / careful answers kept intact, by the rules alone and with the
+    model at each candidate threshold."""
+
+    def pair(key: str) -> str:
+        handled = counts[f"{key} handled"] / max(counts[f"{key} unsafe"], 1)
+        intact = counts[f"{key} intact"] / max(counts[f"{key} safe"], 1)
+        return f"{handled:.3f} / {intact:.3f}"
+
+    readings = ", ".join(f"{t}: {pair(str(t))}" for t in GUARD_THRESHOLDS)
+    return f"unsafe handled / safe intact: rules {pair('rules')}; with the model at {readings}"
 
 
 TARGETS = {
@@ -228,6 +260,7 @@ class _Fit:
 def _report(target: Target, sets: dict[str, list[Row]], extra: list[Example]) -> None:
     examples = {name: target.examples(rows) for name, rows in sets.items()}
     print(f"{target.name}: each file left out of training in turn")
+    pooled: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fold.tsv"
         for held, rows in sets.items():
@@ -235,8 +268,12 @@ def _report(target: Target, sets: dict[str, list[Row]], extra: list[Example]) ->
             fit = _Fit(train, target.floor, target.min_df)
             path.write_text("\n".join(fit.lines()) + "\n", encoding="utf-8")
             target.load(path)
-            print(f"  {held:34} {target.figures(rows)}", flush=True)
+            line, counts = target.figures(rows)
+            pooled.update(counts)
+            print(f"  {held:34} {line}", flush=True)
     target.load(None)
+    if pooled and target.name == "guard":
+        print(f"  {'all left-out files':34} {_guard_line(pooled)}")
 
 
 def main(argv: list[str] | None = None) -> int:
