@@ -185,9 +185,10 @@ def _with_terms(pattern: str, terms: dict[str, dict[str, list[str]]], lang: str)
     quantifier such as "{0,20}" is no name)."""
 
     def expand(m: re.Match[str]) -> str:
-        if m.group(1) not in terms:
-            raise ValueError(f"{RULES_FILE}: unknown term {{{m.group(1)}}} in a pattern")
-        return "(?:" + "|".join(terms[m.group(1)][lang]) + ")"
+        words = terms.get(m.group(1), {}).get(lang)
+        if not words:
+            raise ValueError(f"{RULES_FILE}: no {lang} words for the term {{{m.group(1)}}}")
+        return "(?:" + "|".join(words) + ")"
 
     return _TERM_RE.sub(expand, pattern)
 

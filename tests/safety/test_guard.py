@@ -1225,8 +1225,10 @@ def test_an_unknown_term_in_a_pattern_is_a_clear_error() -> None:
     from safety.guard.rules import _with_terms
 
     assert _with_terms("a{0,3}{x}", {"x": {"en": ["b", "c"]}}, "en") == "a{0,3}(?:b|c)"
-    with pytest.raises(ValueError, match="unknown term"):
+    with pytest.raises(ValueError, match="no en words for the term"):
         _with_terms("{nope}", {}, "en")
+    with pytest.raises(ValueError, match="no zh words for the term"):
+        _with_terms("{x}", {"x": {"en": ["b"]}}, "zh")
 
 
 @pytest.mark.parametrize(
