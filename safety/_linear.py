@@ -53,20 +53,25 @@ class Model:
         feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
         weights = self.weights
         return self.score_known(
-            sum(map(weights.__getitem__, feats)), len(feats), lambda: feats, floor, threshold
+            sum(map(weights.__getitem__, feats)),
+            len(feats),
+            lambda scale: self._category_of(feats, scale),
+            floor,
+            threshold,
         )
 
     def score_known(
         self,
         weight: float,
         count: int,
-        features: Callable[[], Iterable[str]],
+        category: Callable[[float], str],
         floor: int,
         threshold: float,
     ) -> Score:
         """The score of a text whose ``count`` known features weigh ``weight`` in all, for a
-        caller that found them its own way; ``features`` names them, asked for only when the
-        category is worked out (at or above ``threshold``)."""
+        caller that found them its own way; ``category`` gives their likeliest category for
+        the features' weight (``feature_weight``), asked for only at or above
+        ``threshold``."""
         if not count:
             return Score(0.0, None, known=False)
         scale = feature_weight(count, floor)
@@ -74,13 +79,19 @@ class Model:
         probability = 1.0 / (1.0 + math.exp(-total)) if total > -30 else 0.0
         if probability < threshold:
             return Score(probability, None)
-        return Score(probability, self._category_of(features(), scale))
+        return Score(probability, category(scale))
 
     def _category_of(self, feats: Iterable[str], scale: float) -> str:
         scores = list(self.category_bias)
         for f in feats:
             for i, value in self._category_weights(f):
                 scores[i] += scale * value
+        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+
+    def best_category(self, sums: Iterable[float], scale: float) -> str:
+        """The likeliest category of a text whose known features' category weights add up
+        to ``sums`` (one per category)."""
+        scores = [b + scale * s for b, s in zip(self.category_bias, sums, strict=True)]
         return self.categories[max(range(len(scores)), key=scores.__getitem__)]
 
     def read_categories(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from array import array
 from dataclasses import dataclass
 from itertools import pairwise
 from operator import itemgetter
@@ -128,6 +129,19 @@ class _Finder:
         for name, i in number.items():
             self.names[i] = name
         self.weights = [model.weights[name] for name in self.names]
+        # each category's weight of every feature, by number: a sentence's category is a sum
+        # per category over its features (a loop over each feature's weights would cost
+        # most of a reading)
+        self.columns = [array("d", bytes(8 * len(self.names))) for _ in model.categories]
+        for at, name in enumerate(self.names):
+            for i, value in model._category_weights(name):
+                self.columns[i][at] = value
+
+    def category(self, hits: set[int], scale: float) -> str:
+        """The likeliest category of a sentence with the known features ``hits``."""
+        return self.model.best_category(
+            (sum(map(column.__getitem__, hits)) for column in self.columns), scale
+        )
 
     def found(self, sentence: str) -> set[int]:
         """The numbers of the known features of ``sentence``."""
@@ -191,7 +205,7 @@ def read(sentence: str, *, category: bool = True) -> Reading:
     found = finder.model.score_known(
         sum(map(finder.weights.__getitem__, hits)),
         len(hits),
-        lambda: [finder.names[number] for number in hits],
+        lambda scale: finder.category(hits, scale),
         FEATURE_FLOOR,
         THRESHOLD if category else 2.0,
     )

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Collection, Iterable
 
 from safety.emergency import assess
@@ -428,10 +429,23 @@ class _Sentence:
         self.reported_parts: set[str] = set()
         self.rules = rules
         self.answer = answer
+        self._marks: tuple[list[int], list[int]] | None = None
+
+    def _clause_start(self, at: int, *, pause: bool = True) -> int:
+        """Where the clause holding position ``at`` starts: after the last clause mark before
+        it (``pause=False``: not counting "、", which parts a list), else 0."""
+        if self._marks is None:
+            found = list(_CLAUSE_MARK_RE.finditer(self.low))
+            self._marks = (
+                [c.end() for c in found],
+                [c.end() for c in found if c.group() != "、"],
+            )
+        ends = self._marks[0 if pause else 1]
+        k = bisect_right(ends, at)
+        return ends[k - 1] if k else 0
 
     def _clause_before(self, start: int) -> str:
-        marks = [m.end() for m in _CLAUSE_MARK_RE.finditer(self.low, 0, start)]
-        lo = marks[-1] if marks else 0
+        lo = self._clause_start(start)
         window = self.rules.window["zh" if _CJK_RE.match(self.low, start) else "en"]
         return self.low[max(lo, start - window) : start]
 
@@ -452,8 +466,7 @@ class _Sentence:
         before = _NOT_DONT_RE.sub("_", before)
         # and a match that opens with "cannot be" claims, it forbids nothing ("不可能是别的问题")
         inside = _NOT_DONT_RE.sub("_", _CANNOT_BE_RE.sub("", inside))
-        marks = [c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start())]
-        clause = self.low[marks[-1] if marks else 0 : m.start()]
+        clause = self.low[self._clause_start(m.start()) : m.start()]
         # a prohibition that opens the clause governs all of it, however long ("也不建议用绳子在
         # 手指根部扎得死死的", "don't let anyone talk you into putting butter on it")
         opening = _CLAUSE_OPENING_RE.sub("", _WORRY_RE.sub(" ", clause), count=1)
@@ -503,10 +516,7 @@ class _Sentence:
         就能降糖，不用再打胰岛素了”", 'you may have heard that "a little brandy helps"')."""
         if self._cited(m):
             return True
-        marks = [
-            c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, max(m.start(), m.end() - 1))
-        ]
-        start = marks[-1] if marks else 0
+        start = self._clause_start(max(m.start(), m.end() - 1))
         if start < m.start() - 60:
             return False  # the head is far from the match: another subject by then
         head = (
@@ -566,11 +576,9 @@ class _Sentence:
                 and _LIST_OR_RE.search(self.low, head.end()) is not None
             ):
                 return True
-        marks = [
-            c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start()) if c.group() != "、"
-        ]
-        if marks:
-            head = _CLAUSE_PROHIBITION_RE.match(self.low, marks[-1])
+        lo = self._clause_start(m.start(), pause=False)
+        if lo:
+            head = _CLAUSE_PROHIBITION_RE.match(self.low, lo)
         else:
             head = _PROHIBITION_HEAD_RE.match(self.low)
         if head is None or m.start() < head.end():
@@ -598,8 +606,7 @@ class _Sentence:
     def _condition_sent_to_care(self, m: re.Match[str]) -> bool:
         """The match lies in a condition (``_CONDITION_HEAD_RE`` at its clause's head) and what
         follows its clause sends the patient to care, permitting nothing."""
-        marks = [c.end() for c in _CLAUSE_MARK_RE.finditer(self.low, 0, m.start())]
-        if _CONDITION_HEAD_RE.match(self.low, marks[-1] if marks else 0) is None:
+        if _CONDITION_HEAD_RE.match(self.low, self._clause_start(m.start())) is None:
             return False
         rest = self.low[_clause_end(self.low, m.end()) :]
         return _CARE_RE.search(rest) is not None and _ADVISED_RE.search(rest) is None
