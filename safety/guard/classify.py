@@ -53,7 +53,7 @@ def _classify(
                         refused.setdefault((idx, name), []).append((m.start(), m.group()))
                         ruled_out[idx] = True
     for (idx, name), matches in counted.items():
-        before = refused.get((idx, name), ())
+        before = [*refused.get((idx, name), ()), *judged[idx].beliefs]
         if any(not _refers(start, text, before) for start, text in matches):
             found[idx].add(name)
     for rule in rules.contraindications:
@@ -82,15 +82,21 @@ def _classify(
                 if sentence.reported(inner):
                     continue
                 if sentence.prohibited(inner, combo.cls) or _refers(
-                    inner.start(), inner.group(), prohibited
+                    inner.start(), inner.group(), [*prohibited, *sentence.beliefs]
                 ):
                     prohibited.append((inner.start(), inner.group()))
                     ruled_out[idx] = True
                     continue
-                # the first match not ruled out decides: are the other groups there too
+                # the first match not ruled out decides: are the other groups there too. After
+                # a practice ruled out, what it was done with or to belongs to it: the
+                # others are looked for from this match's clause on ("don't put food or drink in
+                # their mouth — place them on their side")
+                tail = sentence.low
+                if any(at < inner.start() for at, _ in [*prohibited, *sentence.beliefs]):
+                    tail = sentence.low[sentence.clause_start(inner.start()) :]
                 unless = rules.unless.get(combo.cls)
                 if (unless is None or unless.search(sentence.low) is None) and all(
-                    group.search(sentence.low) is not None
+                    group.search(sentence.low if k in combo.anywhere else tail) is not None
                     or (k in combo.anywhere and answer.names(group))
                     for k, group in enumerate(combo.groups[1:], start=1)
                 ):

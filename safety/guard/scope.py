@@ -18,6 +18,8 @@ _CLAUSE_MARK_RE = re.compile(r"[，,：:、—–]")
 _CLAUSE_OPENING_RE = re.compile(
     r"^[\s\-*•#>\d.、)）]*(也|但|但是|而且|并且|请|所以|因此|and |but |please |so |also )?\s*"
 )
+# The answer speaking in its own person at a clause's opening: "we don't recommend …"
+_SPEAKER_RE = re.compile(r"^(we|i) (?=\S)")
 # "先别吃了" (leave it for now) tells the patient to stop taking something; "就别停" and "先别停"
 # stay prohibitions.
 _PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")
@@ -245,6 +247,25 @@ _REPORTED_EN = re.compile(
     r"|(the|your|his|her) plan is to\b|(makes?|made) (you|him|her|them) want to\b))"
     r"|\s*(?P<state>" + _WHO_EN + r"('ve been|'s been| have been| has been|'re already|"
     r"'re currently| are already| are currently| is already| is currently) (on|taking|using)\b)"
+    # what other people believe or say, which the sentence goes on to contradict
+    # (``_CONTRADICTED_EN_RE``): "Some people believe that a tourniquet is the first thing to
+    # use — in most cases it isn't", "It's common to hear that you should tilt your head back,
+    # but …", "The idea that you should rub snow on it is a myth"
+    r"|\s*(?P<belief>" + _LEAD_EN + r"((some|many|a lot of|most|older) )?(people|folks|parents|"
+    r"relatives|others|friends)( often| still| sometimes| may| might)? (believe|think|say|swear|"
+    r"suggest|recommend|claim)( that)?\b"
+    r"|(it's|it is) (common|often said|widely believed|an old belief|a popular belief)"
+    r"( to hear)?( that)?\b"
+    r"|(the|a|an|one) (common |popular |old |widespread |persistent )?(idea|belief|myth|notion|"
+    r"old wives' tale|claim|saying) (is )?(that|to)\b"
+    r"|you (may|might|could) (have )?(heard|read|been told|see advice)( online)?( that)?\b"
+    r"|there's (a|an) (common |popular |old |widespread )?(belief|myth|idea|notion) that\b)"
+)
+# What contradicts a belief the sentence reports.
+_CONTRADICTED_EN_RE = re.compile(
+    r"\b(but|however|actually|in fact|myth|isn't|is not|aren't|are not|not true|doesn't|"
+    r"does not|don't|do not|no (good |real |reliable )?evidence|wrong|untrue|unsafe|dangerous|"
+    r"harmful|risky)\b"
 )
 # A medicine named in a condition whose sentence then sends the patient to care ("If you've
 # already taken codeine and your baby seems drowsy, seek medical help immediately", "正在吃华法林
@@ -430,8 +451,12 @@ class _Sentence:
         self.rules = rules
         self.answer = answer
         self._marks: tuple[list[int], list[int]] | None = None
+        # matches ``reported`` found in a belief the sentence contradicts, as (start, text): a
+        # later match repeating their words refers back to them ("The idea that you should rub
+        # snow on it is a myth — rubbing damages the tissue")
+        self.beliefs: list[tuple[int, str]] = []
 
-    def _clause_start(self, at: int, *, pause: bool = True) -> int:
+    def clause_start(self, at: int, *, pause: bool = True) -> int:
         """Where the clause holding position ``at`` starts: after the last clause mark before
         it (``pause=False``: not counting "、", which parts a list), else 0."""
         if self._marks is None:
@@ -445,7 +470,7 @@ class _Sentence:
         return ends[k - 1] if k else 0
 
     def _clause_before(self, start: int) -> str:
-        lo = self._clause_start(start)
+        lo = self.clause_start(start)
         window = self.rules.window["zh" if _CJK_RE.match(self.low, start) else "en"]
         return self.low[max(lo, start - window) : start]
 
@@ -466,7 +491,7 @@ class _Sentence:
         before = _NOT_DONT_RE.sub("_", before)
         # and a match that opens with "cannot be" claims, it forbids nothing ("不可能是别的问题")
         inside = _NOT_DONT_RE.sub("_", _CANNOT_BE_RE.sub("", inside))
-        clause = self.low[self._clause_start(m.start()) : m.start()]
+        clause = self.low[self.clause_start(m.start()) : m.start()]
         # a prohibition that opens the clause governs all of it, however long ("也不建议用绳子在
         # 手指根部扎得死死的", "don't let anyone talk you into putting butter on it")
         opening = _CLAUSE_OPENING_RE.sub("", _WORRY_RE.sub(" ", clause), count=1)
@@ -475,6 +500,15 @@ class _Sentence:
             or (
                 self.rules.permit.pattern is not None
                 and self.rules.permit.pattern.match(_NOT_DONT_RE.sub("_", opening)) is not None
+            )
+            # and so does one the answer speaks in its own person, for a practice ("We don't
+            # recommend giving your toddler anything to make him sick"); not for a claim, where
+            # it is what is claimed ("we don't think you need to come in")
+            or (
+                cls not in _CLAIMS
+                and self.rules.permit.pattern is not None
+                and self.rules.permit.pattern.match(_SPEAKER_RE.sub("", opening, count=1))
+                is not None
             )
             # (a negation inside a reassurance is the dismissal itself: "先别折腾去医院")
             or self.rules.permit.search(before + ("" if cls == "false_reassurance" else inside))
@@ -516,7 +550,7 @@ class _Sentence:
         就能降糖，不用再打胰岛素了”", 'you may have heard that "a little brandy helps"')."""
         if self._cited(m):
             return True
-        start = self._clause_start(max(m.start(), m.end() - 1))
+        start = self.clause_start(max(m.start(), m.end() - 1))
         if start < m.start() - 60:
             return False  # the head is far from the match: another subject by then
         head = (
@@ -525,7 +559,11 @@ class _Sentence:
         if head is None:
             return False
         end = _clause_end(self.low, m.end())
-        if head.lastgroup != "ask" and _ADVISED_RE.search(self.low, head.end(), end) is not None:
+        if head.lastgroup == "belief":
+            if _CONTRADICTED_EN_RE.search(self.low, head.end()) is None:
+                return False
+            self.beliefs.append((m.start(), m.group()))
+        elif head.lastgroup != "ask" and _ADVISED_RE.search(self.low, head.end(), end) is not None:
             return False
         self.reported_parts.add(self.low[start:end])
         return True
@@ -576,7 +614,7 @@ class _Sentence:
                 and _LIST_OR_RE.search(self.low, head.end()) is not None
             ):
                 return True
-        lo = self._clause_start(m.start(), pause=False)
+        lo = self.clause_start(m.start(), pause=False)
         if lo:
             head = _CLAUSE_PROHIBITION_RE.match(self.low, lo)
         else:
@@ -606,7 +644,7 @@ class _Sentence:
     def _condition_sent_to_care(self, m: re.Match[str]) -> bool:
         """The match lies in a condition (``_CONDITION_HEAD_RE`` at its clause's head) and what
         follows its clause sends the patient to care, permitting nothing."""
-        if _CONDITION_HEAD_RE.match(self.low, self._clause_start(m.start())) is None:
+        if _CONDITION_HEAD_RE.match(self.low, self.clause_start(m.start())) is None:
             return False
         rest = self.low[_clause_end(self.low, m.end()) :]
         return _CARE_RE.search(rest) is not None and _ADVISED_RE.search(rest) is None

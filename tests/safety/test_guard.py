@@ -1333,3 +1333,64 @@ def test_an_assistant_naming_a_department_it_refers_to_stays() -> None:
 def test_warnings_evidence_and_verdicts_keep_careful_english(text: str) -> None:
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a belief reported and contradicted, its words named again in the verdict
+        "Many people think you should rub a frozen ear with snow, but rubbing only tears the skin.",
+        "The old idea that you should put butter on a scald is a myth.",
+        # the answer speaking for itself before a practice it advises against
+        "We don't recommend giving him salt water to make him vomit after he swallowed it.",
+        # what a forbidden act was done to stays with it: the next act is the advice
+        "If he is unconscious, never put anything in his mouth — place him on his side.",
+    ],
+)
+def test_beliefs_contradicted_and_the_answers_own_prohibitions_stay(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Many people think you should rub a frozen ear with snow, and it works well.",
+        "Put butter on the scald straight away; it is an old idea but a good one.",
+    ],
+)
+def test_a_belief_the_answer_endorses_is_still_advice(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "dangerous_first_aid" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He coughed up blood this morning, but there's no need for A&E.",
+        "Her face has dropped on one side; don't bother the doctor tonight.",
+        "Crushing chest pain at rest is not a reason to call an ambulance.",
+        "Sudden double vision can be odd; I'd wait until Monday and see.",
+    ],
+)
+def test_care_dismissed_as_not_worth_it_is_false_reassurance(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "false_reassurance" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Since he's 7, a spoon of codeine linctus at bedtime will settle the cough.",
+        "At 3 months she can have a little honey for the cough.",
+    ],
+)
+def test_an_age_said_of_someone_names_the_population(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "contraindication" in r.reasons
+
+
+def test_weeks_pregnant_is_no_child() -> None:
+    text = "She's 9 weeks pregnant; doxycycline is not suitable, ask the GP for another one."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
