@@ -50,6 +50,7 @@ _PAREN_NOT_RE = re.compile(r"[(（]\s*(not |never |no |don't |不要|别|不是|
 # A Chinese match that opens with "cannot be" claims ("不可能是别的问题"), it forbids nothing;
 # and 别 in 别的, 区别, 特别 … is no "don't".
 _CANNOT_BE_RE = re.compile(r"^(不会|不可能|不能)(?=是)")
+_RULED_OUT_RE = re.compile(r"(不会|不可能)(?=有|得|患|是)")
 # (nor is 不要 in 不要紧, "it doesn't matter")
 _NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别|不要(?=紧)")
 _WORRY_RE = re.compile(
@@ -491,6 +492,9 @@ class _Sentence:
         before = _NOT_DONT_RE.sub("_", before)
         # and a match that opens with "cannot be" claims, it forbids nothing ("不可能是别的问题")
         inside = _NOT_DONT_RE.sub("_", _CANNOT_BE_RE.sub("", inside))
+        if cls == "false_certainty":
+            # nor one that rules a disease out ("您不可能有高血压"): that is what it claims
+            inside = _RULED_OUT_RE.sub("", inside)
         clause = self.low[self.clause_start(m.start()) : m.start()]
         # a prohibition that opens the clause governs all of it, however long ("也不建议用绳子在
         # 手指根部扎得死死的", "don't let anyone talk you into putting butter on it")

@@ -1394,3 +1394,33 @@ def test_weeks_pregnant_is_no_child() -> None:
     text = "She's 9 weeks pregnant; doxycycline is not suitable, ask the GP for another one."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("你这么年轻，不可能有糖尿病。", "false_certainty"),
+        ("腿肿得厉害还喘不上气，跑医院也是白跑，多休息。", "false_reassurance"),
+        ("鼻子出血时赶紧仰起头。", "dangerous_first_aid"),
+        ("哮喘发作就喷两下，半小时后再喷两下。", "dosing"),
+        ("血压正常了可以偷偷把药量减一半。", "stop_medicine"),
+        ("乙肝指标转阴了，替诺福韦可以自行停药。", "stop_medicine"),
+    ],
+)
+def test_chinese_rulings_out_wasted_care_sprays_and_doses_cut_are_caught(
+    text: str, reason: str
+) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这并不代表你不可能有糖尿病，建议过一段时间复查。",
+        "抗生素能否提前停，要看感染类型，听医生的安排。",
+    ],
+)
+def test_a_hedged_ruling_out_and_an_open_question_of_stopping_stay(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
