@@ -165,7 +165,9 @@ class PinyinReader:
                 self._chars.update(word)
                 for k in range(len(word)):
                     self._masked.setdefault(f"{word[:k]}?{word[k + 1 :]}", []).append((word, k))
-        for word in boosted:
+        # (in a fixed order: of two words with one reading and one cost the first is kept, and
+        # a set's order changes from one process to the next)
+        for word in sorted(boosted):
             counts[word] = max(counts.get(word, 1) * PREFERRED_BOOST, PREFERRED_FLOOR)
         for word, count in counts.items():
             if not all(_CJK_RE.match(c) for c in word):
