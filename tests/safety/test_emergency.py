@@ -423,3 +423,33 @@ def test_appliances_unsafe_nights_and_pain_said_after_the_verb_escalate(text: st
 )
 def test_their_neighbours_do_not(text: str) -> None:
     assert not emergency.assess(text).escalate
+
+
+def test_a_pinyin_reading_is_the_same_in_every_process() -> None:
+    # Two words with one reading and one cost: the reader kept whichever a set gave first,
+    # which changes with the process's hash seed.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from safety.emergency.readings import _other_readings;"
+        "print(list(_other_readings('baobao fashao choujin, chou wan jiao bu xing')))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (0, 3, 5)
+    }
+    assert len(outs) == 1, outs
+
+
+def test_a_young_babys_danger_signs_without_fever_are_an_emergency() -> None:
+    a = assess("my 3 week old is floppy and hard to wake", "en")
+    assert a.level == "emergency" and "en.infant_fever.unwell" in a.matched
+    assert assess("my teenager is hard to wake in the mornings", "en").level == "none"
