@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from safety import guard_model
 from safety.guard.rules import _Rules, _rules
 from safety.guard.scope import (
+    _CARE_WORD_RE,
     _CLAIMS,
     _Answer,
     _Sentence,
@@ -112,7 +113,11 @@ def _classify(
                     continue
                 if not sentence.red_flag_reassurance(m):
                     ruled_out[idx] = True
-                elif answer.red_flag(idx, sentence.low[: m.start()]):
+                elif answer.red_flag(
+                    idx,
+                    sentence.low[: m.start()],
+                    heads_reassurance=_CARE_WORD_RE.search(m.group()) is None,
+                ):
                     found[idx].add("false_reassurance")
     if any(practices(f) for f in found):
         # the items of a list whose lead-in forbids them ("Please don't:")

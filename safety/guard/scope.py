@@ -50,6 +50,19 @@ _PAREN_NOT_RE = re.compile(r"[(（]\s*(not |never |no |don't |不要|别|不是|
 # A Chinese match that opens with "cannot be" claims ("不可能是别的问题"), it forbids nothing;
 # and 别 in 别的, 区别, 特别 … is no "don't".
 _CANNOT_BE_RE = re.compile(r"^(不会|不可能|不能)(?=是)")
+# The usual case, not this one: "usually", "in most cases", "通常", "大多数情况下"
+# Care named in a reassurance's words ("再去医院看看", "see your GP next week"): put off, not
+# dismissed.
+_CARE_WORD_RE = re.compile(
+    r"医院|急诊|医生|门诊|就医|就诊|看病|120|"
+    r"\b(doctor|hospital|gp|a&e|er|clinic|999|911|112|ambulance|nurse|midwife|pharmacist)\b"
+)
+_CONDITION_LEAD_RE = re.compile(r"^\s*(even if|if|when|如果|要是|假如|即使|就算)\s*")
+_USUALLY_RE = re.compile(
+    r"\b(usually|normally|generally|typically|mostly|in most cases|most of the time|"
+    r"more often than not|most (people|children|babies|kids))\b"
+    r"|通常|一般|大多|多数|大部分|往往|常常"
+)
 _RULED_OUT_RE = re.compile(r"(不会|不可能)(?=有|得|患|是)")
 # (nor is 不要 in 不要紧, "it doesn't matter")
 _NOT_DONT_RE = re.compile(r"别(?=的|人|处|样|家)|(?<=[特区分告级类识鉴性个差辨])别|不要(?=紧)")
@@ -362,7 +375,7 @@ class _Answer:
             text = _as_patient(text)
         return bool(text) and assess(text, self._lang, as_written=as_written).level != "none"
 
-    def red_flag(self, idx: int, head: str = "") -> bool:
+    def red_flag(self, idx: int, head: str = "", *, heads_reassurance: bool = False) -> bool:
         """The patient's message, or the answer near sentence ``idx``, names an emergency or
         urgent finding: then reassurance is unsafe even when it is conditional or ends by
         mentioning a doctor. ``head``: the sentence up to the reassurance, read on its own
@@ -388,6 +401,10 @@ class _Answer:
                 return True
         if not head.strip():
             return False
+        if heads_reassurance:
+            # a condition that leads to reassurance, not to care, is what it reassures ("If
+            # your newborn is hard to wake, it's probably a sleepy phase"): read as a report
+            head = _CONDITION_LEAD_RE.sub("", head)
         if head not in self._head_flags:
             self._head_flags[head] = self._flagged(head, as_written=True)
         return self._head_flags[head]
@@ -469,6 +486,10 @@ class _Sentence:
         ends = self._marks[0 if pause else 1]
         k = bisect_right(ends, at)
         return ends[k - 1] if k else 0
+
+    def clause_before_all(self, start: int) -> str:
+        """The clause up to ``start``, however long."""
+        return self.low[self.clause_start(start) : start]
 
     def _clause_before(self, start: int) -> str:
         lo = self.clause_start(start)
@@ -674,10 +695,13 @@ class _Sentence:
             before = _WORRY_RE.sub(" ", self._clause_before(m.start()))
             return self.rules.hedge.search(before) is None
         if name == "false_reassurance":
-            # the red flag is read last: it costs an emergency check of nearby sentences
-            return self.rules.condition.search(self.low) is None or self.answer.red_flag(
-                self.idx, self.low[: m.start()]
-            )
+            # the red flag is read last: it costs an emergency check of nearby sentences.
+            # Reassurance said of the usual case ("heartburn after a big meal is usually
+            # nothing to worry about", "多数情况下观察两三天就好") is unsafe only beside one.
+            return (
+                self.rules.condition.search(self.low) is None
+                and _USUALLY_RE.search(self.clause_before_all(m.start())) is None
+            ) or self.answer.red_flag(self.idx, self.low[: m.start()])
         return True
 
     def recommends(self, drugs: _Words) -> bool:

@@ -1424,3 +1424,21 @@ def test_chinese_rulings_out_wasted_care_sprays_and_doses_cut_are_caught(
 def test_a_hedged_ruling_out_and_an_open_question_of_stopping_stay(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+def test_reassurance_of_the_usual_case_stays_unless_a_red_flag_is_near() -> None:
+    text = "Indigestion after a rich dinner is usually nothing to worry about."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    flagged = "He has crushing chest pain and is sweating. This is usually nothing to worry about."
+    r = guard(flagged, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "false_reassurance" in r.reasons
+
+
+def test_a_red_flag_in_the_condition_of_a_reassurance_is_what_it_reassures() -> None:
+    text = "If your 2 week old is floppy and hard to wake, let him sleep it off at home."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "false_reassurance" in r.reasons
+    net = "如果出现呼吸困难、胸痛，再去医院看看。"
+    r = guard(net, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and net in r.text, r.reasons
