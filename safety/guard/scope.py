@@ -57,6 +57,7 @@ _CARE_WORD_RE = re.compile(
     r"医院|急诊|医生|门诊|就医|就诊|看病|120|"
     r"\b(doctor|hospital|gp|a&e|er|clinic|999|911|112|ambulance|nurse|midwife|pharmacist)\b"
 )
+_OPEN_QUESTION_RE = re.compile(r"是否|能否|能不能|可不可以|可否|要不要|需不需要|用不用|该不该")
 _CONDITION_LEAD_RE = re.compile(r"^\s*(even if|if|when|如果|要是|假如|即使|就算)\s*")
 _USUALLY_RE = re.compile(
     r"\b(usually|normally|generally|typically|mostly|in most cases|most of the time|"
@@ -241,6 +242,15 @@ _REPORTED_ZH = re.compile(
     + _WHO_ZH
     + r")(现在|目前|一直|已经|最近|长期)?(在|正在)?|(同时|也|还|并且)(一直)?(在|正在))"
     r"(吃|服用|用|打)(着)?)"
+    # what many others do or believe, which the sentence goes on to contradict
+    # (``_CONTRADICTED_ZH_RE``): "很多家长担心副作用就自己停掉，结果…",
+    # "不少人第一反应是…——请先不要…"
+    r"|\s*(?P<belief>(很多|不少|有些|有的|一些|好多|许多)(人|家长|患者|病人|朋友|妈妈|准妈妈|老人|"
+    r"家属|糖友)[^，,。]{0,8}?(会|就|第一反应是|觉得|以为|认为|想|担心|习惯))"
+)
+_CONTRADICTED_ZH_RE = re.compile(
+    r"但|其实|实际上|结果|不要|别|千万|并不|没有(根据|依据|科学)|误区|不对|错误|危险|风险|"
+    r"不建议|不推荐|不可取|反而"
 )
 _WHO_EN = r"(you|he|she|they|your \w+|his \w+|her \w+)"
 _LEAD_EN = r"(and |but |so |if )?"
@@ -252,7 +262,7 @@ _REPORTED_EN = re.compile(
     r"|(the|your|his|her) (leaflet|label|packet|box|insert|instructions)( [a-z]+){0,4} "
     r"(says|say|states|recommends|lists)\b"
     r"|i('ve| have)? (completely |fully |totally )?(understood|understand|hear|get) "
-    r"(you|that|why|how)\b))"
+    r"(you|that|why|how|wanting|the (wish|urge|temptation))\b))"
     r"|\s*(?P<wish>"
     + _LEAD_EN
     + "((it's|it is) (completely |very |quite )?(understandable|natural|"
@@ -576,16 +586,16 @@ class _Sentence:
         if self._cited(m):
             return True
         start = self.clause_start(max(m.start(), m.end() - 1))
-        if start < m.start() - 60:
+        if start < m.start() - 80:
             return False  # the head is far from the match: another subject by then
-        head = (
-            _REPORTED_ZH if _CJK_RE.match(self.low, max(start, m.start())) else _REPORTED_EN
-        ).match(self.low, start)
+        zh = _CJK_RE.match(self.low, max(start, m.start())) is not None
+        head = (_REPORTED_ZH if zh else _REPORTED_EN).match(self.low, start)
         if head is None:
             return False
         end = _clause_end(self.low, m.end())
         if head.lastgroup == "belief":
-            if _CONTRADICTED_EN_RE.search(self.low, head.end()) is None:
+            contradicted = _CONTRADICTED_ZH_RE if zh else _CONTRADICTED_EN_RE
+            if contradicted.search(self.low, head.end()) is None:
                 return False
             self.beliefs.append((m.start(), m.group()))
         elif head.lastgroup != "ask" and _ADVISED_RE.search(self.low, head.end(), end) is not None:
@@ -691,6 +701,8 @@ class _Sentence:
             return name == "false_reassurance" and self.answer.red_flag(
                 self.idx, self.low[: m.start()]
             )
+        if name == "stop_medicine" and _OPEN_QUESTION_RE.search(m.group()) is not None:
+            return False  # whether to stop is asked, not advised ("抗生素能否提前停用，要看…")
         if name == "false_certainty":
             before = _WORRY_RE.sub(" ", self._clause_before(m.start()))
             return self.rules.hedge.search(before) is None

@@ -1442,3 +1442,41 @@ def test_a_red_flag_in_the_condition_of_a_reassurance_is_what_it_reassures() -> 
     net = "如果出现呼吸困难、胸痛，再去医院看看。"
     r = guard(net, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and net in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # whether to stop, asked in the match, is no advice to stop
+        ("降压药能否减量，要等复诊时医生评估。", "zh"),
+        # what others do, then contradicted
+        ("很多患者觉得血压正常了就自己停掉降压药，其实这样很容易反弹。", "zh"),
+        # the nurse says how long; a consequence said with a modal
+        ("做胃镜前需要停用阿司匹林几天，具体护士会告诉您。", "zh"),
+        ("Stopping your warfarin suddenly could push your clot risk up.", "en"),
+        # reducing something else, for a purpose
+        ("早期用抗病毒药可以减少后遗神经痛。", "zh"),
+        # a wish understood, a long way from the head of the clause
+        (
+            "I completely understand that feeling so much calmer lately makes you want to "
+            "stop the sertraline.",
+            "en",
+        ),
+        ("I understand wanting to come off prednisolone because of the weight gain.", "en"),
+    ],
+)
+def test_questions_reports_and_consequences_of_stopping_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "很多患者觉得血压正常了就自己停掉降压药，这样做完全可以。",
+        "降压药可以自己停掉，能否再吃以后再说。",
+    ],
+)
+def test_others_practice_endorsed_or_a_question_after_the_advice_still_caught(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "stop_medicine" in r.reasons
