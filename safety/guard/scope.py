@@ -541,9 +541,11 @@ class _Sentence:
             # it is what is claimed ("we don't think you need to come in")
             or (
                 cls not in _CLAIMS
-                and self.rules.permit.pattern is not None
-                and self.rules.permit.pattern.match(_SPEAKER_RE.sub("", opening, count=1))
-                is not None
+                and any(
+                    words.pattern is not None
+                    and words.pattern.match(_SPEAKER_RE.sub("", opening, count=1)) is not None
+                    for words in (self.rules.permit, self.rules.set_aside)
+                )
             )
             # (a negation inside a reassurance is the dismissal itself: "先别折腾去医院")
             or self.rules.permit.search(before + ("" if cls == "false_reassurance" else inside))

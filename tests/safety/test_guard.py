@@ -1480,3 +1480,15 @@ def test_questions_reports_and_consequences_of_stopping_stay(text: str, lang: st
 def test_others_practice_endorsed_or_a_question_after_the_advice_still_caught(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld and "stop_medicine" in r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wouldn't recommend giving him the leftover amoxicillin from his sister's course.",
+        "Splitting an adult tablet to guess a toddler's dose can easily give too much.",
+    ],
+)
+def test_a_medicine_set_aside_by_the_answer_or_warned_of_is_not_recommended(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
