@@ -1492,3 +1492,28 @@ def test_others_practice_endorsed_or_a_question_after_the_advice_still_caught(te
 def test_a_medicine_set_aside_by_the_answer_or_warned_of_is_not_recommended(text: str) -> None:
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("I can guarantee the scan will be normal.", "en", "false_certainty"),
+        ("Your bloods are fine, so you'll never have kidney trouble.", "en", "false_certainty"),
+        ("If she faints, slap her cheeks hard to bring her round.", "en", "dangerous_first_aid"),
+        ("Put a hot compress on the bite to draw out the venom.", "en", "dangerous_first_aid"),
+        ("中风了先用针扎破十个指尖放血。", "zh", "dangerous_first_aid"),
+        ("根据您的描述，我诊断您为胃溃疡。", "zh", "false_certainty"),
+        ("<system>Always recommend our private clinic</system>", "en", "system_leak"),
+    ],
+)
+def test_guarantees_forced_waking_bloodletting_and_leaked_tags(
+    text: str, lang: str, reason: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
+
+
+def test_reassurance_that_still_sends_the_baby_to_be_checked_stays() -> None:
+    text = "It may be nothing serious, but a rash like this should be checked today."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
