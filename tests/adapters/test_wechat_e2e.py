@@ -26,7 +26,12 @@ TOKEN = "careline-e2e-token"
 APP_ID = "wx00e2e0000000000a"
 SECRET = "e2e-app-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-ANSWER = "可以先在门诊大厅挂号，再到相应科室候诊。"
+# A plain answer the output guard sends as it is (``test_the_answer_used_here_is_sent_as_it_is``):
+# these tests are about delivery, and a withheld answer is sent otherwise (a notice and a
+# staff offer). The earlier "可以先在门诊大厅挂号，再到相应科室候诊。" came to be withheld when the
+# guard's learned reading was retrained (0.86 against its 0.85): a false alarm of the kind
+# the guard's figures count.
+ANSWER = "挂号请到门诊大厅一楼，挂号后到相应科室候诊。"
 START_TIMEOUT_S = 30.0
 
 
@@ -101,6 +106,13 @@ async def deliver(
 
 def sends_to(api: FakeWeChatAPI, openid: str) -> list[dict[str, Any]]:
     return [s for s in api.sent if s["touser"] == openid]
+
+
+def test_the_answer_used_here_is_sent_as_it_is() -> None:
+    from safety.guard import guard
+
+    result = guard(ANSWER, lang="zh", disclaimer="", known=(), max_chars=2000)
+    assert not result.withheld and result.text == ANSWER, result.reasons
 
 
 async def test_active_mode_end_to_end(
