@@ -272,6 +272,10 @@ async def _a_worker_stops_mid_answers(
         "CARELINE_WORKER_LEASE_S": "2",
         "CARELINE_LLM_PARALLEL": "4",
         "CARELINE_MODEL_TRIAGE": "false",
+        # 40 answers of 1 s, 4 at a time, take 10 s: the model's deadline (which counts the
+        # wait for a slot) must not be what decides the last ones, or they get "a staff
+        # member will reply" (and its staff offer) instead, which this test would count twice
+        "CARELINE_LLM_TIMEOUT_S": "60",
     }
     first: list[asyncio.subprocess.Process] = []
     async with (
