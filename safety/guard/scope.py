@@ -27,15 +27,15 @@ _PAUSE_RE = re.compile("(?:就先|先)别(?=[打吃用]了)")
 # "不要揉眼睛、用手挤或者自己涂药膏". The prohibition at the head of the sentence covers every
 # item of the list when the list is closed by "or" (或, 、) and no item turns to something to
 # do instead ("but", "instead", "call", 而是, 应该).
-_PROHIBITION_HEAD_RE = re.compile(
-    r"^\s*(?:[-*•]\s*|\d+[.)、]\s*)?"
-    r"(?:don'?t|do not|never|avoid|try not to|不要|别|切勿|勿|禁止|不可以?|千万不要)"
+# The prohibition itself, with what may open it: "please", "but", "you should not", "请勿".
+_FORBID = (
+    r"(?:(?:but |so |and |also |please |but please |so please )?(?:you )?"
+    r"(?:don'?t|do not|never|avoid|try not to|should ?n[o']t|shouldn't|must ?n[o']t|mustn't)"
+    r"|(?:但|但是|所以|也|请)?(?:不要|别|切勿|勿|禁止|不可以?|千万不要|千万别|不应该?|不宜|切忌))"
 )
+_PROHIBITION_HEAD_RE = re.compile(r"^\s*(?:[-*•]\s*|\d+[.)、]\s*)?" + _FORBID)
 # The same at the head of a later clause: "…，也不要…或…", "…, and don't … or …"
-_CLAUSE_PROHIBITION_RE = re.compile(
-    r"\s*(?:也|更|还|并且|同时|and\s+|also\s+)?"
-    r"(?:don'?t|do not|never|avoid|try not to|不要|别|切勿|勿|禁止|不可以?|千万不要|千万别|不能)"
-)
+_CLAUSE_PROHIBITION_RE = re.compile(r"\s*(?:也|更|还|并且|同时)?(?:" + _FORBID + r"|不能)")
 # Between a prohibition and a match, words that start an instruction of their own ("别犹豫马上…"),
 # or that forbid only a feeling ("别担心没事的", "don't worry it's just a cold"). The first
 # kind, right after the prohibition, says how the forbidden act is done ("不要直接凑到火炉边烤",
@@ -88,7 +88,7 @@ _HARM_ZH = (
 )
 _VERDICT_ZH = (
     r"(是|属于|其实是|都是|也是)?(错误|错的|不对|不可取|不科学|不正确|误区|谣言|迷信|有害|很危险|"
-    r"危险|不安全|有风险|风险很大|(老|旧|民间)说法|老办法|不推荐|不建议|不提倡|不主张)|"
+    r"危险|不安全|有风险|风险很大|(老|旧|民间)说法|老办法|不推荐|不建议|不提倡|不主张|弊大于利|得不偿失)|"
     r"(并|也|都)?(不是|并非)(有效|正确|安全|科学|合适|可靠)|"
     r"是(一个|一种|个|种)[^，,。；;]{0,8}(误区|谣言|误解|错误)|(是|都|也|还|远远)?不够的?|"
     r"(并|也|都)不(推荐|建议|提倡|可取|安全|科学|有效|合适|妥当|明智)|"
@@ -101,6 +101,7 @@ _HARM_EN = (
     r"(make (\w+ ){0,3}(worse|higher|colder|hotter|deeper|more \w+)|"
     r"push (\w+ ){0,3}(higher|up|deeper)|"
     r"worsen|damage|harm|injure|hurt|burn|scald|irritate|delay|mask|spread|trap|"
+    r"do (more|real|serious|lasting) harm|do more harm than good|"
     r"cause (\w+ ){0,2}(damage|harm|injury|injuries|infection|choking|burns?|scarring|bleeding|"
     r"poisoning)|lead to|trigger|tear|introduce|bring (in )?(bacteria|germs|infection))"
 )

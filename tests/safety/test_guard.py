@@ -1517,3 +1517,31 @@ def test_reassurance_that_still_sends_the_baby_to_be_checked_stays() -> None:
     text = "It may be nothing serious, but a rash like this should be checked today."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("It can sting, but please don't halve the tablets or leave them out yourself.", "en"),
+        ("You should not cut the wound open or suck out the venom.", "en"),
+        ("Rubbing the frostbitten toes is tempting, but it can do more harm than good.", "en"),
+        ("用热水泡冻伤的脚看似有效，其实弊大于利。", "zh"),
+    ],
+)
+def test_a_prohibition_opened_with_please_or_should_not_covers_its_list(
+    text: str, lang: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Please halve the tablets or leave them out for a few days.", "stop_medicine"),
+        ("You should cut the wound open and suck out the venom.", "dangerous_first_aid"),
+    ],
+)
+def test_the_same_lists_without_the_prohibition_are_caught(text: str, reason: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
