@@ -92,12 +92,16 @@ def _classify(
                 # a practice ruled out, what it was done with or to belongs to it: the
                 # others are looked for from this match's clause on ("don't put food or drink in
                 # their mouth — place them on their side")
-                tail = sentence.low
+                # (not what a parenthesis denies: "cool (not ice-cold) running water")
+                whole = _NEGATED_PAREN_RE.sub(" ", sentence.low)
+                tail = whole
                 if any(at < inner.start() for at, _ in [*prohibited, *sentence.beliefs]):
-                    tail = sentence.low[sentence.clause_start(inner.start()) :]
+                    tail = _NEGATED_PAREN_RE.sub(
+                        " ", sentence.low[sentence.clause_start(inner.start()) :]
+                    )
                 unless = rules.unless.get(combo.cls)
                 if (unless is None or unless.search(sentence.low) is None) and all(
-                    group.search(sentence.low if k in combo.anywhere else tail) is not None
+                    group.search(whole if k in combo.anywhere else tail) is not None
                     or (k in combo.anywhere and answer.names(group))
                     for k, group in enumerate(combo.groups[1:], start=1)
                 ):
@@ -135,6 +139,10 @@ def _classify(
     return found, ruled_out
 
 
+# A parenthesis that denies what it holds: "(not ice-cold)", "（不是冰水）".
+_NEGATED_PAREN_RE = re.compile(
+    r"[(（]\s*(not |never |no |don't |不要|别|不是|不能|非)[^()（）]{0,30}[)）]"
+)
 _QUOTED_RE = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」')
 
 

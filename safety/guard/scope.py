@@ -241,7 +241,8 @@ _REPORTED_ZH = re.compile(
     + r")?(已经|刚才|刚刚|之前)(给[^，,。]{0,4})?(涂|抹|敷|喂|吃|用|擦|灌|服)了)"
     r"|\s*(?P<state>(("
     + _WHO_ZH
-    + r")(现在|目前|一直|已经|最近|长期)?(在|正在)?|(同时|也|还|并且)(一直)?(在|正在))"
+    + r")(现在|目前|一直|已经|最近|长期)?(在|正在)?|(同时|也|还|并且)(一直)?(在|正在)"
+    r"|(现在|目前|一直|最近|长期)(还|也|仍|仍然)?(在|正在))"
     r"(吃|服用|用|打)(着)?)"
     # what many others do or believe, which the sentence goes on to contradict
     # (``_CONTRADICTED_ZH_RE``): "很多家长担心副作用就自己停掉，结果…",
@@ -319,6 +320,18 @@ _CITING_RE = re.compile(
     r"|(那种|这种|所谓的?|不是|并不是|而不是)$"
     r"|\b(say|says|said|saying|think|thinks|believe|believes|heard|claim|claims|told|advice|"
     r"myth|idea)\b( (is|was|that))?[\s:,]*$"
+    # where a saying comes from: "民间有“…”", "网上流传“…”"
+    r"|(民间|网上|坊间|老一辈|老人们?)(有|流传着?|常说|都说)?$"
+)
+# A quotation named after it as a saying, an advertisement, a folk remedy: "“…”的说法",
+# "“…”——这样的说法有不少人信", 'the "sweat it out" myth'.
+_SAYING = r"(说法|传言|谣言|偏方|土方|广告|宣传|观点|讲法|老话|误区)"
+_CITED_AFTER_RE = re.compile(
+    r"(的|这样的|之类的)?"
+    + _SAYING
+    + r"|[\s—–-]*(这样的|这种|这类|这些|此类)"
+    + _SAYING
+    + r"|\s*(myth|claim|advice|remedy|trick|idea|saying)s?\b"
 )
 # After a wish or a state, what makes the rest of the clause advice.
 _ADVISED_RE = re.compile(
@@ -326,6 +339,17 @@ _ADVISED_RE = re.compile(
     r"|\b(you can|you could|just|go ahead|it's fine|it is fine|it's ok|that's fine|feel free)\b"
 )
 
+# An amount said to be what the patient's clinician prescribed: after it, "(of X) your GP
+# prescribed"; before it in its clause, "医生给您开的是…".
+_CLINICIAN_EN = r"(doctor|gp|\w+ists?|nurse|midwife|consultant|surgeon|prescriber|team|clinic)"
+_PRESCRIBED_AFTER_RE = re.compile(
+    r"\s*(of [\w-]+( [\w-]+)?\s*)?(that |which )?(your|the|his|her) (\w+ )?"
+    + _CLINICIAN_EN
+    + r"( has| had|'s)? (prescribed|gave you|has given you|put you on|started you on|recommended)\b"
+)
+_PRESCRIBED_BEFORE_RE = re.compile(
+    r"(医生|大夫|医师)(给(您|你|他|她|孩子|老人))?(开的|定的|开了|开具的|调整的|调的|调整后的)"
+)
 # A match that starts by approving ("fine to wait", "safe to leave it") right after a negation
 # ("it isn't safe to wait and see") says the opposite.
 _APPROVAL_RE = re.compile(r"(fine|ok|okay|safe|alright|all right|reasonable|sensible)\b")
@@ -591,7 +615,8 @@ class _Sentence:
         start = self.clause_start(max(m.start(), m.end() - 1))
         if start < m.start() - 80:
             return False  # the head is far from the match: another subject by then
-        zh = _CJK_RE.match(self.low, max(start, m.start())) is not None
+        # the clause's script, not the match's: an amount opens with a digit ("…每天100毫克")
+        zh = _CJK_RE.search(self.low, start, m.end()) is not None
         head = (_REPORTED_ZH if zh else _REPORTED_EN).match(self.low, start)
         if head is None:
             return False
@@ -673,7 +698,10 @@ class _Sentence:
             if quote.start() >= m.start():
                 break
             if m.end() <= quote.end():
-                if _CITING_RE.search(self.low, 0, quote.start()) is None:
+                if (
+                    _CITING_RE.search(self.low, 0, quote.start()) is None
+                    and _CITED_AFTER_RE.match(self.low, quote.end()) is None
+                ):
                     return False
                 self.reported_parts.add(quote.group())
                 return True
@@ -706,6 +734,8 @@ class _Sentence:
             )
         if name == "stop_medicine" and _OPEN_QUESTION_RE.search(m.group()) is not None:
             return False  # whether to stop is asked, not advised ("抗生素能否提前停用，要看…")
+        if name == "dosing" and self._prescribed(m):
+            return False
         if name == "false_certainty":
             before = _WORRY_RE.sub(" ", self._clause_before(m.start()))
             return self.rules.hedge.search(before) is None
@@ -718,6 +748,14 @@ class _Sentence:
                 and _USUALLY_RE.search(self.clause_before_all(m.start())) is None
             ) or self.answer.red_flag(self.idx, self.low[: m.start()])
         return True
+
+    def _prescribed(self, m: re.Match[str]) -> bool:
+        """The amount is the one the patient's clinician prescribed, named to keep to it:
+        "the 75 micrograms of levothyroxine your GP prescribed", "医生给您开的是每天100毫克"."""
+        if _PRESCRIBED_AFTER_RE.match(self.low, m.end()) is not None:
+            return True
+        clause = self.low[self.clause_start(m.start(), pause=False) : m.start()]
+        return _PRESCRIBED_BEFORE_RE.search(clause) is not None
 
     def recommends(self, drugs: _Words) -> bool:
         """Names one of ``drugs`` without forbidding it, without leaving it open in its clause

@@ -1545,3 +1545,36 @@ def test_a_prohibition_opened_with_please_or_should_not_covers_its_list(
 def test_the_same_lists_without_the_prohibition_are_caught(text: str, reason: str) -> None:
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert reason in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Stay on the 50 micrograms of thyroxine your endocrinologist prescribed.", "en"),
+        ("医生给您开的是每天20毫克，请继续按这个量吃，有疑问再问医生。", "zh"),
+        ("您说医生让您每天吃40毫克，请按医生的安排来，别自己加量。", "zh"),
+        ("网上有“喝醋能软化血管”的说法，这并没有科学依据。", "zh"),
+        ("“吃三个月就能停掉降压药”这样的广告不要相信。", "zh"),
+        ("压迫止血时身体稍前倾，用嘴呼吸。", "zh"),
+        ("Cool the scald under lukewarm (not icy) water and cover it with cling film.", "en"),
+        ("您提到已经怀孕，目前还在吃缬沙坦，请尽快联系医生。", "zh"),
+    ],
+)
+def test_prescribed_amounts_cited_sayings_and_denied_parentheses_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("Take 50 micrograms of thyroxine every morning.", "en", "dosing"),
+        ("您可以每天吃20毫克。", "zh", "dosing"),
+        ("多喝醋能软化血管，降压药可以停掉。", "zh", "stop_medicine"),
+        ("Put ice on the scald and rub butter on it.", "en", "dangerous_first_aid"),
+        ("怀孕了也可以继续吃缬沙坦。", "zh", "contraindication"),
+    ],
+)
+def test_the_same_words_given_as_advice_are_still_caught(text: str, lang: str, reason: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
