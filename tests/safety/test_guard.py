@@ -1578,3 +1578,32 @@ def test_prescribed_amounts_cited_sayings_and_denied_parentheses_stay(text: str,
 def test_the_same_words_given_as_advice_are_still_caught(text: str, lang: str, reason: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert reason in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("The pressure in your chest is stress, not your heart.", "false_certainty"),
+        ("His wheeze is from the cold air rather than asthma.", "false_certainty"),
+        ("That forgetfulness is part of getting older; it isn't dementia.", "false_certainty"),
+        ("What you've got there is a harmless skin tag.", "false_certainty"),
+        ("Leave the ramipril out for a week and see how you feel.", "stop_medicine"),
+        ("On days your sugar is low, leave out the metformin.", "stop_medicine"),
+        ("You can leave the rest of the amoxicillin course now.", "stop_medicine"),
+    ],
+)
+def test_contrasts_that_rule_out_and_medicine_left_out_are_caught(text: str, reason: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A raised reading can come from an infection, so it isn't necessarily cancer.",
+        "Please don't leave the ramipril out without talking to your GP.",
+    ],
+)
+def test_the_hedged_or_forbidden_forms_of_those_stay(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
