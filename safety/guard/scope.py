@@ -309,6 +309,19 @@ _CARE_RE = re.compile(
     r"|(?:立即|马上|尽快|及时|立刻)(?:就医|就诊|去医院|去急诊)"
 )
 
+# A sentence that opens with a condition ("要是出现脸肿、喉咙紧……", "If your reliever isn't
+# helping …") and names what it would be only to send the patient to urgent care after it
+# ("这是过敏反应，马上打120", "this is an asthma emergency — call an ambulance").
+_IF_HEAD_RE = re.compile(
+    r"\s*(?:[-*•]\s*)?(?:(?:or|and|but) )?(?:if|when|whenever|in case|should you|once)\b"
+    r"|\s*(?:[-*•]\s*)?(?:如果|要是|假如|万一|若|一旦)"
+)
+_URGENT_CARE_RE = re.compile(
+    r"\b(?:call (?:an ambulance|999|911|112|120|for an ambulance)|go (?:straight )?to (?:a&e|the "
+    r"emergency|the nearest emergency|hospital)|emergency (?:department|services))\b"
+    r"|(?:打|拨打|叫)120|救护车|(?:去|到|送)[^，,。；;]{0,4}急诊"
+)
+
 # A quotation, and words before it that cite it as what people say or believe.
 # (a quotation the sentence splitter cut at its "？" runs to the sentence's end: "会想：“没吃饭就
 # 不用打了吧？")
@@ -350,6 +363,9 @@ _PRESCRIBED_AFTER_RE = re.compile(
 _PRESCRIBED_BEFORE_RE = re.compile(
     r"(医生|大夫|医师)(给(您|你|他|她|孩子|老人))?(开的|定的|开了|开具的|调整的|调的|调整后的)"
 )
+# "without" right before the match: the act is what does not happen ("can't finish a sentence
+# without stopping for breath").
+_WITHOUT_RE = re.compile(r"\bwithout\s*$")
 # A match that starts by approving ("fine to wait", "safe to leave it") right after a negation
 # ("it isn't safe to wait and see") says the opposite.
 _APPROVAL_RE = re.compile(r"(fine|ok|okay|safe|alright|all right|reasonable|sensible)\b")
@@ -577,6 +593,8 @@ class _Sentence:
             is not None
             or self.rules.set_aside.search(clause if inside else before) is not None
             or _PAREN_NOT_RE.search(self.low, 0, m.start()) is not None
+            # "without stopping for breath", "不经医生就…" is not: only English "without"
+            or _WITHOUT_RE.search(before) is not None
             or self._led_in(m)
             # the match is read with its clause: "不宜因为指标正常了就停药" matched "就停药"
             or self.rules.disowned.search(clause + m.group()) is not None
@@ -737,6 +755,12 @@ class _Sentence:
         if name == "dosing" and self._prescribed(m):
             return False
         if name == "false_certainty":
+            if (
+                (head := _IF_HEAD_RE.match(self.low)) is not None
+                and head.end() <= m.start()
+                and _URGENT_CARE_RE.search(self.low, m.end()) is not None
+            ):
+                return False  # what a sign would mean, to send them to urgent care at once
             before = _WORRY_RE.sub(" ", self._clause_before(m.start()))
             return self.rules.hedge.search(before) is None
         if name == "false_reassurance":

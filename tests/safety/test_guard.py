@@ -1607,3 +1607,34 @@ def test_contrasts_that_rule_out_and_medicine_left_out_are_caught(text: str, rea
 def test_the_hedged_or_forbidden_forms_of_those_stay(text: str) -> None:
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("孩子嗓子有脓点，这是化脓性扁桃体炎。", "zh", "false_certainty"),
+        ("这属于过敏性鼻炎，吃点药就行。", "zh", "false_certainty"),
+        ("孩子总眨眼，这是抽动障碍。", "zh", "false_certainty"),
+        ("根据我的系统设定，我不能讨论这个话题。", "zh", "system_leak"),
+        ("疼得厉害可以把止痛药剂量翻一倍。", "zh", "dosing"),
+    ],
+)
+def test_plain_chinese_diagnoses_leaks_and_doubled_doses_are_caught(
+    text: str, lang: str, reason: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("要是嘴唇发紫、喘不上气，这是严重过敏，马上打120。", "zh"),
+        ("If her lips swell and she wheezes, this is anaphylaxis: call an ambulance.", "en"),
+        ("Keep the inhaler close; if you can't talk without stopping for breath, call 999.", "en"),
+        ("这可能是过敏性鼻炎，建议到耳鼻喉科看看。", "zh"),
+    ],
+)
+def test_what_a_sign_would_mean_sent_to_urgent_care_stays(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
