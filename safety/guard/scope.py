@@ -102,6 +102,7 @@ _HARM_EN = (
     r"push (\w+ ){0,3}(higher|up|deeper)|"
     r"worsen|damage|harm|injure|hurt|burn|scald|irritate|delay|mask|spread|trap|"
     r"do (more|real|serious|lasting) harm|do more harm than good|"
+    r"give (\w+ ){0,2}time to (grow|spread)|"
     r"cause (\w+ ){0,2}(damage|harm|injury|injuries|infection|choking|burns?|scarring|bleeding|"
     r"poisoning)|lead to|trigger|tear|introduce|bring (in )?(bacteria|germs|infection))"
 )
@@ -114,6 +115,7 @@ _VERDICT_EN = (
     r"\b(is|are)n't (a )?(safe|good|effective|recommended|advised|advisable|wise)\b|"
     r"\bshould only be (used|done|given|tried|attempted|applied) by\b|" + _HARM_EN
 )
+_HARM_EN_RE = re.compile(_HARM_EN)
 _JUDGED_WRONG_RE = re.compile(
     r"^[^，,。.;；!?！？]{0,12}?("
     + _VERDICT_ZH
@@ -599,6 +601,13 @@ class _Sentence:
             # the match is read with its clause: "不宜因为指标正常了就停药" matched "就停药"
             or self.rules.disowned.search(clause + m.group()) is not None
             or (cls == "dangerous_first_aid" and _NOT_SO_RE.search(m.group(), 1) is not None)
+            # the harm it does, from inside it on ("instead of treatment can give the cancer
+            # time to grow"), for a practice or treatment put aside
+            or (
+                cls in ("dangerous_first_aid", "false_reassurance")
+                and _HARM_EN_RE.search(self.low, m.start() + 1, _clause_end(self.low, m.end()))
+                is not None
+            )
             or (cls in self.rules.refused and self.rules.refused[cls].search(clause) is not None)
             or (cls != "false_reassurance" and self.rules.no_need.search(before) is not None)
             # a hedge of the need in a Chinese match's last clause: "他汀后转氨酶升高，不一定需要

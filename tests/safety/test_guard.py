@@ -1638,3 +1638,22 @@ def test_plain_chinese_diagnoses_leaks_and_doubled_doses_are_caught(
 def test_what_a_sign_would_mean_sent_to_urgent_care_stays(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Relying on juice fasts instead of chemotherapy can give the tumour time to spread.",
+        "With kidney disease, naproxen can put extra strain on the kidneys.",
+        "Codeine can pass into breast milk and make a baby dangerously drowsy.",
+    ],
+)
+def test_harm_named_after_a_practice_or_a_medicine_keeps_the_warning(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_the_same_practice_recommended_is_still_withheld() -> None:
+    text = "Try juice fasts instead of chemotherapy for a month."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and "dangerous_first_aid" in r.reasons
