@@ -324,6 +324,14 @@ _URGENT_CARE_RE = re.compile(
     r"|(?:打|拨打|叫)120|救护车|(?:去|到|送)[^，,。；;]{0,4}急诊"
 )
 
+# Emergency care at once, right after stopping: "并去急诊", "然后马上打120", "and go straight
+# to A&E".
+_STOP_AND_GO_RE = re.compile(
+    r"[^，,。.;；]{0,12}?(并|然后|同时|立即|马上|立刻)[^，,。；]{0,4}(去|到|送|拨打|打)[^，,。；]{0,4}(急诊|120)"
+    r"|[^,.;]{0,20}?\b(and|then) (go straight to|go to|call) (a&e|999|911|112|an ambulance|the "
+    r"emergency)"
+)
+
 # A quotation, and words before it that cite it as what people say or believe.
 # (a quotation the sentence splitter cut at its "？" runs to the sentence's end: "会想：“没吃饭就
 # 不用打了吧？")
@@ -759,7 +767,12 @@ class _Sentence:
             return name == "false_reassurance" and self.answer.red_flag(
                 self.idx, self.low[: m.start()]
             )
-        if name == "stop_medicine" and _OPEN_QUESTION_RE.search(m.group()) is not None:
+        if name == "stop_medicine" and (
+            _OPEN_QUESTION_RE.search(m.group()) is not None
+            # stopped on the way to emergency care: a serious reaction ("请立即停用这个新药并去
+            # 急诊", "stop it and go straight to A&E")
+            or _STOP_AND_GO_RE.match(self.low, m.end()) is not None
+        ):
             return False  # whether to stop is asked, not advised ("抗生素能否提前停用，要看…")
         if name == "dosing" and self._prescribed(m):
             return False

@@ -1657,3 +1657,21 @@ def test_the_same_practice_recommended_is_still_withheld() -> None:
     text = "Try juice fasts instead of chemotherapy for a month."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld and "dangerous_first_aid" in r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("如果嘴唇肿起来、全身起疹子，请立即停用这个药并去急诊。", "zh"),
+        ("If a blistering rash appears, stop the new tablets and go straight to A&E.", "en"),
+    ],
+)
+def test_stopping_on_the_way_to_emergency_care_stays(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_stopping_with_care_only_later_is_still_caught() -> None:
+    text = "降压药可以先停掉，过几天不舒服再去急诊。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "stop_medicine" in r.reasons and text not in r.text
