@@ -146,6 +146,13 @@ class _Finder:
         pick = itemgetter(*hits)
         return self.model.best_category((sum(pick(column)) for column in self.columns), scale)
 
+    def weight(self, hits: set[int]) -> float:
+        """The yes/no weights of the known features ``hits``, added up."""
+        if len(hits) > 1:
+            picked: tuple[float, ...] = itemgetter(*hits)(self.weights)
+            return sum(picked)
+        return sum(self.weights[at] for at in hits)
+
     def found(self, sentence: str) -> set[int]:
         """The numbers of the known features of ``sentence``."""
         text = _reading_text(sentence)
@@ -206,7 +213,7 @@ def read(sentence: str, *, category: bool = True) -> Reading:
     finder = _current()
     hits = finder.found(sentence)
     found = finder.model.score_known(
-        sum(map(finder.weights.__getitem__, hits)),
+        finder.weight(hits),
         len(hits),
         lambda scale: finder.category(hits, scale),
         FEATURE_FLOOR,
