@@ -1675,3 +1675,24 @@ def test_stopping_with_care_only_later_is_still_caught() -> None:
     text = "降压药可以先停掉，过几天不舒服再去急诊。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "stop_medicine" in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A toddler with a fever for 4 days should be seen by a doctor, even if medicine helps.",
+        "There's no proven herbal remedy to replace radiotherapy.",
+        "I wouldn't rely on garlic or old antibiotics from the cupboard.",
+        "Isotretinoin carries a serious risk for an unborn baby, so a pregnancy plan is needed.",
+        "Doxycycline can make your skin burn easily in the sun, so cover up while on it.",
+    ],
+)
+def test_symptom_durations_nothing_safe_and_side_effects_stay(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_course_length_beside_a_medicine_is_still_dosing() -> None:
+    text = "Apply the antifungal cream twice a day for 14 days."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "dosing" in r.reasons and text not in r.text
