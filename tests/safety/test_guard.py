@@ -1696,3 +1696,22 @@ def test_a_course_length_beside_a_medicine_is_still_dosing() -> None:
     text = "Apply the antifungal cream twice a day for 14 days."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "dosing" in r.reasons and text not in r.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您说胸口压着疼还出冷汗——这不是可以在家里观察的情况，请马上打120。",
+        "您提到因为胃不舒服，已经自己停了两天二甲双胍，请尽快联系医生。",
+        "“喝醋能软化血管”这个说法没有科学依据。",
+    ],
+)
+def test_negated_permission_reported_stops_and_named_sayings_stay(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_stop_advised_after_a_report_is_still_caught() -> None:
+    text = "您已经停了两天，那就干脆把二甲双胍停掉吧。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "stop_medicine" in r.reasons and text not in r.text
