@@ -107,6 +107,9 @@ def _classify(
                 ):
                     found[idx].add(combo.cls)
                 break
+    # per sentence, the reassurances ruled out: one found inside another refers to it ("not
+    # rest at home" holds "at home")
+    dismissed: dict[int, list[tuple[int, int]]] = {}
     for pattern in rules.red_flag_reassurance:
         for idx in where.get(pattern, ()):
             sentence = judged[idx]
@@ -115,7 +118,10 @@ def _classify(
                     break
                 if sentence.reported(m):
                     continue
+                if any(lo <= m.start() and m.end() <= hi for lo, hi in dismissed.get(idx, ())):
+                    continue
                 if not sentence.red_flag_reassurance(m):
+                    dismissed.setdefault(idx, []).append(m.span())
                     ruled_out[idx] = True
                 elif answer.red_flag(
                     idx,

@@ -376,6 +376,7 @@ _PRESCRIBED_BEFORE_RE = re.compile(
 # "without" right before the match: the act is what does not happen ("can't finish a sentence
 # without stopping for breath").
 _WITHOUT_RE = re.compile(r"\bwithout\s*$")
+_NOT_OPENING_RE = re.compile(r"\s*(and |but )?not\s*$")
 # A match that starts by approving ("fine to wait", "safe to leave it") right after a negation
 # ("it isn't safe to wait and see") says the opposite.
 _APPROVAL_RE = re.compile(r"(fine|ok|okay|safe|alright|all right|reasonable|sensible)\b")
@@ -605,6 +606,9 @@ class _Sentence:
             or _PAREN_NOT_RE.search(self.low, 0, m.start()) is not None
             # "without stopping for breath", "不经医生就…" is not: only English "without"
             or _WITHOUT_RE.search(before) is not None
+            # a clause that opens with "not": the course set against the one advised ("That
+            # needs urgent assessment at A&E, not rest at home"); a claim's "not" is the claim
+            or (cls != "false_certainty" and _NOT_OPENING_RE.match(before) is not None)
             or self._led_in(m)
             # the match is read with its clause: "不宜因为指标正常了就停药" matched "就停药"
             or self.rules.disowned.search(clause + m.group()) is not None

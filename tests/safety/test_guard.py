@@ -1715,3 +1715,21 @@ def test_a_stop_advised_after_a_report_is_still_caught() -> None:
     text = "您已经停了两天，那就干脆把二甲双胍停掉吧。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "stop_medicine" in r.reasons and text not in r.text
+
+
+def test_care_set_against_rest_at_home_stays() -> None:
+    text = (
+        "Sudden chest pain with breathlessness can be a collapsed lung. "
+        "That needs urgent assessment at A&E, not rest at home."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_rest_at_home_advised_against_a_red_flag_is_still_caught() -> None:
+    text = (
+        "Sudden chest pain with breathlessness is usually a strained muscle. "
+        "Rest at home and it will settle."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld
