@@ -79,12 +79,21 @@ def _classify(
             if combo.cls in found[idx]:
                 continue
             prohibited = list(refused.get((idx, combo.cls), ()))
-            for inner in first.finditer(sentence.low):
-                if sentence.reported(inner):
-                    continue
-                if sentence.prohibited(inner, combo.cls) or _refers(
-                    inner.start(), inner.group(), [*prohibited, *sentence.beliefs]
+            # the acts ruled out, read before any is judged: what a forbidden act is done with
+            # or to, in its clause, is not another act's ("put him on his side and call 999 —
+            # don't put food or drink in his mouth")
+            inners = [m for m in first.finditer(sentence.low) if not sentence.reported(m)]
+            forbidden: list[re.Match[str]] = []
+            for m in inners:
+                if sentence.prohibited(m, combo.cls) or _refers(
+                    m.start(), m.group(), [*prohibited, *sentence.beliefs]
                 ):
+                    forbidden.append(m)
+                    prohibited.append((m.start(), m.group()))
+            # (``prohibited`` now holds them all; the loop below reads them in order)
+            prohibited = list(refused.get((idx, combo.cls), ()))
+            for inner in inners:
+                if inner in forbidden:
                     prohibited.append((inner.start(), inner.group()))
                     ruled_out[idx] = True
                     continue
@@ -93,12 +102,16 @@ def _classify(
                 # others are looked for from this match's clause on ("don't put food or drink in
                 # their mouth — place them on their side")
                 # (not what a parenthesis denies: "cool (not ice-cold) running water")
-                whole = _NEGATED_PAREN_RE.sub(" ", sentence.low)
+                low = sentence.low
+                for m in forbidden:
+                    lo = sentence.clause_start(m.start(), pause=False)
+                    hi = _act_end(low, m.end())
+                    if not lo <= inner.start() < hi:
+                        low = f"{low[:lo]}{' ' * (hi - lo)}{low[hi:]}"
+                whole = _NEGATED_PAREN_RE.sub(" ", low)
                 tail = whole
                 if any(at < inner.start() for at, _ in [*prohibited, *sentence.beliefs]):
-                    tail = _NEGATED_PAREN_RE.sub(
-                        " ", sentence.low[sentence.clause_start(inner.start()) :]
-                    )
+                    tail = _NEGATED_PAREN_RE.sub(" ", low[sentence.clause_start(inner.start()) :])
                 unless = rules.unless.get(combo.cls)
                 if (unless is None or unless.search(sentence.low) is None) and all(
                     group.search(whole if k in combo.anywhere else tail) is not None
@@ -143,6 +156,15 @@ def _classify(
                 found[idx] -= named
                 ruled_out[idx] = True
     return found, ruled_out
+
+
+_ACT_END_RE = re.compile(r"[，,：:—–;；]")
+
+
+def _act_end(text: str, at: int) -> int:
+    """Where the clause holding ``at`` ends, a list ("、") running on."""
+    m = _ACT_END_RE.search(text, at)
+    return m.start() if m is not None else len(text)
 
 
 # A parenthesis that denies what it holds: "(not ice-cold)", "（不是冰水）".

@@ -101,7 +101,7 @@ _HARM_EN = (
     r"(make (\w+ ){0,3}(worse|higher|colder|hotter|deeper|more \w+)|"
     r"push (\w+ ){0,3}(higher|up|deeper)|"
     r"worsen|damage|harm|injure|hurt|burn|scald|irritate|delay|mask|spread|trap|"
-    r"do (more|real|serious|lasting) harm|do more harm than good|"
+    r"do(es)? (more|real|serious|lasting) harm|do(es)? more harm than good|"
     r"give (\w+ ){0,2}time to (grow|spread)|"
     r"cause (\w+ ){0,2}(damage|harm|injury|injuries|infection|choking|burns?|scarring|bleeding|"
     r"poisoning)|lead to|trigger|tear|introduce|bring (in )?(bacteria|germs|infection))"
@@ -113,7 +113,8 @@ _VERDICT_EN = (
     r"unwise|bad idea|"
     r"not a good (idea|solution|way|option|plan))\b|"
     r"\b(is|are)n't (a )?(safe|good|effective|recommended|advised|advisable|wise)\b|"
-    r"\bshould only be (used|done|given|tried|attempted|applied) by\b|" + _HARM_EN
+    r"\bshould only be (used|done|given|tried|attempted|applied) by\b|"
+    r"\b(does|do) (more harm than good|(real|serious|lasting) harm)\b|" + _HARM_EN
 )
 _HARM_EN_RE = re.compile(_HARM_EN)
 _JUDGED_WRONG_RE = re.compile(
@@ -376,6 +377,7 @@ _PRESCRIBED_BEFORE_RE = re.compile(
 # "without" right before the match: the act is what does not happen ("can't finish a sentence
 # without stopping for breath").
 _WITHOUT_RE = re.compile(r"\bwithout\s*$")
+_FIRST_WORD_RE = re.compile(r"^\s*[a-z]+\b")
 _NOT_OPENING_RE = re.compile(r"\s*(and |but )?not\s*$")
 # A match that starts by approving ("fine to wait", "safe to leave it") right after a negation
 # ("it isn't safe to wait and see") says the opposite.
@@ -397,7 +399,8 @@ LATER_CLAUSES = 2
 _ALL_WRONG_RE = re.compile(
     r"(都|均|全都)(是|属于)?(错误|错的|不对|不可取|不科学|误区|民间(流传|偏方|说法)|老说法)"
     r"|\b(these|both|all of these|they) are (all )?(myths|wrong|dangerous|harmful)\b"
-    r"|\bnone of (them|these|those|which) (help|helps|work|works|is safe|are safe)\b"
+    r"|\bnone of (them|these|those|which|this|that) (help|helps|work|works|is safe|are safe|"
+    r"sobers?|cures?|treats?|makes? (it|things) better)\b"
 )
 
 
@@ -710,7 +713,9 @@ class _Sentence:
         塞糖块", "千万不要自己试着把骨头掰回去")."""
         head = _PROHIBITION_HEAD_RE.match(self.low)
         if head is not None and m.start() >= head.end():
-            between = self.low[head.end() : m.start()]
+            # (the act right after the prohibition is what it forbids: "don't give them
+            # coffee, put them in a cold shower or …")
+            between = _FIRST_WORD_RE.sub("", self.low[head.end() : m.start()], count=1)
             if (
                 _TURN_RE.search(between) is None
                 and _LIST_OR_RE.search(self.low, head.end()) is not None

@@ -1733,3 +1733,32 @@ def test_rest_at_home_advised_against_a_red_flag_is_still_caught() -> None:
     )
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "false_reassurance" in r.reasons and r.withheld
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If she is unconscious, roll her onto her side and call 999 — don't put anything in her "
+        "mouth.",
+        "Don't give him coffee, put him in a cold shower or leave him to sleep it off — none of "
+        "those sober anyone up.",
+        "Statins are usually paused during pregnancy, but your GP should plan that with you.",
+        "Old codeine tablets certainly shouldn't be used while breastfeeding.",
+    ],
+)
+def test_acts_forbidden_later_in_the_sentence_and_modal_certainty_stay(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("If she is fitting, put a spoon in her mouth and call 999.", "dangerous_first_aid"),
+        ("Give him coffee and put him in a cold shower to sober him up.", "dangerous_first_aid"),
+        ("You certainly have shingles.", "false_certainty"),
+    ],
+)
+def test_the_same_acts_advised_are_still_caught(text: str, reason: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and text not in r.text
