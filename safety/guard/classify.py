@@ -144,9 +144,9 @@ def _classify(
                     found[idx].add("false_reassurance")
     if any(practices(f) for f in found):
         # the items of a list whose lead-in forbids them ("Please don't:")
-        for idx, forbidden in enumerate(forbidden_items([s.low for s in judged])):
+        for idx, in_forbidden_list in enumerate(forbidden_items([s.low for s in judged])):
             named = practices(found[idx])
-            if forbidden and named:
+            if in_forbidden_list and named:
                 found[idx] -= named
                 ruled_out[idx] = True
         # a practice described, then judged by the next sentence's opening
