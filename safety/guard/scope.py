@@ -371,6 +371,12 @@ _PRESCRIBED_AFTER_RE = re.compile(
     + _CLINICIAN_EN
     + r"( has| had|'s)? (prescribed|gave you|has given you|put you on|started you on|recommended)\b"
 )
+# A clinician advising, right before the match: "医生会建议先观察", "your GP may suggest waiting".
+_CLINICIAN_ADVISES_RE = re.compile(
+    r"(医生|大夫|医师)(们)?(通常|一般|可能|也|会|往往|多半)*(建议|让您|让你|会让)\s*$"
+    r"|\b(your |the )?(\w+ )?" + _CLINICIAN_EN + r"s? (may|will|might|can|could|would|usually|"
+    r"often|probably|sometimes)? ?(suggest|recommend|advise)s?\s*$"
+)
 _PRESCRIBED_BEFORE_RE = re.compile(
     r"(医生|大夫|医师)(给(您|你|他|她|孩子|老人))?(开的|定的|开了|开具的|调整的|调的|调整后的)"
 )
@@ -794,6 +800,10 @@ class _Sentence:
                 return False  # what a sign would mean, to send them to urgent care at once
             before = _WORRY_RE.sub(" ", self._clause_before(m.start()))
             return self.rules.hedge.search(before) is None
+        if name == "false_reassurance" and (
+            _CLINICIAN_ADVISES_RE.search(self.clause_before_all(m.start())) is not None
+        ):
+            return False  # what a clinician may advise ("医生会建议先观察一两天")
         if name == "false_reassurance":
             # the red flag is read last: it costs an emergency check of nearby sentences.
             # Reassurance said of the usual case ("heartburn after a big meal is usually
