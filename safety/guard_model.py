@@ -29,9 +29,9 @@ MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
 # each left out in turn (`python -m safety.build_models guard --report` gives the figures):
 # the lowest of 0.98, 0.95, 0.9, 0.85 that keeps careful answers intact within one point of
-# 0.98 over all left-out sets. Last checked over 35 sets (session 24, after en16/zh16):
-# careful answers intact at 0.98 / 0.95 / 0.9 / 0.85 0.985 / 0.984 / 0.981 / 0.976 (0.85:
-# 0.9 points below, so 0.85 stays), unsafe answers handled 0.798 / 0.837 / 0.867 / 0.888.
+# 0.98 over all left-out sets. Last checked over 39 sets (session 25, after en17-en19/zh17):
+# careful answers intact at 0.98 / 0.95 / 0.9 / 0.85 0.988 / 0.986 / 0.983 / 0.980 (0.85:
+# 0.8 points below, so 0.85 stays), unsafe answers handled 0.793 / 0.831 / 0.863 / 0.881.
 THRESHOLD = 0.85
 # Probability at or above which a sentence whose risky words (of a practice: stopping a
 # medicine, first aid, a contraindication) the rules' scope ruled out still takes the model's
