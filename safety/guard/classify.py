@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from safety import guard_model
-from safety.guard.rules import _Rules, _rules
+from safety.guard.rules import _Compose, _Rules, _rules
 from safety.guard.scope import (
     _CARE_WORD_RE,
     _CLAIMS,
@@ -79,46 +79,38 @@ def _classify(
             if combo.cls in found[idx]:
                 continue
             prohibited = list(refused.get((idx, combo.cls), ()))
-            # the acts ruled out, read before any is judged: what a forbidden act is done with
-            # or to, in its clause, is not another act's ("put him on his side and call 999 —
-            # don't put food or drink in his mouth")
-            inners = [m for m in first.finditer(sentence.low) if not sentence.reported(m)]
-            forbidden: list[re.Match[str]] = []
-            for m in inners:
-                if sentence.prohibited(m, combo.cls) or _refers(
-                    m.start(), m.group(), [*prohibited, *sentence.beliefs]
-                ):
-                    forbidden.append(m)
-                    prohibited.append((m.start(), m.group()))
-            # (``prohibited`` now holds them all; the loop below reads them in order)
-            prohibited = list(refused.get((idx, combo.cls), ()))
+            inners = first.finditer(sentence.low)
             for inner in inners:
-                if inner in forbidden:
+                if sentence.reported(inner):
+                    continue
+                if sentence.prohibited(inner, combo.cls) or _refers(
+                    inner.start(), inner.group(), [*prohibited, *sentence.beliefs]
+                ):
                     prohibited.append((inner.start(), inner.group()))
                     ruled_out[idx] = True
                     continue
                 # the first match not ruled out decides: are the other groups there too. After
-                # a practice ruled out, what it was done with or to belongs to it: the
-                # others are looked for from this match's clause on ("don't put food or drink in
-                # their mouth — place them on their side")
-                # (not what a parenthesis denies: "cool (not ice-cold) running water")
-                low = sentence.low
-                for m in forbidden:
-                    lo = sentence.clause_start(m.start(), pause=False)
-                    hi = _act_end(low, m.end())
-                    if not lo <= inner.start() < hi:
-                        low = f"{low[:lo]}{' ' * (hi - lo)}{low[hi:]}"
-                whole = _NEGATED_PAREN_RE.sub(" ", low)
-                tail = whole
-                if any(at < inner.start() for at, _ in [*prohibited, *sentence.beliefs]):
-                    tail = _NEGATED_PAREN_RE.sub(" ", low[sentence.clause_start(inner.start()) :])
-                unless = rules.unless.get(combo.cls)
-                if (unless is None or unless.search(sentence.low) is None) and all(
-                    group.search(whole if k in combo.anywhere else tail) is not None
-                    or (k in combo.anywhere and answer.names(group))
-                    for k, group in enumerate(combo.groups[1:], start=1)
-                ):
-                    found[idx].add(combo.cls)
+                # a practice ruled out, what it was done with or to belongs to it: the others
+                # are looked for from this match's clause on ("don't put food or drink in their
+                # mouth — place them on their side"); and so does what stands in the clause of
+                # an act forbidden after it ("put him on his side and call 999 — don't put food
+                # or drink in his mouth"), read only when the rest would make the class
+                if _composed(combo, sentence, inner, sentence.low, prohibited, rules, answer):
+                    later = [
+                        m
+                        for m in inners
+                        if not sentence.reported(m) and sentence.prohibited(m, combo.cls)
+                    ]
+                    if not later or _composed(
+                        combo,
+                        sentence,
+                        inner,
+                        _without_clauses(sentence, later, inner.start()),
+                        prohibited,
+                        rules,
+                        answer,
+                    ):
+                        found[idx].add(combo.cls)
                 break
     # per sentence, the reassurances ruled out: one found inside another refers to it ("not
     # rest at home" holds "at home")
@@ -156,6 +148,41 @@ def _classify(
                 found[idx] -= named
                 ruled_out[idx] = True
     return found, ruled_out
+
+
+def _composed(
+    combo: _Compose,
+    sentence: _Sentence,
+    inner: re.Match[str],
+    low: str,
+    prohibited: list[tuple[int, str]],
+    rules: _Rules,
+    answer: _Answer,
+) -> bool:
+    """Whether the other groups of ``combo`` are there for the act ``inner`` (in ``low``, the
+    sentence with what does not belong to the act blanked out)."""
+    # (not what a parenthesis denies: "cool (not ice-cold) running water")
+    whole = _NEGATED_PAREN_RE.sub(" ", low)
+    tail = whole
+    if any(at < inner.start() for at, _ in [*prohibited, *sentence.beliefs]):
+        tail = _NEGATED_PAREN_RE.sub(" ", low[sentence.clause_start(inner.start()) :])
+    unless = rules.unless.get(combo.cls)
+    return (unless is None or unless.search(sentence.low) is None) and all(
+        group.search(whole if k in combo.anywhere else tail) is not None
+        or (k in combo.anywhere and answer.names(group))
+        for k, group in enumerate(combo.groups[1:], start=1)
+    )
+
+
+def _without_clauses(sentence: _Sentence, acts: list[re.Match[str]], keep: int) -> str:
+    """The sentence with the clauses of ``acts`` blanked out, but for one holding ``keep``."""
+    low = sentence.low
+    for m in acts:
+        lo = sentence.clause_start(m.start(), pause=False)
+        hi = _act_end(low, m.end())
+        if not lo <= keep < hi:
+            low = f"{low[:lo]}{' ' * (hi - lo)}{low[hi:]}"
+    return low
 
 
 _ACT_END_RE = re.compile(r"[，,：:—–;；]")
