@@ -131,7 +131,11 @@ class _RulePlan:
         """In order, the rules each term group of which has a term whose pattern occurs in
         ``norm``, with no regard yet to word boundaries, negation or context."""
         maybe = {id(t): t for f in present for t in self.terms_by_factor.get(f, ())}
-        occurring = {key for key, t in maybe.items() if t.pattern.search(norm)}
+        occurring = {
+            key
+            for key, t in maybe.items()
+            if (t.literal in norm if t.literal is not None else t.pattern.search(norm))
+        }
         picked = set(self.always)
         for key in occurring:
             picked.update(self.by_term.get(key, ()))
@@ -201,6 +205,7 @@ def _compile_term(raw: str, lang: str) -> _Term:
         term.aligned,
         term.gapped,
         factors if factors is not None else source_factors(term.source),
+        term.literal,
     )
 
 

@@ -27,6 +27,8 @@ class _Term:
     aligned: bool  # Chinese word terms must line up with jieba token boundaries
     gapped: bool = False
     factors: Factors = None  # a message without any of these cannot match the pattern
+    # the pattern is this plain string, found with ``in`` (cheaper than a search)
+    literal: str | None = None
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -218,7 +220,8 @@ def _compile_term_pattern(raw: str, lang: str) -> _Term:
         body = _ZH_GAP.join(parts)
         first = parts[0]
         probe = first if not (set(first) & _REGEX_META) else None
-        return _Term(raw, body, probe, True, len(parts) > 1)
+        literal = body if len(parts) == 1 and not (set(body) & _REGEX_META) else None
+        return _Term(raw, body, probe, True, len(parts) > 1, literal=literal)
     inflect = _en_inflects(raw)
     body = _EN_GAP.join(_en_fragment(p, inflect) for p in parts)
     first_word = parts[0].split()[0] if parts[0].split() else ""
