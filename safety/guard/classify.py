@@ -41,15 +41,23 @@ def _classify(
     refused: dict[tuple[int, str], list[tuple[int, str]]] = {}
     counted: dict[tuple[int, str], list[tuple[int, str]]] = {}
 
+    # a sentence and class an amount counted in already settles: an amount never refers back
+    # to one ruled out (``_refers``), so its other matches need no reading
+    settled: set[tuple[int, str]] = set()
     for pattern, idxs in where.items():
         for name in rules.class_of.get(pattern, ()):
             for idx in idxs:
+                if (idx, name) in settled:
+                    continue
                 sentence = judged[idx]
                 for m in pattern.finditer(sentence.low):
                     if sentence.reported(m):
                         continue
                     if sentence.counts(name, m):
                         counted.setdefault((idx, name), []).append((m.start(), m.group()))
+                        if any(c.isdigit() for c in m.group()):
+                            settled.add((idx, name))
+                            break
                     else:
                         refused.setdefault((idx, name), []).append((m.start(), m.group()))
                         ruled_out[idx] = True
