@@ -15,7 +15,7 @@ pinyin); ``analysis`` makes the assessment. This module is the public API.
 
 from __future__ import annotations
 
-from safety.emergency.analysis import LEARNED_PREFIX, Assessment, assess, warm_up
+from safety.emergency.analysis import LEARNED_PREFIX, Assessment, assess, finds, warm_up
 from safety.emergency.factors import Factors
 from safety.emergency.lexicon import (
     CATEGORIES,
@@ -39,6 +39,7 @@ __all__ = [
     "LexiconError",
     "assess",
     "compile_terms",
+    "finds",
     "lexicon_words",
     "pinyin_reader",
     "warm_up",

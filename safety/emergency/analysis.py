@@ -54,17 +54,21 @@ class _Firing:
     ruled_out: bool = False
 
 
-def _fired(msg: _Message, rules: Iterable[_Rule]) -> _Firing:
+def _fired(msg: _Message, rules: Iterable[_Rule], *, first: bool = False) -> _Firing:
+    """The rules that fire; ``first``: only the first (whether any does), without the
+    ruled-out reading."""
     out = _Firing()
     for rule in rules:
         if msg.info(rule.lang) or (
             rule.unless_message and any(msg.hits(t) for t in rule.unless_message)
         ):
-            out.ruled_out = out.ruled_out or _words_seen(msg, rule)
+            out.ruled_out = out.ruled_out or (not first and _words_seen(msg, rule))
             continue
         if all(any(msg.live(rule, t) for t in group) for group in rule.groups):
             out.rules.append(rule)
-        elif not out.ruled_out:
+            if first:
+                break
+        elif not out.ruled_out and not first:
             out.ruled_out = _words_seen(msg, rule)
     return out
 
@@ -76,8 +80,10 @@ def _words_seen(msg: _Message, rule: _Rule) -> bool:
     )
 
 
-def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> _Firing:
-    """The rules a normalised message fires."""
+def _fire(
+    norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool, *, first: bool = False
+) -> _Firing:
+    """The rules a normalised message fires (``first``: see ``_fired``)."""
     has_cjk = _CJK_CHAR_RE.search(norm) is not None
     has_latin = _LATIN_CHAR_RE.search(norm) is not None
     plan = _rule_order(lex, out_lang, has_cjk, has_latin, emergency_only)
@@ -87,7 +93,17 @@ def _fire(norm: str, lex: _Lexicon, out_lang: str, emergency_only: bool) -> _Fir
     rules = plan.candidates(norm, present)
     if not rules:
         return _Firing()
-    return _fired(_Message(norm, lex, present), rules)
+    return _fired(_Message(norm, lex, present), rules, first=first)
+
+
+def finds(text: str, lang: str | None = None) -> bool:
+    """Whether the lexicon finds an emergency or urgent finding in ``text`` read as written:
+    ``assess(text, lang, as_written=True).level != "none"``, for less work (the first rule
+    that fires settles it). For a model's answer, which the output guard reads."""
+    lex = _lexicon()
+    out_lang: Lang = lang if lang in ("zh", "en") else detect(text)  # type: ignore[assignment]
+    norm = _text.normalize(text).text
+    return bool(norm.strip()) and bool(_fire(norm, lex, out_lang, False, first=True).rules)
 
 
 def assess(

@@ -237,8 +237,11 @@ class _Message:
         return found
 
     def live(self, rule: _Rule, term: _Term) -> bool:
+        hits = self.hits(term)
+        if not hits:
+            return False  # (most of a rule's terms: the figures of speech are not looked for)
         figures = self.figures(rule.lang)
-        for s, e in self.hits(term):
+        for s, e in hits:
             if any(s < f_end and f_start < e for f_start, f_end in figures):
                 continue
             clause = self.clause_of(s)

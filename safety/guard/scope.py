@@ -9,7 +9,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Collection, Iterable
 
-from safety.emergency import assess
+from safety.emergency import assess, finds
 from safety.guard.rules import _CJK_RE, _Rules, _Words
 
 _CLAUSE_MARK_RE = re.compile(r"[，,：:、—–]")
@@ -443,8 +443,8 @@ class _Answer:
         written, but in the patient's person (``_as_patient``); the patient's message also in
         the readings for typos and pinyin."""
         if as_written:
-            text = _as_patient(text)
-        return bool(text) and assess(text, self._lang, as_written=as_written).level != "none"
+            return bool(text) and finds(_as_patient(text), self._lang)
+        return bool(text) and assess(text, self._lang).level != "none"
 
     def red_flag(self, idx: int, head: str = "", *, heads_reassurance: bool = False) -> bool:
         """The patient's message, or the answer near sentence ``idx``, names an emergency or

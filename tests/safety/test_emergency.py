@@ -453,3 +453,22 @@ def test_a_young_babys_danger_signs_without_fever_are_an_emergency() -> None:
     a = assess("my 3 week old is floppy and hard to wake", "en")
     assert a.level == "emergency" and "en.infant_fever.unwell" in a.matched
     assert assess("my teenager is hard to wake in the mornings", "en").level == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I have crushing chest pain and I'm sweating", "en"),
+        ("sudden weakness in one arm and slurred speech for a few minutes", "en"),
+        ("no chest pain, just a mild cough", "en"),
+        ("What are the signs of a stroke?", "en"),
+        ("孩子误喝了洁厕灵", "zh"),
+        ("我没有胸痛，就是有点咳嗽", "zh"),
+        ("多喝水，注意休息", "zh"),
+        ("如果我突然说话不清楚该怎么办", "zh"),
+    ],
+)
+def test_finds_answers_as_assess_does_for_text_read_as_written(text: str, lang: str) -> None:
+    # the guard's yes/no question: the first rule that fires settles it
+    expected = assess(text, lang, as_written=True).level != "none"
+    assert emergency.finds(text, lang) is expected
