@@ -251,7 +251,9 @@ _REPORTED_ZH = re.compile(
     # (``_CONTRADICTED_ZH_RE``): "很多家长担心副作用就自己停掉，结果…",
     # "不少人第一反应是…——请先不要…"
     r"|\s*(?P<belief>(很多|不少|有些|有的|一些|好多|许多)(人|家长|患者|病人|朋友|妈妈|准妈妈|老人|"
-    r"家属|糖友)[^，,。]{0,8}?(会|就|第一反应是|觉得|以为|认为|想|担心|习惯))"
+    r"家属|糖友)[^，,。]{0,8}?(会|就|第一反应是|觉得|以为|认为|想|担心|习惯|自己|自行|擅自)"
+    # a folk saying: "老一辈说烫伤抹酱油不留疤，其实这是误区"
+    r"|(老一辈|老人家|长辈|民间|网上|老话|坊间|有人)(常|都|总|一直)?(说|认为|讲|觉得|流传|传))"
 )
 _CONTRADICTED_ZH_RE = re.compile(
     r"但|其实|实际上|结果|不要|别|千万|并不|没有(根据|依据|科学)|误区|不对|错误|危险|风险|"
@@ -285,6 +287,8 @@ _REPORTED_EN = re.compile(
     r"suggest|recommend|claim)( that)?\b"
     r"|(it's|it is) (common|often said|widely believed|an old belief|a popular belief)"
     r"( to hear)?( that)?\b"
+    # a temptation: "it's tempting to skip insulin, but you should never stop it"
+    r"|(it's|it is|it can be|it may be|it might be) (tempting|understandable|easy) to\b"
     r"|(the|a|an|one) (common |popular |old |widespread |persistent )?(idea|belief|myth|notion|"
     r"old wives' tale|claim|saying) (is )?(that|to)\b"
     r"|you (may|might|could) (have )?(heard|read|been told|see advice)( online)?( that)?\b"
@@ -307,7 +311,9 @@ _CARE_RE = re.compile(
     r"\b(?:seek (?:medical|urgent|emergency|immediate) (?:help|advice|attention|care)|"
     r"(?:contact|call|ring|phone|see|speak to|talk to|tell) (?:your |the |a |their |an )?"
     r"(?:\w+ )?(?:doctor|gp|midwife|pharmacist|clinic|health visitor|specialist|prescriber|"
-    r"999|911|112|120|emergency|a&e|hospital|team))\b"
+    r"999|911|112|120|emergency|a&e|hospital|team)"
+    r"|(?:book|booking|make|making|arrange|arranging) (?:a|an|your) (?:[\w'-]+ ){0,2}"
+    r"(?:appointment|review|check-up))\b"
     r"|(?:联系|咨询|告知|告诉|找|去看|拨打)[^，,。；;]{0,8}(?:医生|医师|门诊|药师|急诊|120|医院)"
     r"|(?:立即|马上|尽快|及时|立刻)(?:就医|就诊|去医院|去急诊)"
 )
@@ -379,11 +385,24 @@ _CLINICIAN_ADVISES_RE = re.compile(
 )
 _PRESCRIBED_BEFORE_RE = re.compile(
     r"(医生|大夫|医师)(给(您|你|他|她|孩子|老人))?(开的|定的|开了|开具的|调整的|调的|调整后的)"
+    # what the prescription or the clinic's dosing record says: "处方上写的是早上一片",
+    # "your warfarin dosing book says 4 mg"
+    r"|处方(上|里)?(写的是|写着|写的|开的是)"
+    r"|\b(your|the) (\w+ )?(prescription|prescription label|dosing (book|chart|record|plan|"
+    r"schedule)|medication chart|drug chart) (says|said|reads|shows|states)\b"
+)
+# Stopping or changing a medicine that the clinician does, or decides whether to ("可以找医生
+# 换成另一类降压药", "牙医会和心内科医生商量要不要暂停", "ask your GP to switch you"), in the
+# clause before the match.
+_BY_CLINICIAN_RE = re.compile(
+    r"(找|让|请|由|跟|和|与)[^，,。]{0,6}(医生|医师|大夫|药师)|要不要|是否|需不需要"
+    r"|\b(ask|let|get|have) (your|the) (\w+ )?" + _CLINICIAN_EN + r"s?\b|\bwhether\b"
 )
 # "without" right before the match: the act is what does not happen ("can't finish a sentence
 # without stopping for breath").
 _WITHOUT_RE = re.compile(r"\bwithout\s*$")
 _FIRST_WORD_RE = re.compile(r"^\s*[a-z]+\b")
+_DENIED_RE = re.compile(r"\b(?:(?:is|are|was|were) not|isn't|aren't|wasn't|weren't) (?:a|an|the) $")
 _NOT_OPENING_RE = re.compile(r"\s*(and |but )?not\s*$")
 # A match that starts by approving ("fine to wait", "safe to leave it") right after a negation
 # ("it isn't safe to wait and see") says the opposite.
@@ -615,6 +634,9 @@ class _Sentence:
             or _PAREN_NOT_RE.search(self.low, 0, m.start()) is not None
             # "without stopping for breath", "不经医生就…" is not: only English "without"
             or _WITHOUT_RE.search(before) is not None
+            or (cls == "stop_medicine" and _BY_CLINICIAN_RE.search(clause) is not None)
+            # a practice denied: "it is not a tourniquet" (a claim's "is not a" is the claim)
+            or (cls not in _CLAIMS and _DENIED_RE.search(before) is not None)
             # a clause that opens with "not": the course set against the one advised ("That
             # needs urgent assessment at A&E, not rest at home"); a claim's "not" is the claim
             or (cls != "false_certainty" and _NOT_OPENING_RE.match(before) is not None)
@@ -717,13 +739,16 @@ class _Sentence:
         anything further on in a clause whose head forbids it, unless the clause turns to
         something to do ("…，也不要在抽搐时把孩子泡进冷水或用冰块敷全身", "…，不能往嘴里灌糖水、
         塞糖块", "千万不要自己试着把骨头掰回去")."""
-        head = _PROHIBITION_HEAD_RE.match(self.low)
+        # (at the head of the sentence or of an earlier clause: "For a snake bite, don't cut
+        # the wound, suck out the venom or apply a tourniquet")
+        head = _PROHIBITION_HEAD_RE.match(self.low) or self._earlier_prohibition(m.start())
         if head is not None and m.start() >= head.end():
             # (the act right after the prohibition is what it forbids: "don't give them
             # coffee, put them in a cold shower or …")
             between = _FIRST_WORD_RE.sub("", self.low[head.end() : m.start()], count=1)
             if (
                 _TURN_RE.search(between) is None
+                and _URGE_RE.match(self.low[head.end() :].lstrip()) is None
                 and _LIST_OR_RE.search(self.low, head.end()) is not None
             ):
                 return True
@@ -742,6 +767,18 @@ class _Sentence:
         urge = _MANNER_RE.match(between.lstrip())
         rest = between.lstrip()[urge.end() :] if urge is not None else between
         return _TURN_RE.search(between) is None and _URGE_RE.search(rest) is None
+
+    def _earlier_prohibition(self, at: int) -> re.Match[str] | None:
+        """A prohibition at the head of the nearest clause before the one holding ``at`` that
+        opens with one."""
+        self.clause_start(at)  # (the clause marks, found once)
+        assert self._marks is not None
+        ends = self._marks[0]
+        for k in range(bisect_right(ends, at) - 2, -1, -1):
+            head = _CLAUSE_PROHIBITION_RE.match(self.low, ends[k])
+            if head is not None:
+                return head
+        return None
 
     def _cited(self, m: re.Match[str]) -> bool:
         for quote in _QUOTATION_RE.finditer(self.low):

@@ -1773,3 +1773,80 @@ def test_the_same_acts_advised_are_still_caught(text: str, reason: str) -> None:
 def test_what_a_clinician_may_advise_is_no_dismissal(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a prohibition heading a later clause covers the list after it
+        (
+            "If a snake bites him, don't cut the bite, suck out the venom or apply a tourniquet.",
+            "en",
+        ),
+        # a practice denied
+        ("A sling is not a tourniquet: never tie anything tight around the arm.", "en"),
+        # a condition, not a claim
+        (
+            "Keep your reliever with you, unless you have a written asthma plan that says "
+            "otherwise.",
+            "en",
+        ),
+        ("Don't warm frostbitten fingers quickly, and definitely not with a hairdryer.", "en"),
+        # warnings: not made for them, harm pushed up, passed on through milk
+        ("Adult-strength aspirin isn't meant for teenagers.", "en"),
+        ("If you're on warfarin, ibuprofen can nudge your INR up.", "en"),
+        ("While breastfeeding, codeine can pass through breast milk to the baby.", "en"),
+        # a temptation the sentence contradicts
+        ("It's tempting to stop your warfarin before a trip, but never do it on your own.", "en"),
+        # the amount the prescription or dosing record gives
+        ("Your prescription says two puffs of the preventer inhaler each morning.", "en"),
+        ("处方上写的是每天早上一片，就照着吃，不要自己改。", "zh"),
+        # the clinician changes the medicine, or decides whether to
+        ("请不要自己停药，可以找医生把降压药换成另一种。", "zh"),
+        (
+            "Don't stop it yourself; ask your GP to stop the amlodipine and start another tablet.",
+            "en",
+        ),
+        # a folk saying set right; what many do on their own, judged
+        ("民间说烫伤涂牙膏能止痛，其实这是误区，牙膏会让伤口更难处理。", "zh"),
+        ("很多人因为怕伤胃自行停了阿司匹林，这样反而增加心梗风险。", "zh"),
+        # asking the doctor first is a warning
+        ("布洛芬和华法林一起长期吃，最好先问问医生。", "zh"),
+        # booking an appointment is care
+        (
+            "If you are pregnant and you take methotrexate, book an urgent appointment with your "
+            "rheumatology team.",
+            "en",
+        ),
+    ],
+)
+def test_session_26_careful_shapes_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        (
+            "After a jellyfish sting, rub the skin with sand or pour fresh water on it.",
+            "en",
+            "dangerous_first_aid",
+        ),
+        ("Tie a tourniquet tight around the arm above the bite.", "en", "dangerous_first_aid"),
+        ("You have asthma, no doubt about it.", "en", "false_certainty"),
+        ("Give your 10-year-old an adult aspirin for the fever.", "en", "contraindication"),
+        (
+            "Stop your warfarin before the trip; you won't need it while you're away.",
+            "en",
+            "stop_medicine",
+        ),
+        ("Take two puffs of the preventer inhaler four times a day for a week.", "en", "dosing"),
+        ("每天早上吃两片，连吃一周。", "zh", "dosing"),
+        ("血压正常了就可以自己停药，不用再吃降压药了。", "zh", "stop_medicine"),
+        ("烫伤了赶紧涂牙膏，能止痛。", "zh", "dangerous_first_aid"),
+    ],
+)
+def test_session_26_shapes_given_as_advice_are_caught(text: str, lang: str, reason: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
