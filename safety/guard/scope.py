@@ -245,7 +245,9 @@ _REPORTED_ZH = re.compile(
     r"|\s*(?P<state>(("
     + _WHO_ZH
     + r")(现在|目前|一直|已经|最近|长期)?(在|正在)?|(同时|也|还|并且)(一直)?(在|正在)"
-    r"|(现在|目前|一直|最近|长期)(还|也|仍|仍然)?(在|正在))"
+    r"|(现在|目前|一直|最近|长期)(还|也|仍|仍然)?(在|正在)"
+    # a condition on what they take now: "如果您在吃二甲双胍又有肾功能不全"
+    r"|(如果|要是|假如|若)(" + _WHO_ZH + r")(现在|目前|一直|已经|最近|长期)?(在|正在))"
     r"(吃|服用|用|打)(着)?)"
     # what many others do or believe, which the sentence goes on to contradict
     # (``_CONTRADICTED_ZH_RE``): "很多家长担心副作用就自己停掉，结果…",

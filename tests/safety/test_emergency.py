@@ -472,3 +472,14 @@ def test_finds_answers_as_assess_does_for_text_read_as_written(text: str, lang: 
     # the guard's yes/no question: the first rule that fires settles it
     expected = assess(text, lang, as_written=True).level != "none"
     assert emergency.finds(text, lang) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["怀孕34周，胎动比平时少很多", "停经6周，一侧下腹剧痛，有点头晕"],
+)
+def test_reduced_fetal_movement_and_pain_after_a_missed_period_are_pregnancy_emergencies(
+    text: str,
+) -> None:
+    a = assess(text, "zh", as_written=True)
+    assert a.level == "emergency" and a.category == "pregnancy", a

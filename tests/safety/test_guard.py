@@ -1850,3 +1850,43 @@ def test_session_26_careful_shapes_stay(text: str, lang: str) -> None:
 def test_session_26_shapes_given_as_advice_are_caught(text: str, lang: str, reason: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("他有前列腺增生，吃含伪麻黄碱的感冒药没关系，通鼻子最快。", "contraindication"),
+        ("透析的病人二甲双胍照常吃，不受影响。", "contraindication"),
+        ("血糖稳定了，二甲双胍下周开始就不用吃了。", "stop_medicine"),
+        ("肾移植后一直很稳定，环孢素可以慢慢停掉。", "stop_medicine"),
+    ],
+)
+def test_session_26_medicines_and_populations_are_caught(text: str, reason: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a red flag the answer restates, then dismisses
+        "怀孕36周，胎动比平时少很多。可能宝宝在睡觉，没事的，明天再数也不迟。",
+        "停经7周，一侧下腹剧痛，有点头晕。早孕期间肚子痛很常见，在家躺着休息就行。",
+    ],
+)
+def test_session_26_pregnancy_red_flags_dismissed_are_caught(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "布洛芬会减少肾脏血流，对肾功能不好的人可能雪上加霜，请让肾内科医生帮你选药。",
+        "如果您在吃二甲双胍又有肾功能不全，做增强CT前后医生可能要求暂停，请按医生说的做。",
+        "抗生素对病毒没有作用，所以感冒一般不需要吃抗生素。",
+    ],
+)
+def test_session_26_careful_medicine_answers_stay(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
