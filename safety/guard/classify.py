@@ -14,6 +14,7 @@ from safety.guard.rules import _Compose, _Rules, _rules
 from safety.guard.scope import (
     _CARE_WORD_RE,
     _CLAIMS,
+    _STOP_AND_GO_RE,
     _Answer,
     _Sentence,
     forbidden_items,
@@ -103,6 +104,10 @@ def _classify(
                 # mouth — place them on their side"); and so does what stands in the clause of
                 # an act forbidden after it ("put him on his side and call 999 — don't put food
                 # or drink in his mouth"), read only when the rest would make the class
+                if combo.cls == "stop_medicine" and _STOP_AND_GO_RE.match(
+                    sentence.low, inner.end()
+                ):
+                    break  # stopped on the way to care at once, as ``_Sentence.counts`` has it
                 if _composed(combo, sentence, inner, sentence.low, prohibited, rules, answer):
                     later = [
                         m

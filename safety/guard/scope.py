@@ -339,6 +339,12 @@ _STOP_AND_GO_RE = re.compile(
     r"[^，,。.;；]{0,12}?(并|然后|同时|立即|马上|立刻)[^，,。；]{0,4}(去|到|送|拨打|打)[^，,。；]{0,4}(急诊|120)"
     r"|[^,.;]{0,20}?\b(and|then) (go straight to|go to|call) (a&e|999|911|112|an ambulance|the "
     r"emergency)"
+    # or on the way to the doctor at once, for a serious side effect ("stop taking it and
+    # contact your doctor straight away", "停药并马上联系医生")
+    r"|[^,.;]{0,20}?\b(and|then) (contact|call|ring|phone|see|speak to|tell) (your|a|the) (\w+ )?"
+    r"(doctor|gp|prescriber|pharmacist|specialist|team|nurse)\b[^.;]{0,12}\b(straight away|right "
+    r"away|immediately|urgently|at once|the same day|today)\b"
+    r"|[^，,。；]{0,12}?(并|然后|同时)[^，,。；]{0,4}(立即|马上|立刻|尽快)[^，,。；]{0,4}(联系|告诉|找)[^，,。；]{0,6}(医生|医师|药师)"
 )
 
 # A quotation, and words before it that cite it as what people say or believe.

@@ -1890,3 +1890,41 @@ def test_session_26_pregnancy_red_flags_dismissed_are_caught(text: str) -> None:
 def test_session_26_careful_medicine_answers_stay(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Keep using the cream exactly as your doctor prescribed, even once the rash fades.", "en"),
+        (
+            "If your lips or tongue swell after the first dose of ramipril, stop taking it and "
+            "call your doctor straight away.",
+            "en",
+        ),
+        (
+            "If you forget your lisinopril and it's nearly time for the next one, skip the missed "
+            "dose and carry on as usual.",
+            "en",
+        ),
+        ("膝盖擦破皮了，伤口用生理盐水冲洗干净，再用碘伏消毒。", "zh"),
+        ("中暑时用湿毛巾擦身，清醒的话小口喝点淡盐水，伤口处不要沾水。", "zh"),
+        ("吃抗生素期间有点拉肚子很常见，一般停药后就会好转。", "zh"),
+    ],
+)
+def test_session_26_prescribed_missed_doses_and_scrapes_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("As your doctor, I can tell you this rash is eczema.", "en", "identity"),
+        ("You can skip your evening dose of insulin if you're not hungry.", "en", "stop_medicine"),
+        ("烫伤起泡了，抹点盐就能消毒。", "zh", "dangerous_first_aid"),
+        ("血压正常了，降压药可以停药了。", "zh", "stop_medicine"),
+    ],
+)
+def test_session_26_the_same_words_as_advice_are_caught(text: str, lang: str, reason: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
