@@ -494,7 +494,13 @@ class _Answer:
                 # safety net, not what the patient has: home care beside it is the other branch
                 continue
             if j not in self._flags:
-                self._flags[j] = self._flagged(self._parts[j], as_written=True)
+                # (a condition that leads to no care is what the answer treats at home: "If
+                # you're struggling to finish sentences, try sitting upright")
+                part = self._parts[j]
+                self._flags[j] = self._flagged(
+                    _CONDITION_LEAD_RE.sub("", part.lower()) if j != idx else part,
+                    as_written=True,
+                )
             if self._flags[j]:
                 return True
         if not head.strip():

@@ -1928,3 +1928,21 @@ def test_session_26_prescribed_missed_doses_and_scrapes_stay(text: str, lang: st
 def test_session_26_the_same_words_as_advice_are_caught(text: str, lang: str, reason: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
+
+
+def test_a_red_flag_in_a_condition_treated_at_home_is_still_a_red_flag() -> None:
+    text = (
+        "If your blue inhaler isn't helping tonight and you're struggling to finish sentences, try "
+        "sitting upright. It's fine to wait until the morning and book a GP appointment then."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+def test_a_red_flag_in_a_condition_that_sends_to_care_is_a_safety_net() -> None:
+    text = (
+        "If your lips look blue or you can't finish a sentence, call 999 now. "
+        "Otherwise it's fine to wait until the morning and see your GP."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
