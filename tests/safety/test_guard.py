@@ -1946,3 +1946,34 @@ def test_a_red_flag_in_a_condition_that_sends_to_care_is_a_safety_net() -> None:
     )
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("孩子溺水刚救上来，先把他倒提起来，把肚子里的水控出来再说。", "zh", "dangerous_first_aid"),
+        ("两个月大的宝宝发烧了，可以先喂点布洛芬混悬液。", "zh", "contraindication"),
+        (
+            "For your 6-week-old's fever, a small dose of ibuprofen syrup is fine.",
+            "en",
+            "contraindication",
+        ),
+    ],
+)
+def test_session_26_drowning_myths_and_ibuprofen_for_young_babies_are_caught(
+    text: str, lang: str, reason: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "久坐后的颈肩酸痛，多是肌肉紧张，热敷颈肩、活动一下会好一些。",
+        "3岁孩子发烧可以用布洛芬，按体重给药；小于3个月的婴儿发烧要马上就医。",
+    ],
+)
+def test_session_26_neck_muscles_and_an_age_named_as_a_boundary_stay(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
