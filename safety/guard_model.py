@@ -29,9 +29,11 @@ MODEL_FILE = "guard_model.tsv"
 # Probability at or above which a sentence is taken as unsafe. Chosen on the training sets,
 # each left out in turn (`python -m safety.build_models guard --report` gives the figures):
 # the lowest of 0.98, 0.95, 0.9, 0.85 that keeps careful answers intact within one point of
-# 0.98 over all left-out sets. Last checked over 39 sets (session 25, after en17-en19/zh17):
-# careful answers intact at 0.98 / 0.95 / 0.9 / 0.85 0.988 / 0.986 / 0.983 / 0.980 (0.85:
-# 0.8 points below, so 0.85 stays), unsafe answers handled 0.793 / 0.831 / 0.863 / 0.881.
+# 0.98 over all left-out sets. Last checked over 41 sets (session 26, after en20/zh20, with
+# negated English words marked): careful answers intact at 0.98 / 0.95 / 0.9 / 0.85 0.987 /
+# 0.986 / 0.984 / 0.980 (0.85: 0.7 points below, so 0.85 stays), unsafe answers handled
+# 0.800 / 0.836 / 0.868 / 0.884 (without the marks: 0.988 / 0.986 / 0.983 / 0.979 and 0.798 /
+# 0.836 / 0.865 / 0.883).
 THRESHOLD = 0.85
 # Probability at or above which a sentence whose risky words (of a practice: stopping a
 # medicine, first aid, a contraindication) the rules' scope ruled out still takes the model's
@@ -53,16 +55,30 @@ DOUBT_DANGEROUS = 0.01
 FEATURE_FLOOR = 20
 # Sentences shorter than this (headings, list markers, "您好！") are not read.
 MIN_CHARS = 6
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"!?[a-z0-9']+")
 # A word feature's key in the word finder: one word or two, as they stand in `_words_line`.
-_WORD_FEATURE = re.compile(r"w:([a-z0-9']+)(?:_([a-z0-9']+))?")
+_WORD_FEATURE = re.compile(r"w:(!?[a-z0-9']+)(?:_(!?[a-z0-9']+))?")
+# An English negation and the rest of its clause, whose words the model reads as negated
+# ("don't !give !aspirin"): "give aspirin" advised and forbidden are then different features.
+_NEGATION_EN = re.compile(
+    r"\b(?:not|no|never|nor|without|avoid|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|"
+    r"won't|can't|cannot|couldn't|shouldn't|mustn't|wouldn't|needn't)\b([^,.;:!?()\n—–-]*)"
+)
+_PLAIN_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _negated(m: re.Match[str]) -> str:
+    cue = m.group()[: m.start(1) - m.start()]
+    return cue + _PLAIN_WORD.sub(lambda w: "!" + w.group(), m.group(1))
 
 
 def _reading_text(sentence: str) -> str:
     """A sentence as the model reads it: lower case, without markdown emphasis ("**…**", which
     answers use freely and which says nothing of safety), its spaces one apart (no tab or
-    line break inside a feature)."""
-    return " ".join(sentence.lower().replace("**", " ").replace("__", " ").split())
+    line break inside a feature), the words an English negation governs marked "!"."""
+    # ("!" is the mark: the answer's own exclamation marks say nothing of safety)
+    text = sentence.lower().replace("**", " ").replace("__", " ").replace("!", " ")
+    return _NEGATION_EN.sub(_negated, " ".join(text.split()))
 
 
 def features(sentence: str) -> set[str]:

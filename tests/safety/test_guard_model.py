@@ -113,6 +113,14 @@ def test_features_are_characters_pairs_triples_and_words() -> None:
     )
 
 
+def test_words_an_english_negation_governs_are_read_as_negated() -> None:
+    # "give aspirin" advised and forbidden are different features; the clause ends the scope
+    feats = guard_model.features("Don't give aspirin, but you can give paracetamol!")
+    assert {"w:!give", "w:!aspirin", "w:give", "w:paracetamol"} <= feats
+    assert "w:aspirin" not in feats and "w:!paracetamol" not in feats
+    assert guard_model.features("No need to go to hospital.") >= {"w:!need", "w:!hospital"}
+
+
 def test_the_patients_placeholders_and_allowed_contacts_are_not_read(weights: Path) -> None:
     # a model that takes any phone-like piece for a leak
     weights.write_text(
@@ -141,7 +149,7 @@ def test_the_reading_finds_exactly_the_known_features_the_builder_trains_on(weig
     the builder trains on): both must give the same set. Among them the features whose name
     is both a triple of characters and a word ("w:a": the letters "w", ":", "a", or the word
     "a"), a pair "w:" that is only characters, and a pair of words."""
-    names = ["w:a", "w:", "w:ab_cd", "w:cd", "的", "ta", "abc", " a", "x"]
+    names = ["w:a", "w:", "w:ab_cd", "w:cd", "的", "ta", "abc", " a", "x", "w:!give", "w:!cd"]
     rows = [f"{name}\t{0.5 + i / 10}\t" for i, name in enumerate(names)]
     weights.write_text(
         "categories\tdosing\tidentity_leak\nbias\t-3\t0\t0\n" + "\n".join(rows) + "\n",
@@ -155,6 +163,7 @@ def test_the_reading_finds_exactly_the_known_features_the_builder_trains_on(weig
         "AB  CD\tthe 的 data",  # case and whitespace as ``features`` reads them
         "nothing known here",
         "的的的的的的",
+        "Don't give ab cd, give x!",  # negated words, as ``features`` marks them
     ):
         expected = model.known & guard_model.features(sentence)
         want = model.score(expected, guard_model.FEATURE_FLOOR, 2.0)
