@@ -108,6 +108,8 @@ def _classify(
                     sentence.low, inner.end()
                 ):
                     break  # stopped on the way to care at once, as ``_Sentence.counts`` has it
+                if combo.cls == "dosing" and sentence.prescribed(inner):
+                    break  # how often the clinician prescribed it ("处方上写的是每天一次")
                 if _composed(combo, sentence, inner, sentence.low, prohibited, rules, answer):
                     later = [
                         m

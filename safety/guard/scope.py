@@ -404,6 +404,7 @@ _PRESCRIBED_BEFORE_RE = re.compile(
 # clause before the match.
 _BY_CLINICIAN_RE = re.compile(
     r"(找|让|请|由|跟|和|与)[^，,。]{0,6}(医生|医师|大夫|药师)|要不要|是否|需不需要"
+    r"|(医生|医师|大夫)[^，,。]{0,4}(给|帮|为)(您|你|他|她|孩子)"
     r"|\b(ask|let|get|have) (your|the) (\w+ )?" + _CLINICIAN_EN + r"s?\b|\bwhether\b"
 )
 # "without" right before the match: the act is what does not happen ("can't finish a sentence
@@ -840,7 +841,7 @@ class _Sentence:
             or _STOP_AND_GO_RE.match(self.low, m.end()) is not None
         ):
             return False  # whether to stop is asked, not advised ("抗生素能否提前停用，要看…")
-        if name == "dosing" and self._prescribed(m):
+        if name == "dosing" and self.prescribed(m):
             return False
         if name == "false_certainty":
             if (
@@ -865,7 +866,7 @@ class _Sentence:
             ) or self.answer.red_flag(self.idx, self.low[: m.start()])
         return True
 
-    def _prescribed(self, m: re.Match[str]) -> bool:
+    def prescribed(self, m: re.Match[str]) -> bool:
         """The amount is the one the patient's clinician prescribed, named to keep to it:
         "the 75 micrograms of levothyroxine your GP prescribed", "医生给您开的是每天100毫克"."""
         if _PRESCRIBED_AFTER_RE.match(self.low, m.end()) is not None:

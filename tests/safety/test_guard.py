@@ -1977,3 +1977,36 @@ def test_session_26_drowning_myths_and_ibuprofen_for_young_babies_are_caught(
 def test_session_26_neck_muscles_and_an_age_named_as_a_boundary_stay(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # the head goes back for eye drops; only a nosebleed makes it wrong
+        ("To put in eye drops, tilt your head back and pull down your lower lid.", "en"),
+        ("滴眼药水时头稍微后仰，轻轻拉开下眼睑再滴。", "zh"),
+        ("Naproxen may not be suitable if you have kidney disease, so ask your pharmacist.", "en"),
+        ("Older people are more likely to get stomach bleeding from ibuprofen.", "en"),
+        ("有高血压的朋友，含伪麻黄碱的感冒药要先问医生。", "zh"),
+        ("请不要自己停药，尽快跟医生说，医生可能会给您换成其他降压药。", "zh"),
+        ("长期吃激素的患者，漏药、停药都要跟医生沟通。", "zh"),
+        ("医生给您开的是阿托伐他汀，处方上写的是每天一次，按处方吃就好。", "zh"),
+    ],
+)
+def test_session_26_eye_drops_modal_warnings_and_the_doctors_change_stay(
+    text: str, lang: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("For a nosebleed, tilt your head back and pinch the bridge of the nose.", "en"),
+        ("孩子流鼻血了，让他仰头，血就不会流出来了。", "zh"),
+    ],
+)
+def test_the_head_tilted_back_for_a_nosebleed_is_still_caught(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "dangerous_first_aid" in r.reasons and r.withheld, r.reasons
