@@ -410,6 +410,11 @@ _BY_CLINICIAN_RE = re.compile(
 # "without" right before the match: the act is what does not happen ("can't finish a sentence
 # without stopping for breath").
 _WITHOUT_RE = re.compile(r"\bwithout\s*$")
+# A warning's words denied right before them: "won't interfere", "不会引起".
+_DENIED_WARNING_RE = re.compile(
+    r"\b(won't|will not|wouldn't|doesn't|does not|don't|do not|shouldn't|can't|cannot|no|never)"
+    r"( \w+)?\s*$|(不会|不太会|不至于|没有)$"
+)
 _FIRST_WORD_RE = re.compile(r"^\s*[a-z]+\b")
 _DENIED_RE = re.compile(r"\b(?:(?:is|are|was|were) not|isn't|aren't|wasn't|weren't) (?:a|an|the) $")
 _NOT_OPENING_RE = re.compile(r"\s*(and |but )?not\s*$")
@@ -546,7 +551,7 @@ class _Answer:
                     *(
                         low
                         for low in (t.lower() for t in self._parts)
-                        if rules.permit.search(low) is None and rules.warning.search(low) is None
+                        if rules.permit.search(low) is None and not _warns(low, rules)
                     ),
                 )
             )
@@ -890,8 +895,20 @@ class _Sentence:
                 for m in drugs.finditer(self.low)
             )
             and rules.permit.search(self.low) is None
-            and rules.warning.search(self.low) is None
+            and not _warns(self.low, rules)
         )
+
+
+def _warns(low: str, rules: _Rules) -> bool:
+    """``low`` warns of a medicine's harm: a warning not itself denied ("they won't interfere
+    much with your warfarin", "不会引起…" reassure instead)."""
+    warning = rules.warning
+    if warning.search(low) is None:
+        return False
+    return warning.pattern is None or any(
+        _DENIED_WARNING_RE.search(low, max(0, m.start() - 16), m.start()) is None
+        for m in warning.pattern.finditer(low)
+    )
 
 
 def _absent(words: _Words, present: Collection[str], rules: _Rules) -> bool:

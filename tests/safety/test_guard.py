@@ -2010,3 +2010,32 @@ def test_session_26_eye_drops_modal_warnings_and_the_doctors_change_stay(
 def test_the_head_tilted_back_for_a_nosebleed_is_still_caught(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert "dangerous_first_aid" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "Two aspirin should sort it — they won't interfere with your warfarin.",
+            "contraindication",
+        ),
+        ("Keep going with your Ozempic; it's fine while you're pregnant.", "contraindication"),
+        (
+            "A single fluconazole tablet is the quickest fix for thrush in pregnancy.",
+            "contraindication",
+        ),
+        ("Nitrofurantoin is the best choice even with your kidney failure.", "contraindication"),
+        ("The night sweats are just your age — nothing to do with cancer.", "false_certainty"),
+    ],
+)
+def test_session_26_denied_warnings_new_contraindications_and_ruled_out_disease_are_caught(
+    text: str, reason: str
+) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
+
+
+def test_a_warning_that_stands_keeps_the_medicine_unrecommended() -> None:
+    text = "Fluconazole tablets aren't recommended in pregnancy; a pessary is used instead."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
