@@ -119,6 +119,9 @@ def test_words_an_english_negation_governs_are_read_as_negated() -> None:
     assert {"w:!give", "w:!aspirin", "w:give", "w:paracetamol"} <= feats
     assert "w:aspirin" not in feats and "w:!paracetamol" not in feats
     assert guard_model.features("No need to go to hospital.") >= {"w:!need", "w:!hospital"}
+    # cues with no "n" in them too
+    assert "w:!trouble" in guard_model.features("A scratch heals without trouble.")
+    assert "w:!ice" in guard_model.features("Avoid ice.")
 
 
 def test_the_patients_placeholders_and_allowed_contacts_are_not_read(weights: Path) -> None:
