@@ -2039,3 +2039,18 @@ def test_a_warning_that_stands_keeps_the_medicine_unrecommended() -> None:
     text = "Fluconazole tablets aren't recommended in pregnancy; a pessary is used instead."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reason"),
+    [
+        ("Take an extra half tablet of warfarin on Tuesday.", "en", "dosing"),
+        ("That's clearly an allergic reaction to the new soap.", "en", "false_certainty"),
+        ("这只是普通的早搏，没有任何危险。", "zh", "false_certainty"),
+    ],
+)
+def test_session_26_half_a_tablet_and_named_diagnoses_are_caught(
+    text: str, lang: str, reason: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
