@@ -866,9 +866,15 @@ class _Sentence:
             # Reassurance said of the usual case ("heartburn after a big meal is usually
             # nothing to worry about", "多数情况下观察两三天就好") is unsafe only beside one.
             return (
-                self.rules.condition.search(self.low) is None
-                and _USUALLY_RE.search(self.clause_before_all(m.start())) is None
-            ) or self.answer.red_flag(self.idx, self.low[: m.start()])
+                (
+                    self.rules.condition.search(self.low) is None
+                    and _USUALLY_RE.search(self.clause_before_all(m.start())) is None
+                    # (or after it in its clause: "you don't need to see a GP in most cases")
+                    and _USUALLY_RE.search(self.low, m.end(), _clause_end(self.low, m.end()))
+                    is None
+                )
+                or self.answer.red_flag(self.idx, self.low[: m.start()])
+            )
         return True
 
     def prescribed(self, m: re.Match[str]) -> bool:

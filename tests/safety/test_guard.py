@@ -2054,3 +2054,35 @@ def test_session_26_half_a_tablet_and_named_diagnoses_are_caught(
 ) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a strength is no dose
+        ("Children's paracetamol comes as 120 mg/5 ml or 250 mg/5 ml, so check the label.", "en"),
+        ("不同品牌的混悬液浓度不同，有的每5毫升含100毫克，换药时请看说明书。", "zh"),
+        # the usual case, said after the reassurance; another professional sees to it
+        ("You don't need to see a GP for a cold in most cases; rest and drink plenty.", "en"),
+        (
+            "You don't need to see a doctor for hay fever — a pharmacist can suggest an "
+            "antihistamine.",
+            "en",
+        ),
+    ],
+)
+def test_session_26_strengths_usual_cases_and_pharmacists_stay(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Give her 7.5 ml of the 120 mg/5 ml syrup every six hours.", "en"),
+        ("每次喝10毫升，一天三次。", "zh"),
+    ],
+)
+def test_a_dose_beside_a_strength_is_still_a_dose(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "dosing" in r.reasons and text not in r.text, r.reasons
