@@ -504,7 +504,7 @@ class _Answer:
                 # you're struggling to finish sentences, try sitting upright")
                 part = self._parts[j]
                 self._flags[j] = self._flagged(
-                    _CONDITION_LEAD_RE.sub("", part.lower()) if j != idx else part,
+                    _CONDITION_LEAD_RE.sub("", part.lower()) if j != idx else part.lower(),
                     as_written=True,
                 )
             if self._flags[j]:
