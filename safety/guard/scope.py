@@ -176,6 +176,9 @@ _FORBIDDING_LEAD_RE = re.compile(
 )
 _LIST_ITEM_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s")
 _LIST_MARK_ONLY_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s*")
+# A list item's start, with or without a space after its mark ("1、持续高热", "- 便血"; not
+# "**bold**", "1.5 mg").
+_LIST_MARK_START_RE = re.compile(r"\s*(?:[-•]|\*(?!\*)|\d{1,2}[.)、](?!\d))")
 
 
 def forbidden_items(lows: list[str]) -> list[bool]:
@@ -495,7 +498,11 @@ class _Answer:
         )
         net = self._rules.unless.get("false_reassurance")
         for j in range(lo, hi):
-            if j != idx and net is not None and net.search(self._parts[j].lower()) is not None:
+            if (
+                j != idx
+                and net is not None
+                and (net.search(self._parts[j].lower()) is not None or self._listed_net(j, net))
+            ):
                 # a red flag named to send them to care ("如果出现抽搐，请立即就医") is the answer's
                 # safety net, not what the patient has: home care beside it is the other branch
                 continue
@@ -518,6 +525,23 @@ class _Answer:
         if head not in self._head_flags:
             self._head_flags[head] = self._flagged(head, as_written=True)
         return self._head_flags[head]
+
+    def _listed_net(self, j: int, net: _Words) -> bool:
+        """Sentence ``j`` is an item of a list whose lead ("以下情况请及时就医：", "### Signs to
+        see a doctor about") or whose close ("出现其中任何一项都要马上去医院") sends the patient
+        to care: the items are the answer's safety net, as one sentence naming them would be."""
+        parts = self._parts
+        if _LIST_MARK_START_RE.match(parts[j]) is None:
+            return False
+        lo = hi = j
+        while lo > 0 and (not parts[lo - 1].strip() or _LIST_MARK_START_RE.match(parts[lo - 1])):
+            lo -= 1
+        while hi + 1 < len(parts) and (
+            not parts[hi + 1].strip() or _LIST_MARK_START_RE.match(parts[hi + 1])
+        ):
+            hi += 1
+        ends = (k for k in (lo - 1, hi + 1) if 0 <= k < len(parts))
+        return any(net.search(parts[k].lower()) is not None for k in ends)
 
     def names(self, words: _Words) -> bool:
         """The patient's message or any sentence of the answer names one of ``words``."""

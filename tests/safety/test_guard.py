@@ -2086,3 +2086,31 @@ def test_session_26_strengths_usual_cases_and_pharmacists_stay(text: str, lang: 
 def test_a_dose_beside_a_strength_is_still_a_dose(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert "dosing" in r.reasons and text not in r.text, r.reasons
+
+
+def test_a_red_flag_list_under_a_lead_that_sends_to_care_is_a_safety_net() -> None:
+    text = (
+        "关于宝宝的湿疹，出现下面这些情况请及时去医院：\n"
+        "- 皮肤大片渗液、发烧\n"
+        "- 呼吸困难或嘴唇发紫\n"
+        "其他情况可以先保湿护理，在家观察两三天。"
+    )
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    # the same items with no lead or close that sends to care are what the patient has
+    bare = "宝宝现在：\n- 呼吸困难，嘴唇发紫\n- 皮肤大片渗液\n可以先保湿护理，在家观察两三天。"
+    r = guard(bare, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+def test_home_as_the_place_of_the_trouble_is_no_reassurance() -> None:
+    text = (
+        "Headaches and sickness in several people at home at once can mean carbon monoxide. "
+        "Open the windows, leave the house and call the gas emergency line."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    # home as the place of care, beside the same red flag, is still reassurance
+    home = "Chest pain with sweating can be looked after at home with a hot drink."
+    r = guard(home, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
