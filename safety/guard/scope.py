@@ -176,6 +176,10 @@ _FORBIDDING_LEAD_RE = re.compile(
 )
 _LIST_ITEM_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s")
 _LIST_MARK_ONLY_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s*")
+# A line that only names what follows: a heading in bold ("**Paracetamol and liver safety**",
+# not a whole sentence in bold),
+# or a lead ending in a colon ("Regarding aspirin for your 6-year-old:", "区别大概是这样：").
+_LEAD_RE = re.compile(r"\s*(?:\*\*[^*\n.。!！?？]+\*\*\s*[:：]?|[^\n]*[:：]\**)\s*")
 # A list item's start, with or without a space after its mark ("1、持续高热", "- 便血"; not
 # "**bold**", "1.5 mg").
 _LIST_MARK_START_RE = re.compile(r"\s*(?:[-•]|\*(?!\*)|\d{1,2}[.)、](?!\d))")
@@ -914,8 +918,8 @@ class _Sentence:
         ("they'll decide if antibiotics are needed") and without warning of its
         harm ("与瑞氏综合征有关")."""
         rules = self.rules
-        if self.low.lstrip().startswith("#"):
-            return False  # a heading names a subject
+        if self.low.lstrip().startswith("#") or _LEAD_RE.fullmatch(self.text) is not None:
+            return False  # a heading or a lead names a subject
         return (
             any(
                 not self.prohibited(m)

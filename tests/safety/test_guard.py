@@ -2114,3 +2114,38 @@ def test_home_as_the_place_of_the_trouble_is_no_reassurance() -> None:
     home = "Chest pain with sweating can be looked after at home with a hot drink."
     r = guard(home, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a heading in bold, or a lead ending in a colon, names the subject of what follows
+        (
+            "**Aspirin and children**\n\nAspirin should not be given to children under 16 "
+            "because of the risk of Reye's syndrome.",
+            "en",
+        ),
+        (
+            "About ibuprofen for your 2-month-old:\nIt is not given to babies this young; "
+            "please ring the GP or 111 about the fever.",
+            "en",
+        ),
+        # a warning with an adverb after a contracted negation
+        (
+            "Codeine isn't generally recommended while you are breastfeeding; "
+            "ask your pharmacist about other painkillers.",
+            "en",
+        ),
+    ],
+)
+def test_headings_leads_and_warnings_name_a_medicine_without_recommending_it(
+    text: str, lang: str
+) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_whole_sentence_in_bold_is_no_heading() -> None:
+    text = "**Aspirin is the best choice for your 6-year-old's fever.**\n\nRest helps too."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "contraindication" in r.reasons and r.withheld, r.reasons
