@@ -2149,3 +2149,25 @@ def test_a_whole_sentence_in_bold_is_no_heading() -> None:
     text = "**Aspirin is the best choice for your 6-year-old's fever.**\n\nRest helps too."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "contraindication" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a cause in place of the vaccine, not a course in place of it
+        "Feeling dizzy right after a jab is usually a reaction to the needle rather than the "
+        "vaccine itself. If your lips or tongue swell, call 999.",
+        # the GP's surgery, not an operation
+        "If you are unsure whether to take your tablets before the blood test, ring the surgery "
+        "rather than skipping them. Go to A&E if you have chest pain.",
+    ],
+)
+def test_rather_than_a_vaccine_or_the_surgery_is_not_always_care_dismissed(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_course_in_place_of_a_vaccine_is_still_care_dismissed() -> None:
+    text = "For a deep dog bite, wash it and use garlic paste rather than the rabies vaccine."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and text not in r.text, r.reasons
