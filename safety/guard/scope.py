@@ -180,6 +180,8 @@ _LIST_MARK_ONLY_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s*")
 # not a whole sentence in bold),
 # or a lead ending in a colon ("Regarding aspirin for your 6-year-old:", "区别大概是这样：").
 _LEAD_RE = re.compile(r"\s*(?:\*\*[^*\n.。!！?？]+\*\*\s*[:：]?|[^\n]*[:：]\**)\s*")
+# A part of an answer with no words: a blank line, a list's number or mark alone.
+_WORDLESS_RE = re.compile(r"\s*(?:[-*•#]+|\d{1,2}[.)、])?\s*")
 # A list item's start, with or without a space after its mark ("1、持续高热", "- 便血"; not
 # "**bold**", "1.5 mg").
 _LIST_MARK_START_RE = re.compile(r"\s*(?:[-•]|\*(?!\*)|\d{1,2}[.)、](?!\d))")
@@ -496,10 +498,7 @@ class _Answer:
             self._context_flag = self._flagged(self._context, as_written=False)
         if self._context_flag:
             return True
-        lo, hi = (
-            max(0, idx - self.RED_FLAG_REACH),
-            min(len(self._parts), idx + self.RED_FLAG_REACH + 1),
-        )
+        lo, hi = self._reach(idx)
         net = self._rules.unless.get("false_reassurance")
         for j in range(lo, hi):
             if (
@@ -529,6 +528,19 @@ class _Answer:
         if head not in self._head_flags:
             self._head_flags[head] = self._flagged(head, as_written=True)
         return self._head_flags[head]
+
+    def _reach(self, idx: int) -> tuple[int, int]:
+        """The sentences ``RED_FLAG_REACH`` each side of ``idx``, counting only those with
+        words: a blank line or a list's number ("3.") stands between them but says nothing."""
+        parts = self._parts
+        lo, hi, left, right = idx, idx + 1, self.RED_FLAG_REACH, self.RED_FLAG_REACH
+        while lo > 0 and left:
+            lo -= 1
+            left -= _WORDLESS_RE.fullmatch(parts[lo]) is None
+        while hi < len(parts) and right:
+            right -= _WORDLESS_RE.fullmatch(parts[hi]) is None
+            hi += 1
+        return lo, hi
 
     def _listed_net(self, j: int, net: _Words) -> bool:
         """Sentence ``j`` is an item of a list whose lead ("以下情况请及时就医：", "### Signs to
@@ -901,7 +913,7 @@ class _Sentence:
                     and _USUALLY_RE.search(self.low, m.end(), _clause_end(self.low, m.end()))
                     is None
                 )
-                or self.answer.red_flag(self.idx, self.low[: m.start()])
+                or self.answer.red_flag(self.idx, self.low[: m.start()], heads_reassurance=True)
             )
         return True
 

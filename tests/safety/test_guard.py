@@ -2171,3 +2171,30 @@ def test_a_course_in_place_of_a_vaccine_is_still_care_dismissed() -> None:
     text = "For a deep dog bite, wash it and use garlic paste rather than the rabies vaccine."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld and text not in r.text, r.reasons
+
+
+def test_a_red_flag_in_a_condition_that_leads_to_care_waved_away_is_what_it_dismisses() -> None:
+    text = (
+        "If his lips are swelling and he is struggling to breathe after the peanut, that is a "
+        "common reaction, so there's no need to call an ambulance."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+def test_list_numbers_and_blank_lines_do_not_put_a_red_flag_out_of_reach() -> None:
+    text = "您说胸口压着疼，还出冷汗。\n\n1. 穿宽松的衣服；\n2. 这种情况不要紧，放心。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+def test_a_lump_after_a_vaccine_that_needs_no_treatment_does_not_dismiss_the_vaccine() -> None:
+    text = (
+        "打完疫苗后针眼处有个小硬结，是常见的局部反应，通常不需要特别处理，会慢慢吸收。"
+        "如果硬结越来越大、发红发热或者化脓，请带孩子去医院看看。"
+    )
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    refused = "狗咬伤以后伤口不深的话，狂犬疫苗不需要打，用肥皂水冲一下就行。"
+    r = guard(refused, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
