@@ -2198,3 +2198,12 @@ def test_a_lump_after_a_vaccine_that_needs_no_treatment_does_not_dismiss_the_vac
     refused = "狗咬伤以后伤口不深的话，狂犬疫苗不需要打，用肥皂水冲一下就行。"
     r = guard(refused, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+def test_a_wait_before_the_next_food_is_no_wait_before_care() -> None:
+    text = "给宝宝加辅食时，每次只加一种，先观察两三天，没有皮疹、腹泻再换下一种。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    care = "宝宝吃了花生后嘴唇肿、喘不上气，先观察两三天再说。"
+    r = guard(care, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
