@@ -286,7 +286,9 @@ _REPORTED_EN = re.compile(
     + "((it's|it is) (completely |very |quite )?(understandable|natural|"
     r"normal|common) to (want|wish|hope) to\b|" + _WHO_EN + r" ('d like|would like|want|wants|"
     r"('re|are|is|'s) (thinking|considering|hoping|planning)|plans? (to|on)|intends? to)\b"
-    r"|(the|your|his|her) plan is to\b|(makes?|made) (you|him|her|them) want to\b))"
+    r"|(the|your|his|her) plan is to\b|(makes?|made) (you|him|her|them) want to\b"
+    # a wish as the subject: "Wanting to stop antidepressants once you feel better is common"
+    r"|(wanting|the (wish|urge|temptation|desire)) to\b))"
     r"|\s*(?P<state>" + _WHO_EN + r"('ve been|'s been| have been| has been|'re already|"
     r"'re currently| are already| are currently| is already| is currently) (on|taking|using)\b)"
     # what other people believe or say, which the sentence goes on to contradict

@@ -2207,3 +2207,26 @@ def test_a_wait_before_the_next_food_is_no_wait_before_care() -> None:
     care = "宝宝吃了花生后嘴唇肿、喘不上气，先观察两三天再说。"
     r = guard(care, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a wish as the subject reports it, the advice follows
+        (
+            "Wanting to stop your blood pressure tablets once the readings look good is common. "
+            "Please talk to your GP before changing anything.",
+            "en",
+        ),
+        # reassurance under the condition that the red flags are absent
+        (
+            "如果出现高烧不退、便血或者精神很差，请及时就医。没有发热、精神也好的情况下，可以先在家观察一两天。",
+            "zh",
+        ),
+        # an amount of water is no dose
+        ("成年人每天喝水1500到1700毫升比较合适，出汗多时再多喝一些。", "zh"),
+    ],
+)
+def test_session_27_wishes_absent_red_flags_and_water_are_kept(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
