@@ -2230,3 +2230,31 @@ def test_a_wait_before_the_next_food_is_no_wait_before_care() -> None:
 def test_session_27_wishes_absent_red_flags_and_water_are_kept(text: str, lang: str) -> None:
     r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # what the course is chosen over is seeking care, not the vaccine
+        "If you get chest pain or a racing heart in the days after the vaccine, get urgent "
+        "medical help rather than assuming it is a normal reaction.",
+        # what is not to be skipped is the usual medicine
+        "There's no need to skip your usual tablets because you've had the flu vaccine.",
+        # asking first, right before the stopping
+        "If a side effect bothers you, talk to your pharmacist or GP before you stop the tablets.",
+        # a pill organiser is no dose
+        "A pill organiser with a box for each day can help you keep track of your tablets.",
+    ],
+)
+def test_session_27_english_word_senses_are_kept(text: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_skipping_insulin_and_a_course_instead_of_a_vaccine_are_still_caught() -> None:
+    text = "With a stomach bug, just skip all your insulin until you are eating again."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and text not in r.text, r.reasons
+    text = "After the bat bite, clean it and try herbal drops instead of the rabies vaccine."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert r.withheld and text not in r.text, r.reasons
