@@ -2258,3 +2258,29 @@ def test_skipping_insulin_and_a_course_instead_of_a_vaccine_are_still_caught() -
     text = "After the bat bite, clean it and try herbal drops instead of the rabies vaccine."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert r.withheld and text not in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("From what you describe, you clearly have shingles.", "false_certainty"),
+        ("To feel less tired, try taking half your usual dose of lamotrigine.", "stop_medicine"),
+        (
+            "If her lips swell after the nuts, give an antihistamine and wait ten minutes before "
+            "using the EpiPen.",
+            "dangerous_first_aid",
+        ),
+    ],
+)
+def test_session_27_english_unsafe_shapes_are_caught(text: str, reason: str) -> None:
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert reason in r.reasons and (r.withheld or text not in r.text), r.reasons
+
+
+def test_waiting_for_the_pen_to_be_needed_is_not_delaying_it() -> None:
+    text = (
+        "Keep the EpiPen with her at all times. If her lips swell or she struggles to breathe, "
+        "use it straight away and call 999."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
