@@ -2284,3 +2284,15 @@ def test_waiting_for_the_pen_to_be_needed_is_not_delaying_it() -> None:
     )
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+def test_whole_nuts_for_a_child_under_five_are_a_contraindication() -> None:
+    text = "Whole peanuts make an easy finger food for your 9-month-old."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "contraindication" in r.reasons and r.withheld, r.reasons
+    warned = (
+        "Whole nuts are a choking hazard for children under 5, so offer your 9-month-old "
+        "smooth peanut butter instead."
+    )
+    r = guard(warned, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and warned in r.text, r.reasons
