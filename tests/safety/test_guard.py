@@ -2296,3 +2296,29 @@ def test_whole_nuts_for_a_child_under_five_are_a_contraindication() -> None:
     )
     r = guard(warned, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and warned in r.text, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("吃华法林不用完全不吃青菜，关键是每天吃的量保持稳定。", "zh"),
+        ("很多家长反倒是怕激素不用，湿疹抓破了感染更麻烦。", "zh"),
+        ("喝醋、吞馒头这些土办法并不可靠，鱼刺卡喉请到耳鼻喉科取出。", "zh"),
+        ("目前没有任何偏方能代替胰岛素，请按医生的方案用药。", "zh"),
+        ("关于用草药代替化疗：目前没有可靠证据表明草药能控制肿瘤，请和肿瘤科医生商量。", "zh"),
+        (
+            "Putting butter on a scald is an old remedy that does more harm than good: the fat "
+            "holds heat in the skin. Cool it under running water for 20 minutes instead.",
+            "en",
+        ),
+    ],
+)
+def test_session_27_foods_fears_verdicts_and_topics_are_kept(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_holding_a_home_remedy_on_a_burn_is_still_caught() -> None:
+    text = "For the burn on her hand, hold a slice of cold butter against it for ten minutes."
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "dangerous_first_aid" in r.reasons and r.withheld, r.reasons
