@@ -247,7 +247,11 @@ _WHO_ZH = r"((您|你|他|她|患者|病人|老人家?)的?" + _KIN_ZH + "?|" + 
 _REPORTED_ZH = re.compile(
     r"\s*(?P<ask>(关于)?(" + _WHO_ZH + r")?(问|问到|想问|想知道|咨询|担心|听说)"
     r"|(" + _WHO_ZH + r")(说|提到|告诉(我们|我)?))"
-    r"|\s*(?P<wish>(" + _WHO_ZH + r")?(现在|目前|一直|最近)?(想|想要|打算|准备|计划))"
+    # (after a word or two of when or why: "牙疼想吃点布洛芬")
+    r"|\s*(?P<wish>(" + _WHO_ZH + r")?([\u4e00-\u9fff]{1,3}?(?<!不))?(现在|目前|一直|最近)?"
+    r"(想|想要|打算|准备|计划))"
+    # what the doctor prescribed: "医生开了吗啡缓释片"
+    r"|\s*(?P<prescribed>(医生|医师|大夫)(给[^，,。]{0,3})?开(了|的))"
     r"|\s*(?P<done>([\u4e00-\u9fff]{1,6}?(后|时|的时候|以后|之后))?("
     + _WHO_ZH
     + r")?(已经|刚才|刚刚|之前)(自己|自行)?(给[^，,。]{0,4})?(涂|抹|敷|喂|吃|用|擦|灌|服|停)了)"
@@ -745,12 +749,16 @@ class _Sentence:
         if self._cited(m):
             return True
         start = self.clause_start(max(m.start(), m.end() - 1))
-        if start < m.start() - 80:
+        if start < m.start() - 160:
             return False  # the head is far from the match: another subject by then
         # the clause's script, not the match's: an amount opens with a digit ("…每天100毫克")
         zh = _CJK_RE.search(self.low, start, m.end()) is not None
         head = (_REPORTED_ZH if zh else _REPORTED_EN).match(self.low, start)
         if head is None:
+            return False
+        if start < m.start() - 80 and head.lastgroup != "ask":
+            # (what the patient said or asked holds its whole clause: "You've said you plan to
+            # have a few beers at the wedding on Saturday while finishing your metronidazole")
             return False
         end = _clause_end(self.low, m.end())
         if head.lastgroup == "belief":

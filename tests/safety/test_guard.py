@@ -2322,3 +2322,31 @@ def test_holding_a_home_remedy_on_a_burn_is_still_caught() -> None:
     text = "For the burn on her hand, hold a slice of cold butter against it for ten minutes."
     r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "dangerous_first_aid" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("您在吃华法林，头疼想吃点布洛芬。这两种药一起吃会增加出血风险，请先问开药的医生。", "zh"),
+        (
+            "您好，您儿子是骨肉瘤晚期，医生开了吗啡缓释片，家人怕会上瘾。"
+            "按医生的方案用药，一般不会成瘾。",
+            "zh",
+        ),
+        (
+            "You've mentioned that you are planning to have a couple of glasses of wine at the "
+            "party on Friday evening while you are still finishing your metronidazole. Please "
+            "don't: together they can make you very sick.",
+            "en",
+        ),
+    ],
+)
+def test_session_27_what_the_patient_wants_takes_or_said_is_reported(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_a_medicine_advised_after_a_word_of_when_is_still_caught() -> None:
+    text = "您在吃华法林，牙疼可以吃点布洛芬。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "contraindication" in r.reasons and r.withheld, r.reasons
