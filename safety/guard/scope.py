@@ -367,11 +367,12 @@ _STOP_AND_GO_RE = re.compile(
 # 不用打了吧？")
 _QUOTATION_RE = re.compile(r"“[^”]{1,120}(”|$)|\"[^\"]{1,120}\"|「[^」]{1,120}」|‘[^’]{1,120}’")
 _CITING_RE = re.compile(
-    r"(说|认为|以为|觉得|听说|听人说|想|想到|流传|传言|讲|相信|说法|关于|问)[^，,。；;]{0,6}$"
+    r"(说|认为|以为|觉得|听说|听人说|想|想到|流传|传言|讲|相信|说法|关于|问|推荐|建议|提到)[^，,。；;]{0,6}$"
     # a label or a belief denied: "那种“一滴就不红”的眼药水", "所谓“排毒”",
     # "不是“感觉正常就可以不吃”的药"
     r"|(那种|这种|所谓的?|不是|并不是|而不是)$"
     r"|\b(say|says|said|saying|think|thinks|believe|believes|heard|claim|claims|told|advice|"
+    r"recommended|suggested|"
     r"myth|idea)\b( (is|was|that))?[\s:,]*$"
     # where a saying comes from: "民间有“…”", "网上流传“…”"
     r"|(民间|网上|坊间|老一辈|老人们?)(有|流传着?|常说|都说)?$"

@@ -2350,3 +2350,23 @@ def test_a_medicine_advised_after_a_word_of_when_is_still_caught() -> None:
     text = "您在吃华法林，牙疼可以吃点布洛芬。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "contraindication" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Never give alcohol to a baby, even a drop on a dummy: they cannot process it.", "en"),
+        ("不是每个人都适合天天吃一片阿司匹林，有胃出血史的人出血风险更大，请先问医生。", "zh"),
+        ("您提到朋友推荐“每天吃两粒鱼油”，先不要自己加，请先问问医生是否合适。", "zh"),
+        ("做经腹部B超需要憋尿：检查前1小时喝500-800毫升水，有明显尿意时就可以检查。", "zh"),
+    ],
+)
+def test_session_27_amounts_that_are_no_dose_are_kept(text: str, lang: str) -> None:
+    r = guard(text, lang=lang, disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+
+
+def test_an_amount_of_water_with_a_medicine_dose_still_counts() -> None:
+    text = "每次吃4片，用200毫升水送服，一天三次。"
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "dosing" in r.reasons and text not in r.text, r.reasons
