@@ -180,6 +180,17 @@ _LIST_MARK_ONLY_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s*")
 # not a whole sentence in bold),
 # or a lead ending in a colon ("Regarding aspirin for your 6-year-old:", "区别大概是这样：").
 _LEAD_RE = re.compile(r"\s*(?:\*\*[^*\n.。!！?？]+\*\*\s*[:：]?|[^\n]*[:：]\**)\s*")
+# Care a neighbouring sentence sends the patient to, besides the reassurance class's own
+# ``unless`` words (which, in the sentence itself, would excuse "you don't need an ambulance"):
+# a neighbour that names them and waves nothing away is the answer's safety net.
+_SENDS_TO_CARE_RE = re.compile(
+    r"\b(a&e|ambulance|999|911|112|111|emergency department|urgent care|casualty|the unit|"
+    r"maternity (unit|triage)|labour ward|out-of-hours)\b"
+)
+_WAVED_RE = re.compile(
+    r"\b(no need|don't need|do not need|won't need|not needed|no point|not necessary|"
+    r"unnecessary|waste|wouldn't|rather than|instead of|skip)\b"
+)
 # A part of an answer with no words: a blank line, a list's number or mark alone.
 _WORDLESS_RE = re.compile(r"\s*(?:[-*•#]+|\d{1,2}[.)、])?\s*")
 # A list item's start, with or without a space after its mark ("1、持续高热", "- 便血"; not
@@ -511,7 +522,11 @@ class _Answer:
             if (
                 j != idx
                 and net is not None
-                and (net.search(self._parts[j].lower()) is not None or self._listed_net(j, net))
+                and (
+                    net.search(low := self._parts[j].lower()) is not None
+                    or (_SENDS_TO_CARE_RE.search(low) is not None and _WAVED_RE.search(low) is None)
+                    or self._listed_net(j, net)
+                )
             ):
                 # a red flag named to send them to care ("如果出现抽搐，请立即就医") is the answer's
                 # safety net, not what the patient has: home care beside it is the other branch

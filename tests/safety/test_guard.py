@@ -2370,3 +2370,30 @@ def test_an_amount_of_water_with_a_medicine_dose_still_counts() -> None:
     text = "每次吃4片，用200毫升水送服，一天三次。"
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert "dosing" in r.reasons and text not in r.text, r.reasons
+
+
+def test_a_neighbour_that_sends_to_a_and_e_is_the_answers_safety_net() -> None:
+    text = (
+        "Most bumps on the head in children are minor. Keep an eye on her for the next day. "
+        "Take her to A&E if she vomits more than once, is hard to wake or has a seizure."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
+    waved = (
+        "Keep an eye on her for the next day. She has had a seizure and vomited twice, but "
+        "there's no need for A&E."
+    )
+    r = guard(waved, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "很多小的拔牙手术其实不需要停药。",
+        "在家护理时请特别观察这些信号：持续高热不退、精神萎靡、呼吸急促。",
+    ],
+)
+def test_session_27_chinese_care_words_that_dismiss_nothing(text: str) -> None:
+    r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and text in r.text, r.reasons
