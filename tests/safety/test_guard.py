@@ -2397,3 +2397,18 @@ def test_a_neighbour_that_sends_to_a_and_e_is_the_answers_safety_net() -> None:
 def test_session_27_chinese_care_words_that_dismiss_nothing(text: str) -> None:
     r = guard(text, lang="zh", disclaimer="", known=(), max_chars=4000, learned=False)
     assert not r.withheld and text in r.text, r.reasons
+
+
+def test_care_put_off_to_monday_beside_a_red_flag_is_caught() -> None:
+    text = (
+        "Chest pain spreading to your jaw with sweating can be many things. "
+        "Ring your GP on Monday if it keeps coming back."
+    )
+    r = guard(text, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert "false_reassurance" in r.reasons and r.withheld, r.reasons
+    urgent = (
+        "A fever of 38 while on chemotherapy can be serious. Please call your chemotherapy "
+        "helpline now, not in the morning."
+    )
+    r = guard(urgent, lang="en", disclaimer="", known=(), max_chars=4000, learned=False)
+    assert not r.withheld and urgent in r.text, r.reasons
