@@ -21,12 +21,19 @@ _NOT_DIGIT_X_RE = re.compile("[^0-9x]")
 _LATIN_WORD_RE = re.compile("[a-z]+")
 # Chinese numerals a phone or ID number may be written in (一三八…), one digit each
 _ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
-_ZH_DIGIT_RUN_RE = re.compile(r"[〇零一二三四五六七八九幺](?:[ \-]?[〇零一二三四五六七八九幺]){6,}")
+# (or mixed with ASCII digits, as people type a number half in each: "133 八八六二 0147")
+_ZH_DIGIT_RUN_RE = re.compile(
+    r"[〇零一二三四五六七八九幺0-9](?:[ \-]?[〇零一二三四五六七八九幺0-9]){6,}"
+)
+_ZH_DIGIT_RE = re.compile("[〇零一二三四五六七八九幺]")
 
 
 def _ascii_digits(text: str) -> str:
-    """``text`` with runs of seven or more Chinese numerals (一三八…) as ASCII digits, one
-    for one, so offsets stay where they were."""
+    """``text`` with runs of seven or more digits written as Chinese numerals (一三八…),
+    alone or mixed with ASCII digits, as ASCII digits, one for one, so offsets stay where
+    they were."""
+    if _ZH_DIGIT_RE.search(text) is None:
+        return text
     return _ZH_DIGIT_RUN_RE.sub(lambda m: m.group().translate(_ZH_DIGITS), text)
 
 

@@ -271,6 +271,7 @@ _MACAU_ID_RE = re.compile(
     r"(?<![0-9a-z])(?:[157][0-9]{6}\s?\([0-9]\)|[157]/[0-9]{6}/[0-9](?![0-9/]))"
 )
 # An extension after a phone number: "…转8021", "ext. 204", "x 17"
+_PHONE_LEAD_RE = re.compile(r"\(\+?[0-9]{1,4}\)[ \-]?$")
 _PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
 # Eight digits after a phone cue: a Hong Kong or Macau number with no country code
 # (not a piece of a longer run of digit groups: "6217 0000 1234 5678" is a card)
@@ -410,12 +411,15 @@ class _NumberScan(_Scan):
                 self.add("PHONE", s, e)
 
     def extensions(self) -> None:
-        """A phone number's extension belongs to it: "…转8021", "ext. 204"."""
+        """A phone number's extension belongs to it: "…转8021", "ext. 204"; so does a country
+        or area code in brackets just before it: "(+86) 185-0217-3394", "(02)2758-6641"."""
         for i, c in enumerate(self.cands):
             if c.kind == "PHONE":
                 ext = _PHONE_EXT_RE.match(self.t, c.end)
-                if ext:
-                    self.cands[i] = _Cand("PHONE", c.start, ext.end(), c.validated)
+                lead = _PHONE_LEAD_RE.search(self.t, max(0, c.start - 10), c.start)
+                start = lead.start() if lead is not None else c.start
+                if ext or lead is not None:
+                    self.cands[i] = _Cand("PHONE", start, ext.end() if ext else c.end, c.validated)
 
     def landlines(self) -> None:
         import phonenumbers

@@ -1065,3 +1065,29 @@ def test_dates_of_birth_in_forms_ages_and_short_years(text: str, dob: str) -> No
 
 def test_dates_without_a_birth_are_left_alone() -> None:
     assert _kinds("take 2 on 14 July, 复诊日期 26.12.10") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我手机是一三九2207八八五六，麻烦回电", "一三九2207八八五六"),
+        ("电话 133 八八六二 0147，白天都在", "133 八八六二 0147"),
+    ],
+)
+def test_a_phone_written_half_in_chinese_numerals_is_masked(text: str, number: str) -> None:
+    m = mask(text)
+    assert number not in m.text
+    assert [e.kind for e in m.entities] == ["PHONE"]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Please call my wife on (+86) 185-0217-3394 tonight.", "(+86) 185-0217-3394"),
+        ("家里电话(02)2758-6641，晚上有人", "(02)2758-6641"),
+    ],
+)
+def test_a_country_or_area_code_in_brackets_is_part_of_the_phone(text: str, number: str) -> None:
+    m = mask(text)
+    (e,) = [e for e in m.entities if e.kind == "PHONE"]
+    assert text[e.start : e.end] == number
