@@ -35,11 +35,15 @@ _PARTS: dict[str, re.Pattern[str]] = {
     ),
     "road": re.compile(
         rf"{_NAME_OR_DIGIT}{{1,10}}?(?:大马路|马路|大道|大街|路|街|道|巷|胡同|弄|里)"
-        r"(?:[东西南北中][段路])?"
+        # a road's part or section: 大道中, 东路, 人民南路四段, 忠孝东路四段
+        rf"(?:[东西南北中][段路]?)?(?:[{_NUM}]{{1,3}}段)?"
     ),
-    "number": re.compile(rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之[{_NUM}]+)?"),
-    "village": re.compile(rf"{_NAME}{{1,6}}(?:村|邨|屯|庄)"),  # greedy: 王庄村, not 王庄
-    "group": re.compile(rf"[{_NUM}]+(?:组|队|社)"),
+    "number": re.compile(
+        rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之(?:[一二三四五六七八九十]+|[0-9]+))?"
+    ),
+    # greedy: 王庄村, not 王庄; 新庄村委会
+    "village": re.compile(rf"{_NAME}{{1,6}}(?:村委会|村|邨|屯|庄)"),
+    "group": re.compile(rf"[{_NUM}]+(?:组|队|社)|{_NAME}{{1,4}}小组"),
     # greedy: the estate's whole name, up to its last suffix (东园新村, not 东园)
     "estate": re.compile(
         rf"{_NAME_OR_DIGIT}{{1,10}}(?:小区|花园|家园|新村|公寓|大厦|中心|广场|屋苑|苑|园|院|邨|大楼|楼|阁|"
@@ -51,8 +55,13 @@ _PARTS: dict[str, re.Pattern[str]] = {
         rf"{_NAME}{_NAME_OR_DIGIT}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
     ),
     "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
-    "unit": re.compile(rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"),
-    "tail": re.compile(r"[0-9]{2,5}[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"),
+    # (a part of it after 之: 8楼之2)
+    "unit": re.compile(
+        rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+        r"(?:之(?:[一二三四五六七八九十]+|[0-9]+))?"
+    ),
+    # (a floor and a room joined: 23-5)
+    "tail": re.compile(r"[0-9]{2,5}(?:-[0-9]{1,4})?[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"),
 }
 # Which part may follow which (a chain is read left to right, longest first at each step).
 _NEXT: dict[str, tuple[str, ...]] = {

@@ -1091,3 +1091,22 @@ def test_a_country_or_area_code_in_brackets_is_part_of_the_phone(text: str, numb
     m = mask(text)
     (e,) = [e for e in m.entities if e.kind == "PHONE"]
     assert text[e.start : e.end] == number
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "四川省成都市武侯区人民南路四段27号2栋3单元602",
+        "云南省大理州宾川县金牛镇新庄村委会上村小组42号",
+        "广州市海珠区江南大道中128号之二1402房",
+        "台北市大安区和平东路二段106号8楼之2",
+        "重庆市渝中区民族路188号WFC大厦23-5",
+    ],
+)
+def test_road_sections_village_committees_and_sub_numbers_stay_in_the_address(
+    address: str,
+) -> None:
+    text = f"药请寄到{address}，谢谢"
+    m = mask(text)
+    (e,) = [e for e in m.entities if e.kind == "ADDRESS"]
+    assert text[e.start : e.end] == address
