@@ -172,6 +172,12 @@ _ANY_ID_CUE_RE = re.compile(
     r"|(?=(?:[ \-]?[0-9]){10})[0-9]{2,6}(?:[ \-][0-9]{2,6}){1,4})"
     r"(?![0-9a-z])"
 )
+# What a cue's number may belong to that identifies no one: "order #4417-2290-3381",
+# "药房订单号 3300128745", "tracking no. …", "排队号"
+_NOT_PERSONAL_BEFORE_RE = re.compile(
+    r"(?:order|tracking|invoice|receipt|parcel|shipment|delivery|courier|queue|ticket|"
+    r"订单|快递|运单|发票|取药|排队|物流|流水|叫号)\s*$"
+)
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
     r"退到|退回|退款到|打到|转到|汇到|"
@@ -536,6 +542,8 @@ class _NumberScan(_Scan):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
         for m in _ANY_ID_CUE_RE.finditer(self.t):
+            if _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
+                continue  # the number of an order, a parcel, a queue: no one's identifier
             s, e = m.span(1)
             # unless another finding holds it all; one holding part of it is widened over the
             # rest when the overlaps are settled (a check digit in brackets)

@@ -1110,3 +1110,17 @@ def test_road_sections_village_committees_and_sub_numbers_stay_in_the_address(
     m = mask(text)
     (e,) = [e for e in m.entities if e.kind == "ADDRESS"]
     assert text[e.start : e.end] == address
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["My order #4417-2290-3381 from the pharmacy hasn't arrived", "药房订单号 3300128745 还没发货"],
+)
+def test_an_order_number_is_no_ones_identifier(text: str) -> None:
+    m = mask(text)
+    assert not m.entities and m.text == text
+
+
+def test_a_cued_identifier_is_still_masked_beside_an_order() -> None:
+    m = mask("Order delayed. My NHS no: 943 476 5919, please check")
+    assert [e.kind for e in m.entities] == ["OTHER_ID"]
