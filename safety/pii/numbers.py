@@ -49,7 +49,9 @@ _EMAIL_RE = re.compile(
 _SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*＠\s*|#)"
 _SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\.)"
 _EMAIL_SPELT_RE = re.compile(
-    r"(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]{2,}"
+    # (the name before the "at" may be spelt out too: "maria dot gonzalez at hotmail dot com")
+    r"(?<![a-z0-9._%+-])(?:[a-z0-9][a-z0-9._%+-]*(?:\s+dot\s+|\s*[\[({]dot[\])}]\s*))*"
+    r"[a-z0-9][a-z0-9._%+-]{2,}"
     + _SPELT_AT
     + r"[a-z0-9-]+(?:"
     + _SPELT_DOT

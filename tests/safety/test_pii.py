@@ -1124,3 +1124,19 @@ def test_an_order_number_is_no_ones_identifier(text: str) -> None:
 def test_a_cued_identifier_is_still_masked_beside_an_order() -> None:
     m = mask("Order delayed. My NHS no: 943 476 5919, please check")
     assert [e.kind for e in m.entities] == ["OTHER_ID"]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "email me at maria dot gonzalez at hotmail dot com please",
+            "maria dot gonzalez at hotmail dot com",
+        ),
+        ("it's j dot wong at outlook dot com", "j dot wong at outlook dot com"),
+    ],
+)
+def test_an_email_spelt_out_with_dots_in_the_name_is_masked_whole(text: str, address: str) -> None:
+    m = mask(text)
+    (e,) = m.entities
+    assert e.kind == "EMAIL" and text[e.start : e.end] == address
