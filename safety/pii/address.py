@@ -170,6 +170,11 @@ _EN_RE = re.compile(
     rf"|{_UNIT}{{1,3}}(?:[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|court|house|centre|"
     r"center|garden|gardens|estate|plaza|area|villa|villas|residence|heights)\b(?:\s+[0-9]{1,3})?)"
 )
+# A Hong Kong or Macau home with no street: two units or more, then the estate, district and
+# region ("Flat 12B, 15/F, Block 3, Taikoo Shing, Quarry Bay, Hong Kong"), taken only when the
+# words after the units end in the region
+_EN_UNITS_RE = re.compile(rf"(?<![a-z0-9]){_UNIT}{{2,4}}(?=[a-z])")
+_REGION_END_RE = re.compile(r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao)$")
 # After the street: ", District, City" (capitalised words), up to four of them.
 _TAIL_RE = re.compile(
     r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}(?:\s+[0-9]{1,2}(?![0-9]))?"
@@ -301,4 +306,16 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             post = _POSTCODE_RE.match(cased, end)
             end = post.end() if post else end
         out.append((m.start(), end))
+    for m in _EN_UNITS_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in out):
+            continue
+        end = m.end()
+        for _ in range(_MAX_TAIL):
+            tail = _TAIL_RE.match(cased, end)
+            if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
+                break
+            end = tail.end()
+        if end > m.end() and _REGION_END_RE.search(cased, m.end(), end):
+            out.append((m.start(), end))
+    out.sort()
     return out

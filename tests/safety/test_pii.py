@@ -1140,3 +1140,12 @@ def test_an_email_spelt_out_with_dots_in_the_name_is_masked_whole(text: str, add
     m = mask(text)
     (e,) = m.entities
     assert e.kind == "EMAIL" and text[e.start : e.end] == address
+
+
+def test_a_hong_kong_home_with_no_street_is_an_address_when_it_ends_in_the_region() -> None:
+    address = "Flat 12B, 15/F, Block 3, Taikoo Shing, Quarry Bay, Hong Kong"
+    text = f"Please send the letter to {address}. Thanks"
+    (e,) = mask(text).entities
+    assert e.kind == "ADDRESS" and text[e.start : e.end] == address
+    ward = "I am in room 12, block 3 of the hospital, can someone come?"
+    assert not mask(ward).entities
