@@ -80,6 +80,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.cued()
         self.emails()
         self.corrections()
+        self.siblings()
         self.addresses()
         self.mentions()
         if _CJK_RE.search(self.t):

@@ -333,6 +333,27 @@ _PHONE_CUE_RE = re.compile(
 # Kinds whose second writing is not read for a correction: names and addresses are not numbers,
 # and a date of birth's shape is every date's
 _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
+# Another person's identifier named after one: a possessive or "is" just before it
+_SIBLING_RE = re.compile(
+    r"(?:的是|的|(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band)\s*[:：]?\s*"
+    r"(?<![0-9a-z_\-])([0-9a-z][0-9a-z_\-]{5,24})(?![0-9a-z_\-])"
+    # (not an amount: "费用的是1250000元")
+    r"(?!\s*(?:元|块|万|千|百|mg|ml|毫|克|kg|次|天|岁|号|点|分|个|%|°|cm|mm|rmb|yuan|dollars?)\b)"
+)
+_SENTENCE_END_RE = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
+_SIBLING_REACH = 40
+
+
+def _signature(value: str) -> str:
+    """An identifier's shape with runs collapsed: "GK482913" and "AB123456" are both "a9"."""
+    out: list[str] = []
+    for ch in value:
+        shape = _shape_of(ch)
+        if not out or out[-1] != shape:
+            out.append(shape)
+    return "".join(out)
+
+
 _CORRECTION_MIN_DIGITS = 6
 
 
@@ -582,6 +603,28 @@ class _NumberScan(_Scan):
                     and not any(o.start < j and i < o.end for o in found)
                 ):
                     self.add(c.kind, i, j, validated=False)
+
+    def siblings(self) -> None:
+        """An identifier of the same kind and shape named for someone else right after one
+        found ("qq号502839174，我婆婆的是1128830457", "my passport is …, hers is …", 身份证 18
+        digits and an old one of 15 after 我妈的): masked as that kind, unvalidated."""
+        found = [c for c in self.cands if c.kind not in _NOT_CORRECTED]
+        t = self.t
+        for c in found:
+            value = t[c.start : c.end]
+            if sum(ch.isdigit() for ch in value) < _CORRECTION_MIN_DIGITS:
+                continue
+            sign = _signature(value)
+            end = _SENTENCE_END_RE.search(t, c.end)
+            stop = min(end.start() if end else len(t), c.end + _SIBLING_REACH)
+            for m in _SIBLING_RE.finditer(t, c.end, stop):
+                other = m.group(1)
+                if (
+                    _signature(other) == sign
+                    and abs(len(other) - len(value)) <= 3
+                    and not any(o.start < m.end(1) and m.start(1) < o.end for o in self.cands)
+                ):
+                    self.add(c.kind, m.start(1), m.end(1), validated=False)
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):

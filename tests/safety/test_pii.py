@@ -1149,3 +1149,23 @@ def test_a_hong_kong_home_with_no_street_is_an_address_when_it_ends_in_the_regio
     assert e.kind == "ADDRESS" and text[e.start : e.end] == address
     ward = "I am in room 12, block 3 of the hospital, can someone come?"
     assert not mask(ward).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("qq号502839174，我婆婆的是1128830457，她不会用微信", ["QQ", "QQ"]),
+        ("我爸身份证号220102195503175013，我妈的220102560924202（旧证）", ["ID_CARD", "ID_CARD"]),
+        ("My passport is E12345678 and my son's is E87654321.", ["PASSPORT", "PASSPORT"]),
+    ],
+)
+def test_someone_elses_identifier_of_the_same_shape_after_one_is_masked(
+    text: str, kinds: list[str]
+) -> None:
+    m = mask(text)
+    assert [e.kind for e in m.entities] == kinds
+
+
+def test_an_amount_after_an_identifier_is_no_sibling() -> None:
+    m = mask("住院号2023110456，总费用的是1250000元")
+    assert [e.kind for e in m.entities] == ["MRN"]
