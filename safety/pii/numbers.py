@@ -166,8 +166,8 @@ _ID_CUE_RE = re.compile(
 # before): the last net under the shapes above, for a number whose kind has no shape of its
 # own here or whose shape is mistyped ("NHS no: 9434765919", "身份证号码 F228193746")
 _ANY_ID_CUE_RE = re.compile(
-    r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|"
-    r"(?<![a-z])(?:id|no\.?|number|num|#)(?![a-z]))"
+    r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|字第|"
+    r"(?<![a-z])(?:id|no\.?|number|num|#|nric|ic)(?![a-z]))"
     r"\s*(?:号码|号)?\s*(?:是|为|:|：|#|is)?\s*"
     r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19}(?:\s?[(（][0-9a-z][)）])?"
     # or ten digits or more in groups, as printed on a card: "8800 3217 6654 09"
@@ -571,7 +571,10 @@ class _NumberScan(_Scan):
             # unless another finding holds it all; one holding part of it is widened over the
             # rest when the overlaps are settled (a check digit in brackets)
             if not any(c.start <= s and e <= c.end for c in self.cands):
-                self.add("OTHER_ID", s, e, validated=False)
+                # a Chinese ID's shape (region, birth date) after any cue ("IC 4301…") is one
+                digits = _NOT_DIGIT_X_RE.sub("", self.t[s:e])
+                kind = "ID_CARD" if _id_shaped(digits.replace("x", "0")) else "OTHER_ID"
+                self.add(kind, s, e, validated=False)
 
     def corrections(self) -> None:
         """An identifier written again with a digit or two changed, in the same shape, is the

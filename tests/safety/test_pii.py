@@ -1169,3 +1169,22 @@ def test_someone_elses_identifier_of_the_same_shape_after_one_is_masked(
 def test_an_amount_after_an_identifier_is_no_sibling() -> None:
     m = mask("住院号2023110456，总费用的是1250000元")
     assert [e.kind for e in m.entities] == ["MRN"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Singapore NRIC S8412773D, does my MediShield cover this?", "OTHER_ID"),
+        ("军官证号军字第2039184号，可以走军人优先窗口吗", "OTHER_ID"),
+        ("IC 430102198506271213 - 系统 said invalid，但是 card 上就是这个", "ID_CARD"),
+    ],
+)
+def test_an_identifier_after_its_cue_is_masked_even_if_its_check_fails(
+    text: str, kind: str
+) -> None:
+    (e,) = mask(text).entities
+    assert e.kind == kind and not e.validated
+
+
+def test_ic_as_a_cue_needs_an_identifier_after_it() -> None:
+    assert not mask("I see the doctor at 3pm, ic 2 more days").entities
