@@ -174,6 +174,7 @@ _ANY_ID_CUE_RE = re.compile(
     r"|(?=(?:[ \-]?[0-9]){10})[0-9]{2,6}(?:[ \-][0-9]{2,6}){1,4})"
     r"(?![0-9a-z])"
 )
+_IDENTITY_CUE_RE = re.compile(r"(?:身份证|身分证|证件|证号|ic\b|id\b)")
 # What a cue's number may belong to that identifies no one: "order #4417-2290-3381",
 # "药房订单号 3300128745", "tracking no. …", "排队号"
 _NOT_PERSONAL_BEFORE_RE = re.compile(
@@ -571,9 +572,11 @@ class _NumberScan(_Scan):
             # unless another finding holds it all; one holding part of it is widened over the
             # rest when the overlaps are settled (a check digit in brackets)
             if not any(c.start <= s and e <= c.end for c in self.cands):
-                # a Chinese ID's shape (region, birth date) after any cue ("IC 4301…") is one
+                # a Chinese ID's shape (region, birth date) after an identity card's cue ("IC
+                # 4301…", "证件号 …") is one; after 编号 or "no." it is some other number
                 digits = _NOT_DIGIT_X_RE.sub("", self.t[s:e])
-                kind = "ID_CARD" if _id_shaped(digits.replace("x", "0")) else "OTHER_ID"
+                card = _IDENTITY_CUE_RE.match(m.group()) is not None
+                kind = "ID_CARD" if card and _id_shaped(digits.replace("x", "0")) else "OTHER_ID"
                 self.add(kind, s, e, validated=False)
 
     def corrections(self) -> None:
