@@ -579,16 +579,20 @@ class _NumberScan(_Scan):
                 kind = "ID_CARD" if card and _id_shaped(digits.replace("x", "0")) else "OTHER_ID"
                 self.add(kind, s, e, validated=False)
 
+    def _numbered(self, found: list[_Cand]) -> list[tuple[_Cand, str]]:
+        """The identifiers found with enough digits to be written again, and their text."""
+        values = [(c, self.t[c.start : c.end]) for c in found]
+        return [
+            (c, v) for c, v in values if sum(ch.isdigit() for ch in v) >= _CORRECTION_MIN_DIGITS
+        ]
+
     def corrections(self) -> None:
         """An identifier written again with a digit or two changed, in the same shape, is the
         same identifier mistyped or corrected ("sorry typo, it's 9434765919 not 9434765910",
         "不是18711562390，是18711562309"): masked as its kind."""
         found = [c for c in self.cands if c.kind not in _NOT_CORRECTED]
         t = self.t
-        for c in found:
-            value = t[c.start : c.end]
-            if sum(ch.isdigit() for ch in value) < _CORRECTION_MIN_DIGITS:
-                continue
+        for c, value in self._numbered(found):
             # compared character by character, not by a pattern built per message (which
             # would churn re's cache of compiled patterns)
             shape = [_shape_of(ch) for ch in value]
@@ -614,12 +618,8 @@ class _NumberScan(_Scan):
         """An identifier of the same kind and shape named for someone else right after one
         found ("qq号502839174，我婆婆的是1128830457", "my passport is …, hers is …", 身份证 18
         digits and an old one of 15 after 我妈的): masked as that kind, unvalidated."""
-        found = [c for c in self.cands if c.kind not in _NOT_CORRECTED]
         t = self.t
-        for c in found:
-            value = t[c.start : c.end]
-            if sum(ch.isdigit() for ch in value) < _CORRECTION_MIN_DIGITS:
-                continue
+        for c, value in self._numbered([c for c in self.cands if c.kind not in _NOT_CORRECTED]):
             sign = _signature(value)
             end = _SENTENCE_END_RE.search(t, c.end)
             stop = min(end.start() if end else len(t), c.end + _SIBLING_REACH)
