@@ -177,8 +177,8 @@ _FORBIDDING_LEAD_RE = re.compile(
 _LIST_ITEM_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s")
 _LIST_MARK_ONLY_RE = re.compile(r"\s*([-*•]|\d{1,2}[.)、])\s*")
 # A line that only names what follows: a heading in bold ("**Paracetamol and liver safety**",
-# not a whole sentence in bold),
-# or a lead ending in a colon ("Regarding aspirin for your 6-year-old:", "区别大概是这样：").
+# not a whole sentence in bold) or a lead ending in a colon ("Regarding aspirin for your
+# 6-year-old:", "区别大概是这样：").
 _LEAD_RE = re.compile(r"\s*(?:\*\*[^*\n.。!！?？]+\*\*\s*[:：]?|[^\n]*[:：]\**)\s*")
 # Care a neighbouring sentence sends the patient to, besides the reassurance class's own
 # ``unless`` words (which, in the sentence itself, would excuse "you don't need an ambulance"):
@@ -191,11 +191,14 @@ _WAVED_RE = re.compile(
     r"\b(no need|don't need|do not need|won't need|not needed|no point|not necessary|"
     r"unnecessary|waste|wouldn't|rather than|instead of|skip)\b"
 )
-# A part of an answer with no words: a blank line, a list's number or mark alone.
-_WORDLESS_RE = re.compile(r"\s*(?:[-*•#]+|\d{1,2}[.)、])?\s*")
 # A list item's start, with or without a space after its mark ("1、持续高热", "- 便血"; not
 # "**bold**", "1.5 mg").
 _LIST_MARK_START_RE = re.compile(r"\s*(?:[-•]|\*(?!\*)|\d{1,2}[.)、](?!\d))")
+
+
+def _wordless(part: str) -> bool:
+    """A part of an answer with no words: a blank line, a list's number or mark alone."""
+    return not part.strip() or _LIST_MARK_ONLY_RE.fullmatch(part) is not None
 
 
 def forbidden_items(lows: list[str]) -> list[bool]:
@@ -558,9 +561,9 @@ class _Answer:
         lo, hi, left, right = idx, idx + 1, self.RED_FLAG_REACH, self.RED_FLAG_REACH
         while lo > 0 and left:
             lo -= 1
-            left -= _WORDLESS_RE.fullmatch(parts[lo]) is None
+            left -= not _wordless(parts[lo])
         while hi < len(parts) and right:
-            right -= _WORDLESS_RE.fullmatch(parts[hi]) is None
+            right -= not _wordless(parts[hi])
             hi += 1
         return lo, hi
 
