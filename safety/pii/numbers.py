@@ -149,7 +149,7 @@ _PLATE_RE = re.compile(
 # After a cue, an identifier-shaped number is masked even when its check fails (a patient's
 # typo is still their number): a few words may stand between ("身份证号我发你：…").
 _CUE_GAP = (
-    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|of|my|her|his|"
+    r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|as|of|my|her|his|"
     r"the|to|into|please|pls|id){0,8}?"
 )
 # An ID number after its cue, or before it ("…是我身份证号"); 15 to 18 digits and a final X,
@@ -266,6 +266,17 @@ _DOB_RE = re.compile(
     + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*"
     + rf"([0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?)"
     + r"(?![0-9a-z])"
+)
+# A date written as the record has it or as it should be, soon after a birth date was named
+_DOB_AGAIN_REACH = 60
+_DOB_AGAIN_RE = re.compile(
+    r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|"
+    r"(?<![a-z])(?:actually|should be|says|shows|written as|put as|wrong as))"
+    r"\s*(?:了|是|it's|it is)?\s*[:：]?\s*("
+    + _DATE
+    + r"|[01]?[0-9]月[0-3]?[0-9][日号]|"
+    + rf"{_ZH_MONTH}(?:{_ZH_DAY})"
+    + r")"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
     r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
@@ -565,6 +576,14 @@ class _NumberScan(_Scan):
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
+        births = [c.end for c in self.cands if c.kind == "DOB"]
+        if births:
+            # the birth date again soon after, as a record has it wrong or as corrected
+            # ("系统里写成了一九九零年六月十六日", "it's actually 1990-12-06")
+            for m in _DOB_AGAIN_RE.finditer(self.t, min(births)):
+                near = any(0 <= m.start() - end <= _DOB_AGAIN_REACH for end in births)
+                if near and not any(c.start < m.end(1) and m.start(1) < c.end for c in self.cands):
+                    self.add("DOB", *m.span(1), validated=False)
         for m in _ANY_ID_CUE_RE.finditer(self.t):
             if _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
                 continue  # the number of an order, a parcel, a queue: no one's identifier

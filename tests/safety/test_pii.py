@@ -1188,3 +1188,27 @@ def test_an_identifier_after_its_cue_is_masked_even_if_its_check_fails(
 
 def test_ic_as_a_cue_needs_an_identifier_after_it() -> None:
     assert not mask("I see the doctor at 3pm, ic 2 more days").entities
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("我的生日是一九九零年七月十六日，系统里写成了一九九零年六月十六日", 2),
+        ("Sorry, I put my DOB as 1990-06-12, it's actually 1990-12-06.", 2),
+        ("今年37了，生日是3月5号，系统里是不是登记成5月3号了", 2),
+    ],
+)
+def test_a_birth_date_written_again_wrong_or_corrected_is_masked(text: str, dates: int) -> None:
+    m = mask(text)
+    assert [e.kind for e in m.entities] == ["DOB"] * dates
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "生日1990-06-12，预约改成2024-03-05了",
+        "My DOB is 12/03/1985. My appointment is not 14/03/2025.",
+    ],
+)
+def test_an_appointment_date_after_a_birth_date_is_kept(text: str) -> None:
+    assert [e.kind for e in mask(text).entities] == ["DOB"]
