@@ -251,8 +251,9 @@ _DOB_RE = re.compile(
     + r"|(?<![0-9])("
     + _DATE
     # a year alone ("85年生的"); not "2026年出生的宝宝", a group
-    + r"|(?:19|20)?[0-9]{2}年(?=\s*出生(?!的)|\s*出世|\s*生(?:的|人)))"
-    + r"\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
+    + r"|(?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{4})年(?=\s*出生(?!的)|\s*出世|\s*生(?:的|人)))"
+    # (a time of day may stand between: "2023年9月2号早上生的")
+    + r"\s*(?:早上|上午|中午|下午|晚上|凌晨|半夜|夜里)?\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
     + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年./\-])"
@@ -263,7 +264,7 @@ _DOB_RE = re.compile(
     + r"|['’][0-9]{2}(?![0-9])"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号])"
     # a day and month after an English birthday cue: "my birthday is 20 March"
-    + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*"
+    + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*(?:the\s+)?"
     + rf"([0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?)"
     + r"(?![0-9a-z])"
 )

@@ -1212,3 +1212,16 @@ def test_a_birth_date_written_again_wrong_or_corrected_is_masked(text: str, date
 )
 def test_an_appointment_date_after_a_birth_date_is_kept(text: str) -> None:
     assert [e.kind for e in mask(text).entities] == ["DOB"]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Age 62, birthday is the 30th of December, her husband is with her", "30th of December"),
+        ("老人叫周桂英，一九四二年生的，八十多了", "一九四二年"),
+        ("宝宝是2023年9月2号早上生的，42天复查约在哪天", "2023年9月2号"),
+    ],
+)
+def test_session_27_birth_date_shapes(text: str, date: str) -> None:
+    (e,) = [e for e in mask(text).entities if e.kind == "DOB"]
+    assert text[e.start : e.end] == date
