@@ -338,6 +338,10 @@ _EN_DIGIT_WORDS_RE = re.compile(
     + "|".join(_EN_DIGIT_WORDS)
     + r")){6,}(?![a-z])"
 )
+# Digits in small groups set apart by spaces, a line break, a dash or Chinese commas
+_SPACED_RUN_RE = re.compile(
+    r"(?<![0-9a-z])\+?[0-9]{1,4}(?:(?:[ \n]{1,2}|[ ]?[\-、，,][ ]?)[0-9]{1,4}){2,10}(?![0-9a-z])"
+)
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
     r"text|contact|landline|office|reach)"
@@ -431,6 +435,8 @@ class _NumberScan(_Scan):
             digits = "".join(_EN_DIGIT_WORDS[w] for w in words)
             if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
                 self.add("PHONE", *m.span())
+        if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
+            self.spaced_phones()
         self.extensions()
 
     def local_phones(self) -> None:
@@ -451,6 +457,29 @@ class _NumberScan(_Scan):
                 phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
                 for region in ("HK", "MO")
             ):
+                self.add("PHONE", s, e)
+
+    def spaced_phones(self) -> None:
+        """A phone written in small groups after its cue, the groups set apart by spaces, a
+        line break or Chinese commas ("電話：9 8 7 3 - 2 1 5 0", "电话是135、2248、6917",
+        "138\n2771 4409"): taken when its digits make a valid number."""
+        import phonenumbers
+
+        for m in _SPACED_RUN_RE.finditer(self.t):
+            s, e = m.span()
+            inside = [c for c in self.cands if c.start < e and s < c.end]
+            # (a phone found inside the run is a piece of it: "138\n2771 4409")
+            if any(c.kind != "PHONE" or c.start < s or c.end > e for c in inside):
+                continue
+            if not _PHONE_CUE_RE.search(self.t[max(0, s - _PHONE_CUE_WINDOW) : s]):
+                continue
+            digits = _NOT_DIGIT_RE.sub("", m.group())
+            local = digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+            if valid_cn_mobile(local) or any(
+                phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
+                for region in ("CN", "HK", "MO")
+            ):
+                self.cands = [c for c in self.cands if c not in inside]
                 self.add("PHONE", s, e)
 
     def extensions(self) -> None:

@@ -1225,3 +1225,24 @@ def test_an_appointment_date_after_a_birth_date_is_kept(text: str) -> None:
 def test_session_27_birth_date_shapes(text: str, date: str) -> None:
     (e,) = [e for e in mask(text).entities if e.kind == "DOB"]
     assert text[e.start : e.end] == date
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("電話：9 8 7 3 - 2 1 5 0，約物理治療", "9 8 7 3 - 2 1 5 0"),
+        ("有事找我老伴，电话是135、2248、6917，血透那天他陪我", "135、2248、6917"),
+        ("我老婆电话是138\n2771 4409，住院的事直接联系她", "138\n2771 4409"),
+        ("手机号是幺三八，零零九二，七七五一，你们短信一直没发过来", "幺三八，零零九二，七七五一"),
+    ],
+)
+def test_a_phone_in_small_groups_after_its_cue_is_masked_whole(text: str, number: str) -> None:
+    (e,) = mask(text).entities
+    assert e.kind == "PHONE" and text[e.start : e.end] == number
+
+
+@pytest.mark.parametrize(
+    "text", ["血压135，85，心率72，电话问一下", "一，二，三，四，五，六，七步走完再打电话"]
+)
+def test_readings_and_counted_steps_are_no_phone(text: str) -> None:
+    assert not mask(text).entities
