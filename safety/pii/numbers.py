@@ -67,20 +67,33 @@ _CARD_NUMBER_RE = re.compile(
     r"\s+card\b[^.!?\n]{0,40}?\b(?:number|no\.?)\s*(?:is|was|:)?\s*"
     r"((?=[a-z\-]*[0-9])[a-z]{0,3}-?[0-9][a-z0-9\-]{4,15})(?![a-z0-9])"
 )
+_MRN_VALUE = (
+    r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
+    # (a check digit in brackets: HN07712043(4); a case number with slashes: 2024/OPD/18821)
+    r"|(?=[a-z\-/]*[0-9])[a-z0-9][a-z0-9\-/]{3,19}(?:\([0-9a-z]\))?)(?![a-z0-9])"
+)
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
-    r"门诊卡号?|诊疗卡号?|医疗卡号?|健康卡|"
+    r"门诊卡号?|诊疗卡号?|医疗卡号?|健康卡|病人编号|患者编号|登记证号码?|"
     r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
-    r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record)"
-    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id)"
+    r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record|hosp)"
+    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id|(?<![a-z])hn(?![a-z]))"
     + r"(?:"
     + _CUE_SEP
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
-    + r"|(?=[a-z\-]*[0-9])[a-z0-9][a-z0-9\-]{3,19})(?![a-z0-9])"
+    + r"[“\"'「]?"
+    + _MRN_VALUE
+)
+# A record number's own cue, a few words, then its verb: "住院号我记得是 …", "the hospital
+# number on my wristband says …" (not a date: "… is 2024/03/05")
+_MRN_LATER_RE = re.compile(
+    r"(?:住院号|病历号|门诊号|就诊卡号|就诊号|病案号|登记号|档案号|病人编号|患者编号|登记证号码?|"
+    r"(?<![a-z])(?:mrn|hn|hospital number|patient id|admission no\.?|case no\.?)(?![a-z]))"
+    r"[^0-9，,。.!?！？；;\n]{1,20}?(?:是|为|係|系|:|：|(?<![a-z])(?:is|says|reads|either)(?![a-z]))"
+    r"\s*[“\"'「]?(?!(?:19|20)[0-9]{2}[\-/.][01]?[0-9][\-/.])" + _MRN_VALUE
 )
 _PASSPORT_CUE_RE = re.compile(
     r"(?:护照|passport)(?:"
@@ -558,6 +571,7 @@ class _NumberScan(_Scan):
     def cued(self) -> None:
         for rx, kind in (
             (_MRN_RE, "MRN"),
+            (_MRN_LATER_RE, "MRN"),
             (_CARD_NUMBER_RE, "MRN"),
             (_PASSPORT_CUE_RE, "PASSPORT"),
             (_WECHAT_RE, "WECHAT_ID"),

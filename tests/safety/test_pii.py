@@ -1246,3 +1246,30 @@ def test_a_phone_in_small_groups_after_its_cue_is_masked_whole(text: str, number
 )
 def test_readings_and_counted_steps_are_no_phone(text: str) -> None:
     assert not mask(text).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("住院号我记得是 2023088165，想查一下费用", "2023088165"),
+        ("就诊卡号是“0006358201”，发票上名字写错了", "0006358201"),
+        ("His HN is HN07712043(4), bed 7", "HN07712043(4)"),
+        ("case no. 2024/OPD/18821 - I was told to quote it", "2024/OPD/18821"),
+        ("the hospital number on my wristband says 7734102 but", "7734102"),
+    ],
+)
+def test_a_record_number_a_few_words_after_its_cue_is_masked(text: str, number: str) -> None:
+    (e,) = mask(text).entities
+    assert e.kind == "MRN" and text[e.start : e.end] == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "病历上写的血压是 140/90，要紧吗",
+        "病历本上写的复查时间是2024-06-01",
+        "the hospital number, I think is 2024/03/05 the date of my visit",
+    ],
+)
+def test_a_reading_or_a_date_after_a_record_cue_is_no_record_number(text: str) -> None:
+    assert not mask(text).entities
