@@ -180,7 +180,9 @@ _ID_CUE_RE = re.compile(
 # own here or whose shape is mistyped ("NHS no: 9434765919", "身份证号码 F228193746")
 _ANY_ID_CUE_RE = re.compile(
     r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|字第|"
-    r"(?<![a-z])(?:id|no\.?|number|num|#|nric|ic)(?![a-z]))"
+    # insurance and social security: "保单号 …", "医保号", "policy 0173829-4", "BSN 123456782"
+    r"保单号|医保号|社保号|电脑号|参保号|"
+    r"(?<![a-z])(?:id|no\.?|number|num|#|nric|ic|policy|membership|bsn|nhs|medicare)(?![a-z]))"
     r"\s*(?:号码|号)?\s*(?:是|为|:|：|#|is)?\s*"
     r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19}(?:\s?[(（][0-9a-z][)）])?"
     # or ten digits or more in groups, as printed on a card: "8800 3217 6654 09"

@@ -1273,3 +1273,24 @@ def test_a_record_number_a_few_words_after_its_cue_is_masked(text: str, number: 
 )
 def test_a_reading_or_a_date_after_a_record_cue_is_no_record_number(text: str) -> None:
     assert not mask(text).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My BSN is 123456782, the Dutch insurer asked for it",
+        "电脑号 630418275，深圳社保的，能刷吗",
+        "Allianz Care policy 0173829-4 covers my daughter",
+        "insurance: Bupa Global, membership 7021-3384-19, I am doing the form",
+    ],
+)
+def test_insurance_and_social_security_numbers_after_their_cue_are_masked(text: str) -> None:
+    (e,) = mask(text).entities
+    assert e.kind in ("OTHER_ID", "ID_CARD")
+
+
+@pytest.mark.parametrize(
+    "text", ["the policy covers 2 visits per year", "my nhs app shows 3 appointments"]
+)
+def test_insurance_words_without_a_number_mask_nothing(text: str) -> None:
+    assert not mask(text).entities
