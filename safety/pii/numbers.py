@@ -109,11 +109,13 @@ _PASSPORT_BARE_RE = re.compile(
     r"|[eg][ \-][0-9]{4}[ \-]?[0-9]{4}|e[a-hj-np-z][ \-]?[0-9]{3}[ \-][0-9]{4})(?![a-z0-9])"
 )
 _WECHAT_RE = re.compile(
-    r"(?:微信|威信|薇信|vx|wx|v信|weixin|wechat)"
+    # (加我V：… — V for WeChat, after 加我 or before a colon)
+    r"(?:微信|威信|薇信|vx|wx|v信|weixin|wechat|加我v|(?<![a-z0-9])v(?=\s*[:：]))"
     r"(?:[^。.!?！？\n]{0,20}?(?:号码|账号|号|\bid\b)|\s*(?:id)?)"
-    # a particle or verb between: "加我微信吧 lily_chen1990", "微信搜 …", "wechat係…"
-    r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is)?\s*(?:是|为|:|：)?\s*"
-    r"([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
+    # a particle or verb between: "加我微信吧 lily_chen1990", "微信搜 …", "wechat係…", "on
+    # WeChat as 'DrLoveMom_88'", "search 'annie_chen_1992'"
+    r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is|as|,?\s*search)?\s*(?:是|为|:|：)?\s*"
+    r"['\"“‘]?([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
 )
 # A handle of letters only straight after the Latin name of a channel, with no ":", "is", "ID"
 # or 号 between, is a word ("WeChat account", "wechat group", "WhatsApp number"); one with a

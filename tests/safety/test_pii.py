@@ -1294,3 +1294,20 @@ def test_insurance_and_social_security_numbers_after_their_cue_are_masked(text: 
 )
 def test_insurance_words_without_a_number_mask_nothing(text: str) -> None:
     assert not mask(text).entities
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("加我V：xing_fu_yi_jia，透析排班表发一下", "xing_fu_yi_jia"),
+        ("You will find me on WeChat as 'DrLoveMom_88' for the video", "DrLoveMom_88"),
+        ("the number does not work on WeChat, search 'annie_chen_1992' instead", "annie_chen_1992"),
+    ],
+)
+def test_a_wechat_handle_after_v_as_or_search_is_masked(text: str, handle: str) -> None:
+    (e,) = mask(text).entities
+    assert e.kind == "WECHAT_ID" and text[e.start : e.end] == handle
+
+
+def test_a_v_before_a_colon_that_names_no_handle_masks_nothing() -> None:
+    assert not mask("维生素V：每天一片，饭后吃").entities
