@@ -85,6 +85,15 @@ _SENTENCE_END = frozenset(".!?。！？\n")
 MODEL_ACCEPT = 0.5
 
 
+# "from" after a verb of coming, moving or being: a place follows, not a person
+_FROM_A_PLACE_RE = re.compile(
+    r"\b(?:visiting|visit|come|comes|came|coming|am|i'm|is|are|we're|they're|he's|she's|"
+    r"flew|flying|fly|moved|moving|move|travell?ing|travell?ed|originally|arrived|arriving|"
+    r"returned|returning|back|here|live|lived|living|driving|drove|born)"
+    r"(?:\s+(?:in|here|over|up|down|back|all the way|originally|just))?\s+from\s*$"
+)
+
+
 @dataclass(frozen=True)
 class _LatinCues:
     """``name_cues_en.toml``: where a name in Latin letters is expected, and what is never one."""
@@ -184,6 +193,8 @@ class _LatinNames(_Scan):
         for m in cues.listed.finditer(self.t):
             # only a given name common in English-speaking countries ("for Sofia"; not "to go"),
             # and after it only listed or capitalised words ("with Tomáš Novák")
+            if _FROM_A_PLACE_RE.search(self.t, max(0, m.start() - 24), m.end()):
+                continue  # where someone comes from: "visiting from Sydney", "is from Georgia"
             first = _LATIN_WORD_RE.match(self.t, m.end())
             word = _fold_accents(first.group(1)) if first else ""
             if (

@@ -1311,3 +1311,12 @@ def test_a_wechat_handle_after_v_as_or_search_is_masked(text: str, handle: str) 
 
 def test_a_v_before_a_colon_that_names_no_handle_masks_nothing() -> None:
     assert not mask("维生素V：每天一片，饭后吃").entities
+
+
+@pytest.mark.parametrize("text", ["I am visiting from Sydney", "We came from Sydney last week"])
+def test_a_place_someone_comes_from_is_no_name(text: str) -> None:
+    assert not mask(text).entities
+
+
+def test_a_message_from_someone_still_names_them() -> None:
+    assert [e.kind for e in mask("a message from Sofia about the results").entities] == ["PERSON"]
