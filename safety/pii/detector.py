@@ -21,6 +21,12 @@ from safety.pii.numbers import _NumberScan
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
+_UPPER_RE = re.compile(r"[A-Z]")
+_LOWER_RE = re.compile(r"[a-z]")
+# the word before one part of a Latin name recurring on its own that makes it a place
+_PLACE_BEFORE_RE = re.compile(r"(?:\b(?:from|in|near|around|visiting)|[在从去到]|来自)\s*$")
+_LATIN_PART_RE = re.compile(r"\S+")
+_LOWER_I_RE = re.compile(r"(?<![A-Za-z'])i(?:'m|'ve|'ll|'d)?(?![A-Za-z'])")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
@@ -144,24 +150,46 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
     def recurring_names(self) -> None:
         """A name found once is masked wherever else it appears in the message (张浩说… 张浩的)."""
-        values = {
-            self.t[c.start : c.end]
-            for c in self.cands
-            if c.kind == "PERSON" and c.end - c.start >= _MIN_REMEMBERED_LEN
-        }
-        # each part of a name in Latin letters recurs on its own too: "Ethan Clarke … Ethan"
-        values |= {
-            part
-            for v in values
-            if v.isascii() and " " in v
-            for part in v.split()
-            if len(part) >= _LATIN_PART_MIN and part not in _latin_cues().not_names
-        }
-        for value in values:
+        cased = self.n.cased
+        # value -> whether every finding of it starts with a capital
+        capital: dict[str, bool] = {}
+
+        def note(value: str, start: int) -> None:
+            capital[value] = capital.get(value, True) and cased[start].isupper()
+
+        for c in self.cands:
+            if c.kind != "PERSON" or c.end - c.start < _MIN_REMEMBERED_LEN:
+                continue
+            value = self.t[c.start : c.end]
+            note(value, c.start)
+            if value.isascii() and " " in value:
+                # each part of a name in Latin letters recurs on its own too: "Ethan Clarke … Ethan"
+                for m in _LATIN_PART_RE.finditer(value):
+                    part = m.group()
+                    if len(part) >= _LATIN_PART_MIN and part not in _latin_cues().not_names:
+                        note(part, c.start + m.start())
+        # in a message that uses capitals, a name found capitalised recurs only capitalised:
+        # "Mark O'Brien … please mark the date", "Grace Lee … a grace period"
+        # (a writer who types "i'm" in lower case may type a name so too: "i'm rohit … Rohit")
+        uses_case = (
+            _UPPER_RE.search(cased) is not None
+            and _LOWER_RE.search(cased) is not None
+            and _LOWER_I_RE.search(cased) is None
+        )
+        for value, was_capital in capital.items():
+            latin = value[0].isascii()
             # a Latin-letter name only as a whole word (Will, not "will" inside "willing")
-            edge = r"(?<![a-z0-9])" if value[0].isascii() else ""
+            edge = r"(?<![a-z0-9])" if latin else ""
             tail = r"(?![a-z0-9])" if value[-1].isascii() else ""
             for m in re.finditer(edge + re.escape(value) + tail, self.t):
+                if latin and uses_case and was_capital and not cased[m.start()].isupper():
+                    continue
+                if (
+                    latin
+                    and " " not in value
+                    and _PLACE_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start())
+                ):
+                    continue  # "Jordan Lin … back from Jordan": a place there
                 self.add("PERSON", *m.span())
 
     def addresses(self) -> None:

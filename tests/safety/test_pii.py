@@ -635,6 +635,27 @@ def test_part_of_a_latin_name_recurs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        # a writer who capitalises names and "I" wrote the word in lower case: a word there
+        ("Hope Ng here. I hope the clinic is open on Friday.", "hope"),
+        ("Brook Lam speaking. The brook by our house flooded and I cut my foot.", "brook"),
+        # one part of a name after "from"/"在": a place there
+        ("Austin Reed is my son; we come from Austin.", "Austin"),
+    ],
+)
+def test_a_name_does_not_recur_as_a_word_or_a_place(text: str, word: str) -> None:
+    masked = pii.mask(text).text
+    assert word in masked
+    assert "PERSON_1" in masked
+
+
+def test_a_name_recurs_in_lower_case_when_the_writer_types_so() -> None:
+    kinds = _kinds("hi, i'm rohan, booked under Rohan Mehta for the 10:30 scan")
+    assert ("PERSON", "rohan") in kinds
+
+
+@pytest.mark.parametrize(
     ("text", "persons"),
     [
         ("Can my friend park at the hospital?", []),
