@@ -14,7 +14,7 @@ from safety.language import detect
 from safety.pii import address
 from safety.pii.address import _NOT_ADDRESS_WORDS
 from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _Cand
-from safety.pii.names_en import _LATIN_PART_MIN, _latin_cues, _LatinNames
+from safety.pii.names_en import _FROM_A_PLACE_RE, _LATIN_PART_MIN, _latin_cues, _LatinNames
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
 from safety.pii.numbers import _NumberScan
@@ -24,8 +24,15 @@ _MIN_REMEMBERED_LEN = 2
 _UPPER_RE = re.compile(r"[A-Z]")
 _LOWER_RE = re.compile(r"[a-z]")
 # the word before one part of a Latin name recurring on its own that makes it a place
-_PLACE_BEFORE_RE = re.compile(r"(?:\b(?:from|in|near|around|visiting)|[在从去到]|来自)\s*$")
+_PLACE_BEFORE_RE = re.compile(r"(?:\b(?:in|near|around|outside)|[在从]|来自)\s*$")
 _LATIN_PART_RE = re.compile(r"\S+")
+# "to" makes a place of the word after it only after a verb of going ("flying to Jordan")
+_GOING_TO_RE = re.compile(
+    r"\b(?:fly|flying|flew|travel\w*|trip|mov\w*|go|going|goes|went|gone|driv\w*|drove|"
+    r"return\w*|back|heading|head|relocat\w*|emigrat\w*)\s+(?:back\s+)?to\s+$"
+)
+_POSSESSIVE_AFTER_RE = re.compile(r"['’]s?(?![a-z])")
+_EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 _LOWER_I_RE = re.compile(r"(?<![A-Za-z'])i(?:'m|'ve|'ll|'d)?(?![A-Za-z'])")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -133,9 +140,29 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end):
                     continue
+                if self._latin_word_not_a_person(c.start, end):
+                    continue
                 c = _Cand("PERSON", c.start, end, c.validated)
             kept.append(c)
         self.cands = kept
+
+    def _latin_word_not_a_person(self, start: int, end: int) -> bool:
+        """One Latin word that is a place where someone goes or is ("flying to Jordan",
+        "near Chester", "在Sydney") or a disease named after someone ("Graves' disease")."""
+        word = self.t[start:end]
+        if not word.isascii() or not word.isalpha():
+            return False
+        if _EPONYM_AFTER_RE.match(self.t, end):
+            return True
+        return _POSSESSIVE_AFTER_RE.match(self.t, end) is None and self._place_before(start)
+
+    def _place_before(self, start: int) -> bool:
+        """The words before ``start`` make a place of what follows: "in", "near", 在, "came
+        from" ("from" alone does not: "change the name from mia to mia lopez")."""
+        return any(
+            rx.search(self.t, max(0, start - 24), start) is not None
+            for rx in (_PLACE_BEFORE_RE, _GOING_TO_RE, _FROM_A_PLACE_RE)
+        )
 
     def remembered(self, known: Iterable[tuple[str, str]]) -> None:
         """Values the conversation already revealed are masked again wherever they recur."""
@@ -184,11 +211,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             for m in re.finditer(edge + re.escape(value) + tail, self.t):
                 if latin and uses_case and was_capital and not cased[m.start()].isupper():
                     continue
-                if (
-                    latin
-                    and " " not in value
-                    and _PLACE_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start())
-                ):
+                if latin and " " not in value and self._place_before(m.start()):
                     continue  # "Jordan Lin … back from Jordan": a place there
                 self.add("PERSON", *m.span())
 

@@ -650,6 +650,24 @@ def test_a_name_does_not_recur_as_a_word_or_a_place(text: str, word: str) -> Non
     assert "PERSON_1" in masked
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We live near Preston, is there a clinic closer to us for the dressing change?",
+        "I'm travelling to Florence next week, can I take my insulin pens on the plane?",
+        "女儿在Madison上大学，放假回来想做个体检",
+        "The neurologist thinks it could be Bell's palsy, is that serious?",
+    ],
+)
+def test_one_latin_word_is_a_place_or_a_disease_there(text: str) -> None:
+    assert not [e for e in pii.mask(text).entities if e.kind == "PERSON"]
+
+
+def test_a_name_after_from_is_still_a_name_when_nobody_comes_from_it() -> None:
+    kinds = _kinds("can i change the name on the booking from ellie to ellie tran-nguyen")
+    assert ("PERSON", "ellie") in kinds
+
+
 def test_a_name_recurs_in_lower_case_when_the_writer_types_so() -> None:
     kinds = _kinds("hi, i'm rohan, booked under Rohan Mehta for the 10:30 scan")
     assert ("PERSON", "rohan") in kinds
