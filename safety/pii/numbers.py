@@ -226,8 +226,11 @@ _EN_DAY_WORD = (
 )
 _ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
 _DATE = (
-    r"(?:(?:19|20)?[0-9]{2}\s*年\s*(?:农历|阴历|阳历|公历)?(?:[01]?[0-9]|元|正|冬|腊)\s*月"
-    r"(?:\s*(?:[0-3]?[0-9]\s*[日号]|初[一二三四五六七八九十]))?"
+    r"(?:(?:(?:19|20)?[0-9]{2}|民[國国]\s*[0-9]{2,3})\s*年\s*(?:农历|阴历|阳历|公历)?"
+    r"(?:[01]?[0-9]|元|正|冬|腊)\s*月"
+    # the day with or without 日/号 ("78年2月14"), in Chinese numerals after a lunar month
+    r"(?:\s*(?:[0-3]?[0-9](?:\s*[日号])?(?![0-9])|初[一二三四五六七八九十]"
+    r"|(?<=[冬腊正元]月)[一二三四五六七八九十]{1,3}(?![一二三四五六七八九十])))?"
     r"|(?:19|20)[0-9]{2}(?:\s?[\-/.]\s?[01]?[0-9]\s?[\-/.]\s?[0-3]?[0-9]|[01][0-9][0-3][0-9]"
     r"|[\-/.][01]?[0-9](?![0-9\-/.]))"
     rf"|(?:[〇零一二三四五六七八九]{{4}}|[〇零一二三四五六七八九]{{2}}|(?:19|20)[0-9]{{2}})\s*年"
@@ -273,23 +276,44 @@ _DOB_RE = re.compile(
     # (a time of day may stand between: "2023年9月2号早上生的")
     + r"\s*(?:早上|上午|中午|下午|晚上|凌晨|半夜|夜里)?\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
-    + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|born in|born)\s*[:：]?\s*"
+    + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in|born)\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年./\-])"
     + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
     # the same in Chinese numerals ("生于一九七八年", "生日：八月十五"), and "born in '85"
     + r"|[〇零一二三四五六七八九]{4}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
     + rf"|{_ZH_MONTH}(?:{_ZH_DAY})"
     + r"|['’][0-9]{2}(?![0-9])"
+    # "born in 62": two digits alone, no weeks or hours after them
+    + r"|(?<=born in )[0-9]{2}(?![0-9]|\s*(?:weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|%))"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号])"
     # a day and month after an English birthday cue: "my birthday is 20 March"
     + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*(?:the\s+)?"
     + rf"([0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?)"
     + r"(?![0-9a-z])"
 )
+# A birth date named by what follows it ("一九七八年二月十四号，这是我生日", "1990-03-02 is my
+# DOB"), the date an identity card shows (身份证上写的1939年1月27日), and a birth year said as
+# people say it (我是85年的, 他是1962年生人)
+_DOB_LATER_RE = re.compile(
+    r"(?<![0-9])("
+    + _DATE
+    + r")\s*[，,]?\s*(?:这|这个|that|this|which)?(?:日期|date)?\s*(?:就是|是|is|was|'s)\s*"
+    + r"(?:[我他她孩][\u4e00-\u9fff]{0,2}?的?|my|his|her|the|[a-z]+['’]s)?\s*(?:的)?\s*"
+    + r"(?:生日|出生日期|出生年月|birthday|date of birth|birth date|dob|d\.o\.b)"
+    + r"|(?:身份证|身分证|证件|户口本|护照|passport|id card)上(?:面)?"
+    + r"(?:是|写的是?|写着|登记的是?|的)?"
+    + r"\s*[:：]?\s*("
+    + _DATE
+    + r")"
+    + r"|(?:^|[^\w])(?:我|他|她|我妈|我爸|孩子|老人)(?:是|系)("
+    + r"(?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{2,4})年)"
+    + r"(?:的(?![\u4e00-\u9fff]{0,2}(?:报告|片子|单子|检查|病历|结果|记录|药|卡))|生人)"
+)
 # A date written as the record has it or as it should be, soon after a birth date was named
 _DOB_AGAIN_REACH = 60
 _DOB_AGAIN_RE = re.compile(
     r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|"
+    r"打错了[，,]?\s*是|"
     r"(?<![a-z])(?:actually|should be|says|shows|written as|put as|wrong as))"
     r"\s*(?:了|是|it's|it is)?\s*[:：]?\s*("
     + _DATE
@@ -625,6 +649,8 @@ class _NumberScan(_Scan):
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
+        for m in _DOB_LATER_RE.finditer(self.t):
+            self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
         births = [c.end for c in self.cands if c.kind == "DOB"]
         if births:
             # the birth date again soon after, as a record has it wrong or as corrected

@@ -1267,6 +1267,41 @@ def test_session_27_birth_date_shapes(text: str, date: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        # the cue after the date
+        ("一九六五年七月三十号，这是我爸的生日，系统里能改吗", "一九六五年七月三十号"),
+        ("1991-05-17 is my date of birth, the portal has it blank", "1991-05-17"),
+        # the date an identity card shows
+        ("老人生日过农历，身份证上写的1941年6月2日", "1941年6月2日"),
+        # a birth year as people say it
+        ("我是79年的，最近总是失眠", "79年"),
+        ("born in 58 and never had a colonoscopy, should I book one?", "58"),
+        # a day with no 日/号, a day in Chinese numerals after a lunar month, a ROC year
+        ("出生年月日填82年11月3可以吗", "82年11月3"),
+        ("我出生在1950年腊月十六，身份证上是另一个日子", "1950年腊月十六"),
+        ("我民國68年9月9日生，要帶什麼證件", "民國68年9月9日"),
+        # corrected after a slip
+        ("出生日期：1977/13/02…打错了，是1977/12/02", "1977/12/02"),
+    ],
+)
+def test_session_28_birth_date_shapes(text: str, date: str) -> None:
+    assert date in [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "那份报告是2023年的，还有用吗",
+        "my son was born in 34 weeks and is now fine",
+        "2026年3月5号做的胃镜，这是我的复查时间",
+    ],
+)
+def test_dates_that_are_no_birth_stay(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "DOB"]
+
+
+@pytest.mark.parametrize(
     ("text", "number"),
     [
         ("電話：9 8 7 3 - 2 1 5 0，約物理治療", "9 8 7 3 - 2 1 5 0"),
