@@ -5,6 +5,7 @@ overlaps and maps spans back to the original text; and the entry points built on
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,10 +18,15 @@ from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _Cand
 from safety.pii.names_en import _FROM_A_PLACE_RE, _LATIN_PART_MIN, _latin_cues, _LatinNames
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
-from safety.pii.numbers import _NumberScan
+from safety.pii.numbers import _DATE, _NumberScan
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
+# a date right after a name is a birth date when it is at least this many years ago
+_BIRTH_MIN_YEARS_AGO = 2
+_DATE_AFTER_NAME_RE = re.compile(r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")")
+_YEAR4_RE = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
+_YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
 _UPPER_RE = re.compile(r"[A-Z]")
 _LOWER_RE = re.compile(r"[a-z]")
 # the word before one part of a Latin name recurring on its own that makes it a place
@@ -103,7 +109,25 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self._name_bounds()
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()
+        self.dates_after_names()
         return self.resolve()
+
+    def dates_after_names(self) -> None:
+        """A date of some years ago right after a person's name is that person's birth date:
+        a list of people ("刘建 1972.3.5，王梅 1974.7.9"), "Kenji Watanabe, 1979-11-30"."""
+        latest = datetime.date.today().year - _BIRTH_MIN_YEARS_AGO
+        for c in [c for c in self.cands if c.kind == "PERSON"]:
+            m = _DATE_AFTER_NAME_RE.match(self.t, c.end)
+            if m is None:
+                continue
+            year = _year_of(m.group(1))
+            s, e = m.span(1)
+            if (
+                year is not None
+                and year <= latest
+                and not any(o.start < e and s < o.end for o in self.cands)
+            ):
+                self.add("DOB", s, e, validated=False)
 
     def _name_bounds(self) -> None:
         """A name stops where a medical word starts (王芳|糖尿病复诊: the model must keep the
@@ -241,6 +265,18 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
 
 _NOT_IDENTIFIERS = frozenset({"PERSON", "ADDRESS"})
+
+
+def _year_of(date: str) -> int | None:
+    """The year of a date as ``_DATE`` reads it, four digits or two ("85年3月12号")."""
+    four = _YEAR4_RE.search(date)
+    if four is not None:
+        return int(four.group())
+    two = _YEAR2_RE.search(date)
+    if two is None:
+        return None
+    year = int(two.group(1) or two.group(2))
+    return year + (1900 if year > datetime.date.today().year % 100 else 2000)
 
 
 def _whole(chosen: list[_Cand], dropped: list[_Cand]) -> list[_Cand]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from safety import pii
@@ -1287,6 +1289,26 @@ def test_session_27_birth_date_shapes(text: str, date: str) -> None:
 )
 def test_session_28_birth_date_shapes(text: str, date: str) -> None:
     assert date in [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("请帮忙查两个人的体检结果：赵丽 1966.8.21，孙浩 1993.1.7", ["1966.8.21", "1993.1.7"]),
+        ("Booking for Lena Fischer, 1958-02-11, and her husband Tom", ["1958-02-11"]),
+        ("我妈周淑芬，57年4月3号的，血压一直偏高", ["57年4月3号"]),
+    ],
+)
+def test_a_date_of_years_ago_right_after_a_name_is_a_birth_date(
+    text: str, dates: list[str]
+) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+    assert found == dates
+
+
+def test_a_recent_date_after_a_name_is_no_birth_date() -> None:
+    text = f"钱伟 {datetime.date.today().year}-01-15 做的胃镜，报告在哪拿"
+    assert not [e for e in mask(text).entities if e.kind == "DOB"]
 
 
 @pytest.mark.parametrize(
