@@ -183,12 +183,14 @@ _ID_CUE_RE = re.compile(
 _ANY_ID_CUE_RE = re.compile(
     r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|字第|"
     # insurance and social security: "保单号 …", "医保号", "policy 0173829-4", "BSN 123456782"
-    r"保单号|医保号|社保号|电脑号|参保号|"
-    r"(?<![a-z])(?:id|no\.?|number|num|#|nric|ic|policy|membership|bsn|nhs|medicare)(?![a-z]))"
-    r"\s*(?:号码|号)?\s*(?:是|为|:|：|#|is)?\s*"
+    r"保单号|医保号|社保号|电脑号|参保号|驾照|驾驶证|回乡证|台胞证|军官证|工号|学号|"
+    r"(?<![a-z])(?:id|no\.?(?!\s*[,，])|number|num|#|nric|ic|policy|membership|bsn|nhs|medicare|"
+    # other countries' identifiers by name: "SSN 593 47 5518", "Aadhaar …", "OHIP …"
+    r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit)(?![a-z]))"
+    r"\s*(?:号码|号|card|number|no\.?)?\s*[,，]?\s*(?:是|为|:|：|#|is)?\s*[,，]?\s*"
     r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19}(?:\s?[(（][0-9a-z][)）])?"
     # or ten digits or more in groups, as printed on a card: "8800 3217 6654 09"
-    r"|(?=(?:[ \-]?[0-9]){10})[0-9]{2,6}(?:[ \-][0-9]{2,6}){1,4})"
+    r"|(?=(?:[ \-]?[0-9]){9})[0-9]{2,6}(?:[ \-][0-9]{2,7}){1,4}(?:[ \-][0-9](?![0-9]))?)"
     r"(?![0-9a-z])"
 )
 _IDENTITY_CUE_RE = re.compile(r"(?:身份证|身分证|证件|证号|ic\b|id\b)")

@@ -1306,6 +1306,26 @@ def test_a_date_of_years_ago_right_after_a_name_is_a_birth_date(
     assert found == dates
 
 
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("my SSN, 078 05 1120, goes on the claim form?", "078 05 1120"),
+        ("Aadhaar 2345 6789 0123 - I'm here on a work visa", "2345 6789 0123"),
+        ("my OHIP card is 2233-445-566-AB, is it accepted?", "2233-445-566-ab"),
+        ("Social insurance: SIN 046 454 286", "046 454 286"),
+        ("驾驶证 440301198807125533 可以代替身份证吗", "440301198807125533"),
+    ],
+)
+def test_identifiers_named_by_their_kind(text: str, number: str) -> None:
+    masked = [text[e.start : e.end].lower() for e in mask(text).entities]
+    assert number in masked
+
+
+def test_no_followed_by_a_comma_is_no_cue() -> None:
+    text = "Is my number 139 0000 0000? no, 2245 7781 90 is the order"
+    assert "2245 7781 90" in mask(text).text
+
+
 def test_a_recent_date_after_a_name_is_no_birth_date() -> None:
     text = f"钱伟 {datetime.date.today().year}-01-15 做的胃镜，报告在哪拿"
     assert not [e for e in mask(text).entities if e.kind == "DOB"]
