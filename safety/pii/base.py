@@ -20,13 +20,14 @@ _NOT_DIGIT_RE = re.compile("[^0-9]")
 _NOT_DIGIT_X_RE = re.compile("[^0-9x]")
 _LATIN_WORD_RE = re.compile("[a-z]+")
 # Chinese numerals a phone or ID number may be written in (一三八…), one digit each
-_ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
+# (幺, 洞 and 拐 are 1, 0 and 7 as numbers are read out over a phone or a radio)
+_ZH_DIGITS = str.maketrans("〇零一二三四五六七八九幺洞拐", "00123456789107")
 # (or mixed with ASCII digits, as people type a number half in each: "133 八八六二 0147"; in
 # groups set apart by commas: "幺三八，零零九二，七七五一")
 _ZH_DIGIT_RUN_RE = re.compile(
-    r"[〇零一二三四五六七八九幺0-9](?:[ \-、，,]?[〇零一二三四五六七八九幺0-9]){6,}"
+    r"[〇零一二三四五六七八九幺洞拐0-9](?:[ \-、，,\n]?[〇零一二三四五六七八九幺洞拐0-9]){6,}"
 )
-_ZH_DIGIT_RE = re.compile("[〇零一二三四五六七八九幺]")
+_ZH_DIGIT_RE = re.compile("[〇零一二三四五六七八九幺洞拐]")
 
 
 def _ascii_digits(text: str) -> str:

@@ -385,6 +385,10 @@ _EN_DIGIT_WORDS_RE = re.compile(
 _SPACED_RUN_RE = re.compile(
     r"(?<![0-9a-z])\+?[0-9]{1,4}(?:(?:[ \n]{1,2}|[ ]?[\-、，,][ ]?)[0-9]{1,4}){2,10}(?![0-9a-z])"
 )
+# digit groups with a line break between them (spaces around it allowed)
+_SPLIT_RUN_RE = re.compile(
+    r"(?<![0-9a-z])[0-9](?:[ \-]?[0-9])*(?:[ \t]*\n[ \t]*[0-9](?:[ \-]?[0-9])*)+[x]?(?![0-9a-z])"
+)
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
     r"text|contact|landline|office|reach)"
@@ -480,7 +484,32 @@ class _NumberScan(_Scan):
                 self.add("PHONE", *m.span())
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.spaced_phones()
+        self.split_lines()
         self.extensions()
+
+    def split_lines(self) -> None:
+        """A number broken over lines, as a chat window or a photo's transcript breaks it
+        ("420106⏎20140709⏎0494"): taken when its digits make a valid ID card, bank card or
+        mobile number."""
+        if "\n" not in self.t:
+            return
+        for m in _SPLIT_RUN_RE.finditer(self.t):
+            s, e = m.span()
+            if any(c.start <= s and e <= c.end for c in self.cands):
+                continue
+            digits = _NOT_DIGIT_X_RE.sub("", m.group())
+            if len(digits) == 18 and valid_cn_id(digits):
+                kind = "ID_CARD"
+            elif "x" in digits:
+                continue
+            elif valid_cn_mobile(digits):
+                kind = "PHONE"
+            elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
+                kind = "BANK_CARD"
+            else:
+                continue
+            self.cands = [c for c in self.cands if not (s <= c.start and c.end <= e)]
+            self.add(kind, s, e)
 
     def local_phones(self) -> None:
         """Eight digits after a phone cue: a Hong Kong or Macau number written without its

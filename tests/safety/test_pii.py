@@ -1321,6 +1321,24 @@ def test_identifiers_named_by_their_kind(text: str, number: str) -> None:
     assert number in masked
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("身份证号拍不清，我打出来：\n110105\n19491231\n002X", "ID_CARD"),
+        ("退款卡号 6212 2602\n0000 0000 006\n谢谢", "BANK_CARD"),
+        ("我手机\n138\n0013\n8000", "PHONE"),
+        ("手机号幺三八洞洞幺三八洞洞洞", "PHONE"),
+    ],
+)
+def test_numbers_broken_over_lines_or_read_out(text: str, kind: str) -> None:
+    assert [e.kind for e in mask(text).entities] == [kind]
+
+
+def test_readings_on_separate_lines_stay() -> None:
+    text = "今天早上血压\n142\n95\n心率\n78"
+    assert not mask(text).entities
+
+
 def test_no_followed_by_a_comma_is_no_cue() -> None:
     text = "Is my number 139 0000 0000? no, 2245 7781 90 is the order"
     assert "2245 7781 90" in mask(text).text
