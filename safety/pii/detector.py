@@ -14,7 +14,8 @@ from safety import _text, name_model
 from safety.language import detect
 from safety.pii import address
 from safety.pii.address import _NOT_ADDRESS_WORDS
-from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _Cand
+from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _NOT_DIGIT_RE, _Cand
+from safety.pii.checks import valid_cn_mobile
 from safety.pii.names_en import _FROM_A_PLACE_RE, _LATIN_PART_MIN, _latin_cues, _LatinNames
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
@@ -22,6 +23,10 @@ from safety.pii.numbers import _DATE, _NumberScan
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
+_NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
+_SERVICE_NUMBER_RE = re.compile(
+    r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
+)
 # a date right after a name is a birth date when it is at least this many years ago
 _BIRTH_MIN_YEARS_AGO = 2
 _DATE_AFTER_NAME_RE = re.compile(r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")")
@@ -110,7 +115,21 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()
         self.dates_after_names()
+        self.cands = [c for c in self.cands if not self._service_number(c)]
         return self.resolve()
+
+    def _service_number(self, c: _Cand) -> bool:
+        """A phone number that only organisations have: China's 400 and 800 numbers, North
+        American toll-free numbers (1-800, 888, 877, 866, 855, 844, 833) and the UK's 0800
+        and 0808: a pharmacy's or a helpline's number, no patient's."""
+        if c.kind != "PHONE":
+            return False
+        raw = self.t[c.start : c.end]
+        digits = _NOT_DIGIT_RE.sub("", raw)
+        if _SERVICE_NUMBER_RE.fullmatch(digits) is None:
+            return False
+        # 1-800-… is also the shape of a mainland mobile (180…): the layout tells them apart
+        return not valid_cn_mobile(digits) or _NANP_LAYOUT_RE.fullmatch(raw) is not None
 
     def dates_after_names(self) -> None:
         """A date of some years ago right after a person's name is that person's birth date:

@@ -1334,6 +1334,22 @@ def test_numbers_broken_over_lines_or_read_out(text: str, kind: str) -> None:
     assert [e.kind for e in mask(text).entities] == [kind]
 
 
+@pytest.mark.parametrize(
+    ("text", "kept", "phones"),
+    [
+        ("药房热线400-650-2233总是占线，我的手机是13912345678", "400-650-2233", 1),
+        ("Poison control said 1-800-222-1222 is free; my cell is +1 415 555 2671", "1-800", 1),
+        ("NHS 111 told me to ring 0800 731 1234, I'm on 07700 900123", "0800 731 1234", 1),
+        # a mainland mobile that reads like a toll-free number is a mobile
+        ("打不通就打186、6594、5918", "", 1),
+    ],
+)
+def test_numbers_only_organisations_have_are_kept(text: str, kept: str, phones: int) -> None:
+    result = mask(text)
+    assert kept in result.text
+    assert [e.kind for e in result.entities].count("PHONE") == phones
+
+
 def test_readings_on_separate_lines_stay() -> None:
     text = "今天早上血压\n142\n95\n心率\n78"
     assert not mask(text).entities
