@@ -108,6 +108,11 @@ _PASSPORT_BARE_RE = re.compile(
     # the same in groups, as read off the page: "E 5820 3917", "G-2847-1930"
     r"|[eg][ \-][0-9]{4}[ \-]?[0-9]{4}|e[a-hj-np-z][ \-]?[0-9]{3}[ \-][0-9]{4})(?![a-z0-9])"
 )
+# Between an identifier written first and its cue: "…这个是我的", "…就是他", "… is my"
+_OWNER_AFTER = (
+    r"[，,]?\s*(?:这个|这|那个)?\s*(?:就)?(?:是|係|系|is)\s*"
+    r"(?:我|他|她|我妈|我爸|my|his|her)?\s*(?:的)?\s*"
+)
 _WECHAT_RE = re.compile(
     # (加我V：… — V for WeChat, after 加我 or before a colon)
     r"(?:微信|威信|薇信|vx|wx|v信|weixin|wechat|加我v|(?<![a-z0-9])v(?=\s*[:：]))"
@@ -116,6 +121,12 @@ _WECHAT_RE = re.compile(
     # WeChat as 'DrLoveMom_88'", "search 'annie_chen_1992'"
     r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is|as|,?\s*search)?\s*(?:是|为|:|：)?\s*"
     r"['\"“‘]?([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
+)
+# A WeChat handle written before its cue: "Tony_Ma-2008是我weixin", "wxid_… 是我微信"
+_WECHAT_FIRST_RE = re.compile(
+    r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*"
+    + _OWNER_AFTER
+    + r"(?:微信|威信|weixin|wechat|vx|wx)(?![a-z])"
 )
 # A handle of letters only straight after the Latin name of a channel, with no ":", "is", "ID"
 # or 号 between, is a word ("WeChat account", "wechat group", "WhatsApp number"); one with a
@@ -211,8 +222,10 @@ _QQ_RE = re.compile(
     r"(?:qq|扣扣|企鹅号|(?<![a-z])q(?=号|\s*[:：]))"
     + _CUE_GAP
     + r"((?<![0-9])[1-9](?: ?[0-9]){4,10})(?![0-9a-z@])"
-    # or the number first: "545827864是我QQ"
-    + r"|(?<![0-9])([1-9][0-9]{4,10})\s*(?:是我的?|是)\s*(?:qq|扣扣)"
+    # or the number first: "545827864是我QQ", "…这个是我扣扣号"
+    + r"|(?<![0-9])([1-9][0-9]{4,10})\s*"
+    + _OWNER_AFTER
+    + r"(?:qq|扣扣)"
 )
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -397,6 +410,8 @@ _PHONE_CUE_RE = re.compile(
 
 # Kinds whose second writing is not read for a correction: names and addresses are not numbers,
 # and a date of birth's shape is every date's
+_SHORT_BY_ONE_MIN = 9  # a number this long written again with a digit left out is itself
+_DIGIT_ONLY_RUN_RE = re.compile(r"(?<![0-9a-z])[0-9]+(?![0-9a-z])")
 _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
 # Another person's identifier named after one: a possessive or "is" just before it
 _SIBLING_RE = re.compile(
@@ -433,6 +448,12 @@ def _shape_of(ch: str) -> str:
     if ch.isascii() and ch.isalpha():
         return "a"
     return ch
+
+
+def _one_left_out(a: str, b: str) -> bool:
+    """``b`` is ``a`` with one character left out."""
+    k = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(b))
+    return a[:k] + a[k + 1 :] == b
 
 
 def _near(a: str, b: str) -> bool:
@@ -634,6 +655,7 @@ class _NumberScan(_Scan):
             (_CARD_NUMBER_RE, "MRN"),
             (_PASSPORT_CUE_RE, "PASSPORT"),
             (_WECHAT_RE, "WECHAT_ID"),
+            (_WECHAT_FIRST_RE, "WECHAT_ID"),
             (_PERMIT_RE, "OTHER_ID"),
         ):
             for m in rx.finditer(self.t):
@@ -738,6 +760,16 @@ class _NumberScan(_Scan):
                     and not any(o.start < j and i < o.end for o in found)
                 ):
                     self.add(c.kind, i, j, validated=False)
+            if size >= _SHORT_BY_ONE_MIN and value.isdigit():
+                # the same number with a digit left out ("少打了一位，1563033386")
+                for m in _DIGIT_ONLY_RUN_RE.finditer(t):
+                    other = m.group()
+                    if (
+                        len(other) == size - 1
+                        and _one_left_out(value, other)
+                        and not any(o.start < m.end() and m.start() < o.end for o in found)
+                    ):
+                        self.add(c.kind, *m.span(), validated=False)
 
     def siblings(self) -> None:
         """An identifier of the same kind and shape named for someone else right after one

@@ -1350,6 +1350,24 @@ def test_numbers_only_organisations_have_are_kept(text: str, kept: str, phones: 
     assert [e.kind for e in result.entities].count("PHONE") == phones
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("2851106673这个是我扣扣号，报告发这里", "QQ", "2851106673"),
+        ("Rain_Lee-88是我weixin，加一下", "WECHAT_ID", "rain_lee-88"),
+        ("这个wxid_k2j9x8m3 是我的微信，别加错", "WECHAT_ID", "wxid_k2j9x8m3"),
+        ("刚才少打了一位，1393300287，完整的是13933002887", "PHONE", "1393300287"),
+    ],
+)
+def test_identifiers_named_after_them_or_written_short(text: str, kind: str, value: str) -> None:
+    found = [(e.kind, text[e.start : e.end].lower()) for e in mask(text).entities]
+    assert (kind, value) in found
+
+
+def test_a_word_before_is_my_is_no_handle() -> None:
+    assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
+
+
 def test_readings_on_separate_lines_stay() -> None:
     text = "今天早上血压\n142\n95\n心率\n78"
     assert not mask(text).entities
