@@ -122,6 +122,20 @@ _WECHAT_RE = re.compile(
     r"\s*(?:吧|呀|啊|搜|搜索|加|係|系|是|为|:|：|is|as|,?\s*search)?\s*(?:是|为|:|：)?\s*"
     r"['\"“‘]?([a-z][a-z0-9_\-]{5,19})(?![a-z0-9_\-])"
 )
+# An identifier written first and named after it: "C82731045，这是我的港澳通行证号码",
+# "9434765919 - that's my NHS number", "TM 1314 呢部係我哋嘅車", "0038271645这个是住院号…"
+_NAMED_AFTER_RE = re.compile(
+    r"(?<![a-z0-9])((?!(?:not|no|is|or|and|my|the|it|was|to|of|at|on|in|so|its) )"
+    r"[a-z]{0,3}[ \-]?[0-9](?:[ \-]?[0-9a-z]){3,20}(?:\([0-9a-z]\))?)(?![a-z0-9])"
+    r"\s*(?:[，,\-–—]\s*)?(?:这个|这|那个|呢部|呢个|呢架|that['’]s|that is|it['’]s|which is)\s*"
+    r"(?:就)?(?:是|係|系|is)?\s*(?:我|他|她|我们|我哋|my|his|her|our|the)?\s*(?:的|嘅)?\s*"
+    r"(?:(?P<plate>车牌|车|(?:car|plate|reg)(?![a-z]))"
+    r"|(?P<passport>港澳通行证|通行证|护照|passport(?![a-z]))"
+    r"|(?P<mrn>住院号|门诊号|病历号|就诊卡号|病案号|(?:hospital|patient|mrn) (?:number|no))"
+    r"|(?P<other>医保号|社保号|保单号|医保卡号|社保卡号|"
+    r"(?:nhs|insurance|policy|medicare|membership|member) (?:number|no|id)))"
+)
+_NAMED_AFTER_KINDS = {"plate": "PLATE", "passport": "PASSPORT", "mrn": "MRN", "other": "OTHER_ID"}
 # A WeChat handle written before its cue: "Tony_Ma-2008是我weixin", "wxid_… 是我微信"
 _WECHAT_FIRST_RE = re.compile(
     r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*"
@@ -662,6 +676,8 @@ class _NumberScan(_Scan):
                 if kind == "WECHAT_ID" and channel_word(m.group()):
                     continue  # "the official WeChat account": a word, not a handle
                 self.add(kind, *m.span(1))
+        for m in _NAMED_AFTER_RE.finditer(self.t):
+            self.add(_NAMED_AFTER_KINDS[str(m.lastgroup)], *m.span(1), validated=False)
         for m in _PASSPORT_BARE_RE.finditer(self.t):
             self.add("PASSPORT", *m.span(1))
         for m in _HKID_RE.finditer(self.n.cased):

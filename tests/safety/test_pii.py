@@ -1364,6 +1364,23 @@ def test_identifiers_named_after_them_or_written_short(text: str, kind: str, val
     assert (kind, value) in found
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("E71829304，这是我的港澳通行证号码，要带原件吗", "e71829304"),
+        ("sorry, 6120394857 - that's my NHS number for the referral", "6120394857"),
+        ("KT 5521 - that's our car, is the drop-off bay free?", "kt 5521"),
+        ("0071234567这个是住院号吗？发票上印的", "0071234567"),
+    ],
+)
+def test_identifiers_named_right_after_them(text: str, value: str) -> None:
+    assert value in [text[e.start : e.end].lower() for e in mask(text).entities]
+
+
+def test_a_reading_named_after_it_stays() -> None:
+    assert mask("空腹血糖7.8这个是我的结果，2024年3月这个是我的车检日期").entities == ()
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
