@@ -1381,6 +1381,19 @@ def test_a_reading_named_after_it_stays() -> None:
     assert mask("空腹血糖7.8这个是我的结果，2024年3月这个是我的车检日期").entities == ()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "瑪麗公主醫院話我要覆診，仲要等幾耐？",
+        "白求恩医科大学附属医院的号好挂吗",
+        "我阿爸柏金遜十年，最近行路好慢",
+        "The Lincoln Ave entrance was closed, where do I go for bloods?",
+    ],
+)
+def test_places_named_after_people_stay(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
