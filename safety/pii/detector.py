@@ -16,7 +16,13 @@ from safety.pii import address
 from safety.pii.address import _NOT_ADDRESS_WORDS
 from safety.pii.base import _CJK_RE, _DIGIT_RE, _LATIN_RE, _NOT_DIGIT_RE, _Cand
 from safety.pii.checks import valid_cn_mobile
-from safety.pii.names_en import _FROM_A_PLACE_RE, _LATIN_PART_MIN, _latin_cues, _LatinNames
+from safety.pii.names_en import (
+    _FROM_A_PLACE_RE,
+    _LATIN_PART_MIN,
+    _latin_cues,
+    _LatinNames,
+    writer_capitalises,
+)
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
 from safety.pii.numbers import _DATE, _NumberScan
@@ -32,8 +38,6 @@ _BIRTH_MIN_YEARS_AGO = 2
 _DATE_AFTER_NAME_RE = re.compile(r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")")
 _YEAR4_RE = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
-_UPPER_RE = re.compile(r"[A-Z]")
-_LOWER_RE = re.compile(r"[a-z]")
 # the word before one part of a Latin name recurring on its own that makes it a place
 _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:in|near|around|outside)|[在从]|来自)\s*$")
 _LATIN_PART_RE = re.compile(r"\S+")
@@ -44,7 +48,6 @@ _GOING_TO_RE = re.compile(
 )
 _POSSESSIVE_AFTER_RE = re.compile(r"['’]s?(?![a-z])")
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
-_LOWER_I_RE = re.compile(r"(?<![A-Za-z'])i(?:'m|'ve|'ll|'d)?(?![A-Za-z'])")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
 _PRIORITY = {
@@ -240,12 +243,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                         note(part, c.start + m.start())
         # in a message that uses capitals, a name found capitalised recurs only capitalised:
         # "Mark O'Brien … please mark the date", "Grace Lee … a grace period"
-        # (a writer who types "i'm" in lower case may type a name so too: "i'm rohit … Rohit")
-        uses_case = (
-            _UPPER_RE.search(cased) is not None
-            and _LOWER_RE.search(cased) is not None
-            and _LOWER_I_RE.search(cased) is None
-        )
+        uses_case = writer_capitalises(cased)
         for value, was_capital in capital.items():
             latin = value[0].isascii()
             # a Latin-letter name only as a whole word (Will, not "will" inside "willing")

@@ -186,11 +186,17 @@ class _LatinNames(_Scan):
         cues = _latin_cues()
         for m in cues.naming.finditer(self.t):
             self._latin_name(m.end(), first_any=True)
+        # a writer who capitalises ("I", sentences) capitalises others' names: after a title
+        # or an everyday word, one in lower case is a word ("the nurse drew 4 tubes")
+        careful = writer_capitalises(self.n.cased)
         for m in cues.titled.finditer(self.t):
-            self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
-        for m in cues.weak.finditer(self.t):
+            if not (careful and self._lower_word_at(m.end())):
+                self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
+        for m in cues.weak.finditer(self.t):  # ("Hi it's bethany": one's own name, any case)
             self._latin_name(m.end(), first_any=False, listed_only=True, after_title=True)
         for m in cues.listed.finditer(self.t):
+            if careful and self._lower_word_at(m.end()):
+                continue
             # only a given name common in English-speaking countries ("for Sofia"; not "to go"),
             # and after it only listed or capitalised words ("with Tomáš Novák")
             if _FROM_A_PLACE_RE.search(self.t, max(0, m.start() - 24), m.end()):
@@ -336,6 +342,11 @@ class _LatinNames(_Scan):
             return False
         return self._capitalised(start, after_title)
 
+    def _lower_word_at(self, at: int) -> bool:
+        """The word starting at ``at`` (after spaces) is written in lower case."""
+        m = _LATIN_WORD_RE.match(self.t, at)
+        return m is not None and self.n.cased[m.start(1)].islower()
+
     def _capitalised(self, start: int, after_title: bool = False) -> bool:
         """A capital letter not owed to the start of a sentence (after a title's full stop,
         "Dr. Patel", it is not), in a text not all capitals."""
@@ -455,6 +466,21 @@ _CAP_RUN_ACTING_RE = re.compile(
 _LATIN_IN_ZH_RE = re.compile(
     rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}] )|^)([{_UPPER}][{_LOWER}]+)(?= ?[{_CJK}])"
 )
+
+
+_UPPER_RE = re.compile(r"[A-Z]")
+_LOWER_RE = re.compile(r"[a-z]")
+_LOWER_I_RE = re.compile(r"(?<![A-Za-z'])i(?:'m|'ve|'ll|'d)?(?![A-Za-z'])")
+
+
+def writer_capitalises(cased: str) -> bool:
+    """The message mixes capitals and lower case and never has "i" for "I": its writer
+    capitalises, names included (one who types "i'm rohit" may type any name so too)."""
+    return (
+        _UPPER_RE.search(cased) is not None
+        and _LOWER_RE.search(cased) is not None
+        and _LOWER_I_RE.search(cased) is None
+    )
 
 
 def _fold_accents(word: str) -> str:

@@ -1394,6 +1394,21 @@ def test_places_named_after_people_stay(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
 
 
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Rose Lin here. The nurse said my BP rose to 170, should I worry?", "rose"),
+        ("Will Grant: the doctor will call me, and the nurse drew blood twice.", "drew"),
+    ],
+)
+def test_a_careful_writers_lower_case_word_after_a_role_is_no_name(text: str, word: str) -> None:
+    assert word in mask(text).text
+
+
+def test_ones_own_name_in_lower_case_is_still_a_name() -> None:
+    assert ("PERSON", "bella") in _kinds("Hi it's bella from bed 4, I'm home now")
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
