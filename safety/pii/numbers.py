@@ -46,8 +46,12 @@ _EMAIL_RE = re.compile(
 )
 # An address spelt out against harvesters: "liwei2019 at qq dot com", "j.smith [at] outlook
 # [dot] com", "zhang_wei#qq.com" (ending in a known suffix, so "at home" is none)
-_SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*＠\s*|#)"
-_SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\.)"
+_SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*[＠@]\s*|\s*艾特\s*|#)"
+_SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\s\.\s|\.)"
+_MAIL_SUFFIX = (
+    r"(?:com|cn|net|org|edu|gov|hk|mo|tw|uk|co|io|me|info|jp|sg|au|ca|de|fr|fm|nz|in|kr|my|ph|"
+    r"ie|es|it|nl|ch|se|eu|us|biz|ac)"
+)
 _EMAIL_SPELT_RE = re.compile(
     # (the name before the "at" may be spelt out too: "maria dot gonzalez at hotmail dot com")
     r"(?<![a-z0-9._%+-])(?:[a-z0-9][a-z0-9._%+-]*(?:\s+dot\s+|\s*[\[({]dot[\])}]\s*))*"
@@ -57,7 +61,12 @@ _EMAIL_SPELT_RE = re.compile(
     + _SPELT_DOT
     + r"[a-z0-9-]+)*?"
     + _SPELT_DOT
-    + r"(?:com|cn|net|org|edu|gov|hk|mo|tw|uk|co|io|me|info|jp|sg|au|ca|de|fr)(?![a-z0-9])"
+    # (a second suffix: "hotmail dot co dot uk", "yahoo.com.hk")
+    + _MAIL_SUFFIX
+    + r"(?:"
+    + _SPELT_DOT
+    + _MAIL_SUFFIX
+    + r")?(?![a-z0-9])"
 )
 _CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
 _EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
@@ -809,5 +818,4 @@ class _NumberScan(_Scan):
         for m in _EMAIL_RE.finditer(self.t):
             self.add("EMAIL", *m.span())
         for m in _EMAIL_SPELT_RE.finditer(self.t):
-            if "@" not in m.group():
-                self.add("EMAIL", *m.span())
+            self.add("EMAIL", *m.span())

@@ -1409,6 +1409,27 @@ def test_ones_own_name_in_lower_case_is_still_a_name() -> None:
     assert ("PERSON", "bella") in _kinds("Hi it's bella from bed 4, I'm home now")
 
 
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        (
+            "send it to anna dot kent at outlook dot co dot uk please",
+            "anna dot kent at outlook dot co dot uk",
+        ),
+        ("wong_kk(at)netvigator.com.hk for the report", "wong_kk(at)netvigator.com.hk"),
+        ("sam{at}fastmail{dot}fm - thanks", "sam{at}fastmail{dot}fm"),
+        ("liz_k @ protonmail . com (spaces on purpose)", "liz_k @ protonmail . com"),
+        ("发 zhangmin 艾特 163.com 就行", "zhangmin 艾特 163.com"),
+    ],
+)
+def test_email_addresses_spelt_out_in_more_ways(text: str, email: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "EMAIL"] == [email]
+
+
+def test_a_full_stop_after_at_is_no_email() -> None:
+    assert not mask("I was at home. Com was on the telly, meet at 3. Co-pay is fine").entities
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
