@@ -131,8 +131,13 @@ _FUNCTION_FIRST = _FUNCTION_SURNAMES - frozenset("高白连易成时向于同")
 # Handles may mix letters, digits, "_" and "-" (@英子-殷, @dai_dai); one that runs straight
 # into Chinese text is not taken, since where it ends cannot be told.
 _MENTION_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])@((?:[" + _CJK + r"]|[A-Za-z0-9_\-]){2,30})"
-    r"(?=[\s:：,，。!！?？/@]|$)"
+    # (a handle may hold rarer characters: 尐胖𫓦)
+    # (handles run together, "@V_Jessie@waves_哥": an e-mail address has a dot after its @,
+    # which ends no handle)
+    r"@((?:[" + _CJK + r"\u3400-\u4dbf\U00020000-\U0002ffff]|[A-Za-z0-9_\-]){2,30}?)"
+    # it ends at a space or punctuation, another handle, an emoticon's bracket or the 丶 of
+    # screen names ("@半岛夏暖丶你也来")
+    r"(?=[\s:：,，。!！?？/@\[\]【】()（）~～丶…'\"“”]|$)"
 )
 _NAMED_RE = re.compile(r"([" + _CJK + r"]{2,4}?)(?=[的是，,。.！!？?；;、\s]|$)")
 _MENTION_NOT_NAMES = frozenset({"所有人", "全体成员", "all", "everyone"})

@@ -1430,6 +1430,27 @@ def test_a_full_stop_after_at_is_no_email() -> None:
     assert not mask("I was at home. Com was on the telly, meet at 3. Co-pay is fine").entities
 
 
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("晒晒@cp小雨[嘻嘻]，好久不见", "cp小雨"),
+        ("天天，@半岛暖暖丶你也来试试", "半岛暖暖"),
+        ("@V_Jessie@waves_哥 明天一起去复查吗", "waves_哥"),
+        ("//@尐胖釨_nancy:晚上去吃火锅不", "尐胖𫓦_nancy"),
+    ],
+)
+def test_chat_handles_in_more_shapes(text: str, handle: str) -> None:
+    from safety import _text
+
+    norm = _text.normalize(text).text
+    found = [norm[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"]
+    assert handle in found
+
+
+def test_an_email_address_is_no_handle() -> None:
+    assert [e.kind for e in mask("mail me li.na@qq.com please").entities] == ["EMAIL"]
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
