@@ -41,8 +41,8 @@ _PARTS: dict[str, re.Pattern[str]] = {
     "number": re.compile(
         rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之(?:[一二三四五六七八九十]+|[0-9]+))?"
     ),
-    # greedy: 王庄村, not 王庄; 新庄村委会
-    "village": re.compile(rf"{_NAME}{{1,6}}(?:村委会|村|邨|屯|庄)"),
+    # greedy: 王庄村, not 王庄; 新庄村委会; a town's 社区 has groups as a village has
+    "village": re.compile(rf"{_NAME}{{1,6}}(?:村委会|村|邨|屯|庄|社区)"),
     "group": re.compile(rf"[{_NUM}]+(?:组|队|社)|{_NAME}{{1,4}}小组"),
     # greedy: the estate's whole name, up to its last suffix (东园新村, not 东园)
     "estate": re.compile(
@@ -55,6 +55,11 @@ _PARTS: dict[str, re.Pattern[str]] = {
         rf"{_NAME}{_NAME_OR_DIGIT}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
     ),
     "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
+    # a building or compound of any name after a house number, when a building's number
+    # follows it: …27号商鼎国际16栋, …1037号华中科技大学西边高校区27栋
+    "named": re.compile(
+        rf"{_NAME}{_NAME_OR_DIGIT}{{1,13}}?(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座|单元))"
+    ),
     # (a part of it after 之: 8楼之2)
     "unit": re.compile(
         rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
@@ -68,7 +73,8 @@ _NEXT: dict[str, tuple[str, ...]] = {
     "start": ("region", "road", "village", "home"),
     "region": ("region", "road", "village", "estate"),
     "road": ("number", "estate", "unit"),
-    "number": ("estate", "sub", "unit", "tail"),
+    "number": ("estate", "sub", "unit", "tail", "named"),
+    "named": ("unit",),
     "village": ("group", "number", "estate", "unit"),
     "group": ("number", "unit", "tail"),
     "estate": ("estate", "sub", "unit", "tail"),

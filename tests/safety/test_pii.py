@@ -1451,6 +1451,23 @@ def test_an_email_address_is_no_handle() -> None:
     assert [e.kind for e in mask("mail me li.na@qq.com please").entities] == ["EMAIL"]
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "寄到武汉市洪山区珞喻路152号武汉理工大学南湖校区12栋305",
+            "武汉市洪山区珞喻路152号武汉理工大学南湖校区12栋305",
+        ),
+        (
+            "地址：江西省赣州市瑞金市象湖镇红都社区5组，药寄这",
+            "江西省赣州市瑞金市象湖镇红都社区5组",
+        ),
+    ],
+)
+def test_addresses_through_a_named_building_or_a_community(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
