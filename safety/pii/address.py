@@ -142,7 +142,7 @@ _UNIT = (
 )
 _BUILDING = (
     r"(?:[a-z]+\s+){1,3}(?:building|bldg|tower|mansion|mansions|court|house|centre|center|"
-    r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights)\b,?\s+"
+    r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights|city)\b,?\s+"
 )
 # words that never name a street ("walk 200 metres down the road")
 _NOT_STREET_NAME = (
@@ -156,7 +156,7 @@ _HOUSE = (
     rf"{_NUMBER}\s+(?:(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
     # the street word first: "rue Saint-Denis", "Jalan Kechubong", "Toa Payoh Lorong 8"
     r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida)\s+[a-z0-9\-'’]+)"
-    r"(?:\s+(?:north|south|east|west|n|s|e|w|upper|lower|central|extension)\b)?"
+    r"(?:\s+(?:north|south|east|west|n|s|e|w|nw|ne|sw|se|upper|lower|central|extension)\b)?"
     r"(?:\s+[0-9]{1,3}(?![0-9]))?"  # Ang Mo Kio Ave 10, Lorong 8
     r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|room|rm|building|bldg|block|tower|"
     r"floor|#)\.?\s*[0-9a-z\-]+){0,3}"
@@ -183,7 +183,9 @@ _EN_UNITS_RE = re.compile(rf"(?<![a-z0-9]){_UNIT}{{2,4}}(?=[a-z])")
 _REGION_END_RE = re.compile(r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao)$")
 # After the street: ", District, City" (capitalised words), up to four of them.
 _TAIL_RE = re.compile(
-    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}(?:\s+[0-9]{1,2}(?![0-9]))?"
+    # (a district's name may be hyphenated: Mid-Levels, Stratford-upon-Avon)
+    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:-[A-Za-zß-ÿ]+)*(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
+    r"(?:\s+[0-9]{1,2}(?![0-9]))?"
     r"|N\.T\.|[A-Z]{2,3})(?![A-Za-zß-ÿ])"
 )
 _MAX_TAIL = 4
@@ -308,6 +310,11 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
                 break
             end = tail.end()
+            if _REGION_END_RE.search(cased, tail.start(1), end):
+                # after Hong Kong or Macau comes only the sentence (or "Kowloon, Hong Kong")
+                ahead = _TAIL_RE.match(cased, end)
+                if not (ahead and _REGION_END_RE.search(cased, ahead.start(1), ahead.end())):
+                    break
         else:
             post = _POSTCODE_RE.match(cased, end)
             end = post.end() if post else end

@@ -1468,6 +1468,27 @@ def test_addresses_through_a_named_building_or_a_community(text: str, address: s
     assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "Ship it to 2200 Wilson Blvd NE, Apt 4C, Arlington, VA 22201 please",
+            "2200 Wilson Blvd NE, Apt 4C, Arlington, VA 22201",
+        ),
+        (
+            "寄到 Flat 3A, 10 Seymour Road, Mid-Levels, Hong Kong，Queen Mary Hospital 的信也寄这",
+            "Flat 3A, 10 Seymour Road, Mid-Levels, Hong Kong",
+        ),
+        (
+            "to Flat 8C, Block 2, Laguna City, 9 Cha Kwo Ling Road, Kwun Tong, Kowloon, Hong Kong",
+            "Flat 8C, Block 2, Laguna City, 9 Cha Kwo Ling Road, Kwun Tong, Kowloon, Hong Kong",
+        ),
+    ],
+)
+def test_latin_addresses_in_more_shapes(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
