@@ -68,7 +68,7 @@ _EMAIL_SPELT_RE = re.compile(
     + _MAIL_SUFFIX
     + r")?(?![a-z0-9])"
 )
-_CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:是|为|系|:|#)?\s*"
+_CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:以前|之前|原来|现在|目前)?\s*(?:是|为|系|:|#)?\s*"
 _EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
 # A card named, then its number a few words later: "my clinic card …, the number is C0045821"
 _CARD_NUMBER_RE = re.compile(
@@ -438,7 +438,9 @@ _DIGIT_ONLY_RUN_RE = re.compile(r"(?<![0-9a-z])[0-9]+(?![0-9a-z])")
 _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
 # Another person's identifier named after one: a possessive or "is" just before it
 _SIBLING_RE = re.compile(
-    r"(?:的是|的|(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band)\s*[:：]?\s*"
+    # (or the same identifier in another version: "…还是…", "以前是…，现在是…", "… or …")
+    r"(?:的是|的|还是|或者|或是|现在是|现在的是|新的是|上是|改成了?|改为|"
+    r"(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band|\bor|\bnow\s+(?:it['’]s|is))\s*[:：]?\s*"
     r"(?<![0-9a-z_\-])([0-9a-z][0-9a-z_\-]{5,24})(?![0-9a-z_\-])"
     # (not an amount: "费用的是1250000元")
     r"(?!\s*(?:元|块|万|千|百|mg|ml|毫|克|kg|次|天|岁|号|点|分|个|%|°|cm|mm|rmb|yuan|dollars?)\b)"

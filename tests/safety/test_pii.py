@@ -1489,6 +1489,18 @@ def test_latin_addresses_in_more_shapes(text: str, address: str) -> None:
     assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("短信说门诊号是33018265，但我就诊卡上是8820174631，哪个对", "8820174631"),
+        ("我的医保号以前是A1234567，现在是K7654398", "k7654398"),
+        ("qq号是502839174还是77120938我忘了", "77120938"),
+    ],
+)
+def test_the_same_identifier_in_another_version(text: str, value: str) -> None:
+    assert value in [text[e.start : e.end].lower() for e in mask(text).entities]
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
