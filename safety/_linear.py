@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from safety import _text
@@ -47,7 +48,12 @@ class Model:
     weights: dict[str, float]
     category: dict[str, str]  # feature -> its category weights as written, read when needed
     parsed: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
-    known: frozenset[str] = frozenset()  # the weights' features, for a quick intersection
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """The weights' features, for a quick intersection (made on first use: a reading
+        that finds its features its own way, as the guard's does, never needs it)."""
+        return frozenset(self.weights)
 
     def score(self, features: Collection[str], floor: int, threshold: float) -> Score:
         feats = self.known & (features if isinstance(features, (set, frozenset)) else set(features))
@@ -104,51 +110,60 @@ class Model:
         """A feature's category weights, read from the file's text on first use."""
         found = self.parsed.get(feature)
         if found is None:
-            index = {c: i for i, c in enumerate(self.categories)}
-            pairs = [item.partition(":") for item in self.category.get(feature, "").split()]
-            if any(name not in index for name, _, _ in pairs):
-                # (the feature itself is not named: it is a piece of the text being read)
-                raise ValueError(f"{self.name}: a feature names an unknown category")
-            found = self.parsed[feature] = tuple(
-                (index[name], float(value)) for name, _, value in pairs
-            )
+            found = self.parsed[feature] = self.read_category_weights(feature)
         return found
+
+    def read_category_weights(self, feature: str) -> tuple[tuple[int, float], ...]:
+        """A feature's category weights read from the file's text, not kept (for a caller
+        that keeps them its own way)."""
+        index = {c: i for i, c in enumerate(self.categories)}
+        pairs = [item.partition(":") for item in self.category.get(feature, "").split()]
+        if any(name not in index for name, _, _ in pairs):
+            # (the feature itself is not named: it is a piece of the text being read)
+            raise ValueError(f"{self.name}: a feature names an unknown category")
+        return tuple((index[name], float(value)) for name, _, value in pairs)
 
 
 def parse(path: Path) -> Model:
-    """A weights file; a clear ``ValueError`` naming the file and line if it is broken."""
+    """A weights file; a clear ``ValueError`` naming the file and line if it is broken.
+
+    Read a line at a time into the two tables: a weights file has some 100,000 lines, and a
+    list of them all (or of their cells) would take tens of megabytes while it is read, which
+    the process would keep as its own long after."""
     name = path.name
-    lines = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    ]
-    head = {cells[0]: cells[1:] for cells in (line.split("\t") for line in lines[:2])}
+    head: dict[str, list[str]] = {}
+    weights: dict[str, float] = {}
+    category: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, raw in enumerate(fh, 1):
+            line = raw.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            if len(head) < 2:
+                cells = line.split("\t")
+                head[cells[0]] = cells[1:]
+                continue
+            feature, tab, rest = line.partition("\t")
+            value, tab2, written = rest.partition("\t")
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = math.nan
+            if not (tab and tab2) or "\t" in written or weight != weight:
+                raise ValueError(f"{name}: line {n} is not feature, weight, categories")
+            if feature in weights:
+                raise ValueError(f"{name}: a feature has more than one line")
+            weights[feature] = weight
+            if written:
+                category[feature] = written
     if "categories" not in head or "bias" not in head:
         raise ValueError(f"{name}: expected the categories and bias lines first")
     categories = tuple(head["categories"])
     bias, *category_bias = (float(v) for v in head["bias"])
     if len(category_bias) != len(categories):
         raise ValueError(f"{name}: categories and their biases do not match")
-    cells = [line.split("\t") for line in lines[2:]]
-    try:
-        weights = {c[0]: float(c[1]) for c in cells if len(c) == 3}
-    except ValueError:
-        weights = {}
-    if len(weights) != len(cells):  # a line without three cells, a bad number, a repeat
-        for n, c in enumerate(cells, 3):
-            try:
-                ok = len(c) == 3 and float(c[1]) == float(c[1])
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ValueError(f"{name}: line {n} is not feature, weight, categories")
-        raise ValueError(f"{name}: a feature has more than one line")
-    category = {c[0]: c[2] for c in cells if c[2]}
     _check_category_names(name, categories, category.values())
-    return Model(
-        name, categories, bias, tuple(category_bias), weights, category, known=frozenset(weights)
-    )
+    return Model(name, categories, bias, tuple(category_bias), weights, category)
 
 
 def _check_category_names(name: str, categories: tuple[str, ...], cells: Iterable[str]) -> None:

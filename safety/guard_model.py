@@ -157,7 +157,7 @@ class _Finder:
         zero = 0.0
         self.columns = [[zero] * len(self.names) for _ in model.categories]
         for at, name in enumerate(self.names):
-            for i, value in model._category_weights(name):
+            for i, value in model.read_category_weights(name):
                 self.columns[i][at] = value
 
     def category(self, hits: set[int], scale: float) -> str:
@@ -211,9 +211,8 @@ def _current() -> _Finder:
 
 
 def warm_up() -> None:
-    """Load the weights, with every feature's class weights, and build their finder (run in
-    the background after start-up: the first answers are not slowed by it)."""
-    WEIGHTS.get().read_categories()
+    """Load the weights and build their finder, which holds every feature's class weights
+    (run in the background after start-up: the first answers are not slowed by it)."""
     _current()
 
 
