@@ -143,22 +143,27 @@ def _nam_dict() -> dict[str, tuple[int, int]]:
     """Given names of many countries in lower case, from the ``gender-guesser`` package's
     name dictionary (Jörg Michael's nam_dict: a name per line after a gender code, then a
     frequency digit per country, Great Britain, Ireland and the U.S.A. first): per name, its
-    highest frequency anywhere and in those three countries."""
+    highest frequency anywhere and in those three countries. Read once, a line at a time
+    (the file has 48,000 lines: a list of them all would stay in the process's memory)."""
     from importlib import resources
 
-    raw = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_bytes()
     out: dict[str, tuple[int, int]] = {}
-    for line in raw.decode("iso-8859-1").splitlines():
-        if line[:1] in ("#", "=") or len(line) < _NAM_DICT_NAME_END:
-            continue
-        name = line[3:_NAM_DICT_NAME_END].strip().lower()
-        if not name or not name.isascii() or "+" in name:
-            continue
-        cells = line[_NAM_DICT_NAME_END + 1 : _NAM_DICT_FREQ_END]
-        freqs = [int(c, 16) if c.isalnum() else 0 for c in cells]
-        anywhere, english = max(freqs, default=0), max(freqs[:_NAM_DICT_ENGLISH], default=0)
-        old = out.get(name, (0, 0))
-        out[name] = (max(old[0], anywhere), max(old[1], english))
+    path = resources.files("gender_guesser").joinpath("data/nam_dict.txt")
+    with path.open("r", encoding="iso-8859-1") as fh:
+        # (split as str.splitlines splits: the file's bytes 0x85 and 0x1c–0x1e end lines too)
+        for line in (part for raw in fh for part in raw.splitlines()):
+            if line[:1] in ("#", "=") or len(line) < _NAM_DICT_NAME_END:
+                continue
+            name = line[3:_NAM_DICT_NAME_END].strip().lower()
+            if not name or not name.isascii() or "+" in name:
+                continue
+            cells = line[_NAM_DICT_NAME_END + 1 : _NAM_DICT_FREQ_END]
+            freqs = [int(c, 16) if c.isalnum() else 0 for c in cells]
+            anywhere, english = max(freqs, default=0), max(freqs[:_NAM_DICT_ENGLISH], default=0)
+            old = out.get(name)
+            if old is not None:
+                anywhere, english = max(old[0], anywhere), max(old[1], english)
+            out[name] = (anywhere, english)
     return out
 
 
