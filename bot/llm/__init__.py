@@ -17,6 +17,8 @@ tags are split across stream chunks.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from bot.config import Settings
 from bot.llm.base import (
     ChatMessage,
@@ -36,7 +38,9 @@ from bot.llm.errors import (
     LLMUnavailable,
 )
 from bot.llm.ollama import OllamaLLM
-from bot.llm.openai_compat import OpenAICompatLLM
+
+if TYPE_CHECKING:
+    from bot.llm.openai_compat import OpenAICompatLLM
 
 __all__ = [
     "ChatMessage",
@@ -60,5 +64,17 @@ __all__ = [
 
 def make_llm(settings: Settings) -> LLMClient:
     if settings.llm_backend == "openai":
+        from bot.llm.openai_compat import OpenAICompatLLM
+
         return OpenAICompatLLM(settings)
     return OllamaLLM(settings)
+
+
+def __getattr__(name: str) -> Any:
+    # The OpenAI-compatible client is imported only when asked for: the ``openai`` package
+    # costs a server that talks to Ollama some 30 MB of memory for nothing.
+    if name == "OpenAICompatLLM":
+        from bot.llm.openai_compat import OpenAICompatLLM
+
+        return OpenAICompatLLM
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -567,3 +567,17 @@ async def test_the_tokens_the_server_reports_are_counted(rig: Rig) -> None:
     assert _tokens("completion") - before[1] > streamed[1]
     if rig.backend == "openai":
         assert rig.fake.chat_bodies[0]["stream_options"] == {"include_usage": True}
+
+
+def test_the_openai_package_is_imported_only_for_its_backend() -> None:
+    # a server that talks to Ollama does not carry the openai package (some 30 MB)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.server, bot.runtime; from bot.llm import make_llm; "
+        "assert 'openai' not in sys.modules, 'openai imported'; "
+        "from bot.llm import OpenAICompatLLM; assert 'openai' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
