@@ -385,6 +385,8 @@ _INTL_PHONE_RE = re.compile(
     # written without it, then a separator: "852-6193 8827", "86 139…"
     r"|(?<![0-9a-z])(?:00[1-9][0-9]{0,2}|852|853|886|86)[ \-](?:[ \-]?\(?[0-9]{1,5}\)?){2,5}"
     r"(?![0-9])"
+    # or the code in brackets: "(852) 5858 1604", "(65) 9957 9591"
+    r"|(?<![0-9a-z])\([1-9][0-9]{0,2}\)[ \-]?[0-9]{2,5}(?:[ \-]?[0-9]{2,5}){0,3}(?![0-9])"
 )
 _LATIN_PHONE_REGIONS = ("GB", "US", "AU")
 _TW_MOBILE_RE = re.compile(r"(?<![0-9])09[0-9]{2}[ \-]?[0-9]{3}[ \-]?[0-9]{3}(?![0-9])")
@@ -410,13 +412,17 @@ _EN_DIGIT_WORDS = {
     "eight": "8",
     "nine": "9",
 }
+# (a digit may be doubled or tripled, "double five", and the groups set apart by dashes,
+# commas or dots: "oh four one seven - three double two - two one nine")
+_EN_DIGIT_WORD = r"(?:(?:double|triple)\s+)?(?:" + "|".join(_EN_DIGIT_WORDS) + ")"
 _EN_DIGIT_WORDS_RE = re.compile(
-    r"(?<![a-z])(?:"
-    + "|".join(_EN_DIGIT_WORDS)
-    + r")(?:[ \-,]+(?:"
-    + "|".join(_EN_DIGIT_WORDS)
-    + r")){6,}(?![a-z])"
+    r"(?<![a-z])"
+    + _EN_DIGIT_WORD
+    + r"(?:(?:\s*[\-,.…]+\s*|\s+)"
+    + _EN_DIGIT_WORD
+    + r"){5,}(?![a-z])"
 )
+_EN_REPEAT = {"double": 2, "triple": 3}
 # Digits in small groups set apart by spaces, a line break, a dash or Chinese commas
 _SPACED_RUN_RE = re.compile(
     r"(?<![0-9a-z])\+?[0-9]{1,4}(?:(?:[ \n]{1,2}|[ ]?[\-、，,][ ]?)[0-9]{1,4}){2,10}(?![0-9a-z])"
@@ -524,8 +530,12 @@ class _NumberScan(_Scan):
             self.landlines()
             self.local_phones()
         for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
-            words = _LATIN_WORD_RE.findall(m.group())
-            digits = "".join(_EN_DIGIT_WORDS[w] for w in words)
+            digits, times = "", 1
+            for w in _LATIN_WORD_RE.findall(m.group()):
+                if w in _EN_REPEAT:
+                    times = _EN_REPEAT[w]
+                else:
+                    digits, times = digits + _EN_DIGIT_WORDS[w] * times, 1
             if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
                 self.add("PHONE", *m.span())
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
@@ -573,7 +583,7 @@ class _NumberScan(_Scan):
             digits = _NOT_DIGIT_RE.sub("", m.group())
             if any(
                 phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
-                for region in ("HK", "MO")
+                for region in ("HK", "MO", "SG")
             ):
                 self.add("PHONE", s, e)
 
@@ -649,6 +659,8 @@ class _NumberScan(_Scan):
             raw = m.group()
             plus = raw.startswith(("+", "00"))  # 00 is dialled for the "+"
             raw = "+" + raw[2:] if raw.startswith("00") else raw if plus else "+" + raw
+            bracketed = raw.startswith("+(")  # the code in brackets says what it is
+            raw = raw.replace("(", "", 1).replace(")", " ", 1) if bracketed else raw
             try:
                 num = phonenumbers.parse(raw, None)
             except phonenumbers.NumberParseException:
@@ -656,7 +668,7 @@ class _NumberScan(_Scan):
             # a code without its "+" is taken only for a number valid in that region
             if (
                 phonenumbers.is_valid_number(num)
-                if not plus
+                if not (plus or bracketed)
                 else phonenumbers.is_possible_number(num)
             ):
                 self.add("PHONE", s, e)

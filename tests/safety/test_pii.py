@@ -1501,6 +1501,26 @@ def test_the_same_identifier_in_another_version(text: str, value: str) -> None:
     assert value in [text[e.start : e.end].lower() for e in mask(text).entities]
 
 
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        (
+            "Her number is oh four one two - three double seven - two one nine.",
+            "oh four one two - three double seven - two one nine",
+        ),
+        ("喺香港嘅電話 (852) 6123 4567，唔該", "(852) 6123 4567"),
+        ("手机 (65) 8123 4567，新加坡的", "(65) 8123 4567"),
+        ("Singapore mobile: 8123 4567 after 6pm", "8123 4567"),
+    ],
+)
+def test_phones_spelt_with_doubles_or_a_bracketed_country_code(text: str, phone: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "PHONE"] == [phone]
+
+
+def test_a_number_in_brackets_that_is_no_country_code_stays() -> None:
+    assert not mask("see page (12) 3456 7890 of the leaflet, dose (20) 500 mg").entities
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
