@@ -30,8 +30,10 @@ from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
 _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
+# (and the UK's 03 numbers, which public bodies and charities have)
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
+    r"|(?:44|0)3[0-9]{9}"
 )
 # a date right after a name is a birth date when it is at least this many years ago
 _BIRTH_MIN_YEARS_AGO = 2
