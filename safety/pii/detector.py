@@ -30,11 +30,12 @@ from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
 _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
-# (and the UK's 03 numbers, which public bodies and charities have)
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
-    r"|(?:44|0)3[0-9]{9}"
 )
+# and the UK's 03 numbers, which public bodies and charities have, as the UK writes them
+# ("0300 123 4567"; a Chinese 03xx area code is written 0310-1234567)
+_UK_03_RE = re.compile(r"(?:\+44\s?|0)3[0-9]{2}\s[0-9]{3}\s[0-9]{4}")
 # a date right after a name is a birth date when it is at least this many years ago
 _BIRTH_MIN_YEARS_AGO = 2
 _DATE_AFTER_NAME_RE = re.compile(r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")")
@@ -130,6 +131,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         if c.kind != "PHONE":
             return False
         raw = self.t[c.start : c.end]
+        if _UK_03_RE.fullmatch(raw):
+            return True
         digits = _NOT_DIGIT_RE.sub("", raw)
         if _SERVICE_NUMBER_RE.fullmatch(digits) is None:
             return False

@@ -1341,6 +1341,8 @@ def test_numbers_broken_over_lines_or_read_out(text: str, kind: str) -> None:
         ("Poison control said 1-800-222-1222 is free; my cell is +1 415 555 2671", "1-800", 1),
         ("NHS 111 told me to ring 0800 731 1234, I'm on 07700 900123", "0800 731 1234", 1),
         ("The surgery's line is 0300 123 4567; my mobile is 07700 900123", "0300 123 4567", 1),
+        # a Chinese area code that starts 03 is no UK number
+        ("我家座机0310-3456789，白天没人", "", 1),
         # a mainland mobile that reads like a toll-free number is a mobile
         ("打不通就打186、6594、5918", "", 1),
     ],
