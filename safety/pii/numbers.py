@@ -220,18 +220,29 @@ _ANY_ID_CUE_RE = re.compile(
     r"保单号|医保号|社保号|电脑号|参保号|驾照|驾驶证|回乡证|台胞证|军官证|工号|学号|"
     r"(?<![a-z])(?:id|no\.?(?!\s*[,，])|number|num|#|nric|ic|policy|membership|bsn|nhs|medicare|"
     # other countries' identifiers by name: "SSN 593 47 5518", "Aadhaar …", "OHIP …"
-    r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit)(?![a-z]))"
-    r"\s*(?:号码|号|card|number|no\.?)?\s*[,，]?\s*(?:是|为|:|：|#|is)?\s*[,，]?\s*"
-    r"((?=(?:[a-z\-]*[0-9]){6})[a-z]{0,3}-?[0-9][0-9a-z\-]{5,19}(?:\s?[(（][0-9a-z][)）])?"
+    r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit|mykad|phn|"
+    # an insurer's member, a health card: "member W743716326", "health card 8217-575-078-YM"
+    r"member|health card)(?![a-z]))"
+    r"\s*(?:号码|号|card|number|no\.?|id)?\s*[,，]?\s*(?:是|为|:|：|#|is)?\s*[,，]?\s*"
+    # (not a date: "policy 2024/03/05")
+    r"(?!(?:19|20)[0-9]{2}[\-/.][01]?[0-9][\-/.])"
+    # a few letters first, with dashes ("AXA-HK-2043755", "FITZG501214ES9XY"); a slash
+    # inside ("5427725/004", "GRP59799/7598")
+    r"((?=(?:[a-z\-/]*[0-9]){6})(?:[a-z]{1,5}-){0,2}[a-z]{0,5}-?[0-9][0-9a-z\-/]{5,19}"
+    r"(?:\s?[(（][0-9a-z][)）])?"
     # or ten digits or more in groups, as printed on a card: "8800 3217 6654 09"
-    r"|(?=(?:[ \-]?[0-9]){9})[0-9]{2,6}(?:[ \-][0-9]{2,7}){1,4}(?:[ \-][0-9](?![0-9]))?)"
+    # (and a version code after it: "4532 281 947 KT")
+    r"|(?=(?:[ \-]?[0-9]){9})[0-9]{2,6}(?:[ \-][0-9]{2,7}){1,4}(?:[ \-][0-9](?![0-9]))?"
+    r"(?:[ \-][a-z]{2}(?![a-z]))?)"
     r"(?![0-9a-z])"
 )
 _IDENTITY_CUE_RE = re.compile(r"(?:身份证|身分证|证件|证号|ic\b|id\b)")
 # What a cue's number may belong to that identifies no one: "order #4417-2290-3381",
 # "药房订单号 3300128745", "tracking no. …", "排队号"
+_VERSION_CODE_RE = re.compile(r"[0-9][ \-][a-z]{2}$")
 _NOT_PERSONAL_BEFORE_RE = re.compile(
     r"(?:order|tracking|invoice|receipt|parcel|shipment|delivery|courier|queue|ticket|"
+    r"ref|reference|confirmation|booking|"
     r"订单|快递|运单|发票|取药|排队|物流|流水|叫号)\s*$"
 )
 _BANK_CUE_RE = re.compile(
@@ -755,6 +766,8 @@ class _NumberScan(_Scan):
             if _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
                 continue  # the number of an order, a parcel, a queue: no one's identifier
             s, e = m.span(1)
+            if _VERSION_CODE_RE.search(self.t, s, e) and not self.n.cased[e - 2 : e].isupper():
+                e -= 3  # two letters after the groups are a version code only in capitals
             # unless another finding holds it all; one holding part of it is widened over the
             # rest when the overlaps are settled (a check digit in brackets)
             if not any(c.start <= s and e <= c.end for c in self.cands):

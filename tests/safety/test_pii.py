@@ -1533,6 +1533,38 @@ def test_readings_on_separate_lines_stay() -> None:
     assert not mask(text).entities
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Please bill Cigna, member N46651296, thanks", "n46651296"),
+        ("AXA policy AXA-HK-2043755, policyholder is my wife", "axa-hk-2043755"),
+        ("Insurance: Allianz Care policy 5427725/004", "5427725/004"),
+        ("UK driving licence no. MORGA753116SM9IJ, expires 2031", "morga753116sm9ij"),
+        ("Ontario health card 4532 281 947 KT, visiting family", "4532 281 947 kt"),
+        ("MyKad 870913-14-5527 for the registration", "870913-14-5527"),
+    ],
+)
+def test_insurers_members_policies_and_health_cards(text: str, value: str) -> None:
+    assert value in [text[e.start : e.end].lower() for e in mask(text).entities]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pharmacy ref #302969552 for the refill",
+        "policy 2024/03/05 renewal letter came",
+        "a member of staff said 10 minutes",
+    ],
+)
+def test_references_dates_and_members_of_staff_are_no_identifiers(text: str) -> None:
+    assert not mask(text).entities
+
+
+def test_a_version_code_is_only_in_capitals() -> None:
+    text = "NHS number 485 777 3457 is mine"
+    assert [text[e.start : e.end] for e in mask(text).entities] == ["485 777 3457"]
+
+
 def test_no_followed_by_a_comma_is_no_cue() -> None:
     text = "Is my number 139 0000 0000? no, 2245 7781 90 is the order"
     assert "2245 7781 90" in mask(text).text
