@@ -136,7 +136,7 @@ _STREET = (
 )
 _UNIT_WORD = r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl)"
 _UNIT = (
-    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f,?\s+"
+    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f\.?,?\s+"
     r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
     r"|[0-9]{1,2}/[0-9]{1,2},\s+)"  # a Glasgow flat: 2/1, 88 Dumbarton Road
 )
@@ -169,8 +169,17 @@ _NO_NUMBER = (
     r"|(?:rr|rural route)\s*[0-9]{1,3}(?:,?\s*site\s*[0-9]{1,3})?,?\s*box\s*[0-9]{1,5}"
     r"|rmb\s*[0-9]{1,5}"
 )
+# Taiwan's order, the number first and the road last: "No. 31, Lane 270, Sec. 6, Zhongshan N.
+# Rd.", "No. 8, Lorong Kenari 3" (the road's word may come first, as in Malaysia)
+_NUMBER_FIRST = (
+    r"no\.?\s*[0-9]{1,5}(?:-[0-9]{1,3})?,\s*(?:(?:lane|ln\.?|alley|aly\.?)\s*[0-9]{1,4},\s*){0,2}"
+    r"(?:sec(?:tion)?\.?\s*[0-9]{1,2},\s*)?"
+    rf"(?:(?:[a-z'’]+\.?\s+){{1,3}}{_STREET}\b\.?"
+    r"|(?:lorong|jalan|jln)\s+[a-z0-9\-'’]+(?:\s+[a-z0-9]+){0,2})"
+)
 _EN_RE = re.compile(
     rf"(?<![a-z0-9])(?:{_UNIT}{{0,3}}(?:{_BUILDING})?{_HOUSE}"
+    rf"|{_UNIT}{{0,3}}{_NUMBER_FIRST}"
     r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
     rf"|{_UNIT}{{0,4}}(?:{_NO_NUMBER})"
     rf"|{_UNIT}{{1,3}}(?:[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|court|house|centre|"
@@ -180,12 +189,21 @@ _EN_RE = re.compile(
 # region ("Flat 12B, 15/F, Block 3, Taikoo Shing, Quarry Bay, Hong Kong"), taken only when the
 # words after the units end in the region
 _EN_UNITS_RE = re.compile(rf"(?<![a-z0-9]){_UNIT}{{2,4}}(?=[a-z])")
-_REGION_END_RE = re.compile(r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao)$")
+_REGION_END_RE = re.compile(
+    r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao|lantau island)$"
+)
+# ... or a city: a home with units and no street may end in one ("…, Chaoyang District,
+# Beijing")
+_UNITS_END_RE = re.compile(
+    r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao|lantau island|beijing|shanghai|"
+    r"guangzhou|shenzhen|singapore|taipei(?: city)?)$"
+)
 # After the street: ", District, City" (capitalised words), up to four of them.
 _TAIL_RE = re.compile(
     # (a district's name may be hyphenated: Mid-Levels, Stratford-upon-Avon)
-    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:-[A-Za-zß-ÿ]+)*(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
-    r"(?:\s+[0-9]{1,2}(?![0-9]))?"
+    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-Za-zß-ÿ]+)*(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
+    # (a district's abbreviation: "Songshan Dist.", "Da'an Dist.")
+    r"(?:(?<=Dist)\.)?(?:\s+[0-9]{1,2}(?![0-9]))?"
     r"|N\.T\.|[A-Z]{2,3})(?![A-Za-zß-ÿ])"
 )
 _MAX_TAIL = 4
@@ -195,7 +213,7 @@ _POSTCODE_RE = re.compile(
     r"|[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?"  # US: IL 62704
     r"|(?:[A-Z]{2}\s+)?[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9]"  # Canada: ON M5J 0C3
     r"|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+[0-9]{4}"  # Australia: VIC 3065
-    r"|S[0-9]{6}"  # Singapore: S570212
+    r"|S\(?[0-9]{6}\)?"  # Singapore: S570212, S(560250)
     r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6})(?![A-Za-z0-9])"  # a ZIP or a Chinese postcode
 )
 # In one case only (lower or capitals): up to two words of town and then a UK postcode
@@ -314,6 +332,8 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
                 # after Hong Kong or Macau comes only the sentence (or "Kowloon, Hong Kong")
                 ahead = _TAIL_RE.match(cased, end)
                 if not (ahead and _REGION_END_RE.search(cased, ahead.start(1), ahead.end())):
+                    post = _POSTCODE_RE.match(cased, end)  # "Singapore 560456"
+                    end = post.end() if post else end
                     break
         else:
             post = _POSTCODE_RE.match(cased, end)
@@ -328,7 +348,7 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
                 break
             end = tail.end()
-        if end > m.end() and _REGION_END_RE.search(cased, m.end(), end):
+        if end > m.end() and _UNITS_END_RE.search(cased, m.end(), end):
             out.append((m.start(), end))
     out.sort()
     return out

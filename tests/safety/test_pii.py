@@ -1524,6 +1524,31 @@ def test_a_number_in_brackets_that_is_no_country_code_stays() -> None:
     assert not mask("see page (12) 3456 7890 of the leaflet, dose (20) 500 mg").entities
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "住 No. 12, Lane 35, Sec. 2, Heping E. Rd., Da'an Dist., Taipei City, 谢谢",
+            "No. 12, Lane 35, Sec. 2, Heping E. Rd., Da'an Dist., Taipei City",
+        ),
+        (
+            "Address: Blk 123 Bedok North Ave 3 #05-67 S(460123)",
+            "Blk 123 Bedok North Ave 3 #05-67 S(460123)",
+        ),
+        (
+            "Flat A, 9th Floor, Tower 2, Discovery Bay Siena Two, Siena Avenue, Lantau Island. Bye",
+            "Flat A, 9th Floor, Tower 2, Discovery Bay Siena Two, Siena Avenue, Lantau Island",
+        ),
+    ],
+)
+def test_latin_addresses_number_first_and_island_ends(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+def test_no_with_a_number_is_no_address_alone() -> None:
+    assert not mask("I take no. 2, the blue pill, twice a day").entities
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
