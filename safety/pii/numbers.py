@@ -110,7 +110,8 @@ _PASSPORT_CUE_RE = re.compile(
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12})(?![a-z0-9])"
+    # (a Russian passport's series and number, "70 7718725")
+    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}|[0-9]{2} [0-9]{7})(?![a-z0-9])"
 )
 _PASSPORT_BARE_RE = re.compile(
     r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8}"
@@ -440,8 +441,11 @@ _SPACED_RUN_RE = re.compile(
 )
 # digit groups with a line break between them (spaces around it allowed)
 _SPLIT_RUN_RE = re.compile(
-    r"(?<![0-9a-z])[0-9](?:[ \-]?[0-9])*(?:[ \t]*\n[ \t]*[0-9](?:[ \-]?[0-9])*)+[x]?(?![0-9a-z])"
+    r"(?<![0-9a-z+])(\+[1-9][0-9]{0,2}[ \t]*)?"
+    r"[0-9](?:[ \-]?[0-9])*(?:[ \t]*\n[ \t]*[0-9](?:[ \-]?[0-9])*)+[x]?(?![0-9a-z])"
 )
+# A Malaysian mobile as written there: "019-661 5514", "011-2345 6789"
+_MY_MOBILE_RE = re.compile(r"(?<![0-9])01[0-9]-[0-9]{3,4} ?[0-9]{4}(?![0-9])")
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
     r"text|contact|landline|office|reach)"
@@ -450,6 +454,7 @@ _PHONE_CUE_RE = re.compile(
 
 # Kinds whose second writing is not read for a correction: names and addresses are not numbers,
 # and a date of birth's shape is every date's
+_LOCAL_DIGITS = 8  # Hong Kong, Macau and Singapore numbers
 _SHORT_BY_ONE_MIN = 9  # a number this long written again with a digit left out is itself
 _DIGIT_ONLY_RUN_RE = re.compile(r"(?<![0-9a-z])[0-9]+(?![0-9a-z])")
 _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
@@ -490,6 +495,16 @@ def _shape_of(ch: str) -> str:
     if ch.isascii() and ch.isalpha():
         return "a"
     return ch
+
+
+def _valid_phone(number: str, region: str | None, possible: bool = False) -> bool:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return (phonenumbers.is_possible_number if possible else phonenumbers.is_valid_number)(parsed)
 
 
 def _one_left_out(a: str, b: str) -> bool:
@@ -552,7 +567,13 @@ class _NumberScan(_Scan):
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.spaced_phones()
         self.split_lines()
+        self.my_mobiles()
         self.extensions()
+
+    def my_mobiles(self) -> None:
+        for m in _MY_MOBILE_RE.finditer(self.t):
+            if _valid_phone(m.group(), "MY"):
+                self.add("PHONE", *m.span())
 
     def split_lines(self) -> None:
         """A number broken over lines, as a chat window or a photo's transcript breaks it
@@ -565,11 +586,19 @@ class _NumberScan(_Scan):
             if any(c.start <= s and e <= c.end for c in self.cands):
                 continue
             digits = _NOT_DIGIT_X_RE.sub("", m.group())
-            if len(digits) == 18 and valid_cn_id(digits):
+            if m.group(1):  # "+44 7700⏎958177": a number of that country (as "+" says)
+                if not _valid_phone("+" + digits, None, possible=True):
+                    continue
+                kind = "PHONE"
+            elif len(digits) == 18 and valid_cn_id(digits):
                 kind = "ID_CARD"
             elif "x" in digits:
                 continue
-            elif valid_cn_mobile(digits):
+            elif valid_cn_mobile(digits) or (
+                len(digits) == _LOCAL_DIGITS
+                and _PHONE_CUE_RE.search(self.t, max(0, s - _PHONE_CUE_WINDOW), s)
+                and any(_valid_phone(digits, region) for region in ("HK", "MO", "SG"))
+            ):
                 kind = "PHONE"
             elif len(digits) in _BANK_LENGTHS and luhn_ok(digits) and not _id_shaped(digits):
                 kind = "BANK_CARD"

@@ -1553,6 +1553,27 @@ def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
 
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Hi from KL. My number 019-661 5514, call after 5", "019-661 5514"),
+        ("Tel: +44 7700\n900461\nThanks", "+44 7700\n900461"),
+        ("Reply to +852\n6123 4567 please", "+852\n6123 4567"),
+    ],
+)
+def test_malaysian_mobiles_and_international_numbers_broken_over_lines(
+    text: str, phone: str
+) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "PHONE"] == [phone]
+
+
+def test_a_russian_passport_written_as_series_and_number() -> None:
+    text = "His passport 70 7718725 and local phone"
+    assert [(e.kind, text[e.start : e.end]) for e in mask(text).entities] == [
+        ("PASSPORT", "70 7718725")
+    ]
+
+
 def test_readings_on_separate_lines_stay() -> None:
     text = "今天早上血压\n142\n95\n心率\n78"
     assert not mask(text).entities
