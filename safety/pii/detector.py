@@ -126,8 +126,9 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
     def _service_number(self, c: _Cand) -> bool:
         """A phone number that only organisations have: China's 400 and 800 numbers, North
-        American toll-free numbers (1-800, 888, 877, 866, 855, 844, 833) and the UK's 0800
-        and 0808: a pharmacy's or a helpline's number, no patient's."""
+        American toll-free numbers (1-800, 888, 877, 866, 855, 844, 833), the UK's 0800 and
+        0808, and its 03 numbers as the UK writes them: a pharmacy's or a helpline's number,
+        no patient's."""
         if c.kind != "PHONE":
             return False
         raw = self.t[c.start : c.end]
