@@ -43,6 +43,13 @@ _NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
 _LOWER = "a-zß-öø-ÿ\u0100-\u017f"
 _UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
 _LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
+_PATRONYM_AFTER_RE = re.compile(
+    r"\s+(?:bin|binti|bte|ibn|a/l|a/p)\s+[A-Z][a-z'’\-]+(?:\s+[A-Z][a-z'’\-]+)?"
+)
+_SIGNED_RE = re.compile(
+    rf"(?:[.!?。！？\n]|\blol|\bthx|\bty)\s*([{_LOWER}][{_LOWER}'’\-]+(?:\s+[{_LOWER}][{_LOWER}'’\-]+){{1,2}})"
+    r"[\s.!~]*$"
+)
 _NAME_HERE_RE = re.compile(
     r"(?:(?:hi|hello|hey)[,!]?\s+)?(?:it'?s\s+|this is\s+)?"
     rf"([{_LOWER}][{_LOWER}'’\-]*(?: [{_LOWER}][{_LOWER}'’\-]*){{0,2}})"
@@ -232,6 +239,13 @@ class _LatinNames(_Scan):
             span = self._latin_name(m.end(), first_any=False, dry=True)
             if span and not self.t[span[1] :].strip(" .!~)") and m.start() > 0:
                 self.add("PERSON", *span)
+        # a message signed with a name alone on its last line or after its last sentence:
+        # "… won't work in China lol. olivia bianchi"
+        signed = _SIGNED_RE.search(self.t)
+        if signed:
+            words = signed.group(1).split()
+            if words[0] in given_names() and not any(w in cues.not_names for w in words):
+                self.add("PERSON", *signed.span(1))
         here = _NAME_HERE_RE.match(self.t)  # "Leila here, …", "zhang wei again (…)"
         if here:
             self._latin_name(here.start(1), first_any=False, listed_only=True)
@@ -306,6 +320,10 @@ class _LatinNames(_Scan):
             found = [c for c in self.cands if c.kind == "PERSON" and cased[c.start].isascii()]
             added = False
             for c in found:
+                # a father's name joined by bin/binti/a/l: "Nurul Aisyah binti Ahmad"
+                patronym = _PATRONYM_AFTER_RE.match(cased, c.end)
+                if patronym:
+                    added |= self._add_new("PERSON", c.start, patronym.end())
                 for rx in (_LIST_AFTER_RE, _ALIAS_AFTER_RE):
                     after = rx.match(cased, c.end)
                     if after and not any(

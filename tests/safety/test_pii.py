@@ -1549,6 +1549,22 @@ def test_no_with_a_number_is_no_address_alone() -> None:
     assert not mask("I take no. 2, the blue pill, twice a day").entities
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("insurance won't cover it here i guess lol. megan frost", "megan frost"),
+        ("就诊卡 ZY1234567, 名字 liu yang. 周三的胃镜", "liu yang"),
+        ("Name as per IC: Farah Aminah binti Yusof. Thanks", "Farah Aminah binti Yusof"),
+    ],
+)
+def test_names_signed_after_a_chinese_cue_or_with_a_patronym(text: str, name: str) -> None:
+    assert name in [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"]
+
+
+def test_a_closing_phrase_is_no_signature() -> None:
+    assert not mask("I feel much better now. thank you").entities
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
