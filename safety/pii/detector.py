@@ -30,6 +30,12 @@ from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
 _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
+# the number of an invoice, an order or a queue, which reads like a local phone number
+_NOT_A_PHONE_BEFORE_RE = re.compile(
+    r"(?:order|invoice|receipt|tracking|reference|ref|booking|confirmation|queue|ticket|"
+    r"订单|发票|快递|运单|排队|叫号|流水)\s*(?:number|no\.?|#|号码?|单号)?\s*"
+    r"(?:is|was|:|：|是|为)?\s*$"
+)
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
 )
@@ -48,6 +54,14 @@ _LATIN_PART_RE = re.compile(r"\S+")
 _GOING_TO_RE = re.compile(
     r"\b(?:fly|flying|flew|travel\w*|trip|mov\w*|go|going|goes|went|gone|driv\w*|drove|"
     r"return\w*|back|heading|head|relocat\w*|emigrat\w*)\s+(?:back\s+)?to\s+$"
+)
+_PLACE_WORDS = (
+    r"(?:hospital|clinic|infirmary|centre|center|medical|university|college|school|road|street|"
+    r"avenue|ave|boulevard|blvd|square|station|bank|pharmacy|county)"  # (not Park, Lane: surnames)
+)
+_PLACE_WORD_END_RE = re.compile(rf"\s{_PLACE_WORDS}$")
+_CAPITALISED_THEN_PLACE_RE = re.compile(
+    rf"(?:\s+[A-Z][a-z]+){{1,3}}\s+(?i:{_PLACE_WORDS})(?![a-z])"
 )
 _POSSESSIVE_AFTER_RE = re.compile(r"['’]s?(?![a-z])")
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
@@ -132,6 +146,10 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         if c.kind != "PHONE":
             return False
         raw = self.t[c.start : c.end]
+        if _NOT_A_PHONE_BEFORE_RE.search(
+            self.t, max(0, c.start - 30), c.start
+        ) and not valid_cn_mobile(_NOT_DIGIT_RE.sub("", raw)):
+            return True  # "the invoice number is 88201934" (a mobile's number stays masked)
         if _UK_03_RE.fullmatch(raw):
             return True
         digits = _NOT_DIGIT_RE.sub("", raw)
@@ -192,7 +210,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end):
                     continue
-                if self._latin_word_not_a_person(c.start, end):
+                if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
                     continue
                 c = _Cand("PERSON", c.start, end, c.validated)
             kept.append(c)
@@ -207,6 +225,17 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         if _EPONYM_AFTER_RE.match(self.t, end):
             return True
         return _POSSESSIVE_AFTER_RE.match(self.t, end) is None and self._place_before(start)
+
+    def _named_place(self, start: int, end: int) -> bool:
+        """A Latin name that a place or institution is named after, with more capitalised
+        words between ("Tan Tock Seng Hospital", "Pamela Youde Nethersole Eastern Hospital") or
+        the place's word in it ("Madison Ave")."""
+        cased = self.n.cased
+        if not cased[start:end].isascii():
+            return False
+        if _PLACE_WORD_END_RE.search(self.t, start, end):
+            return True
+        return _CAPITALISED_THEN_PLACE_RE.match(cased, end) is not None
 
     def _place_before(self, start: int) -> bool:
         """The words before ``start`` make a place of what follows: "in", "near", 在, "came
@@ -260,6 +289,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if latin and " " not in value and self._place_before(m.start()):
                     continue  # "Jordan Lin … back from Jordan": a place there
+                if latin and self._named_place(m.start(), m.end()):
+                    continue  # "Tan Wei Ling … Tan Tock Seng Hospital"
                 self.add("PERSON", *m.span())
 
     def addresses(self) -> None:

@@ -1565,6 +1565,22 @@ def test_a_closing_phrase_is_no_signature() -> None:
     assert not mask("I feel much better now. thank you").entities
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Tan Wei Ling here, referred from Tan Tock Seng Hospital", "Tan Tock Seng Hospital"),
+        ("Sunny day so I walked over, but the Madison Ave entrance was locked", "Madison Ave"),
+        ("My SSN is 078-05-1120, and the invoice number is 88201934", "88201934"),
+    ],
+)
+def test_places_named_after_people_and_invoice_numbers_stay(text: str, kept: str) -> None:
+    assert kept in mask(text).text
+
+
+def test_a_korean_family_name_park_is_still_a_name() -> None:
+    assert ("PERSON", "Min-jun Park") in _kinds("Please book Min-jun Park for the scan")
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
