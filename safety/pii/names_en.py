@@ -270,6 +270,10 @@ class _LatinNames(_Scan):
                 word = m.group(1).lower()
                 if word in given_names() and word not in cues.not_names:
                     self.add("PERSON", *m.span(1))
+            # a capitalised name with a Chinese title after it: "O'Connor先生", "Smith 医生"
+            for m in _LATIN_ZH_TITLE_RE.finditer(self.n.cased):
+                if m.group(1).lower() not in cues.not_names:
+                    self.add("PERSON", *m.span(1))
 
     def _model_latin_names(self) -> None:
         """Names the word CRF (``safety.latin_name_model``) finds with no cue or shape the
@@ -486,6 +490,10 @@ _CAP_RUN_ACTING_RE = re.compile(
 
 
 # A capitalised Latin word right beside Chinese (a name inside a Chinese sentence)
+_LATIN_ZH_TITLE_RE = re.compile(
+    rf"(?<![{_LOWER}{_UPPER}'’\-])((?:[Oo]['’]|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?)"
+    r" ?(?:先生|女士|小姐|太太|医生|醫生|大夫|护士|護士|主任|教授|老师|老師)"
+)
 _LATIN_IN_ZH_RE = re.compile(
     rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}] )|^)([{_UPPER}][{_LOWER}]+)(?= ?[{_CJK}])"
 )

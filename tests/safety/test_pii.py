@@ -1581,6 +1581,14 @@ def test_a_korean_family_name_park_is_still_a_name() -> None:
     assert ("PERSON", "Min-jun Park") in _kinds("Please book Min-jun Park for the scan")
 
 
+def test_a_latin_name_with_a_chinese_title() -> None:
+    assert ("PERSON", "O'Brien") in _kinds("O'Brien先生明天复查，要空腹吗")
+
+
+def test_herbs_named_like_people_are_no_names() -> None:
+    assert not mask("方子里有徐长卿和王不留行，能一起煎吗").entities
+
+
 def test_a_word_before_is_my_is_no_handle() -> None:
     assert "metformin" in mask("metformin是我的药，omeprazole is my other one").text
 
