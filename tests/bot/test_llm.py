@@ -42,6 +42,7 @@ MODEL = "qwen3:4b-instruct"
 HOSPITAL = "示例医院"
 QUESTION = "请问抽血前需要空腹吗？我的电话是[电话1]"
 SHORT_TIMEOUT_S = 0.3
+STALL_TIMEOUT_S = 1.5
 BACKENDS = ["ollama", "openai"]
 
 
@@ -418,10 +419,15 @@ async def test_a_slow_model_times_out(rig: Rig) -> None:
 async def test_a_stream_that_stalls_midway_times_out(rig: Rig) -> None:
     rig.fake.reply = "z" * 20
     rig.fake.chunk_chars = 4
+    # the first chunk must arrive before the deadline: a client that has streamed once (the
+    # client library's first stream in a process does work of its own) and a deadline that a
+    # busy CI machine meets; the stall (30 s) is far beyond it either way
+    llm = rig.client(llm_timeout_s=STALL_TIMEOUT_S)
+    assert "".join([d async for d in llm.stream(conversation())]) == "z" * 20
     rig.fake.chunk_delay = 30.0
     received: list[str] = []
     with pytest.raises(LLMTimeout):
-        async for delta in rig.client(llm_timeout_s=SHORT_TIMEOUT_S).stream(conversation()):
+        async for delta in llm.stream(conversation()):
             received.append(delta)
     assert received == ["zzzz"]
 
