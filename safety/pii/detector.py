@@ -25,16 +25,14 @@ from safety.pii.names_en import (
 )
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
-from safety.pii.numbers import _DATE, _NumberScan
+from safety.pii.numbers import _DATE, NOT_PERSONAL_WORDS, _NumberScan
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
 _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
 # the number of an invoice, an order or a queue, which reads like a local phone number
 _NOT_A_PHONE_BEFORE_RE = re.compile(
-    r"(?:order|invoice|receipt|tracking|reference|ref|booking|confirmation|queue|ticket|"
-    r"订单|发票|快递|运单|排队|叫号|流水)\s*(?:number|no\.?|#|号码?|单号)?\s*"
-    r"(?:is|was|:|：|是|为)?\s*$"
+    NOT_PERSONAL_WORDS + r"\s*(?:number|no\.?|#|号码?|单号)?\s*(?:is|was|:|：|是|为)?\s*$"
 )
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"

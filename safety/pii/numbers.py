@@ -241,11 +241,12 @@ _IDENTITY_CUE_RE = re.compile(r"(?:身份证|身分证|证件|证号|ic\b|id\b)"
 # What a cue's number may belong to that identifies no one: "order #4417-2290-3381",
 # "药房订单号 3300128745", "tracking no. …", "排队号"
 _VERSION_CODE_RE = re.compile(r"[0-9][ \-][a-z]{2}$")
-_NOT_PERSONAL_BEFORE_RE = re.compile(
+NOT_PERSONAL_WORDS = (
     r"(?:order|tracking|invoice|receipt|parcel|shipment|delivery|courier|queue|ticket|"
     r"ref|reference|confirmation|booking|"
-    r"订单|快递|运单|发票|取药|排队|物流|流水|叫号)\s*$"
+    r"订单|快递|运单|发票|取药|排队|物流|流水|叫号)"
 )
+_NOT_PERSONAL_BEFORE_RE = re.compile(NOT_PERSONAL_WORDS + r"\s*$")
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
     r"退到|退回|退款到|打到|转到|汇到|"
@@ -608,10 +609,8 @@ class _NumberScan(_Scan):
             self.add(kind, s, e)
 
     def local_phones(self) -> None:
-        """Eight digits after a phone cue: a Hong Kong or Macau number written without its
-        country code ("call me on 9123 4567", "手机 6612 3456")."""
-        import phonenumbers
-
+        """Eight digits after a phone cue: a Hong Kong, Macau or Singapore number written
+        without its country code ("call me on 9123 4567", "手机 6612 3456")."""
         for m in _LOCAL8_RE.finditer(self.t):
             s, e = m.span()
             before = self.t[max(0, s - _LOCAL_CUE_WINDOW) : s]
@@ -621,18 +620,13 @@ class _NumberScan(_Scan):
             if not (_PHONE_CUE_RE.search(before) or _LOCAL_CUE_RE.search(before) or phone_before):
                 continue
             digits = _NOT_DIGIT_RE.sub("", m.group())
-            if any(
-                phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
-                for region in ("HK", "MO", "SG")
-            ):
+            if any(_valid_phone(digits, region) for region in ("HK", "MO", "SG")):
                 self.add("PHONE", s, e)
 
     def spaced_phones(self) -> None:
         """A phone written in small groups after its cue, the groups set apart by spaces, a
         line break or Chinese commas ("電話：9 8 7 3 - 2 1 5 0", "电话是135、2248、6917",
         "138\n2771 4409"): taken when its digits make a valid number."""
-        import phonenumbers
-
         for m in _SPACED_RUN_RE.finditer(self.t):
             s, e = m.span()
             inside = [c for c in self.cands if c.start < e and s < c.end]
@@ -644,8 +638,7 @@ class _NumberScan(_Scan):
             digits = _NOT_DIGIT_RE.sub("", m.group())
             local = digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
             if valid_cn_mobile(local) or any(
-                phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
-                for region in ("CN", "HK", "MO")
+                _valid_phone(digits, region) for region in ("CN", "HK", "MO")
             ):
                 self.cands = [c for c in self.cands if c not in inside]
                 self.add("PHONE", s, e)
@@ -718,11 +711,7 @@ class _NumberScan(_Scan):
             s, e = m.span()
             if any(s < b and a < e for a, b in taken):
                 continue
-            try:
-                valid = phonenumbers.is_valid_number(phonenumbers.parse(m.group(), "TW"))
-            except phonenumbers.NumberParseException:
-                continue
-            if valid:
+            if _valid_phone(m.group(), "TW"):
                 self.add("PHONE", s, e)
 
     def cued(self) -> None:
