@@ -4,9 +4,11 @@ Chinese (mainland, Hong Kong, Macau): an address is a chain of parts, each found
 one ended: regions (省 → 市 → 区/县 → 镇/乡/街道, or 香港/九龙/新界/澳门), a road and its
 number (…路88号, …路附3号), or a village and its group (…村三组18号), estates and buildings
 (…花园, …大厦, …邨), parts of an estate (东区, B座, 东塔) and units (8幢, 2单元, 15楼, 601室), and a
-bare room number at the end. A chain is an address when it has a house number, a village
-group, or units after a road, estate or village. Names of parts never hold the words that
-lead up to an address (我住…, 寄到…, 地址系…), so the address starts where the place starts.
+bare room number at the end, and which flat of a floor (4楼右, 2楼东户). A chain is an address
+when it has a house number, a village group, or units after a road, estate or village, or
+three levels of region (…省…市…县), or two before a road, village or estate (…市…区…街).
+Names of parts never hold the words that lead up to an address (我住…, 寄到…, 地址系…), so the
+address starts where the place starts.
 
 Latin script (Hong Kong, UK, US, and mainland addresses written in English): units and named
 buildings ("Flat B, 12/F, Tak Fung Building,"), a house number and street, or a PO box, then
@@ -23,66 +25,93 @@ import re
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ffff"  # with the rarer extensions (𪨶)
 _NUM = r"0-9一二三四五六七八九十百零〇两"
-# Characters of the words that lead up to an address; no part's name holds one.
-_LEAD = "我你他她您住在寄到是系去往给请从址的了吗呢与及或把向于送发"
-_NAME = rf"(?:(?![{_LEAD}])[{_CJK}])"
-_NAME_OR_DIGIT = rf"(?:(?![{_LEAD}])[{_CJK}0-9a-z])"
+# Characters of the words that lead up to an address; the first part's name holds none.
+_LEAD = "我你他她您住在寄到是系去往给请从址的了吗呢与及或把向于送发写"
+# Of those, the ones place names also use (于都县, 从化区, 向阳路, 发展大道): a part that
+# follows another may hold them.
+_ALSO_IN_PLACES = "于从向发与及把送写"
+# Words before an address that a region's name could take for its own (老家陕西省 is not a
+# province's name).
+_LEAD_WORDS = ("老家", "家乡", "家里", "户籍", "籍贯", "原籍", "户口", "现住", "目前", "现在")
 
-_PARTS: dict[str, re.Pattern[str]] = {
-    "region": re.compile(
-        rf"(?:{_NAME}{{1,7}}?(?:特别行政区|自治区|自治州|自治县|省|市|地区|盟|州|区|县|旗|镇|乡|街道)"
-        r"|香港|九龙|新界|港岛|澳门|氹仔|路环)"
-    ),
-    "road": re.compile(
-        rf"{_NAME_OR_DIGIT}{{1,10}}?(?:大马路|马路|大道|大街|路|街|道|巷|胡同|弄|里)"
-        # a road's part or section: 大道中, 东路, 人民南路四段, 忠孝东路四段
-        rf"(?:[东西南北中][段路]?)?(?:[{_NUM}]{{1,3}}段)?"
-    ),
-    "number": re.compile(
-        rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之(?:[一二三四五六七八九十]+|[0-9]+))?"
-    ),
-    # greedy: 王庄村, not 王庄; 新庄村委会; a town's 社区 has groups as a village has
-    "village": re.compile(rf"{_NAME}{{1,6}}(?:村委会|村|邨|屯|庄|社区)"),
-    "group": re.compile(rf"[{_NUM}]+(?:组|队|社)|{_NAME}{{1,4}}小组"),
-    # greedy: the estate's whole name, up to its last suffix (东园新村, not 东园)
-    "estate": re.compile(
-        rf"{_NAME_OR_DIGIT}{{1,10}}(?:小区|花园|家园|新村|公寓|大厦|中心|广场|屋苑|苑|园|院|邨|大楼|楼|阁|"
-        r"轩|公馆|府|城|庭)"
-    ),
-    # an address may start with a housing estate (枫影苑8幢…), not with a building of any
-    # kind: 门诊楼3楼 and 医技楼2层201室 are directions inside the hospital
-    "home": re.compile(
-        rf"{_NAME}{_NAME_OR_DIGIT}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
-    ),
-    "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
-    # a building or compound of any name after a house number, when a building's number
-    # follows it: …27号商鼎国际16栋, …1037号华中科技大学西边高校区27栋
-    "named": re.compile(
-        rf"{_NAME}{_NAME_OR_DIGIT}{{1,13}}?(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座|单元))"
-    ),
-    # (a part of it after 之: 8楼之2)
-    "unit": re.compile(
-        rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
-        r"(?:之(?:[一二三四五六七八九十]+|[0-9]+))?"
-    ),
-    # (a floor and a room joined: 23-5)
-    "tail": re.compile(r"[0-9]{2,5}(?:-[0-9]{1,4})?[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"),
-}
+
+def _parts(lead: str) -> dict[str, re.Pattern[str]]:
+    """The parts of an address, their names holding no character of ``lead``."""
+    name = rf"(?:(?![{lead}])[{_CJK}])"
+    name_or_digit = rf"(?:(?![{lead}])[{_CJK}0-9a-z])"
+    return {
+        "region": re.compile(
+            rf"(?:{name}{{1,7}}?(?:特别行政区|自治区|自治州|自治县|省|市|地区|盟|州|区|县|旗|镇|乡|街道)"
+            r"|香港|九龙|新界|港岛|澳门|氹仔|路环)"
+        ),
+        "road": re.compile(
+            rf"{name_or_digit}{{1,10}}?(?:大马路|马路|大道|大街|路|街|道|巷|胡同|弄|里)"
+            # a road's part or section: 大道中, 东路, 人民南路四段, 忠孝东路四段
+            rf"(?:[东西南北中][段路]?)?(?:[{_NUM}]{{1,3}}段)?"
+        ),
+        "number": re.compile(
+            rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之(?:[一二三四五六七八九十]+|[0-9]+))?"
+        ),
+        # greedy: 王庄村, not 王庄; 新庄村委会; a town's 社区 has groups as a village has
+        "village": re.compile(rf"{name}{{1,6}}(?:村委会|村|邨|屯|庄|社区)"),
+        # a village's group by number (三组, 5队) or by name (下屋组, 东头小组)
+        "group": re.compile(
+            rf"[{_NUM}]+(?:组|队|社)|{name}{{1,4}}小组|{name}{{1,3}}组(?!织|成|合|长)"
+        ),
+        # greedy: the estate's whole name, up to its last suffix (东园新村, not 东园)
+        "estate": re.compile(
+            rf"{name_or_digit}{{1,10}}(?:小区|花园|家园|新村|公寓|大厦|中心|广场|屋苑|苑|园|院|邨|大楼|楼|阁|"
+            r"轩|公馆|府|城|庭)"
+        ),
+        # an address may start with a housing estate (枫影苑8幢…), not with a building of any
+        # kind: 门诊楼3楼 and 医技楼2层201室 are directions inside the hospital
+        "home": re.compile(
+            rf"{name}{name_or_digit}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
+        ),
+        "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
+        # a building or compound of any name after a house number, when a building's number
+        # follows it: …27号商鼎国际16栋, …1037号华中科技大学西边高校区27栋
+        "named": re.compile(
+            rf"{name}{name_or_digit}{{1,13}}?(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座|单元))"
+        ),
+        # (a part of it after 之: 8楼之2)
+        "unit": re.compile(
+            rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+            r"(?:之(?:[一二三四五六七八九十]+|[0-9]+))?"
+        ),
+        # (a floor and a room joined: 23-5; building, entrance and room: 17-2-401)
+        "tail": re.compile(
+            r"(?:[0-9]{1,4}(?:-[0-9]{1,4}){1,3}|[0-9]{2,5})[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"
+        ),
+        # which flat of a floor: 1楼左, 2楼东户, 3楼后座
+        "side": re.compile(r"[东西南北]边?户|[前后]座|[东西]套|[左右](?![侧边手])"),
+    }
+
+
+_PARTS = _parts(_LEAD)
+_INNER_PARTS = _parts("".join(c for c in _LEAD if c not in _ALSO_IN_PLACES))
 # Which part may follow which (a chain is read left to right, longest first at each step).
 _NEXT: dict[str, tuple[str, ...]] = {
     "start": ("region", "road", "village", "home"),
     "region": ("region", "road", "village", "estate"),
-    "road": ("number", "estate", "unit"),
+    # a lane off a road (平江路大儒巷41号), a building named after the road (…路金城国际3号楼)
+    "road": ("road", "number", "estate", "unit", "named"),
     "number": ("estate", "sub", "unit", "tail", "named"),
     "named": ("unit",),
-    "village": ("group", "number", "estate", "unit"),
+    # a hamlet inside a village (峡山村北岙自然村45号)
+    "village": ("village", "group", "number", "estate", "unit"),
     "group": ("number", "unit", "tail"),
     "estate": ("estate", "sub", "unit", "tail"),
     "home": ("estate", "sub", "unit", "tail"),
     "sub": ("unit", "tail"),
-    "unit": ("unit", "tail"),
+    "unit": ("unit", "tail", "side"),
     "tail": (),
+    "side": (),
 }
+# Regions that make a place an address with no house number: three levels (蒲城县椿林镇 under
+# 渭南市 under 陕西省), or two before a road, village or estate (石家庄市长安区广安街).
+_REGIONS_ALONE = 3
+_REGIONS_BEFORE_PLACE = 2
 _MIN_ZH = 5
 
 
@@ -93,23 +122,30 @@ def _longest(text: str, start: int) -> int:
     """The end of the longest chain of parts from ``start`` that is an address (a house
     number or a village group, or units after a road, estate or village), or -1. Every kind
     that may follow is tried (古荡新村东区 is an estate and a part of it, not a district)."""
-    memo: dict[tuple[int, str, bool, bool], int] = {}
+    memo: dict[tuple[int, str, bool, bool, int], int] = {}
 
-    def best(pos: int, state: str, place: bool, valid: bool) -> int:
-        key = (pos, state, place, valid)
+    def best(pos: int, state: str, place: bool, valid: bool, regions: int) -> int:
+        key = (pos, state, place, valid, regions)
         if key in memo:
             return memo[key]
         out = pos if valid else -1
         for kind in _NEXT[state]:
-            m = _PARTS[kind].match(text, pos)
+            m = (_PARTS if state == "start" else _INNER_PARTS)[kind].match(text, pos)
             if m is None or m.end() <= pos:
                 continue
-            now_valid = valid or kind in ("number", "group") or (kind == "unit" and place)
-            out = max(out, best(m.end(), kind, place or kind in _PLACES, now_valid))
+            now_regions = min(regions + (kind == "region"), _REGIONS_ALONE)
+            now_valid = (
+                valid
+                or kind in ("number", "group")
+                or (kind in ("unit", "tail") and place)
+                or now_regions >= _REGIONS_ALONE
+                or (kind in _PLACES and now_regions >= _REGIONS_BEFORE_PLACE)
+            )
+            out = max(out, best(m.end(), kind, place or kind in _PLACES, now_valid, now_regions))
         memo[key] = out
         return out
 
-    return best(start, "start", False, False)
+    return best(start, "start", False, False, 0)
 
 
 def zh_addresses(text: str) -> list[tuple[int, int]]:
@@ -120,11 +156,20 @@ def zh_addresses(text: str) -> list[tuple[int, int]]:
     while pos < n:
         end = _longest(text, pos)
         if end - pos >= _MIN_ZH:
-            out.append((pos, end))
+            out.append((_trimmed(text, pos, end), end))
             pos = end
         else:
             pos += 1
     return out
+
+
+def _trimmed(text: str, start: int, end: int) -> int:
+    """Where an address found from ``start`` begins: a region's name may have taken a word
+    that leads up to it (老家|陕西省…, 籍贯|渭南市…)."""
+    for word in _LEAD_WORDS:
+        if text.startswith(word, start) and _longest(text, start + len(word)) == end:
+            return start + len(word)
+    return start
 
 
 # --- Latin script ----------------------------------------------------------------------------

@@ -1766,3 +1766,50 @@ def test_a_place_someone_comes_from_is_no_name(text: str) -> None:
 
 def test_a_message_from_someone_still_names_them() -> None:
     assert [e.kind for e in mask("a message from Sofia about the results").entities] == ["PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # a village's group by its name, a county whose name holds 于
+        (
+            "老人在湖南省邵阳市新邵县于家镇塘背村上屋组17号，能上门吗",
+            "湖南省邵阳市新邵县于家镇塘背村上屋组17号",
+        ),
+        # three levels of region are an address with no house number; 老家 is not in it
+        ("我老家河南省周口市太康县转楼镇的，报告能寄回去吗", "河南省周口市太康县转楼镇"),
+        # two levels before a village or a road
+        ("转到温州市瓯海区丽岙街道下呈村那边的卫生院", "温州市瓯海区丽岙街道下呈村"),
+        ("地址只填到长沙市雨花区韶山中路可以吗", "长沙市雨花区韶山中路"),
+        # a lane off a road, a building named after the road, building-entrance-room numbers
+        ("寄到扬州市广陵区东关街剪刀巷8号，谢谢", "扬州市广陵区东关街剪刀巷8号"),
+        (
+            "住长沙市岳麓区麓山南路湘江国际5号楼1203，小孩发烧",
+            "长沙市岳麓区麓山南路湘江国际5号楼1203",
+        ),
+        (
+            "住址是大连市沙河口区西南路春柳小区12-3-502，我妈",
+            "大连市沙河口区西南路春柳小区12-3-502",
+        ),
+        # which flat of the floor
+        (
+            "地址：沈阳市皇姑区黄河南大街嘉陵小区3栋2门4楼右，上门换药",
+            "沈阳市皇姑区黄河南大街嘉陵小区3栋2门4楼右",
+        ),
+        # a hamlet in a village
+        (
+            "住台州市黄岩区北城街道横街村下洋自然村21号，来得了吗",
+            "台州市黄岩区北城街道横街村下洋自然村21号",
+        ),
+    ],
+)
+def test_chinese_addresses_by_their_regions_lanes_and_flats(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我在广州市越秀区看病", "从化区的病人也能来吗", "广东省人民医院在哪", "他在小组里发言了"],
+)
+def test_regions_of_one_or_two_levels_alone_are_no_address(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
