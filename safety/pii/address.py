@@ -66,17 +66,22 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
         # an address may start with a housing estate (枫影苑8幢…), not with a building of any
         # kind: 门诊楼3楼 and 医技楼2层201室 are directions inside the hospital
         "home": re.compile(
-            rf"{name}{name_or_digit}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
+            rf"{name}(?:{name_or_digit}{{1,9}}(?:小区|花园|家园|新村|公寓|大厦|屋苑|苑|邨|阁|轩|公馆|府|庭)"
+            # a two-character one (翠苑) when a part of it or a building follows: 翠苑一区12幢
+            rf"|[苑邨阁轩府庭](?=[东西南北中a-z0-9一二三四五六七八九十]{{1,3}}(?:区|期|座|幢|栋)))"
         ),
         "sub": re.compile(r"[东西南北中a-z0-9一二三四五六七八九十]{1,3}(?:区|期|座|塔)"),
         # a building or compound of any name after a house number, when a building's number
         # follows it: …27号商鼎国际16栋, …1037号华中科技大学西边高校区27栋
         "named": re.compile(
-            rf"{name}{name_or_digit}{{1,13}}?(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座|单元))"
+            rf"{name}{name_or_digit}{{1,13}}?"
+            rf"(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座|单元)|[0-9]{{1,4}}(?:-[0-9]{{1,4}}){{1,2}}(?![0-9]))"
         ),
         # (a part of it after 之: 8楼之2)
         "unit": re.compile(
-            rf"[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+            rf"(?:[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+            # a building or entrance named by a direction or 甲乙丙丁: 乙单元, 东单元, 丙栋
+            r"|[东西南北中甲乙丙丁](?:单元|栋|幢|座))"
             r"(?:之(?:[一二三四五六七八九十]+|[0-9]+))?"
         ),
         # (a floor and a room joined: 23-5; building, entrance and room: 17-2-401)
@@ -84,7 +89,9 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
             r"(?:[0-9]{1,4}(?:-[0-9]{1,4}){1,3}|[0-9]{2,5})[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"
         ),
         # which flat of a floor: 1楼左, 2楼东户, 3楼后座
-        "side": re.compile(r"[东西南北]边?户|[前后]座|[东西]套|[左右](?![侧边手])"),
+        "side": re.compile(r"[东西南北]边?户|[前后]座|[东西]套|[左右](?![侧边手])|地下|地铺"),
+        # building, entrance and room after a lane (金厦里7-2-303)
+        "rooms": re.compile(r"[0-9]{1,4}(?:-[0-9]{1,4}){1,3}(?![0-9a-z])"),
     }
 
 
@@ -95,18 +102,19 @@ _NEXT: dict[str, tuple[str, ...]] = {
     "start": ("region", "road", "village", "home"),
     "region": ("region", "road", "village", "estate"),
     # a lane off a road (平江路大儒巷41号), a building named after the road (…路金城国际3号楼)
-    "road": ("road", "number", "estate", "unit", "named"),
-    "number": ("estate", "sub", "unit", "tail", "named"),
-    "named": ("unit",),
+    "road": ("road", "number", "estate", "unit", "named", "rooms"),
+    "number": ("estate", "sub", "unit", "tail", "named", "side"),
+    "named": ("unit", "rooms"),
     # a hamlet inside a village (峡山村北岙自然村45号)
     "village": ("village", "group", "number", "estate", "unit"),
     "group": ("number", "unit", "tail"),
     "estate": ("estate", "sub", "unit", "tail"),
     "home": ("estate", "sub", "unit", "tail"),
     "sub": ("unit", "tail"),
-    "unit": ("unit", "tail", "side"),
+    "unit": ("unit", "tail", "side", "number"),
     "tail": (),
     "side": (),
+    "rooms": (),
 }
 # Regions that make a place an address with no house number: three levels (蒲城县椿林镇 under
 # 渭南市 under 陕西省), or two before a road, village or estate (石家庄市长安区广安街).
@@ -137,7 +145,7 @@ def _longest(text: str, start: int) -> int:
             now_valid = (
                 valid
                 or kind in ("number", "group")
-                or (kind in ("unit", "tail") and place)
+                or (kind in ("unit", "tail", "rooms") and place)
                 or now_regions >= _REGIONS_ALONE
                 or (kind in _PLACES and now_regions >= _REGIONS_BEFORE_PLACE)
             )
