@@ -185,30 +185,44 @@ def _trimmed(text: str, start: int, end: int) -> int:
 _STREET = (
     r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
     r"terrace|crescent|close|highway|hwy|grove|mews|row|walk|parade|hill|rise|gardens|square|"
-    r"sq|wharf|quay|circle|cir|parkway|pkwy|park|green|gate)"
+    r"sq|wharf|quay|circle|cir|parkway|pkwy|park|green|gate|cres|circuit|cct|esplanade|pde|"
+    r"view|cross|cottages)"
 )
-_UNIT_WORD = r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl)"
+_UNIT_WORD = (
+    r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl|plot|"
+    r"house\s+no\.?)"
+)
 _UNIT = (
     rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f\.?,?\s+"
     r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
-    r"|[0-9]{1,2}/[0-9]{1,2},\s+)"  # a Glasgow flat: 2/1, 88 Dumbarton Road
-)
-_BUILDING = (
-    r"(?:[a-z]+\s+){1,3}(?:building|bldg|tower|mansion|mansions|court|house|centre|center|"
-    r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights|city)\b,?\s+"
+    r"|[0-9]{1,2}/[0-9]{1,2},\s+"  # a Glasgow flat: 2/1, 88 Dumbarton Road
+    # a block, floor and unit (Malaysia, India): A-7-2, B-204, C-1/45; Hong Kong's ground floor
+    r"|[a-z]-[0-9]{1,4}(?:[-/][0-9]{1,4}){0,2},\s+|g/f,?\s+)"
 )
 # words that never name a street ("walk 200 metres down the road")
 _NOT_STREET_NAME = (
-    r"(?!(?:the|a|an|to|of|down|up|along|from|and|or|my|your|our|this|that|in|on|at|for|by|"
+    r"(?!(?:the|a|an|to|of|down|up|along|from|and|or|my|your|our|this|that|in|on|at|for|by|address|"
     r"metres?|meters?|km|miles?|minutes?|mins?|yards?|steps?|feet|ft|m)\s)"
+)
+# words that lead up to a building's name ("collection from Rose Cottage, …")
+_NOT_BUILDING_NAME = r"(?!(?:from|to|at|up|address|collection|visit)\s)"
+_BUILDING = (
+    rf"(?:{_NOT_BUILDING_NAME}[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|mansions|court|house|"
+    r"centre|center|"
+    r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights|city|towers|society|"
+    r"cottage|rectory|farm|lodge|manor|living)\b,?\s+"
+    # the word first (Malaysia): Pangsapuri Seri Mutiara, Residensi Vista, Taman Mawar
+    r"|(?:pangsapuri|residensi|kondominium|taman|apartment)(?:\s+[a-z]+){1,3},?\s+"
 )
 # A house number: "12A", "2215-B", a unit and the number ("4/18", "302-1088"), after "No.",
 # "Lot" or "Blk" (a Singapore block)
 _NUMBER = r"(?:(?:no\.?|lot|blk|block|unit)\s*)?(?:[0-9]{1,4}[/\-])?[0-9]{1,5}[a-z]?(?:-[a-z])?"
 _HOUSE = (
-    rf"{_NUMBER}\s+(?:(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
+    # (a comma after the number: "12/3, 2nd Main Road", never after a date's year)
+    rf"{_NUMBER}(?:(?<!/[0-9]{{4}}),)?\s+(?:(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
     # the street word first: "rue Saint-Denis", "Jalan Kechubong", "Toa Payoh Lorong 8"
-    r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida)\s+[a-z0-9\-'’]+)"
+    r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida|boul\.|chemin)"
+    r"\s+[a-z0-9\-'’]+)"
     r"(?:\s+(?:north|south|east|west|n|s|e|w|nw|ne|sw|se|upper|lower|central|extension)\b)?"
     r"(?:\s+[0-9]{1,3}(?![0-9]))?"  # Ang Mo Kio Ave 10, Lorong 8
     r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|room|rm|building|bldg|block|tower|"
@@ -235,6 +249,10 @@ _EN_RE = re.compile(
     rf"|{_UNIT}{{0,3}}{_NUMBER_FIRST}"
     r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
     rf"|{_UNIT}{{0,4}}(?:{_NO_NUMBER})"
+    # a flat and its building, then a street with no number: "B-204, Shanti Niketan Society,
+    # Baner Road", "C-3-9, Pangsapuri Indah, Jalan Ipoh"
+    rf"|{_UNIT}{{1,3}}(?:{_BUILDING})(?:(?:{_NOT_STREET_NAME}[a-z'’]+\s+){{1,3}}{_STREET}\b\.?"
+    r"|(?:rue|jalan|jln|lorong)\s+[a-z0-9\-'’]+)"
     rf"|{_UNIT}{{1,3}}(?:[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|court|house|centre|"
     r"center|garden|gardens|estate|plaza|area|villa|villas|residence|heights)\b(?:\s+[0-9]{1,3})?)"
 )
@@ -254,7 +272,8 @@ _UNITS_END_RE = re.compile(
 # After the street: ", District, City" (capitalised words), up to four of them.
 _TAIL_RE = re.compile(
     # (a district's name may be hyphenated: Mid-Levels, Stratford-upon-Avon)
-    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-Za-zß-ÿ]+)*(?:\s+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
+    # (the words of one name stay on one line: "Aberdeen\nTel 9123 4567")
+    r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-Za-zß-ÿ]+)*(?:[^\S\n]+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
     # (a district's abbreviation: "Songshan Dist.", "Da'an Dist.")
     r"(?:(?<=Dist)\.)?(?:\s+[0-9]{1,2}(?![0-9]))?"
     r"|N\.T\.|[A-Z]{2,3})(?![A-Za-zß-ÿ])"
@@ -267,8 +286,29 @@ _POSTCODE_RE = re.compile(
     r"|(?:[A-Z]{2}\s+)?[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9]"  # Canada: ON M5J 0C3
     r"|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+[0-9]{4}"  # Australia: VIC 3065
     r"|S\(?[0-9]{6}\)?"  # Singapore: S570212, S(560250)
-    r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6})(?![A-Za-z0-9])"  # a ZIP or a Chinese postcode
+    r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6}"  # a ZIP, a Chinese or Indian postcode
+    r"|[0-9]{3}-[0-9]{4}|[0-9]{4}(?![^\S\n]*[0-9]))(?![A-Za-z0-9])"  # Japan 106-0032; NZ 1021
 )
+# A postcode that comes before its town (Malaysia, much of Europe): "80000 Johor Bahru"
+_POSTCODE_FIRST_RE = re.compile(r",?\s+[0-9]{4,5}$")
+# A postcode no other address word needs: the UK's, Ireland's, Canada's, or a US or
+# Australian state with its code. The town, street and house before it, segment by segment
+# back to where the sentence speaks again ("Rose Cottage, Mill Lane, Kirkby Stephen, Cumbria
+# CA17 4QW").
+_STRONG_POSTCODE_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}[0-9][0-9A-Z]?\s[0-9][A-Z]{2}"
+    r"|[AC-FHKNPRTV-Y][0-9]{2}\s[0-9AC-FHKNPRTV-Y]{4}"
+    r"|[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?"
+    r"|[A-Z]{2}\s+[A-Z][0-9][A-Z]\s?[0-9][A-Z][0-9]"
+    r"|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+[0-9]{4})(?![A-Za-z0-9])"
+)
+# one segment before a postcode or a comma: capitalised words, perhaps after a house number
+_SEGMENT_BEFORE_RE = re.compile(
+    r"((?:[0-9]{1,5}[A-Za-z]?\s+)?(?:Co\.\s+)?[A-ZÀ-Þ][\w'’\-]*\.?"
+    r"(?:\s+(?:of|upon|on|de|la|le|du)?\s*[A-ZÀ-Þ][\w'’\-]*\.?){0,3}"
+    r"(?:\s+[0-9]{1,5}[A-Za-z]?)?)(,?\s*)$"  # (a flat's number: "Apartment 12,")
+)
+_MAX_SEGMENTS = 5
 # In one case only (lower or capitals): up to two words of town and then a UK postcode
 # ("london se22 8hj") or a US state and ZIP code ("springfield, il 62702")
 _ONE_CASE_TAIL_RE = re.compile(
@@ -354,6 +394,17 @@ _NOT_ADDRESS_WORDS = frozenset(
         "Age",
         "English",
         "Chinese",
+        # the labels of a form's next line ("…, Taikoo Shing\nTel 9381 2276")
+        "Tel",
+        "Phone",
+        "Mobile",
+        "Email",
+        "Contact",
+        "Name",
+        "Items",
+        "DOB",
+        "Date",
+        "Ref",
     }
 )
 
@@ -374,6 +425,8 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             post = _POSTCODE_RE.match(cased, end)
             if post:
                 end = post.end()
+                if _POSTCODE_FIRST_RE.search(cased, post.start(), end):
+                    end = _town_after(cased, end, not_places)
                 country = _COUNTRY_RE.match(cased, end)
                 end = country.end() if country else end
                 break
@@ -403,5 +456,42 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             end = tail.end()
         if end > m.end() and _UNITS_END_RE.search(cased, m.end(), end):
             out.append((m.start(), end))
+    for m in _STRONG_POSTCODE_RE.finditer(cased):
+        if any(a < m.end() and m.start() < b for a, b in out):
+            continue
+        start = _segments_before(cased, m.start(), not_places)
+        if start < m.start():
+            out.append((start, m.end()))
     out.sort()
     return out
+
+
+def _town_after(cased: str, end: int, not_places: frozenset[str]) -> int:
+    """The end of the town and state after a postcode that comes first ("80000 Johor Bahru,
+    Johor")."""
+    for _ in range(2):
+        tail = _TAIL_RE.match(cased, end)
+        if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
+            break
+        end = tail.end()
+    return end
+
+
+def _segments_before(cased: str, pos: int, not_places: frozenset[str]) -> int:
+    """Where the address that ends in a postcode at ``pos`` starts: the town right before the
+    postcode, then segments after commas, as long as each is capitalised words (perhaps after a
+    house number) that are not the sentence's words."""
+    start = pos
+    for k in range(_MAX_SEGMENTS):
+        m = _SEGMENT_BEFORE_RE.search(cased, max(0, start - 80), start)
+        if m is None or (k and "," not in m.group(2)):
+            break
+        words = m.group(1).split()
+        if words[0] == "The":  # a house's name: "The Old Vicarage, …"
+            words = words[1:]
+        if any(w.rstrip(".,") in not_places for w in words):
+            break
+        start = m.start(1)
+        if cased[max(0, start - 2) : start].strip() != ",":
+            break
+    return start

@@ -1824,3 +1824,55 @@ def test_chinese_addresses_by_their_regions_lanes_and_flats(text: str, address: 
 )
 def test_regions_of_one_or_two_levels_alone_are_no_address(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # no house number: the segments before a UK postcode or an Eircode
+        (
+            "Please send it to Ivy Barn, Kettlewell, Skipton BD23 5QT, thanks",
+            "Ivy Barn, Kettlewell, Skipton BD23 5QT",
+        ),
+        (
+            "post to Rathmore, Killorglin, Co. Kerry V93 X2R1 please",
+            "Rathmore, Killorglin, Co. Kerry V93 X2R1",
+        ),
+        # a house's name after a lead-in word, a flat's number as a segment
+        (
+            "pick up from Hazel Cottage, 4 Brook Lane, Alston, Cumbria CA9 3RR. Ta",
+            "Hazel Cottage, 4 Brook Lane, Alston, Cumbria CA9 3RR",
+        ),
+        # a four-digit postcode after the town (New Zealand, Australia)
+        (
+            "send it to 22 Kowhai Road, Mt Eden, Auckland 1024",
+            "22 Kowhai Road, Mt Eden, Auckland 1024",
+        ),
+        ("ambo to 5 Banksia Cres, Mackay QLD 4740 now", "5 Banksia Cres, Mackay QLD 4740"),
+        # the postcode before its town (Malaysia)
+        (
+            "to No. 12, Jalan Melur, 41200 Klang, Selangor pls",
+            "No. 12, Jalan Melur, 41200 Klang, Selangor",
+        ),
+        # a comma after the number, a block-floor-unit first
+        (
+            "courier to 7/2, 3rd Cross Road, Jayanagar, Bengaluru 560011",
+            "7/2, 3rd Cross Road, Jayanagar, Bengaluru 560011",
+        ),
+        (
+            "address C-3-9, Pangsapuri Indah, Jalan Ipoh, 51200 Kuala Lumpur, thanks",
+            "C-3-9, Pangsapuri Indah, Jalan Ipoh, 51200 Kuala Lumpur",
+        ),
+    ],
+)
+def test_latin_addresses_by_their_postcodes_and_segments(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+def test_a_form_label_after_an_address_ends_it_and_a_date_is_no_house_number() -> None:
+    text = "Deliver to:\n12/F, Tower 1, Ocean Court, 8 Sea Road, Aberdeen\nTel 9123 4567"
+    spans = {k: v for k, v in _kinds(text)}
+    assert spans["ADDRESS"] == "12/F, Tower 1, Ocean Court, 8 Sea Road, Aberdeen"
+    assert spans["PHONE"] == "9123 4567"
+    text = "DOB 02/09/2019, address 16 Elm Drive, Swindon SN5 8AD."
+    assert ("ADDRESS", "16 Elm Drive, Swindon SN5 8AD") in _kinds(text)
