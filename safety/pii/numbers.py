@@ -531,6 +531,11 @@ class _NumberScan(_Scan):
             if len(digits) == 18 and valid_cn_id(digits):
                 self.add("ID_CARD", s, e)
                 continue
+            if len(digits) == 18 and _id_shaped(digits[:17] + "0") and digits[:17].isdigit():
+                # a region and a real birth date inside, the check character wrong: a mistyped
+                # ID number (an order number has a date in that place one time in a thousand)
+                self.add("ID_CARD", s, e, validated=False)
+                continue
             if "x" in digits:
                 continue
             local = digits

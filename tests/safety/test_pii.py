@@ -1876,3 +1876,12 @@ def test_a_form_label_after_an_address_ends_it_and_a_date_is_no_house_number() -
     assert spans["PHONE"] == "9123 4567"
     text = "DOB 02/09/2019, address 16 Elm Drive, Swindon SN5 8AD."
     assert ("ADDRESS", "16 Elm Drive, Swindon SN5 8AD") in _kinds(text)
+
+
+def test_an_id_shaped_number_with_a_wrong_check_character_is_an_unvalidated_id_card() -> None:
+    # region 110105, born 1983-07-14; the check character should be 4, not 5
+    text = "名单里第三个 110105198307140025，套餐B"
+    found = [e for e in mask(text).entities if e.kind == "ID_CARD"]
+    assert [(text[e.start : e.end], e.validated) for e in found] == [("110105198307140025", False)]
+    # eighteen digits with no birth date inside are no one's ID
+    assert mask("订单号 202311051234567890 已付款").entities == []
