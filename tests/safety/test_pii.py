@@ -54,8 +54,11 @@ def test_id_card_checksum_and_x() -> None:
     wrong = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
     assert not pii.valid_cn_id(wrong)
     assert ("ID_CARD", VALID_ID_X) in _kinds(f"身份证号{VALID_ID_X}")
-    # with no cue, an 18-digit number whose check fails is not taken for an ID
-    assert all(kind != "ID_CARD" for kind, _ in _kinds(f"编号{wrong}"))
+    # with no cue, an 18-digit number whose check fails is an ID only when it holds a region
+    # and a real birth date, and then it is marked unvalidated
+    found = [e for e in mask(f"编号{wrong}").entities if e.kind == "ID_CARD"]
+    assert [e.validated for e in found] == [False]
+    assert all(kind != "ID_CARD" for kind, _ in _kinds("编号990000202313450001"))
 
 
 def test_cued_identifier_with_a_typo_is_masked_and_marked_unvalidated() -> None:
@@ -1884,4 +1887,4 @@ def test_an_id_shaped_number_with_a_wrong_check_character_is_an_unvalidated_id_c
     found = [e for e in mask(text).entities if e.kind == "ID_CARD"]
     assert [(text[e.start : e.end], e.validated) for e in found] == [("110105198307140025", False)]
     # eighteen digits with no birth date inside are no one's ID
-    assert mask("订单号 202311051234567890 已付款").entities == []
+    assert not mask("订单号 202311051234567890 已付款").entities
