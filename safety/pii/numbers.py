@@ -462,7 +462,8 @@ _NOT_CORRECTED = frozenset({"PERSON", "ADDRESS", "DOB", "EMAIL"})
 # Another person's identifier named after one: a possessive or "is" just before it
 _SIBLING_RE = re.compile(
     # (or the same identifier in another version: "…还是…", "以前是…，现在是…", "… or …")
-    r"(?:的是|的|还是|或者|或是|现在是|现在的是|新的是|上是|改成了?|改为|"
+    # (or the next of a list: "住院号分别是1872634、1923847、2018372")
+    r"(?:的是|的|还是|或者|或是|现在是|现在的是|新的是|上是|改成了?|改为|、|，|,|和|及|"
     r"(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band|\bor|\bnow\s+(?:it['’]s|is))\s*[:：]?\s*"
     r"(?<![0-9a-z_\-])([0-9a-z][0-9a-z_\-]{5,24})(?![0-9a-z_\-])"
     # (not an amount: "费用的是1250000元")
@@ -851,7 +852,9 @@ class _NumberScan(_Scan):
         found ("qq号502839174，我婆婆的是1128830457", "my passport is …, hers is …", 身份证 18
         digits and an old one of 15 after 我妈的): masked as that kind, unvalidated."""
         t = self.t
-        for c, value in self._numbered([c for c in self.cands if c.kind not in _NOT_CORRECTED]):
+        todo = self._numbered([c for c in self.cands if c.kind not in _NOT_CORRECTED])
+        while todo:
+            c, value = todo.pop()
             sign = _signature(value)
             end = _SENTENCE_END_RE.search(t, c.end)
             stop = min(end.start() if end else len(t), c.end + _SIBLING_REACH)
@@ -863,6 +866,7 @@ class _NumberScan(_Scan):
                     and not any(o.start < m.end(1) and m.start(1) < o.end for o in self.cands)
                 ):
                     self.add(c.kind, m.start(1), m.end(1), validated=False)
+                    todo.append((self.cands[-1], other))
 
     def emails(self) -> None:
         for m in _EMAIL_RE.finditer(self.t):

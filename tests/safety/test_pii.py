@@ -1888,3 +1888,11 @@ def test_an_id_shaped_number_with_a_wrong_check_character_is_an_unvalidated_id_c
     assert [(text[e.start : e.end], e.validated) for e in found] == [("110105198307140025", False)]
     # eighteen digits with no birth date inside are no one's ID
     assert not mask("订单号 202311051234567890 已付款").entities
+
+
+def test_the_numbers_of_a_list_after_one_cue_are_all_masked() -> None:
+    text = "我妈住过三次院，住院号是2203418、2291077和2350126，能一起复印吗"
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "MRN"]
+    assert found == ["2203418", "2291077", "2350126"]
+    # an amount after it is no identifier
+    assert [e.kind for e in mask("住院号2203418，押金2291077元").entities] == ["MRN"]
