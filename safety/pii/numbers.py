@@ -47,7 +47,7 @@ _EMAIL_RE = re.compile(
 # An address spelt out against harvesters: "liwei2019 at qq dot com", "j.smith [at] outlook
 # [dot] com", "zhang_wei#qq.com" (ending in a known suffix, so "at home" is none)
 _SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*[＠@]\s*|\s*艾特\s*|#)"
-_SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\s\.\s|\.)"
+_SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\s\.\s|\.|\s*点\s*)"
 _MAIL_SUFFIX = (
     r"(?:com|cn|net|org|edu|gov|hk|mo|tw|uk|co|io|me|info|jp|sg|au|ca|de|fr|fm|nz|in|kr|my|ph|"
     r"ie|es|it|nl|ch|se|eu|us|biz|ac)"
@@ -84,7 +84,7 @@ _MRN_VALUE = (
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
     r"门诊卡号?|诊疗卡号?|医疗卡号?|健康卡|病人编号|患者编号|登记证号码?|"
-    r"影像号|标本号|(?:住院|门诊|就诊|病历|病案)(?:id|编号)|"
+    r"影像号|标本号|(?:住院|门诊|就诊|病历|病案|医院)(?:id|编号)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
     r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record|hosp)"
     r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id|(?<![a-z])hn(?![a-z]))"
@@ -194,7 +194,7 @@ _SSN_RE = re.compile(r"(?<![0-9\-])([0-9]{3})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
 _MYKAD_RE = re.compile(r"(?<![0-9\-])([0-9]{6})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
 _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
-    r"[a-hj-np-z][·\s]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
+    r"[a-hj-np-z][·\s\-]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
 )
 # After a cue, an identifier-shaped number is masked even when its check fails (a patient's
 # typo is still their number): a few words may stand between ("身份证号我发你：…").
@@ -733,7 +733,10 @@ class _NumberScan(_Scan):
             for m in rx.finditer(self.t):
                 if kind == "WECHAT_ID" and channel_word(m.group()):
                     continue  # "the official WeChat account": a word, not a handle
-                self.add(kind, *m.span(1))
+                s, e = m.span(1)
+                if kind == "MRN" and self.t[m.start() : s] == "hn":
+                    s = m.start()  # the cue's letters are the number's own: HN18273645
+                self.add(kind, s, e)
         for m in _NAMED_AFTER_RE.finditer(self.t):
             self.add(_NAMED_AFTER_KINDS[str(m.lastgroup)], *m.span(1), validated=False)
         for m in _PASSPORT_BARE_RE.finditer(self.t):

@@ -1896,3 +1896,18 @@ def test_the_numbers_of_a_list_after_one_cue_are_all_masked() -> None:
     assert found == ["2203418", "2291077", "2350126"]
     # an amount after it is no identifier
     assert [e.kind for e in mask("住院号2203418，押金2291077元").entities] == ["MRN"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("我的医院编号是HN30418275，改个覆诊时间", "MRN", "HN30418275"),
+        ("Queen Mary HN30418275(3) is my number", "MRN", "HN30418275(3)"),
+        ("邮箱 chen_lin88艾特qq点com，语音输入的", "EMAIL", "chen_lin88艾特qq点com"),
+        ("车牌浙A-3K8P2，停B2了", "PLATE", "浙A-3K8P2"),
+    ],
+)
+def test_number_letters_voice_typed_mail_and_dashed_plates(
+    text: str, kind: str, value: str
+) -> None:
+    assert (kind, value) in _kinds(text)
