@@ -386,7 +386,12 @@ _MACAU_ID_RE = re.compile(
 )
 # An extension after a phone number: "…转8021", "ext. 204", "x 17"
 _PHONE_LEAD_RE = re.compile(r"\(\+?[0-9]{1,4}\)[ \-]?$")
-_PHONE_EXT_RE = re.compile(r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])")
+_PHONE_EXT_RE = re.compile(
+    r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])|-[0-9]{1,5}(?![0-9\-])"
+)
+# a mainland area code first (010-, 0755-), and an extension after a dash at the end
+_AREA_CODE_RE = re.compile(r"0[1-9][0-9]{1,2}[\- ]")
+_DASH_EXT_RE = re.compile(r"-[0-9]{1,5}$")
 # Eight digits after a phone cue: a Hong Kong or Macau number with no country code
 # (not a piece of a longer run of digit groups: "6217 0000 1234 5678" is a card)
 _LOCAL8_RE = re.compile(
@@ -672,9 +677,14 @@ class _NumberScan(_Scan):
         for run in _PHONE_STRETCH_RE.finditer(self.t):
             if any(a <= run.start() and run.end() <= b for a, b in taken):
                 continue
+            text = run.group()
+            # an extension after a dash ("010-62784413-8021") hides the whole number from the
+            # matcher: it is read without it, and the extension joins it afterwards
+            dashed = _DASH_EXT_RE.search(text) if _AREA_CODE_RE.match(text) else None
+            text = text[: dashed.start()] if dashed else text
             for region in regions:
                 for match in phonenumbers.PhoneNumberMatcher(
-                    run.group(), region, phonenumbers.Leniency.VALID
+                    text, region, phonenumbers.Leniency.VALID
                 ):
                     at = run.start()
                     found.append((at + match.start, at + match.end, match.raw_string))

@@ -1911,3 +1911,9 @@ def test_number_letters_voice_typed_mail_and_dashed_plates(
     text: str, kind: str, value: str
 ) -> None:
     assert (kind, value) in _kinds(text)
+
+
+def test_a_landline_with_a_dash_before_its_extension_is_one_phone() -> None:
+    text = "白天打办公室 021-6453 2207-316，手机常关机"
+    assert ("PHONE", "021-6453 2207-316") in _kinds(text)
+    assert ("PHONE", "0571-87236614-25") in _kinds("座机0571-87236614-25找我")
