@@ -137,8 +137,12 @@ _WECHAT_RE = re.compile(
 _NAMED_AFTER_RE = re.compile(
     r"(?<![a-z0-9])((?!(?:not|no|is|or|and|my|the|it|was|to|of|at|on|in|so|its) )"
     r"[a-z]{0,3}[ \-]?[0-9](?:[ \-]?[0-9a-z]){3,20}(?:\([0-9a-z]\))?)(?![a-z0-9])"
-    r"\s*(?:[，,\-–—]\s*)?(?:这个|这|那个|呢部|呢个|呢架|that['’]s|that is|it['’]s|which is)\s*"
-    r"(?:就)?(?:是|係|系|is)?\s*(?:我|他|她|我们|我哋|my|his|her|our|the)?\s*(?:的|嘅)?\s*"
+    r"\s*(?:[，,\-–—]\s*)?(?:(?:这个|这|那个|呢部|呢个|呢架|that['’]s|that is|it['’]s|which is)\s*"
+    r"(?:就)?(?:是|係|系|is)?|(?:就)?(?:是|係|系|is))"
+    # (whose: "1048857是我妈的病案号")
+    r"\s*(?:我|他|她|我们|我哋|my|his|her|our|the)?\s*"
+    r"(?:妈|爸|母亲|父亲|老公|老婆|爱人|孩子|儿子|女儿|婆婆|公公|爷爷|奶奶|外公|外婆|"
+    r"mum|mom|dad|wife|husband|son|daughter)?['’]?s?\s*(?:的|嘅)?\s*"
     r"(?:(?P<plate>车牌|车|(?:car|plate|reg)(?![a-z]))"
     r"|(?P<passport>港澳通行证|通行证|护照|passport(?![a-z]))"
     r"|(?P<mrn>住院号|门诊号|病历号|就诊卡号|病案号|(?:hospital|patient|mrn) (?:number|no))"

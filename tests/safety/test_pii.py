@@ -1917,3 +1917,16 @@ def test_a_landline_with_a_dash_before_its_extension_is_one_phone() -> None:
     text = "白天打办公室 021-6453 2207-316，手机常关机"
     assert ("PHONE", "021-6453 2207-316") in _kinds(text)
     assert ("PHONE", "0571-87236614-25") in _kinds("座机0571-87236614-25找我")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("王医生，3029184是我爸的住院号，报告出了吗", "MRN", "3029184"),
+        ("7730412 is my dad's hospital number, results back?", "MRN", "7730412"),
+    ],
+)
+def test_an_identifier_named_right_after_it_with_whose_it_is(
+    text: str, kind: str, value: str
+) -> None:
+    assert (kind, value) in _kinds(text)
