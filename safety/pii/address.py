@@ -171,6 +171,23 @@ def zh_addresses(text: str) -> list[tuple[int, int]]:
     return out
 
 
+# The hospital's own place named just before an address: the address is the hospital's, not a
+# patient's ("你们医院地址是…", "滨江院区的地址是不是…", "is your clinic at …")
+_INSTITUTION_BEFORE_RE = re.compile(
+    r"(?:医院|院区|分院|门诊部|诊所|药房|贵院|你们|your\s+(?:hospital|clinic|pharmacy)"
+    r"|(?:the\s+)?(?:hospital|clinic|pharmacy)['’]s)"
+    r"[^，。,.!?！？\n]{0,6}?(?:地址|位置|在|位于|搬到|(?:address\s+)?(?:is|at))"
+    r"[^，。,.!?！？\n0-9]{0,4}$"
+)
+_INSTITUTION_REACH = 24
+
+
+def institution_before(text: str, start: int) -> bool:
+    """Is the address at ``start`` named as the hospital's (or a clinic's, a pharmacy's)?"""
+    before = _INSTITUTION_BEFORE_RE.search(text, max(0, start - _INSTITUTION_REACH), start)
+    return before is not None
+
+
 def _trimmed(text: str, start: int, end: int) -> int:
     """Where an address found from ``start`` begins: a region's name may have taken a word
     that leads up to it (老家|陕西省…, 籍贯|渭南市…)."""
@@ -234,7 +251,7 @@ _NO_NUMBER = (
     rf"lane\s+[0-9]{{1,5}},?\s+(?:[a-z]+\s+){{1,3}}{_STREET}\b"
     r"|(?:group|team|house)\s+[0-9]{1,3},\s+(?:[a-z]+\s+){1,4}village"
     r"|(?:rr|rural route)\s*[0-9]{1,3}(?:,?\s*site\s*[0-9]{1,3})?,?\s*box\s*[0-9]{1,5}"
-    r"|rmb\s*[0-9]{1,5}"
+    r"|rmb\s*[0-9]{1,5}(?![0-9]|[,.][0-9])"  # (not an amount in renminbi: RMB 18,236.75)
 )
 # Taiwan's order, the number first and the road last: "No. 31, Lane 270, Sec. 6, Zhongshan N.
 # Rd.", "No. 8, Lorong Kenari 3" (the road's word may come first, as in Malaysia)

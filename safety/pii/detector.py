@@ -48,6 +48,9 @@ _YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
 # the word before one part of a Latin name recurring on its own that makes it a place
 _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:in|near|around|outside)|[在从]|来自)\s*$")
 _LATIN_PART_RE = re.compile(r"\S+")
+# a "name" that took the street's word and its house number follows: 江虹路|1511号
+# (a number that is no day of a month: 李路12号来 is a person and a date)
+_STREET_TAKEN_RE = re.compile(r"[路街道巷弄](?:[0-9]{3,5}|3[2-9]|[4-9][0-9])号")
 # "to" makes a place of the word after it only after a verb of going ("flying to Jordan")
 _GOING_TO_RE = re.compile(
     r"\b(?:fly|flying|flew|travel\w*|trip|mov\w*|go|going|goes|went|gone|driv\w*|drove|"
@@ -206,7 +209,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     end -= len(title)  # 张医生 read whole: the name is 张
                 if end <= c.start:
                     continue
-                if _PLACE_NEXT_RE.match(self.t, end):
+                if _PLACE_NEXT_RE.match(self.t, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
                 if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
                     continue
@@ -292,12 +295,15 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 self.add("PERSON", *m.span())
 
     def addresses(self) -> None:
-        """Postal addresses, read as a structure of parts (``safety.pii.address``)."""
+        """Postal addresses, read as a structure of parts (``safety.pii.address``); not the
+        hospital's own ("你们医院地址是中山二路58号吗", "is your clinic at 12 Hill Road?")."""
+        spans: list[tuple[int, int]] = []
         if _CJK_RE.search(self.t):
-            for s, e in address.zh_addresses(self.t):
-                self.add("ADDRESS", s, e)
+            spans += address.zh_addresses(self.t)
         if _DIGIT_RE.search(self.t):
-            for s, e in address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS):
+            spans += address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS)
+        for s, e in spans:
+            if not address.institution_before(self.t, s):
                 self.add("ADDRESS", s, e)
 
     def resolve(self) -> list[_Cand]:

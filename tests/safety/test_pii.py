@@ -1930,3 +1930,21 @@ def test_an_identifier_named_right_after_it_with_whose_it_is(
     text: str, kind: str, value: str
 ) -> None:
     assert (kind, value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们医院的地址是不是解放南路376号？导航找不到",
+        "请问东院区在建设路1088号吗",
+        "Is your clinic at 40 Harbour Road, Wan Chai? Which floor",
+        "bill says total RMB 12,480.50, is that right",
+    ],
+)
+def test_the_hospitals_own_address_and_an_amount_in_renminbi_are_no_ones(text: str) -> None:
+    assert not mask(text).entities
+
+
+def test_a_patients_address_beside_the_hospital_is_still_masked() -> None:
+    text = "我住解放南路376号5栋201，你们医院能上门吗"
+    assert ("ADDRESS", "解放南路376号5栋201") in _kinds(text)
