@@ -7,6 +7,7 @@ mentions (@刘晓燕), lists (王芳、李娜和张伟), and what the CRF and th
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from safety import _text, name_model
@@ -51,6 +52,11 @@ from safety.pii.names_zh_data import (
 )
 from safety.pii.names_zh_model import _ZhModelNames
 
+# Kinds that are not identifiers a name is written beside in a form or a signature.
+_NOT_IDENTIFIERS_FOR_NAMES = frozenset({"PERSON", "DOB"})
+# Between a name and such an identifier: spaces and punctuation, nothing said.
+_ID_GAP_RE = re.compile(r"[\s,，:：、/|()（）;；]{0,3}")
+
 
 class _ZhNames(_ZhModelNames):
     """The detectors of names in Chinese characters."""
@@ -63,10 +69,32 @@ class _ZhNames(_ZhModelNames):
             if handle not in never and handle not in _MENTION_NOT_NAMES:
                 self.add("PERSON", *m.span(1))
 
+    def _beside_identifier(self, pos: int, after: bool) -> bool:
+        """Does an identifier found already (a phone, an ID, an address …) start right after
+        ``pos`` (``after``) or end right before it, with only spaces or punctuation between?
+        A form or a signature puts the name there: "18518877911葛秋菊", "…276 严立国"."""
+        for c in self.cands:
+            if c.kind in _NOT_IDENTIFIERS_FOR_NAMES:
+                continue
+            gap = self.t[pos : c.start] if after else self.t[c.end : pos]
+            if (c.start >= pos if after else c.end <= pos) and _ID_GAP_RE.fullmatch(gap):
+                return True
+        return False
+
+    def _full_name_before(self, end: int) -> bool:
+        """Do a surname and two given characters end at ``end``?"""
+        for sl in (1, 2):
+            start = end - sl - 2
+            if start >= 0 and self._surname_len(start) == sl:
+                return True
+        return False
+
     def _right_evidence(self, end: int) -> float:
         names = _names()
         rest = self.t[end : end + 4]
         if _DEMOGRAPHIC_RE.match(self.t, end) or names.kin_after.match(self.t, end):
+            return _EV_DEMOGRAPHIC
+        if self._beside_identifier(end, after=True) and self._full_name_before(end):
             return _EV_DEMOGRAPHIC
         if any(rest.startswith(w) for w in names.titles):
             return _EV_TITLE
@@ -90,6 +118,8 @@ class _ZhNames(_ZhModelNames):
         given = cand[sl:]
         if not given or given[0] == cand[0] or (given in names.never and not left):
             return None
+        if any(self.t.startswith(w, start + sl) for w in names.titles):
+            return None  # 汪|阿姨, 王|老师: the title is no part of the name
         if self._measure_word_at(start):  # 这张卡, 两张片子: 张 counts, it names no one
             return None
         if strong:
@@ -187,7 +217,13 @@ class _ZhNames(_ZhModelNames):
                 continue
             if self._surname_len(k.start):
                 function_word = k.text[0] in _FUNCTION_FIRST
-                take(self._best_at(k.start, 0.0), check=math.inf if function_word else UNCUED_SURE)
+                left = 0.0
+                if self._beside_identifier(k.start, after=False):
+                    # a whole name (surname and two characters) is what a form has there
+                    best = self._best_at(k.start, _EV_DEMOGRAPHIC)
+                    if best is not None and best[1] - best[0] - self._surname_len(k.start) >= 2:
+                        left = _EV_DEMOGRAPHIC
+                take(self._best_at(k.start, left), check=math.inf if function_word else UNCUED_SURE)
                 if k.start not in found:
                     self._token_head(k, found)
                 if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):

@@ -1948,3 +1948,30 @@ def test_the_hospitals_own_address_and_an_amount_in_renminbi_are_no_ones(text: s
 def test_a_patients_address_beside_the_hospital_is_still_masked() -> None:
     text = "我住解放南路376号5栋201，你们医院能上门吗"
     assert ("ADDRESS", "解放南路376号5栋201") in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("13917726405殷秀兰 约下周三的胃镜", "殷秀兰"),
+        ("退费账户 6222 0212 0300 4418 832 岑建明", "岑建明"),
+        ("寄到南京市玄武区北京东路41号7栋302 骆晓婷 159 5170 2236", "骆晓婷"),
+    ],
+)
+def test_a_whole_name_written_beside_an_identifier_is_a_name(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("寄到杭州市西湖区文三路90号2栋501，收件人邬女士", "邬"),
+        ("我是祁阿姨的儿子，有事找我", "祁"),
+    ],
+)
+def test_a_title_after_a_surname_is_no_part_of_the_name(text: str, name: str) -> None:
+    assert [v for k, v in _kinds(text) if k == "PERSON"] == [name]
+
+
+def test_a_short_word_beside_an_identifier_is_no_name() -> None:
+    assert [k for k, _ in _kinds("车牌粤B12345，车停在东门")] == ["PLATE"]
