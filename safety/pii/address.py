@@ -210,7 +210,7 @@ _UNIT_WORD = (
     r"house\s+no\.?)"
 )
 _UNIT = (
-    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f\.?,?\s+"
+    rf"(?:{_UNIT_WORD}\.?\s*#?[0-9a-z\-]{{1,6}},?\s+|[0-9]{{1,3}}/?f(?:-[0-9]{{1,2}})?\.?,?\s+"
     r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
     r"|[0-9]{1,2}/[0-9]{1,2},\s+"  # a Glasgow flat: 2/1, 88 Dumbarton Road
     # a block, floor and unit (Malaysia, India): A-7-2, B-204, C-1/45; Hong Kong's ground floor
@@ -265,6 +265,8 @@ _EN_RE = re.compile(
     rf"(?<![a-z0-9])(?:{_UNIT}{{0,3}}(?:{_BUILDING})?{_HOUSE}"
     rf"|{_UNIT}{{0,3}}{_NUMBER_FIRST}"
     r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
+    # a Singapore block: its street may have no street word, the "#floor-unit" says it all
+    r"|(?:blk|block)\s*[0-9]{1,4}[a-z]?\s+(?:[a-z0-9]+\s+){0,3}[a-z0-9]+,?\s*#[0-9]{1,3}-[0-9]{1,5}"
     rf"|{_UNIT}{{0,4}}(?:{_NO_NUMBER})"
     # a flat and its building, then a street with no number: "B-204, Shanti Niketan Society,
     # Baner Road", "C-3-9, Pangsapuri Indah, Jalan Ipoh"
@@ -277,6 +279,7 @@ _EN_RE = re.compile(
 # region ("Flat 12B, 15/F, Block 3, Taikoo Shing, Quarry Bay, Hong Kong"), taken only when the
 # words after the units end in the region
 _EN_UNITS_RE = re.compile(rf"(?<![a-z0-9]){_UNIT}{{2,4}}(?=[a-z])")
+_FLOOR_RE = re.compile(r"(?<![a-z0-9])(?:[0-9]{1,3}/f|g/f|[0-9]{1,2}(?:st|nd|rd|th)\s+floor)")
 _REGION_END_RE = re.compile(
     r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao|lantau island)$"
 )
@@ -321,11 +324,20 @@ _STRONG_POSTCODE_RE = re.compile(
 )
 # one segment before a postcode or a comma: capitalised words, perhaps after a house number
 _SEGMENT_BEFORE_RE = re.compile(
-    r"((?:[0-9]{1,5}[A-Za-z]?\s+)?(?:Co\.\s+)?[A-ZÀ-Þ][\w'’\-]*\.?"
+    r"((?:[0-9]{1,5}[A-Za-z]?\s+|[0-9]{1,3}(?:st|nd|rd|th)\s+)?(?:Co\.\s+)?[A-ZÀ-Þ][\w'’\-]*\.?"
     r"(?:\s+(?:of|upon|on|de|la|le|du)?\s*[A-ZÀ-Þ][\w'’\-]*\.?){0,3}"
-    r"(?:\s+[0-9]{1,5}[A-Za-z]?)?)(,?\s*)$"  # (a flat's number: "Apartment 12,")
+    # (a flat's number: "Apartment 12,", "Sector 15-B,")
+    r"(?:\s+[0-9]{1,5}(?:-?[A-Za-z])?)?"
+    # or a block, floor and unit alone: "C-1/45,", "B-12-3,"
+    r"|[A-Z]-[0-9]{1,4}(?:[-/][0-9]{1,4}){0,2})(,?\s*)$"
 )
 _MAX_SEGMENTS = 5
+_WEAK_END_RE = re.compile(
+    r"(?<=[a-zß-ÿ] )(?P<pin>[1-9][0-9]{5})(?![0-9A-Za-z])"
+    r"|(?<![0-9A-Za-z])[0-9]{5}\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}(?:,\s*[A-Z][a-z]+)?"
+    r"(?![A-Za-z0-9])"
+)
+_WEAK_END_SEGMENTS = 2
 # In one case only (lower or capitals): up to two words of town and then a UK postcode
 # ("london se22 8hj") or a US state and ZIP code ("springfield, il 62702")
 _ONE_CASE_TAIL_RE = re.compile(
@@ -471,13 +483,26 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
             if not tail or tail.group(1).split()[0].rstrip(".") in not_places:
                 break
             end = tail.end()
-        if end > m.end() and _UNITS_END_RE.search(cased, m.end(), end):
+        if end > m.end() and (
+            _UNITS_END_RE.search(cased, m.end(), end) or _FLOOR_RE.search(text, m.start(), m.end())
+        ):
+            # ends in a region or a city, or its units name a floor (a home: "Room 1507,
+            # 15/F, Tower 2, Laguna City, Kwun Tong")
             out.append((m.start(), end))
     for m in _STRONG_POSTCODE_RE.finditer(cased):
         if any(a < m.end() and m.start() < b for a, b in out):
             continue
         start = _segments_before(cased, m.start(), not_places)
         if start < m.start():
+            out.append((start, m.end()))
+    # weaker ends, taken with two segments or more before them: an Indian PIN after its city
+    # ("…, Janakpuri, New Delhi 110058"), a postcode and its town ("…, 48000 Rawang, Selangor")
+    for m in _WEAK_END_RE.finditer(cased):
+        if any(a < m.end() and m.start() < b for a, b in out):
+            continue
+        at = m.start("pin") if m.group("pin") else m.start()
+        start = _segments_before(cased, at, not_places)
+        if cased.count(",", start, at) >= _WEAK_END_SEGMENTS:
             out.append((start, m.end()))
     out.sort()
     return out
@@ -506,7 +531,8 @@ def _segments_before(cased: str, pos: int, not_places: frozenset[str]) -> int:
         words = m.group(1).split()
         if words[0] == "The":  # a house's name: "The Old Vicarage, …"
             words = words[1:]
-        if any(w.rstrip(".,") in not_places for w in words):
+        # ("No." before a number is the house's, "No" alone the sentence's)
+        if any(w.rstrip(".,") in not_places and w != "No." for w in words):
             break
         start = m.start(1)
         if cased[max(0, start - 2) : start].strip() != ",":

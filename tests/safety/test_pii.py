@@ -1975,3 +1975,40 @@ def test_a_title_after_a_surname_is_no_part_of_the_name(text: str, name: str) ->
 
 def test_a_short_word_beside_an_identifier_is_no_name() -> None:
     assert [k for k, _ in _kinds("车牌粤B12345，车停在东门")] == ["PLATE"]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # Hong Kong units naming a floor need no region at the end
+        (
+            "nurse visit to Flat 6, 12/F, Block B, Amoy Gardens, Ngau Tau Kok next week",
+            "Flat 6, 12/F, Block B, Amoy Gardens, Ngau Tau Kok",
+        ),
+        # a Singapore block with its unit, its street with no street word
+        (
+            "post it to Blk 322 Ubi Avenue 1, #08-114, Singapore 400322 pls",
+            "Blk 322 Ubi Avenue 1, #08-114, Singapore 400322",
+        ),
+        ("home visit Blk 45 Sims Place #03-77 S380045", "Blk 45 Sims Place #03-77 S380045"),
+        # an Indian PIN or a Malaysian postcode and town after two segments or more
+        (
+            "report to Flat 12, Gokul Residency, Sector 21, Noida 201301 thanks",
+            "Flat 12, Gokul Residency, Sector 21, Noida 201301",
+        ),
+        (
+            "house call: Lot 88, Kampung Baru Sentosa, 43000 Kajang, Selangor please",
+            "Lot 88, Kampung Baru Sentosa, 43000 Kajang, Selangor",
+        ),
+    ],
+)
+def test_latin_addresses_of_asia_by_units_blocks_and_postcodes(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ward 7B, 4th Floor is where my mum is", "invoice 443012 for Ravi", "Order 560038 shipped"],
+)
+def test_a_ward_or_a_lone_six_digit_number_is_no_address(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
