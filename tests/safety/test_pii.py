@@ -2012,3 +2012,7 @@ def test_latin_addresses_of_asia_by_units_blocks_and_postcodes(text: str, addres
 )
 def test_a_ward_or_a_lone_six_digit_number_is_no_address(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
+
+
+def test_a_lunar_birthday_in_the_twenties_is_masked_whole() -> None:
+    assert ("DOB", "1986年腊月廿六") in _kinds("我妈生日是1986年腊月廿六，身份证上不一样")
