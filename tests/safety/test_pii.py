@@ -2016,3 +2016,9 @@ def test_a_ward_or_a_lone_six_digit_number_is_no_address(text: str) -> None:
 
 def test_a_lunar_birthday_in_the_twenties_is_masked_whole() -> None:
     assert ("DOB", "1986年腊月廿六") in _kinds("我妈生日是1986年腊月廿六，身份证上不一样")
+
+
+def test_a_bed_number_before_a_name_is_its_cue() -> None:
+    assert ("PERSON", "苗建华") in _kinds("VIP5床苗建华 晚上能加陪护床吗")
+    assert ("PERSON", "韦立新") in _kinds("我是6床韦立新的家属")
+    assert [k for k, _ in _kinds("早上起床头晕")] == []
