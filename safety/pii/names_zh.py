@@ -52,6 +52,8 @@ from safety.pii.names_zh_data import (
 )
 from safety.pii.names_zh_model import _ZhModelNames
 
+# Where a sentence or a clause starts: the text's start, after punctuation or a space.
+_CLAUSE_START_RE = re.compile(r"(?:^|(?<=[\s，。！？,.!?；;：:]))(?=[\u4e00-\u9fff])")
 # Kinds that are not identifiers a name is written beside in a form or a signature.
 _NOT_IDENTIFIERS_FOR_NAMES = frozenset({"PERSON", "DOB"})
 # Between a name and such an identifier: spaces and punctuation, nothing said.
@@ -209,6 +211,12 @@ class _ZhNames(_ZhModelNames):
         for m in names.nickname_left.finditer(self.t):  # 我家乐乐, 儿子小军, 我老公老周
             if self._nickname_at(m.end()):
                 take((m.end(), m.end() + 2, NAME_ACCEPT))
+        for m in _CLAUSE_START_RE.finditer(self.t):
+            # a pet name or a given name as the subject of a sentence: "乐乐昨天开始发烧",
+            # "三娃他爹住院了", "老周说…"
+            at = m.end()
+            if at not in found and self._nickname_at(at) and self._subject_after(at + 2):
+                take((at, at + 2, NAME_ACCEPT))
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
                 self.add("PERSON", *m.span(1))
@@ -287,6 +295,15 @@ class _ZhNames(_ZhModelNames):
             )
             and _text.word_freq(word) < _COMMON_WORD_FREQ
         )
+
+    def _subject_after(self, end: int) -> bool:
+        """Does what follows ``end`` make the word before it a person: a verb of speech, a time
+        word, a title, or a parent named after the child (石头妈妈, 三娃他爹)? (Not 的: "X的…"
+        follows too many words.)"""
+        names = _names()
+        if self._right_evidence(end) >= _EV_VERB:
+            return True
+        return names.kin_next.match(self.t, end) is not None
 
     def _nickname_at(self, start: int) -> bool:
         """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""

@@ -161,6 +161,7 @@ class _Names:
     joiners: frozenset[str]
     kin_after: re.Pattern[str]
     nickname_left: re.Pattern[str]
+    kin_next: re.Pattern[str]
     before_words: frozenset[str]
 
 
@@ -209,6 +210,7 @@ def _names() -> _Names:
         nickname_left=re.compile(
             f"(?:{_alternation(cues['nickname_left'])}|(?:{kin}))[\\s:：,，是叫]*"
         ),
+        kin_next=re.compile(f"(?:他|她)?(?:{kin})"),
         before_words=frozenset(cues["left_strong"])
         | frozenset(cues["left_weak"])
         | frozenset(cues["kinship"]),

@@ -2022,3 +2022,20 @@ def test_a_bed_number_before_a_name_is_its_cue() -> None:
     assert ("PERSON", "苗建华") in _kinds("VIP5床苗建华 晚上能加陪护床吗")
     assert ("PERSON", "韦立新") in _kinds("我是6床韦立新的家属")
     assert [k for k, _ in _kinds("早上起床头晕")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("豆豆昨天开始拉肚子", "豆豆"),
+        ("阿强今天还在咳 要复查吗", "阿强"),
+        ("小芸说她胸口闷", "小芸"),
+    ],
+)
+def test_a_pet_or_given_name_as_a_sentences_subject_is_a_name(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize("text", ["宝宝昨天开始拉肚子", "小便今天有点黄", "明天说好的复查"])
+def test_everyday_words_as_a_sentences_subject_are_no_names(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
