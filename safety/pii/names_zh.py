@@ -52,6 +52,8 @@ from safety.pii.names_zh_data import (
 )
 from safety.pii.names_zh_model import _ZhModelNames
 
+# Surnames that are also prepositions or "even" before a noun: 向医生请教, 连医生都不知道.
+_PREPOSITIONS = frozenset("向连对给跟和把被让在从为于与及同将自以")
 # Where a sentence or a clause starts: the text's start, after punctuation or a space.
 _CLAUSE_START_RE = re.compile(r"(?:^|(?<=[\s，。！？,.!?；;：:]))(?=[\u4e00-\u9fff])")
 # Kinds that are not identifiers a name is written beside in a form or a signature.
@@ -239,9 +241,20 @@ class _ZhNames(_ZhModelNames):
                 if k.start not in found and len(k.text) == 1:
                     # a lone surname before a title: 江主席, 王医生
                     rest = self.t[k.end : k.end + 4]
-                    if (
-                        any(rest.startswith(w) for w in names.titles)
-                        and k.text not in _FUNCTION_SURNAMES
+                    if any(rest.startswith(w) for w in names.titles) and (
+                        k.text not in _FUNCTION_SURNAMES
+                        # 高医生, 常主任说…: a surname that is also a common word, before a
+                        # staff title where a sentence or a clause starts, or after 是
+                        or (
+                            any(rest.startswith(w) for w in names.staff_titles)
+                            and (
+                                (
+                                    _CLAUSE_START_RE.match(self.t, k.start)
+                                    and k.text not in _PREPOSITIONS  # 连医生都…, 向医生请教
+                                )
+                                or self._after_is(k.start)
+                            )
+                        )
                     ):
                         found[k.start] = (k.start, k.end)
             elif self._foreign_token(k):
@@ -295,6 +308,10 @@ class _ZhNames(_ZhModelNames):
             )
             and _text.word_freq(word) < _COMMON_WORD_FREQ
         )
+
+    def _after_is(self, start: int) -> bool:
+        """Is ``start`` right after 是 (还是向医生, 是常主任)?"""
+        return self.t[start - 1 : start] == "是"
 
     def _subject_after(self, end: int) -> bool:
         """Does what follows ``end`` make the word before it a person: a verb of speech, a time

@@ -2039,3 +2039,17 @@ def test_a_pet_or_given_name_as_a_sentences_subject_is_a_name(text: str, name: s
 @pytest.mark.parametrize("text", ["宝宝昨天开始拉肚子", "小便今天有点黄", "明天说好的复查"])
 def test_everyday_words_as_a_sentences_subject_are_no_names(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("常主任说先做个血常规", ["常"]),
+        ("白主任 我妈的白细胞还是低", ["白"]),
+        ("主刀的是邹医生还是向医生", ["邹", "向"]),
+        ("我想向医生请教一下", []),
+        ("连医生都说不清楚", []),
+    ],
+)
+def test_a_surname_that_is_also_a_word_before_a_staff_title(text: str, names: list[str]) -> None:
+    assert [v for k, v in _kinds(text) if k == "PERSON"] == names
