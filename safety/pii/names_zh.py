@@ -52,8 +52,10 @@ from safety.pii.names_zh_data import (
 )
 from safety.pii.names_zh_model import _ZhModelNames
 
-# Surnames that are also prepositions or "even" before a noun: 向医生请教, 连医生都不知道.
-_PREPOSITIONS = frozenset("向连对给跟和把被让在从为于与及同将自以")
+# Surnames that are also everyday words, but not words that stand before a noun as "that",
+# "to" or "even" do (那医生, 向医生请教, 连医生都…): at a clause start before a staff title they
+# are a surname.
+_WORD_SURNAMES = frozenset("高常白易成相时全")
 # Where a sentence or a clause starts: the text's start, after punctuation or a space.
 _CLAUSE_START_RE = re.compile(r"(?:^|(?<=[\s，。！？,.!?；;：:]))(?=[\u4e00-\u9fff])")
 # Kinds that are not identifiers a name is written beside in a form or a signature.
@@ -250,7 +252,7 @@ class _ZhNames(_ZhModelNames):
                             and (
                                 (
                                     _CLAUSE_START_RE.match(self.t, k.start)
-                                    and k.text not in _PREPOSITIONS  # 连医生都…, 向医生请教
+                                    and k.text in _WORD_SURNAMES  # not 那医生, 连医生都…
                                 )
                                 or self._after_is(k.start)
                             )
