@@ -111,7 +111,10 @@ _PASSPORT_CUE_RE = re.compile(
     + _EN_FILLER
     + r")"
     # (a Russian passport's series and number, "70 7718725")
-    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}|[0-9]{2} [0-9]{7})(?![a-z0-9])"
+    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}|[0-9]{2} [0-9]{7}"
+    # a letter apart from the digits, as the booklet prints it ("P 3918274 A", "X 2918374"),
+    # or nine digits in threes
+    + r"|[a-z]{1,2} [0-9]{6,8}(?: [a-z](?![a-z]))?|[0-9]{3} [0-9]{3} [0-9]{3})(?![a-z0-9])"
 )
 _PASSPORT_BARE_RE = re.compile(
     r"(?<![a-z0-9])(e[0-9]{8}|e[a-hj-np-z][0-9]{7}|g[0-9]{8}"
@@ -196,6 +199,15 @@ _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
 _NRIC_RE = re.compile(r"(?<![A-Za-z0-9])([STFG])([0-9]{7})([A-Z])(?![A-Za-z0-9])")
 _SSN_RE = re.compile(r"(?<![0-9\-])([0-9]{3})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
 _MYKAD_RE = re.compile(r"(?<![0-9\-])([0-9]{6})-([0-9]{2})-([0-9]{4})(?![0-9\-])")
+# Korea's resident registration number: the birth date, then a digit for the century and sex
+_KOREAN_RRN_RE = re.compile(r"(?<![0-9\-])([0-9]{6})-[1-8][0-9]{6}(?![0-9\-])")
+# India's PAN (the fourth letter says who holds it: P a person …) and the UK's National
+# Insurance number (two letters, three pairs of digits, A-D); read in the message's own case
+_PAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}[PCHFATBLJG][A-Z][0-9]{4}[A-Z](?![A-Za-z0-9])")
+_UK_NINO_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D](?![A-Za-z0-9])"
+)
 _PLATE_RE = re.compile(
     r"(?<![a-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
     r"[a-hj-np-z][·\s\-]?(?:[a-hj-np-z0-9]{5,6}|[a-hj-np-z0-9]{4}[港澳])(?![a-z0-9])"
@@ -458,7 +470,7 @@ _SPLIT_RUN_RE = re.compile(
 _MY_MOBILE_RE = re.compile(r"(?<![0-9])01[0-9]-[0-9]{3,4} ?[0-9]{4}(?![0-9])")
 _PHONE_CUE_RE = re.compile(
     r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
-    r"text|contact|landline|office|reach)"
+    r"text|contact|landline|office|reach|📱|☎|(?<![a-z])(?:hp|h/p)(?![a-z])|i['’]?m on)"
 )
 
 
@@ -473,7 +485,9 @@ _SIBLING_RE = re.compile(
     # (or the same identifier in another version: "…还是…", "以前是…，现在是…", "… or …")
     # (or the next of a list: "住院号分别是1872634、1923847、2018372")
     r"(?:的是|的|还是|或者|或是|现在是|现在的是|新的是|上是|改成了?|改为|、|，|,|和|及|"
-    r"(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band|\bor|\bnow\s+(?:it['’]s|is))\s*[:：]?\s*"
+    r"(?:'s|\bhers|\bhis|\btheirs|\bmine)\s+is|\band|\bor|\bnow\s+(?:it['’]s|is)"
+    # ("the new one is …", "book is …, card is …")
+    r"|\b(?:one|card|book|number)\s+is)\s*[:：]?\s*"
     r"(?<![0-9a-z_\-])([0-9a-z][0-9a-z_\-]{5,24})(?![0-9a-z_\-])"
     # (not an amount: "费用的是1250000元")
     r"(?!\s*(?:元|块|万|千|百|mg|ml|毫|克|kg|次|天|岁|号|点|分|个|%|°|cm|mm|rmb|yuan|dollars?)\b)"
@@ -759,7 +773,7 @@ class _NumberScan(_Scan):
             body = m.group(1).replace(" ", "")
             if valid_hkid(body[:-6], body[-6:], m.group(2)):
                 self.add("OTHER_ID", m.start(1), m.end())
-            elif _HKID_CUE_RE.search(self.t, max(0, m.start() - _PHONE_CUE_WINDOW), m.start()):
+            elif _HKID_CUE_RE.search(self.t, max(0, m.start() - _LOCAL_CUE_WINDOW), m.start()):
                 self.add("OTHER_ID", m.start(1), m.end(), validated=False)
         for m in _TWID_RE.finditer(self.n.cased):
             if valid_twid(m.group(1)):
@@ -773,6 +787,12 @@ class _NumberScan(_Scan):
                 self.add("OTHER_ID", *m.span())
         for m in _MYKAD_RE.finditer(self.t):
             if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
+                self.add("OTHER_ID", *m.span())
+        for m in _KOREAN_RRN_RE.finditer(self.t):
+            if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
+                self.add("OTHER_ID", *m.span())
+        for rx in (_PAN_RE, _UK_NINO_RE):
+            for m in rx.finditer(self.n.cased):
                 self.add("OTHER_ID", *m.span())
         for m in _PLATE_RE.finditer(self.t):
             if any(c.isdigit() for c in m.group()):

@@ -2053,3 +2053,24 @@ def test_everyday_words_as_a_sentences_subject_are_no_names(text: str) -> None:
 )
 def test_a_surname_that_is_also_a_word_before_a_staff_title(text: str, names: list[str]) -> None:
     assert [v for k, v in _kinds(text) if k == "PERSON"] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("my RRN is 850312-2047716, passport to follow", "OTHER_ID", "850312-2047716"),
+        ("PAN AKQPT4471M for the claim", "OTHER_ID", "AKQPT4471M"),
+        ("NI number: JT 12 34 56 C please", "OTHER_ID", "JT 12 34 56 C"),
+        ("passport no. T 4402918 B (Philippines)", "PASSPORT", "T 4402918 B"),
+        ("my passport 812 440 297 expires soon", "PASSPORT", "812 440 297"),
+        ("Wong Siu Ming, hp 9731 2280", "PHONE", "9731 2280"),
+        ("old passport K0371182 lost, the new one is K4470391", "PASSPORT", "K4470391"),
+    ],
+)
+def test_international_identifiers_by_their_shape_and_cue(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_a_date_or_a_word_is_no_korean_or_uk_identifier() -> None:
+    assert [k for k, _ in _kinds("appointment 2024-0312 at 9, room AB 12")] == []
+    assert [k for k, _ in _kinds("lot 991399-1234567 shipped")] == []
