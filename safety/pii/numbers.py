@@ -239,14 +239,20 @@ _ANY_ID_CUE_RE = re.compile(
     # other countries' identifiers by name: "SSN 593 47 5518", "Aadhaar …", "OHIP …"
     r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit|mykad|phn|"
     # an insurer's member, a health card: "member W743716326", "health card 8217-575-078-YM"
-    r"member|health card)(?![a-z]))"
-    r"\s*(?:号码|号|card|number|no\.?|id)?\s*[,，]?\s*(?:是|为|:|：|#|is)?\s*[,，]?\s*"
+    r"member|health card|insurance|insurer)(?![a-z]))"
+    # ("is" a word of its own: "Policy IS-0038127745" holds the number's letters)
+    r"\s*(?:号码|号|card|number|no\.?|id)?\s*[,，]?\s*(?:是|为|:|：|#|is(?=\s))?\s*[,，]?\s*"
     # (not a date: "policy 2024/03/05")
     r"(?!(?:19|20)[0-9]{2}[\-/.][01]?[0-9][\-/.])"
     # a few letters first, with dashes ("AXA-HK-2043755", "FITZG501214ES9XY"); a slash
     # inside ("5427725/004", "GRP59799/7598")
-    r"((?=(?:[a-z\-/]*[0-9]){6})(?:[a-z]{1,5}-){0,2}[a-z]{0,5}-?[0-9][0-9a-z\-/]{5,19}"
+    # (letters and slashes first: "NH/HK/0738211", "TPP/2024/HK/291837")
+    r"((?=(?:[a-z\-/]*[0-9]){6})(?:[a-z]{1,5}[\-/]){0,3}[a-z]{0,5}-?[0-9][0-9a-z\-/]{5,19}"
     r"(?:\s?[(（][0-9a-z][)）])?"
+    # or letters, the digits, and a member's two-digit suffix apart: "VHI 4928173 05",
+    # "U73829104 01"
+    r"|(?!(?:is|was|no|of|at|id|my|the|and|or|for|are|its) )"
+    r"(?:[a-z]{1,4} ?[0-9]{6,10} [0-9]{2}(?![0-9])|[a-z]{2,4} [0-9]{6,10})"
     # or ten digits or more in groups, as printed on a card: "8800 3217 6654 09"
     # (and a version code after it: "4532 281 947 KT")
     r"|(?=(?:[ \-]?[0-9]){9})[0-9]{2,6}(?:[ \-][0-9]{2,7}){1,4}(?:[ \-][0-9](?![0-9]))?"

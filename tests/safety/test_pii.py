@@ -2074,3 +2074,20 @@ def test_international_identifiers_by_their_shape_and_cue(text: str, kind: str, 
 def test_a_date_or_a_word_is_no_korean_or_uk_identifier() -> None:
     assert [k for k, _ in _kinds("appointment 2024-0312 at 9, room AB 12")] == []
     assert [k for k, _ in _kinds("lot 991399-1234567 shipped")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("my insurance is Bupa, member BU/HK/4471920, pls bill them", "BU/HK/4471920"),
+        ("insurance AXG-55102934 for the claim", "AXG-55102934"),
+        ("Member no. LHI 5530118 02, Irish plan", "LHI 5530118 02"),
+        ("Policy IS-0047120093.", "IS-0047120093"),
+    ],
+)
+def test_insurance_numbers_with_letters_slashes_and_suffixes(text: str, value: str) -> None:
+    assert ("OTHER_ID", value) in _kinds(text)
+
+
+def test_the_word_was_before_a_number_is_not_its_letters() -> None:
+    assert ("MRN", "2023118876") in _kinds("I lost my clinic card, the number was 2023118876")
