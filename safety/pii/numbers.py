@@ -287,7 +287,13 @@ _QQ_RE = re.compile(
 )
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    # the months of French, Italian, Spanish, Portuguese and German, spelt out
+    r"|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+    r"décembre|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|"
+    r"dicembre|enero|febrero|abril|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|"
+    r"janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januar|februar|märz|"
+    r"juni|juli|oktober|dezember)\.?"
 )
 # (a calendar may be named before the month: "1938年农历二月十五")
 _ZH_MONTH = r"(?:农历|阴历|阳历|公历)?(?:[一二三四五六七八九十]{1,2}|元|正|冬|腊)月"
@@ -299,7 +305,9 @@ _EN_DAY_WORD = (
 )
 _ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
 _DATE = (
-    r"(?:(?:(?:19|20)?[0-9]{2}|民[國国]\s*[0-9]{2,3})\s*年\s*(?:农历|阴历|阳历|公历)?"
+    # (a year of an era: 民國68年, Japan's 平成4年)
+    r"(?:(?:(?:19|20)?[0-9]{2}|民[國国]\s*[0-9]{2,3}|(?:昭和|平成|令和)[0-9]{1,2})\s*年"
+    r"\s*(?:农历|阴历|阳历|公历)?"
     r"(?:[01]?[0-9]|元|正|冬|腊)\s*月"
     # the day with or without 日/号 ("78年2月14"), in Chinese numerals after a lunar month
     r"(?:\s*(?:[0-3]?[0-9](?:\s*[日号])?(?![0-9])|初[一二三四五六七八九十]"
@@ -334,8 +342,8 @@ _AGE_TURN_DOB_RE = re.compile(
     + r")"
 )
 _DOB_RE = re.compile(
-    r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|date of birth|birth date|birthdate|"
-    r"birthday|dob|d\.o\.b\.?|born(?: on| in)?)"
+    r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|生年月日|date of birth|birth date|"
+    r"birthdate|birthday|dob|d\.o\.b\.?|born(?: on| in)?|n[ée]e? le|geboren am)"
     + _CUE_GAP
     + r"("
     + _DATE
@@ -350,7 +358,7 @@ _DOB_RE = re.compile(
     + r"\s*(?:早上|上午|中午|下午|晚上|凌晨|半夜|夜里)?\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
     + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in|born)\s*[:：]?\s*"
-    + r"((?:19|20)[0-9]{2}(?![0-9年./\-])"
+    + r"((?:19|20)[0-9]{2}(?![0-9年/\-]|\.[0-9])"
     + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
     # the same in Chinese numerals ("生于一九七八年", "生日：八月十五"), and "born in '85"
     + r"|[〇零一二三四五六七八九]{4}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
@@ -454,9 +462,10 @@ _EN_DIGIT_WORDS = {
 }
 # (a digit may be doubled or tripled, "double five", and the groups set apart by dashes,
 # commas or dots: "oh four one seven - three double two - two one nine")
-_EN_DIGIT_WORD = r"(?:(?:double|triple)\s+)?(?:" + "|".join(_EN_DIGIT_WORDS) + ")"
+# ("nine hundred": 900, as a number's middle is read out)
+_EN_DIGIT_WORD = r"(?:(?:double|triple)\s+)?(?:" + "|".join(_EN_DIGIT_WORDS) + r")(?:\s+hundred)?"
 _EN_DIGIT_WORDS_RE = re.compile(
-    r"(?<![a-z])"
+    r"(?<![a-z])(?:plus\s+)?"  # (the "+" of a country code: "plus six five, …")
     + _EN_DIGIT_WORD
     + r"(?:(?:\s*[\-,.…]+\s*|\s+)"
     + _EN_DIGIT_WORD
@@ -594,11 +603,16 @@ class _NumberScan(_Scan):
         for m in _EN_DIGIT_WORDS_RE.finditer(self.t):
             digits, times = "", 1
             for w in _LATIN_WORD_RE.findall(m.group()):
-                if w in _EN_REPEAT:
+                if w == "plus":
+                    continue
+                if w == "hundred":
+                    digits += "00"
+                elif w in _EN_REPEAT:
                     times = _EN_REPEAT[w]
                 else:
                     digits, times = digits + _EN_DIGIT_WORDS[w] * times, 1
-            if valid_cn_mobile(digits) or len(digits) in (8, 10, 11):
+            plus = m.group().startswith("plus")  # a country code: up to 13 digits in all
+            if valid_cn_mobile(digits) or len(digits) in (8, 10, 11) or (plus and len(digits) > 8):
                 self.add("PHONE", *m.span())
         if sum(c.isdigit() for c in self.t) >= _MIN_DIGITS_FOR_PHONE_LIB:
             self.spaced_phones()

@@ -2091,3 +2091,23 @@ def test_insurance_numbers_with_letters_slashes_and_suffixes(text: str, value: s
 
 def test_the_word_was_before_a_number_is_not_its_letters() -> None:
     assert ("MRN", "2023118876") in _kinds("I lost my clinic card, the number was 2023118876")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        (
+            "call plus four four, seven seven double oh, nine hundred, one two three",
+            "PHONE",
+            "plus four four, seven seven double oh, nine hundred, one two three",
+        ),
+        ("Camille, née le 03.11.1979, passeport à suivre", "DOB", "03.11.1979"),
+        ("Data di nascita: born 5 ottobre 1962", "DOB", "5 ottobre 1962"),
+        ("生年月日 昭和58年3月2日です", "DOB", "昭和58年3月2日"),
+        ("dad was born 1951. He has angina", "DOB", "1951"),
+    ],
+)
+def test_read_out_phones_and_birth_dates_of_other_languages(
+    text: str, kind: str, value: str
+) -> None:
+    assert (kind, value) in _kinds(text)
