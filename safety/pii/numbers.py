@@ -69,7 +69,7 @@ _EMAIL_SPELT_RE = re.compile(
     + r")?(?![a-z0-9])"
 )
 _CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:以前|之前|原来|现在|目前)?\s*(?:是|为|系|:|#)?\s*"
-_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
+_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|to|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
 # A card named, then its number a few words later: "my clinic card …, the number is C0045821"
 _CARD_NUMBER_RE = re.compile(
     r"(?:clinic|hospital|patient|outpatient|inpatient|medical|health|insurance|member(?:ship)?)"
@@ -77,7 +77,8 @@ _CARD_NUMBER_RE = re.compile(
     r"((?=[a-z\-]*[0-9])[a-z]{0,3}-?[0-9][a-z0-9\-]{4,15})(?![a-z0-9])"
 )
 _MRN_VALUE = (
-    r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
+    r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}(?:\s?\([0-9a-z]\))?"
+    r"|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
     # (a check digit in brackets: HN07712043(4); a case number with slashes: 2024/OPD/18821)
     r"|(?=[a-z\-/]*[0-9])[a-z0-9][a-z0-9\-/]{3,19}(?:\([0-9a-z]\))?)(?![a-z0-9])"
 )
@@ -239,7 +240,9 @@ _ANY_ID_CUE_RE = re.compile(
     # other countries' identifiers by name: "SSN 593 47 5518", "Aadhaar …", "OHIP …"
     r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit|mykad|phn|"
     # an insurer's member, a health card: "member W743716326", "health card 8217-575-078-YM"
-    r"member|health card|insurance|insurer)(?![a-z]))"
+    # Singapore's passes: "FIN M4391025U", "visit pass G2148370K"
+    r"member|health card|insurance|insurer|fin|(?:visit|work|employment|student|dependant)\s+pass)"
+    r"(?![a-z]))"
     # ("is" a word of its own: "Policy IS-0038127745" holds the number's letters)
     r"\s*(?:号码|号|card|number|no\.?|id)?\s*[,，]?\s*(?:是|为|:|：|#|is(?=\s))?\s*[,，]?\s*"
     # (not a date: "policy 2024/03/05")
@@ -417,7 +420,7 @@ _MACAU_ID_RE = re.compile(
 # An extension after a phone number: "…转8021", "ext. 204", "x 17"
 _PHONE_LEAD_RE = re.compile(r"\(\+?[0-9]{1,4}\)[ \-]?$")
 _PHONE_EXT_RE = re.compile(
-    r"\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])|-[0-9]{1,5}(?![0-9\-])"
+    r",?\s*(?:转|分机|ext\.?|extension|x)\s*[0-9]{1,6}(?![0-9])|-[0-9]{1,5}(?![0-9\-])"
 )
 # a mainland area code first (010-, 0755-), and an extension after a dash at the end
 _AREA_CODE_RE = re.compile(r"0[1-9][0-9]{1,2}[\- ]")

@@ -2111,3 +2111,22 @@ def test_read_out_phones_and_birth_dates_of_other_languages(
     text: str, kind: str, value: str
 ) -> None:
     assert (kind, value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("please change my passport to LK7720193 for the booking", "PASSPORT", "LK7720193"),
+        ("FIN F8812273N, work pass holder", "OTHER_ID", "F8812273N"),
+        ("my work pass G4417720W expires soon", "OTHER_ID", "G4417720W"),
+        (
+            "ring +1 (415) 555-0199, extension 214 after 5",
+            "PHONE",
+            "+1 (415) 555-0199, extension 214",
+        ),
+    ],
+)
+def test_passes_passports_after_to_and_extensions_after_a_comma(
+    text: str, kind: str, value: str
+) -> None:
+    assert (kind, value) in _kinds(text)
