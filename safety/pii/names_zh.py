@@ -56,6 +56,10 @@ from safety.pii.names_zh_model import _ZhModelNames
 # "to" or "even" do (那医生, 向医生请教, 连医生都…): at a clause start before a staff title they
 # are a surname.
 _WORD_SURNAMES = frozenset("高常白易成相时全")
+# A compound surname before a given name is evidence of its own, unless it is an everyday
+# word as often (东方 "the east", 西门 "the west gate": jieba counts them 3,993 and 967 times)
+_EV_COMPOUND = 1.0
+_COMPOUND_AS_WORD_FREQ = 900
 # Where a sentence or a clause starts: the text's start, after punctuation or a space.
 _CLAUSE_START_RE = re.compile(r"(?:^|(?<=[\s，。！？,.!?；;：:]))(?=[\u4e00-\u9fff])")
 # Kinds that are not identifiers a name is written beside in a form or a signature.
@@ -152,6 +156,8 @@ class _ZhNames(_ZhModelNames):
             ev += _EV_NEW_WORD
         if min(scores) >= _GIVEN_GOOD:
             ev += _EV_GIVEN_GOOD
+        if sl == 2 and _text.word_freq(cand[:2]) < _COMPOUND_AS_WORD_FREQ:
+            ev += _EV_COMPOUND  # 上官, 欧阳, 端木: a compound surname is rarely anything else
         if (
             len(given) == 2
             and left + right < _EV_TITLE  # 段时间 with no context; 家属周建国 has one

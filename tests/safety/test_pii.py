@@ -2130,3 +2130,11 @@ def test_passes_passports_after_to_and_extensions_after_a_comma(
     text: str, kind: str, value: str
 ) -> None:
     assert (kind, value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("上官晓彤 住院号ZY20240187 要开证明", "上官晓彤"), ("公孙毅的CT片子带来了", "公孙毅")],
+)
+def test_a_compound_surname_is_evidence_of_a_name(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
