@@ -60,6 +60,8 @@ _WORD_SURNAMES = frozenset("高常白易成相时全")
 # word as often (东方 "the east", 西门 "the west gate": jieba counts them 3,993 and 967 times)
 _EV_COMPOUND = 1.0
 _COMPOUND_AS_WORD_FREQ = 900
+# A given name alone: the score one of its characters must reach
+_GIVEN_ALONE = 1.2
 # Where a sentence or a clause starts: the text's start, after punctuation or a space.
 _CLAUSE_START_RE = re.compile(r"(?:^|(?<=[\s，。！？,.!?；;：:]))(?=[\u4e00-\u9fff])")
 # Kinds that are not identifiers a name is written beside in a form or a signature.
@@ -225,7 +227,11 @@ class _ZhNames(_ZhModelNames):
             # a pet name or a given name as the subject of a sentence: "乐乐昨天开始发烧",
             # "三娃他爹住院了", "老周说…"
             at = m.end()
-            if at not in found and self._nickname_at(at) and self._subject_after(at + 2):
+            if (
+                at not in found
+                and (self._nickname_at(at) or self._given_alone_at(at))
+                and self._subject_after(at + 2)
+            ):
                 take((at, at + 2, NAME_ACCEPT))
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:
@@ -329,6 +335,20 @@ class _ZhNames(_ZhModelNames):
         if self._right_evidence(end) >= _EV_VERB:
             return True
         return names.kin_next.match(self.t, end) is not None
+
+    def _given_alone_at(self, start: int) -> bool:
+        """A given name of two characters used alone (明轩, 雨桐, 子涵): both characters
+        name-like, one of them clearly, and no everyday word (明天, 永远, 文明 are words jieba
+        counts hundreds of times; given names it hardly knows)."""
+        cand = self.t[start : start + 2]
+        if len(cand) != 2 or not self._is_cjk(cand) or cand in _names().never:
+            return False
+        if _text.word_freq(cand) >= _COMMON_WORD_FREQ:
+            return False
+        if start not in self._bounds or start + 2 not in self._bounds:
+            return False
+        scores = self._given_scores(cand)
+        return min(scores) >= _GIVEN_GOOD and max(scores) >= _GIVEN_ALONE
 
     def _nickname_at(self, start: int) -> bool:
         """A two-character pet name at ``start``: 乐乐, 小军, 阿强, 老周 (not 宝宝, 小孩, 小便)."""

@@ -2138,3 +2138,15 @@ def test_passes_passports_after_to_and_extensions_after_a_comma(
 )
 def test_a_compound_surname_is_evidence_of_a_name(text: str, name: str) -> None:
     assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"), [("宇轩明天要抽血 要空腹吗", "宇轩"), ("雨桐术后第二天能洗澡吗", "雨桐")]
+)
+def test_a_given_name_alone_as_a_sentences_subject(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize("text", ["明天说好的复查", "永远说不清", "文明今天很重要"])
+def test_an_everyday_word_with_name_like_characters_is_no_given_name(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
