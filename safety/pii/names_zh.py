@@ -227,11 +227,15 @@ class _ZhNames(_ZhModelNames):
             # a pet name or a given name as the subject of a sentence: "乐乐昨天开始发烧",
             # "三娃他爹住院了", "老周说…"
             at = m.end()
-            if (
-                at not in found
-                and (self._nickname_at(at) or self._given_alone_at(at))
-                and self._subject_after(at + 2)
-            ):
+            if at in found:
+                continue
+            # a pet name's shape (乐乐, 小胖, 阿毛, 老陈) needs only not to run on into 的
+            # (X的… follows too many words); a given name alone needs a subject's verb or time
+            pet = (
+                self.t[at] in _PET_HEADS or self.t[at] == self.t[at + 1 : at + 2]
+            ) and self._nickname_at(at)
+            pet = pet and not self.t.startswith("的", at + 2)
+            if pet or (self._given_alone_at(at) and self._subject_after(at + 2)):
                 take((at, at + 2, NAME_ACCEPT))
         for m in _ZH_SURNAME_ONLY_RE.finditer(self.t):
             if m.group(1) in names.surnames:

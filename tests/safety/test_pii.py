@@ -2150,3 +2150,22 @@ def test_a_given_name_alone_as_a_sentences_subject(text: str, name: str) -> None
 @pytest.mark.parametrize("text", ["明天说好的复查", "永远说不清", "文明今天很重要"])
 def test_an_everyday_word_with_name_like_characters_is_no_given_name(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("豆豆得了手足口 会传染吗", "豆豆"),
+        ("阿珍话她报告还没出", "阿珍"),
+        ("妞妞三个月了还不会翻身", "妞妞"),
+    ],
+)
+def test_a_pet_name_starting_a_sentence_is_a_name(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["小红书上说喝黑咖啡能降尿酸", "宝妈求助：宝宝发烧了", "天天吃药也不见好", "渐渐好转了"]
+)
+def test_an_app_a_slang_word_or_an_adverb_starting_a_sentence_is_no_name(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
