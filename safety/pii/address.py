@@ -307,7 +307,8 @@ _POSTCODE_RE = re.compile(
     r"|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+[0-9]{4}"  # Australia: VIC 3065
     r"|S\(?[0-9]{6}\)?"  # Singapore: S570212, S(560250)
     r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6}"  # a ZIP, a Chinese or Indian postcode
-    r"|[0-9]{3}-[0-9]{4}|[0-9]{4}(?![^\S\n]*[0-9]))(?![A-Za-z0-9])"  # Japan 106-0032; NZ 1021
+    r"|[0-9]{3}-[0-9]{4}|[0-9]{4}(?![^\S\n]*[0-9])"  # Japan 106-0032; NZ 1021
+    r"|(?<=City )[0-9]{3})(?![A-Za-z0-9])"  # Taiwan: "Taipei City 106"
 )
 # A postcode that comes before its town (Malaysia, much of Europe): "80000 Johor Bahru"
 _POSTCODE_FIRST_RE = re.compile(r",?\s+[0-9]{4,5}$")

@@ -2169,3 +2169,8 @@ def test_a_pet_name_starting_a_sentence_is_a_name(text: str, name: str) -> None:
 )
 def test_an_app_a_slang_word_or_an_adverb_starting_a_sentence_is_no_name(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+def test_a_taiwan_address_keeps_its_postal_code_after_the_city() -> None:
+    text = "mail it to 5F, No. 12, Ln. 33, Sec. 2, Roosevelt Rd., Da'an Dist., Taipei City 106 pls"
+    assert ("ADDRESS", text[11 : text.index(" pls")]) in _kinds(text)
