@@ -26,7 +26,7 @@ import re
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ffff"  # with the rarer extensions (𪨶)
 _NUM = r"0-9一二三四五六七八九十百零〇两"
 # Characters of the words that lead up to an address; the first part's name holds none.
-_LEAD = "我你他她您住在寄到是系去往给请从址的了吗呢与及或把向于送发写"
+_LEAD = "我你他她您住在寄到是系去往给请从址的了吗呢与及或把向于送发写返"
 # Of those, the ones place names also use (于都县, 从化区, 向阳路, 发展大道): a part that
 # follows another may hold them.
 _ALSO_IN_PLACES = "于从向发与及把送写"
@@ -53,7 +53,7 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
             rf"附?[{_NUM}]+(?:号院|号楼|号|弄|巷)(?:附[{_NUM}]+号|之(?:[一二三四五六七八九十]+|[0-9]+))?"
         ),
         # greedy: 王庄村, not 王庄; 新庄村委会; a town's 社区 has groups as a village has
-        "village": re.compile(rf"{name}{{1,6}}(?:村委会|村|邨|屯|庄|社区)"),
+        "village": re.compile(rf"{name}{{1,6}}(?:村委会|村|邨|屯|庄|社区|围)"),
         # a village's group by number (三组, 5队) or by name (下屋组, 东头小组)
         "group": re.compile(
             rf"[{_NUM}]+(?:组|队|社)|{name}{{1,4}}小组|{name}{{1,3}}组(?!织|成|合|长)"
@@ -79,7 +79,9 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
         ),
         # (a part of it after 之: 8楼之2)
         "unit": re.compile(
-            rf"(?:[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+            rf"(?:\s(?=[{_NUM}]))?(?:[{_NUM}a-z\-]{{1,6}}(?:号院|号楼|号房|栋|幢|座|单元|门|楼|层|室|房|号|户|f)"
+            # (a building by its number and #: 9#1502)
+            r"|[0-9]{1,3}#(?=[0-9])"
             # a building or entrance named by a direction or 甲乙丙丁: 乙单元, 东单元, 丙栋
             r"|[东西南北中甲乙丙丁](?:单元|栋|幢|座))"
             r"(?:之(?:[一二三四五六七八九十]+|[0-9]+))?"
@@ -87,9 +89,24 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
         # (a floor and a room joined: 23-5; building, entrance and room: 17-2-401)
         "tail": re.compile(
             r"(?:[0-9]{1,4}(?:-[0-9]{1,4}){1,3}|[0-9]{2,5})[a-z]?(?![0-9a-z])|[a-z](?![a-z0-9])"
+            # a flat of a floor (3B), a room read out in numerals (二零零三)
+            r"|[0-9][a-z](?![0-9a-z])|[零〇一二三四五六七八九]{3,4}(?![零〇一二三四五六七八九十])"
         ),
         # which flat of a floor: 1楼左, 2楼东户, 3楼后座
-        "side": re.compile(r"[东西南北]边?户|[前后]座|[东西]套|[左右](?![侧边手])|地下|地铺"),
+        "side": re.compile(
+            r"[东西南北]边?户|[前后]座|[东西]套|[左右](?![侧边手])|地下|地铺"
+            r"|[东西南北](?=[\s，。,.!?！？、]|$)"  # (四层东: the east flat, the address's end)
+        ),
+        # a crossing of two roads before the building: 鞍山西道与白堤路交口的时代奥城
+        "junction": re.compile(
+            rf"与{name_or_digit}{{1,10}}?(?:路|街|道|大道)交(?:叉)?口(?:的|处)?"
+        ),
+        # a housing development of any name (金地格林小镇, 保利香槟国际) when its building number
+        # follows; never one with the hospital's words (住院部3号楼, 门诊楼2楼 are directions)
+        "lead": re.compile(
+            rf"(?:(?![医院诊部科室馆楼层]){name_or_digit}){{2,12}}?"
+            rf"(?=[{_NUM}a-z]{{1,4}}(?:号楼|栋|幢|座))"
+        ),
         # building, entrance and room after a lane (金厦里7-2-303)
         "rooms": re.compile(r"[0-9]{1,4}(?:-[0-9]{1,4}){1,3}(?![0-9a-z])"),
     }
@@ -97,12 +114,18 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
 
 _PARTS = _parts(_LEAD)
 _INNER_PARTS = _parts("".join(c for c in _LEAD if c not in _ALSO_IN_PLACES))
+for _parts_of in (_PARTS, _INNER_PARTS):
+    _parts_of["leadunit"] = _parts_of["unit"]
 # Which part may follow which (a chain is read left to right, longest first at each step).
 _NEXT: dict[str, tuple[str, ...]] = {
-    "start": ("region", "road", "village", "home"),
+    "start": ("region", "road", "village", "home", "lead"),
+    # a development of any name needs a building and then a flat or a floor (保利香槟国际7栋2304)
+    "lead": ("leadunit",),
+    "leadunit": ("unit", "tail", "side"),
     "region": ("region", "road", "village", "estate"),
     # a lane off a road (平江路大儒巷41号), a building named after the road (…路金城国际3号楼)
-    "road": ("road", "number", "estate", "unit", "named", "rooms"),
+    "road": ("road", "number", "estate", "unit", "named", "rooms", "junction"),
+    "junction": ("estate", "named", "home"),
     "number": ("estate", "sub", "unit", "tail", "named", "side"),
     "named": ("unit", "rooms"),
     # a hamlet inside a village (峡山村北岙自然村45号)
@@ -123,7 +146,8 @@ _REGIONS_BEFORE_PLACE = 2
 _MIN_ZH = 5
 
 
-_PLACES = frozenset({"road", "estate", "home", "village"})
+_PLACES = frozenset({"road", "estate", "home", "village", "lead"})
+_BLOCK_RE = re.compile(r"(?:楼|阁|苑|轩|大厦)$")
 
 
 def _longest(text: str, start: int) -> int:
@@ -145,6 +169,12 @@ def _longest(text: str, start: int) -> int:
             now_valid = (
                 valid
                 or kind in ("number", "group")
+                # a public estate and its block (爱民邨嘉贤楼): a home with no number
+                or (
+                    kind == "estate"
+                    and state in ("village", "home")
+                    and _BLOCK_RE.search(m.group()) is not None
+                )
                 or (kind in ("unit", "tail", "rooms") and place)
                 or now_regions >= _REGIONS_ALONE
                 or (kind in _PLACES and now_regions >= _REGIONS_BEFORE_PLACE)

@@ -2174,3 +2174,29 @@ def test_an_app_a_slang_word_or_an_adverb_starting_a_sentence_is_no_name(text: s
 def test_a_taiwan_address_keeps_its_postal_code_after_the_city() -> None:
     text = "mail it to 5F, No. 12, Ln. 33, Sec. 2, Roosevelt Rd., Da'an Dist., Taipei City 106 pls"
     assert ("ADDRESS", text[11 : text.index(" pls")]) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("我现在住保利天悦9栋1203，上门抽血能来吗", "保利天悦9栋1203"),
+        ("住黄大仙竹园北邨蓮園樓，阿爸行唔到", "黄大仙竹园北邨蓮園樓"),
+        (
+            "寄到沈阳市和平区南京南街与十一纬路交口的华府新天地B座1502，谢谢",
+            "沈阳市和平区南京南街与十一纬路交口的华府新天地B座1502",
+        ),
+        ("地址 龙湖时代天街八栋一单元一七零二 谢谢", "龙湖时代天街八栋一单元一七零二"),
+        ("青岛市市南区香港中路8号2号楼五层西，送氧气", "青岛市市南区香港中路8号2号楼五层西"),
+    ],
+)
+def test_chinese_homes_of_developments_estates_crossings_and_read_out_rooms(
+    text: str, address: str
+) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+@pytest.mark.parametrize(
+    "text", ["住院部3号楼5层怎么走", "门诊楼2楼抽血在哪", "逸仙路 traffic is bad"]
+)
+def test_hospital_directions_and_a_road_before_english_are_no_address(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
