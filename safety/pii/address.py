@@ -233,7 +233,7 @@ _STREET = (
     r"(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
     r"terrace|crescent|close|highway|hwy|grove|mews|row|walk|parade|hill|rise|gardens|square|"
     r"sq|wharf|quay|circle|cir|parkway|pkwy|park|green|gate|cres|circuit|cct|esplanade|pde|"
-    r"view|cross|cottages)"
+    r"view|cross|cottages|tce|approach)"
 )
 _UNIT_WORD = (
     r"(?:apartment|apt|room|rm|unit|flat|suite|ste|building|bldg|block|blk|tower|floor|fl|plot|"
@@ -244,7 +244,8 @@ _UNIT = (
     r"|(?:[0-9]{1,2}(?:st|nd|rd|th)|ground|first|second|third|fourth|fifth|top)\s+floor,?\s+"
     r"|[0-9]{1,2}/[0-9]{1,2},\s+"  # a Glasgow flat: 2/1, 88 Dumbarton Road
     # a block, floor and unit (Malaysia, India): A-7-2, B-204, C-1/45; Hong Kong's ground floor
-    r"|[a-z]-[0-9]{1,4}(?:[-/][0-9]{1,4}){0,2},\s+|g/f,?\s+)"
+    r"|[a-z]-[0-9]{1,4}(?:[-/][0-9]{1,4}){0,2},\s+|g/f,?\s+"
+    r"|#[0-9]{1,3}-[0-9]{1,5},?\s+)"  # a Singapore unit first: "#08-115, Block 331, …"
 )
 # words that never name a street ("walk 200 metres down the road")
 _NOT_STREET_NAME = (
@@ -257,7 +258,7 @@ _BUILDING = (
     rf"(?:{_NOT_BUILDING_NAME}[a-z]+\s+){{1,3}}(?:building|bldg|tower|mansion|mansions|court|house|"
     r"centre|center|"
     r"garden|gardens|estate|plaza|villa|villas|apartments|residence|heights|city|towers|society|"
-    r"cottage|rectory|farm|lodge|manor|living)\b,?\s+"
+    r"cottage|rectory|farm|lodge|manor|living|hall|halls|care home|nursing home)\b,?\s+"
     # the word first (Malaysia): Pangsapuri Seri Mutiara, Residensi Vista, Taman Mawar
     r"|(?:pangsapuri|residensi|kondominium|taman|apartment)(?:\s+[a-z]+){1,3},?\s+"
 )
@@ -268,12 +269,15 @@ _HOUSE = (
     # (a comma after the number: "12/3, 2nd Main Road", never after a date's year)
     rf"{_NUMBER}(?:(?<!/[0-9]{{4}}),)?\s+(?:(?:{_NOT_STREET_NAME}[a-z0-9'’]+\s+){{1,3}}{_STREET}\b\.?"
     # the street word first: "rue Saint-Denis", "Jalan Kechubong", "Toa Payoh Lorong 8"
-    r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida|boul\.|chemin)"
+    r"|(?:[a-z]+\s+){0,2}(?:rue|jalan|jln|lorong|calle|via|rua|avenida|boul\.|chemin|quai)"
     r"\s+[a-z0-9\-'’]+)"
     r"(?:\s+(?:north|south|east|west|n|s|e|w|nw|ne|sw|se|upper|lower|central|extension)\b)?"
-    r"(?:\s+[0-9]{1,3}(?![0-9]))?"  # Ang Mo Kio Ave 10, Lorong 8
+    # Ang Mo Kio Ave 10, Lorong 8, Jalan SS 2/24 (not a floor: "Road 5/F", "Road 8楼")
+    r"(?:\s+[0-9]{1,3}(?:/[0-9]{1,3})?(?![0-9/楼]))?"
     r"(?:,?\s*(?:apt|apartment|unit|suite|ste|flat|app|room|rm|building|bldg|block|tower|"
-    r"floor|#)\.?\s*[0-9a-z\-]+){0,3}"
+    r"floor|#)\.?\s*[0-9a-z\-]+"
+    # a floor after the street, as Hong Kong writes it: "13 Fuk Man Road 5/F", "… Road 8楼"
+    r"|,?\s*[0-9]{1,3}(?:/f|楼)){0,3}"
 )
 # Where there is no house number: a lane and its number before the road (Shanghai), a village
 # and its group or house, a rural route and box
@@ -295,6 +299,9 @@ _EN_RE = re.compile(
     rf"(?<![a-z0-9])(?:{_UNIT}{{0,3}}(?:{_BUILDING})?{_HOUSE}"
     rf"|{_UNIT}{{0,3}}{_NUMBER_FIRST}"
     r"|p\.?\s?o\.?\s+box\s+[0-9]{1,6}"
+    # a German or Austrian street and its number: "Lindenstraße 14", "Am Ring 3"
+    r"|[a-zäöüß\-]+(?:straße|strasse|str\.|weg|platz|gasse|allee|damm)\s+[0-9]{1,4}[a-z]?"
+    r"(?:,?\s+[0-9]\.\s+og(?:\s+(?:links|rechts|mitte))?)?"
     # a Singapore block: its street may have no street word, the "#floor-unit" says it all
     r"|(?:blk|block)\s*[0-9]{1,4}[a-z]?\s+(?:[a-z0-9]+\s+){0,3}[a-z0-9]+,?\s*#[0-9]{1,3}-[0-9]{1,5}"
     rf"|{_UNIT}{{0,4}}(?:{_NO_NUMBER})"
@@ -324,6 +331,7 @@ _TAIL_RE = re.compile(
     # (a district's name may be hyphenated: Mid-Levels, Stratford-upon-Avon)
     # (the words of one name stay on one line: "Aberdeen\nTel 9123 4567")
     r",?\s*((?:Co\.\s+)?[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-Za-zß-ÿ]+)*(?:[^\S\n]+[A-ZÀ-Þ][a-zß-ÿ]+){0,2}"
+    r"(?:[^\S\n]+O(?![A-Za-z]))?"  # (Tseung Kwan O)
     # (a district's abbreviation: "Songshan Dist.", "Da'an Dist.")
     r"(?:(?<=Dist)\.)?(?:\s+[0-9]{1,2}(?![0-9]))?"
     r"|N\.T\.|[A-Z]{2,3})(?![A-Za-zß-ÿ])"
@@ -338,7 +346,8 @@ _POSTCODE_RE = re.compile(
     r"|S\(?[0-9]{6}\)?"  # Singapore: S570212, S(560250)
     r"|[0-9]{5}(?:-[0-9]{4})?|[0-9]{6}"  # a ZIP, a Chinese or Indian postcode
     r"|[0-9]{3}-[0-9]{4}|[0-9]{4}(?![^\S\n]*[0-9])"  # Japan 106-0032; NZ 1021
-    r"|(?<=City )[0-9]{3})(?![A-Za-z0-9])"  # Taiwan: "Taipei City 106"
+    r"|(?<=City )[0-9]{3}"  # Taiwan: "Taipei City 106"
+    r"|[A-Z]{1,2}[0-9]{1,2})(?![A-Za-z0-9])"  # only the first half of a UK postcode: "LL30"
 )
 # A postcode that comes before its town (Malaysia, much of Europe): "80000 Johor Bahru"
 _POSTCODE_FIRST_RE = re.compile(r",?\s+[0-9]{4,5}$")

@@ -2200,3 +2200,38 @@ def test_chinese_homes_of_developments_estates_crossings_and_read_out_rooms(
 )
 def test_hospital_directions_and_a_road_before_english_are_no_address(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("the cab can't find 4 Belgrave Tce, Dublin 6 pls tell them", "4 Belgrave Tce, Dublin 6"),
+        (
+            "我住 22 Shan Kwong Road 7/F Happy Valley，信寄去舊地址",
+            "22 Shan Kwong Road 7/F Happy Valley",
+        ),
+        (
+            "update: #05-221, Block 88, Bedok North Street 4, S460088. ok",
+            "#05-221, Block 88, Bedok North Street 4, S460088",
+        ),
+        (
+            "Dad is at Room 4, Oakdene Care Home, 7 Elm Way, Crawley RH10 1AA. Visiting?",
+            "Room 4, Oakdene Care Home, 7 Elm Way, Crawley RH10 1AA",
+        ),
+        (
+            "Oma: Gartenweg 7, 2. OG rechts, 80331 München bitte",
+            "Gartenweg 7, 2. OG rechts, 80331 München",
+        ),
+        (
+            "nan's at 8 Rose Gardens, Rhyl LL18 rest of postcode unknown",
+            "8 Rose Gardens, Rhyl LL18",
+        ),
+        (
+            "寄 Flat C, 9/F, Block 2, Park Central, Tseung Kwan O 得唔得",
+            "Flat C, 9/F, Block 2, Park Central, Tseung Kwan O",
+        ),
+        ("we're at 14 Quai Voltaire, 75007 Paris", "14 Quai Voltaire, 75007 Paris"),
+    ],
+)
+def test_latin_addresses_as_written_in_chat(text: str, address: str) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
