@@ -48,6 +48,17 @@ _YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
 # the word before one part of a Latin name recurring on its own that makes it a place
 _PLACE_BEFORE_RE = re.compile(r"(?:\b(?:in|near|around|outside)|[在从]|来自)\s*$")
 _LATIN_PART_RE = re.compile(r"\S+")
+# a title just before a Latin name ("Dr. Parkinson"); the start of a sentence before a word
+# (the text's start, or after . ! ? or a line break, perhaps with quotes); a capitalised word
+# next (a family name: "Hope Lee")
+_TITLE_BEFORE_RE = re.compile(r"(?:\bdr|\bdoctor|\bprof|\bmr|\bmrs|\bms)\.?\s*$")
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?。！？\n])[\s\"'“‘(]*$")
+_CAPITALISED_NEXT_RE = re.compile(r"[ \t]+[A-Z][a-z]")
+# what makes a person of the word before it: a title, or a verb of speech a few words on
+_PERSON_NEXT_RE = re.compile(
+    r"\s*(?:姑娘|医生|护士|姐|先生|小姐|话|说|讲)"
+    r"|(?:\s+[a-z']+){0,4}\s+(?:said|says|told|asked|mentioned|explained|called)\b"
+)
 # a "name" that took the street's word and its house number follows: 江虹路|1511号
 # (a number that is no day of a month: 李路12号来 is a person and a date)
 _STREET_TAKEN_RE = re.compile(r"[路街道巷弄](?:[0-9]{3,5}|3[2-9]|[4-9][0-9])号")
@@ -221,9 +232,23 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         """One Latin word that is a place where someone goes or is ("flying to Jordan",
         "near Chester", "在Sydney") or a disease named after someone ("Graves' disease")."""
         word = self.t[start:end]
-        if not word.isascii() or not word.isalpha():
+        if not word.replace("ö", "o").replace("é", "e").replace("ç", "c").isascii():
+            return False
+        if not word.isalpha():
             return False
         if _EPONYM_AFTER_RE.match(self.t, end):
+            return True
+        cues = _latin_cues()
+        if word in cues.eponyms and not _TITLE_BEFORE_RE.search(self.t, max(0, start - 9), start):
+            return True  # "Hashimoto 要吃什么药", "my mum's Parkinson's" (not "Dr. Parkinson")
+        if (
+            word in cues.word_names
+            and _SENTENCE_START_RE.search(self.t, 0, start)
+            and not _CAPITALISED_NEXT_RE.match(self.n.cased, end)
+            and not _PERSON_NEXT_RE.match(self.t, end)
+        ):
+            # "Hope you can help", "Drew blood at 7" (not "Hope Lee called", "Sue at the front
+            # desk said …", "Grace 姑娘話 …")
             return True
         return _POSSESSIVE_AFTER_RE.match(self.t, end) is None and self._place_before(start)
 

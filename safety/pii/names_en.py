@@ -113,6 +113,8 @@ class _LatinCues:
     not_names: frozenset[str]
     surnames: frozenset[str]
     places: frozenset[str]
+    word_names: frozenset[str]  # given names that are words at a sentence's start
+    eponyms: frozenset[str]  # the names of diseases named after people
 
 
 def _cue_pattern(words: Iterable[str], tail: str = "") -> re.Pattern[str]:
@@ -142,6 +144,8 @@ def _latin_cues() -> _LatinCues:
         not_names=frozenset(cues["not_names"]),
         surnames=frozenset(cues["surnames"]),
         places=frozenset(cues["places"]),
+        word_names=frozenset(cues["word_names"]),
+        eponyms=frozenset(cues["eponyms"]),
     )
 
 

@@ -2235,3 +2235,31 @@ def test_hospital_directions_and_a_road_before_english_are_no_address(text: str)
 )
 def test_latin_addresses_as_written_in_chat(text: str, address: str) -> None:
     assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "ADDRESS"] == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Drew blood at 8 and the arm is bruised, normal?",
+        "Pat dry after the shower?",
+        "Hope 你们能尽快回复",
+        "我爸 Parkinson's 十年了，还是抖",
+        "Dr. Google 说我是 Hashimoto，要吃药吗",
+    ],
+)
+def test_a_word_starting_a_sentence_and_a_disease_named_after_someone_are_no_names(
+    text: str,
+) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Sue at the front desk said to send it here", "Sue"),
+        ("Hope Lee is my daughter", "Hope Lee"),
+        ("Is Dr. Parkinson on today?", "Parkinson"),
+    ],
+)
+def test_the_same_words_as_names(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
