@@ -2263,3 +2263,15 @@ def test_a_word_starting_a_sentence_and_a_disease_named_after_someone_are_no_nam
 )
 def test_the_same_words_as_names(text: str, name: str) -> None:
     assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我妈在石家庄查出帕金森病，想转过来",
+        "回老家周口过年，胰岛素怎么带",
+        "我是温州来的患者，医保能结算吗",
+    ],
+)
+def test_a_city_named_like_a_person_is_no_name(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
