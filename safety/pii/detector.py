@@ -69,9 +69,14 @@ _GOING_TO_RE = re.compile(
 )
 _PLACE_WORDS = (
     r"(?:hospital|clinic|infirmary|centre|center|medical|university|college|school|road|street|"
-    r"avenue|ave|boulevard|blvd|square|station|bank|pharmacy|county)"  # (not Park, Lane: surnames)
+    r"avenue|ave|boulevard|blvd|square|station|bank|pharmacy|county|regional|lodge)"
+    # (not Park, Lane: surnames)
 )
 _PLACE_WORD_END_RE = re.compile(rf"\s{_PLACE_WORDS}$")
+# a place's word first: "Mount Elizabeth", "Mt Sinai", "Fort William"
+_PLACE_WORD_FIRST_RE = re.compile(r"(?:mount|mt|fort|lake|port)\.?\s")
+# a Latin "name" that is a disease's: "Kawasaki disease", "Lou Gehrig('s disease)"
+_DISEASE_WORD_END_RE = re.compile(r"\s(?:disease|syndrome|palsy|sign|test)$")
 _CAPITALISED_THEN_PLACE_RE = re.compile(
     rf"(?:\s+[A-Z][a-z]+){{1,3}}\s+(?i:{_PLACE_WORDS})(?![a-z])"
 )
@@ -253,13 +258,20 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         return _POSSESSIVE_AFTER_RE.match(self.t, end) is None and self._place_before(start)
 
     def _named_place(self, start: int, end: int) -> bool:
-        """A Latin name that a place or institution is named after, with more capitalised
-        words between ("Tan Tock Seng Hospital", "Pamela Youde Nethersole Eastern Hospital") or
-        the place's word in it ("Madison Ave")."""
+        """A Latin name that a place, an institution or a disease is named after, with more
+        capitalised words between ("Tan Tock Seng Hospital", "Pamela Youde Nethersole Eastern
+        Hospital"), the place's word in it ("Madison Ave", "Mount Elizabeth", "Hope Lodge") or
+        the disease's ("Kawasaki disease", "Lou Gehrig's disease")."""
         cased = self.n.cased
         if not cased[start:end].isascii():
             return False
-        if _PLACE_WORD_END_RE.search(self.t, start, end):
+        if _PLACE_WORD_END_RE.search(self.t, start, end) or _PLACE_WORD_FIRST_RE.match(
+            self.t, start, end
+        ):
+            return True
+        if _DISEASE_WORD_END_RE.search(self.t, start, end) or (
+            " " in self.t[start:end] and _EPONYM_AFTER_RE.match(self.t, end)
+        ):
             return True
         return _CAPITALISED_THEN_PLACE_RE.match(cased, end) is not None
 

@@ -2275,3 +2275,18 @@ def test_the_same_words_as_names(text: str, name: str) -> None:
 )
 def test_a_city_named_like_a_person_is_no_name(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mount Alvernia 做的 MRI 可以带来吗",
+        "Is Mercy Regional in network?",
+        "宝宝 Kawasaki disease 出院了，aspirin 要吃多久",
+        "Lou Gehrig's disease clinic referral - how long?",
+        "张力性头痛吃布洛芬管用吗",
+        "做核磁共振要摘周大福的金手镯吗",
+    ],
+)
+def test_places_diseases_shops_and_words_named_like_people(text: str) -> None:
+    assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
