@@ -123,6 +123,26 @@ _PASSPORT_BARE_RE = re.compile(
     r"|[eg][ \-][0-9]{4}[ \-]?[0-9]{4}|e[a-hj-np-z][ \-]?[0-9]{3}[ \-][0-9]{4})(?![a-z0-9])"
 )
 # Between an identifier written first and its cue: "…这个是我的", "…就是他", "… is my"
+# A handle's shape (letters first, with a digit, "_" or "-" in it: not a word) a few words from
+# a WeChat cue, either side, in the same sentence: "add me on wechat pls Sophie_Liu",
+# "加个v yy_5201314", "mkt_dan77 <- that's my wechat"
+_HANDLE = (
+    r"(?<![a-z0-9_\-@.])(?!qq[0-9])"  # (not "QQ1739204856": a QQ number after its name)
+    r"([a-z][a-z0-9]*[_\-0-9][a-z0-9_\-]*)(?![a-z0-9_\-@]|\.[a-z])"
+)
+_WECHAT_WORD = (
+    r"(?:(?:微信|威信|薇信|weixin|wechat)(?!\s*(?:支付|群|公众号|小程序|pay|group))|vx|wx|v信"
+    r"|加(?:个|我)?\s?v(?![a-z]))"
+)
+_WECHAT_NEAR_RE = re.compile(
+    _WECHAT_WORD
+    + r"[^。.!?！？\n0-9]{0,16}?"
+    + _HANDLE
+    + r"|"
+    + _HANDLE
+    + r"[^。.!?！？\n]{0,16}?"
+    + _WECHAT_WORD
+)
 _OWNER_AFTER = (
     r"[，,]?\s*(?:这个|这|那个)?\s*(?:就)?(?:是|係|系|is)\s*"
     r"(?:我|他|她|我妈|我爸|my|his|her)?\s*(?:的)?\s*"
@@ -779,12 +799,17 @@ class _NumberScan(_Scan):
             (_PASSPORT_CUE_RE, "PASSPORT"),
             (_WECHAT_RE, "WECHAT_ID"),
             (_WECHAT_FIRST_RE, "WECHAT_ID"),
+            (_WECHAT_NEAR_RE, "WECHAT_ID"),
             (_PERMIT_RE, "OTHER_ID"),
         ):
             for m in rx.finditer(self.t):
                 if kind == "WECHAT_ID" and channel_word(m.group()):
                     continue  # "the official WeChat account": a word, not a handle
-                s, e = m.span(1)
+                if rx is _WECHAT_NEAR_RE and _NOT_PERSONAL_BEFORE_RE.search(
+                    self.t, max(0, m.start() - 16), m.start() + 4
+                ):
+                    continue  # "订单号 ab_12345 …": an order's
+                s, e = m.span(1) if m.group(1) is not None else m.span(2)
                 if kind == "MRN" and self.t[m.start() : s] == "hn":
                     s = m.start()  # the cue's letters are the number's own: HN18273645
                 self.add(kind, s, e)

@@ -2290,3 +2290,21 @@ def test_a_city_named_like_a_person_is_no_name(text: str) -> None:
 )
 def test_places_diseases_shops_and_words_named_like_people(text: str) -> None:
     assert [k for k, _ in _kinds(text) if k == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("add me on wechat pls Jenny_Ho88, easier than email", "Jenny_Ho88"),
+        ("加个v tt_0521 我把单子拍给你", "tt_0521"),
+        ("kev_92sh <- that's my wechat", "kev_92sh"),
+        ("加我 V nana-1990 吧", "nana-1990"),
+    ],
+)
+def test_a_handle_shape_near_a_wechat_cue_is_a_wechat_id(text: str, handle: str) -> None:
+    assert ("WECHAT_ID", handle) in _kinds(text)
+
+
+@pytest.mark.parametrize("text", ["订单号 ab_12345 微信支付的", "报告发我QQ1739204856或者微信也行"])
+def test_an_order_or_a_qq_number_near_wechat_is_no_handle(text: str) -> None:
+    assert all(k != "WECHAT_ID" for k, _ in _kinds(text))
