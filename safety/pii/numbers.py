@@ -31,7 +31,26 @@ from safety.pii.checks import (
 
 _BANK_LENGTHS = range(16, 20)
 # Written as cards print their number: four groups of four digits, a fifth of one to three
-_CARD_LAYOUT_RE = re.compile(r"[0-9]{4}(?:([ \-])[0-9]{4}){3}(?:\1[0-9]{1,3})?")
+_CARD_LAYOUT_RE = re.compile(
+    r"[0-9]{4}(?:([ \-])[0-9]{4}){3}(?:\1[0-9]{1,3})?"
+    r"|3[47][0-9]{2}([ \-])[0-9]{6}\2[0-9]{5}"  # American Express: 3759 876543 21004
+)
+# A card number the patient masked in part (its first and last digits still theirs):
+# "6217 **** **** **** 019", "621483******6612", "4716 12** **** 8830"
+_MASKED_CARD_RE = re.compile(
+    r"(?<![0-9*])[0-9]{4}(?:[ \-]?[0-9]{2,4})?(?:[ \-]?[*xX＊]{2,4}){1,4}"
+    r"[ \-]?[0-9*]{0,4}[ \-]?[0-9]{3,4}(?![0-9*])"
+)
+# An account after its cue: "acct 1047 2285", "account 38291047", "戶口 012-875-0-123456"
+_ACCOUNT_RE = re.compile(
+    r"(?<![a-z])(?:acct|account|a/c|户口|账户|帐户)(?:\s*(?:no\.?|number|#))?\s*(?:is|:|：|是)?\s*"
+    r"(?:[\u4e00-\u9fff]{1,4}\s*)?"  # (the bank's name between: 中銀 012-…)
+    r"((?<![0-9])[0-9](?:[ \-]?[0-9]){5,20})(?![0-9a-z])"
+)
+# An IBAN: country, two check digits, then up to 30 letters and digits, in fours or not
+_IBAN_RE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
 _MIN_DIGITS_FOR_PHONE_LIB = 7
 _PHONE_CUE_WINDOW = 12
 _PHONE_CUE_WINDOW_LATIN = 24  # "call first on (641) 555-0148"
@@ -534,6 +553,17 @@ _SENTENCE_END_RE = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
 _SIBLING_REACH = 40
 
 
+_MASKED_CARD_MIN_DIGITS = 7  # the first four and the last three at least
+
+
+def _iban_ok(value: str) -> bool:
+    """The IBAN check (ISO 13616): the first four characters moved to the end, letters read
+    as 10–35, the number modulo 97 is 1."""
+    raw = value.replace(" ", "")
+    digits = "".join(str(int(ch, 36)) for ch in raw[4:] + raw[:4])
+    return int(digits) % 97 == 1
+
+
 def _signature(value: str) -> str:
     """An identifier's shape with runs collapsed: "GK482913" and "AB123456" are both "a9"."""
     out: list[str] = []
@@ -610,12 +640,23 @@ class _NumberScan(_Scan):
                 self.add("BANK_CARD", s, e)
             elif _CARD_LAYOUT_RE.fullmatch(raw):
                 # a card's number by its layout, even mistyped (the check fails)
-                self.add("BANK_CARD", s, e, validated=False)
+                self.add("BANK_CARD", s, e, validated=luhn_ok(digits))
         for m in _ID_CUE_RE.finditer(self.t):
             group = 1 if m.group(1) else 2
             digits = _NOT_DIGIT_X_RE.sub("", m.group(group))
             ok = valid_cn_id(digits) if len(digits) == 18 else valid_old_cn_id(digits)
             self.add("ID_CARD", *m.span(group), validated=ok)
+        for m in _MASKED_CARD_RE.finditer(self.t):
+            if sum(ch.isdigit() for ch in m.group()) >= _MASKED_CARD_MIN_DIGITS:
+                self.add("BANK_CARD", *m.span(), validated=False)
+        for m in _ACCOUNT_RE.finditer(self.t):
+            if not _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
+                self.add("BANK_CARD", *m.span(1), validated=False)
+        for m in _IBAN_RE.finditer(self.n.cased):
+            if _iban_ok(m.group()):
+                self.add("BANK_CARD", *m.span())
+            elif "iban" in self.t[max(0, m.start() - 12) : m.start()]:
+                self.add("BANK_CARD", *m.span(), validated=False)  # a mistyped one after "IBAN"
         for m in _BANK_CUE_RE.finditer(self.t):
             digits = _NOT_DIGIT_RE.sub("", m.group(1))
             ok = len(digits) in _BANK_LENGTHS and luhn_ok(digits)

@@ -2308,3 +2308,26 @@ def test_a_handle_shape_near_a_wechat_cue_is_a_wechat_id(text: str, handle: str)
 @pytest.mark.parametrize("text", ["订单号 ab_12345 微信支付的", "报告发我QQ1739204856或者微信也行"])
 def test_an_order_or_a_qq_number_near_wechat_is_no_handle(text: str) -> None:
     assert all(k != "WECHAT_ID" for k, _ in _kinds(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "validated"),
+    [
+        ("退到 6228 **** **** **** 317 那张卡", "6228 **** **** **** 317", False),
+        ("a card 5412 75** **** 9921 was left at the desk", "5412 75** **** 9921", False),
+        ("BSB 062-000, acct 1183 4471 please", "1183 4471", False),
+        ("refund to DE89 3704 0044 0532 0130 00 please", "DE89 3704 0044 0532 0130 00", True),
+        ("my amex 3714 496353 98431 was charged twice", "3714 496353 98431", True),
+    ],
+)
+def test_masked_cards_accounts_ibans_and_amex_are_bank_numbers(
+    text: str, value: str, validated: bool
+) -> None:
+    found = [
+        (text[e.start : e.end], e.validated) for e in mask(text).entities if e.kind == "BANK_CARD"
+    ]
+    assert found == [(value, validated)]
+
+
+def test_an_account_of_an_order_is_no_bank_number() -> None:
+    assert [k for k, _ in _kinds("order account 12345678 shipped")] == []
