@@ -395,9 +395,19 @@ _DOB_RE = re.compile(
     + _DATE
     # a year alone ("85年生的"); not "2026年出生的宝宝", a group
     + r"|(?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{4})年"
-    + r"(?=\s*出生(?!的)|\s*出世|\s*生(?:的|人)))"
+    + r"(?=\s*出生(?!的(?:宝宝|孩子|小孩|人|一代|新生儿|婴儿|患者|老人))|\s*出世|\s*生(?:的|人)))"
     # (a time of day may stand between: "2023年9月2号早上生的")
     + r"\s*(?:早上|上午|中午|下午|晚上|凌晨|半夜|夜里)?\s*(?:出生|生人|生的|出世|生(?=[，,。\s]|$))"
+    # a month and a day before 出生 or 生日: "4月3号出生的", "3月2号是我生日"
+    + r"|(?<![0-9月])([01]?[0-9]月[0-3]?[0-9][日号]?|"
+    + _ZH_MONTH
+    + r"(?:"
+    + _ZH_DAY
+    + r"))"
+    + r"(?=\s*(?:出生|生的|生日|是(?:我|他|她|孩子|宝宝)?的?生日))"
+    # a year and the animal of its sign: "72年属鼠的"
+    + r"|(?<![0-9])((?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{2,4})年)"
+    + r"(?=\s*(?:的\s*)?属[鼠牛虎兔龙蛇马羊猴鸡狗猪])"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
     + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in|born)\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年/\-]|\.[0-9])"
@@ -897,7 +907,7 @@ class _NumberScan(_Scan):
         for m in _QQ_RE.finditer(self.t):
             self.add("QQ", *m.span(1 if m.group(1) else 2))
         for m in _DOB_RE.finditer(self.t):
-            group = next(g for g in (1, 2, 3, 4) if m.group(g))
+            group = next(g for g in range(1, (m.re.groups or 0) + 1) if m.group(g))
             self.add("DOB", *m.span(group))
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
             for m in rx.finditer(self.t):

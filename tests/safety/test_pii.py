@@ -2331,3 +2331,24 @@ def test_masked_cards_accounts_ibans_and_amex_are_bank_numbers(
 
 def test_an_account_of_an_order_is_no_bank_number() -> None:
     assert [k for k, _ in _kinds("order account 12345678 shipped")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("本人68年属猴的，最近老失眠", "68年"),
+        ("我是1995年出生的，体检要查什么", "1995年"),
+        ("孩子6月12号出生的，黄疸还没退", "6月12号"),
+        ("11月3号是我生日，那天别排手术", "11月3号"),
+        ("农历九月初九生日 今年七十了", "农历九月初九"),
+    ],
+)
+def test_birth_years_with_the_sign_and_month_days_before_birth_words(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026年出生的宝宝都要打疫苗吗", "他6月12号出院的", "2024年3月5日复查"]
+)
+def test_a_group_a_discharge_or_a_visit_date_is_no_birth_date(text: str) -> None:
+    assert all(k != "DOB" for k, _ in _kinds(text))
