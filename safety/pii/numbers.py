@@ -97,14 +97,15 @@ _CARD_NUMBER_RE = re.compile(
 )
 _MRN_VALUE = (
     r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}(?:\s?\([0-9a-z]\))?"
-    r"|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
+    r"|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}(?:-[0-9]{2,6})?"
     # (a check digit in brackets: HN07712043(4); a case number with slashes: 2024/OPD/18821)
     r"|(?=[a-z\-/]*[0-9])[a-z0-9][a-z0-9\-/]{3,19}(?:\([0-9a-z]\))?)(?![a-z0-9])"
 )
 _MRN_RE = re.compile(
     r"(?:病历号|病历|住院号|门诊号|就诊卡号|就诊卡|就诊号|病案号|登记号|健康卡号|档案号|检查号|"
     r"门诊卡号?|诊疗卡号?|医疗卡号?|健康卡|病人编号|患者编号|登记证号码?|"
-    r"影像号|标本号|(?:住院|门诊|就诊|病历|病案|医院)(?:id|编号)|"
+    r"影像号|标本号|病理号|检查单号|报告单号|报告编号|(?:住院|门诊|就诊|病历|病案|医院)(?:id|编号)|"
+    r"report (?:id|no\.?|number)|pathology (?:ref|no\.?|number)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
     r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record|hosp)"
     r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id|(?<![a-z])hn(?![a-z]))"

@@ -2352,3 +2352,16 @@ def test_birth_years_with_the_sign_and_month_days_before_birth_words(text: str, 
 )
 def test_a_group_a_discharge_or_a_visit_date_is_no_birth_date(text: str) -> None:
     assert all(k != "DOB" for k, _ in _kinds(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("病理号 P24-11902 需要借切片会诊", "P24-11902"),
+        ("超声检查单号 US240502-0233 报告在哪看", "US240502-0233"),
+        ("pathology ref S24-771203, still no result", "S24-771203"),
+        ("clinic card number CC 0091-4410 please", "CC 0091-4410"),
+    ],
+)
+def test_pathology_report_and_exam_numbers_are_record_numbers(text: str, value: str) -> None:
+    assert ("MRN", value) in _kinds(text)
