@@ -126,11 +126,12 @@ _MRN_LATER_RE = re.compile(
     r"\s*[“\"'「]?(?!(?:19|20)[0-9]{2}[\-/.][01]?[0-9][\-/.])" + _MRN_VALUE
 )
 _PASSPORT_CUE_RE = re.compile(
-    r"(?:护照|passport)(?:"
+    r"(?:护照|passport|(?<![a-z])pp\s*no\.?)(?:"
     + _CUE_SEP
     + r"|"
     + _EN_FILLER
     + r")"
+    + r"(?:,\s*)?"  # ("a French passport, 18FR20947")
     # (a Russian passport's series and number, "70 7718725")
     + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}|[0-9]{2} [0-9]{7}"
     # a letter apart from the digits, as the booklet prints it ("P 3918274 A", "X 2918374"),
@@ -156,7 +157,7 @@ _WECHAT_WORD = (
 )
 _WECHAT_NEAR_RE = re.compile(
     _WECHAT_WORD
-    + r"[^。.!?！？\n0-9]{0,16}?"
+    + r"[^。.!?！？\n0-9]{0,24}?"
     + _HANDLE
     + r"|"
     + _HANDLE
@@ -666,7 +667,7 @@ class _NumberScan(_Scan):
         for m in _IBAN_RE.finditer(self.n.cased):
             if _iban_ok(m.group()):
                 self.add("BANK_CARD", *m.span())
-            elif "iban" in self.t[max(0, m.start() - 12) : m.start()]:
+            elif "iban" in self.t[max(0, m.start() - 24) : m.start()]:
                 self.add("BANK_CARD", *m.span(), validated=False)  # a mistyped one after "IBAN"
         for m in _BANK_CUE_RE.finditer(self.t):
             digits = _NOT_DIGIT_RE.sub("", m.group(1))

@@ -2365,3 +2365,21 @@ def test_a_group_a_discharge_or_a_visit_date_is_no_birth_date(text: str) -> None
 )
 def test_pathology_report_and_exam_numbers_are_record_numbers(text: str, value: str) -> None:
     assert ("MRN", value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("I'm on an Italian passport, YA4471920", "PASSPORT", "YA4471920"),
+        ("my pp no is K7M2P9L41", "PASSPORT", "K7M2P9L41"),
+        (
+            "Wechat of my husband Tom: tom_baker_1982, he reads Chinese",
+            "WECHAT_ID",
+            "tom_baker_1982",
+        ),
+    ],
+)
+def test_a_comma_after_passport_pp_no_and_a_handle_further_from_wechat(
+    text: str, kind: str, value: str
+) -> None:
+    assert (kind, value) in _kinds(text)
