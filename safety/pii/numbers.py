@@ -886,12 +886,10 @@ class _NumberScan(_Scan):
             area, group, serial = m.groups()
             if area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000":
                 self.add("OTHER_ID", *m.span())
-        for m in _MYKAD_RE.finditer(self.t):
-            if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
-                self.add("OTHER_ID", *m.span())
-        for m in _KOREAN_RRN_RE.finditer(self.t):
-            if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
-                self.add("OTHER_ID", *m.span())
+        for rx in (_MYKAD_RE, _KOREAN_RRN_RE):  # a birth date (YYMMDD) first in both
+            for m in rx.finditer(self.t):
+                if _real_birth_date("19" + m.group(1)) or _real_birth_date("20" + m.group(1)):
+                    self.add("OTHER_ID", *m.span())
         for rx in (_PAN_RE, _UK_NINO_RE):
             for m in rx.finditer(self.n.cased):
                 self.add("OTHER_ID", *m.span())
