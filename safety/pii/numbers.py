@@ -429,6 +429,30 @@ _DOB_RE = re.compile(
 # A birth date named by what follows it ("一九七八年二月十四号，这是我生日", "1990-03-02 is my
 # DOB"), the date an identity card shows (身份证上写的1939年1月27日), and a birth year said as
 # people say it (我是85年的, 他是1962年生人)
+# A person, then the year (and month) they were born in: "我1966年的", "老婆96年的", "我爸
+# 1952年生", "爷爷是民国十四年的", "民國62年次", "我妈壬辰年生的" (not "我2016年的片子", "我
+# 2016年的时候": what follows 的 says it is no birth)
+_BORN_YEAR = (
+    r"(?:(?:19|20)?[0-9]{2}\s*年(?:\s*[01]?[0-9]\s*月)?"
+    r"|[〇零一二三四五六七八九]{2,4}年(?:[一二三四五六七八九十]{1,2}月)?"
+    r"|民[国國]\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,4})\s*年"
+    r"|(?:明治|大正|昭和|平成|令和)\s*[0-9]{1,2}\s*年"
+    r"|[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥]年)"
+)
+_PERSON_YEAR_RE = re.compile(
+    r"(?:我|他|她|本人|老公|老婆|儿子|女儿|宝宝|孩子|大宝|二宝|老人|外婆|外公|爷爷|奶奶|阿爷|阿嫲"
+    r"|[爸妈爹娘哥姐弟妹])"
+    r"\s*(?:是|系|係)?\s*(?<![0-9])(" + _BORN_YEAR + r")(?:次)?\s*"
+    r"(?=(?:的|嘅)(?!\s*(?:时候|時候|报告|片子|单子|检查|病历|结果|记录|药|卡|事|手术|体检))"
+    r"|生(?!病|气|意|活|产|了病)|出生|出世)"
+)
+# A year of an era or of the sixty-year cycle before 生 / 出世 / 年次, no person needed:
+# "民國62年次", "大正15年生", "甲子年正月生人"
+_ERA_YEAR_RE = re.compile(
+    r"(民[国國]\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,4})\s*年|(?:明治|大正|昭和)\s*[0-9]{1,2}\s*年"
+    r"|[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥]年(?:正月|[一二三四五六七八九十冬腊]{1,2}月)?)"
+    r"(?=次|\s*(?:生(?!病|气|意|活)|出生|出世))"
+)
 _DOB_LATER_RE = re.compile(
     r"(?<![0-9])("
     + _DATE
@@ -910,6 +934,9 @@ class _NumberScan(_Scan):
             group = next(g for g in range(1, (m.re.groups or 0) + 1) if m.group(g))
             self.add("DOB", *m.span(group))
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
+            for m in rx.finditer(self.t):
+                self.add("DOB", *m.span(1))
+        for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
         for m in _DOB_LATER_RE.finditer(self.t):

@@ -2383,3 +2383,24 @@ def test_a_comma_after_passport_pp_no_and_a_handle_further_from_wechat(
     text: str, kind: str, value: str
 ) -> None:
     assert (kind, value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("我妈1943年的，腿脚不好能借轮椅吗", "1943年"),
+        ("二宝2019年5月的，要打哪些疫苗", "2019年5月"),
+        ("爷爷是民国二十三年的，耳朵背", "民国二十三年"),
+        ("我是台商，民國65年次的，要建档", "民國65年"),
+        ("我爸丙午年生的，属马", "丙午年"),
+    ],
+)
+def test_a_person_and_the_year_they_were_born(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["我2016年的片子还在吗", "我2016年的时候做过手术", "他2019年生病了"]
+)
+def test_a_year_of_a_film_a_time_or_an_illness_is_no_birth(text: str) -> None:
+    assert all(k != "DOB" for k, _ in _kinds(text))
