@@ -277,6 +277,10 @@ _ANY_ID_CUE_RE = re.compile(
     r"(?:身份证|身分证|证件|证号|护照|通行证|居留证|卡号|编号|账号|帐号|会员号|字第|"
     # insurance and social security: "保单号 …", "医保号", "policy 0173829-4", "BSN 123456782"
     r"保单号|医保号|社保号|电脑号|参保号|驾照|驾驶证|回乡证|台胞证|军官证|工号|学号|"
+    # permits and cards of residents, workers, students and the old: 居留许可, 居住证, 学籍号 …
+    r"居留许可|工作许可证?|居住证|健康证|优待证|离休证|新农合|学籍号|签证|"
+    r"(?<![a-z])(?:visa(?: foil)?|dod id|tricare|upn|nhi|ihs(?: reference)?|brp|crn|hicn|"
+    r"codice fiscale|group|dl)(?![a-z])|"
     r"(?<![a-z])(?:id|no\.?(?!\s*[,，])|number|num|#|nric|ic|policy|membership|bsn|nhs|medicare|"
     # other countries' identifiers by name: "SSN 593 47 5518", "Aadhaar …", "OHIP …"
     r"ssn|sin|aadhaa?r|ppsn?|ohip|mbi|hkid|tfn|pesel|curp|nino|licen[cs]e|permit|mykad|phn|"
@@ -293,6 +297,15 @@ _ANY_ID_CUE_RE = re.compile(
     # (letters and slashes first: "NH/HK/0738211", "TPP/2024/HK/291837")
     r"((?=(?:[a-z\-/]*[0-9]){6})(?:[a-z]{1,5}[\-/]){0,3}[a-z]{0,5}-?[0-9][0-9a-z\-/]{5,19}"
     r"(?:\s?[(（][0-9a-z][)）])?"
+    # or letters (perhaps two, dashed) then digits in groups: "UHC 9928 4410 02",
+    # "AXA-PPP 4471 8820 6", "DL 0038 2271 94"
+    # (not a cue's own letters: "insurance: SIN 046 454 286")
+    r"|(?!(?:is|was|no|of|at|id|my|the|and|or|for|are|its|sin|ssn|nhs|nric|ic|fin|mbi|phn|dl|"
+    r"ohip|tfn|upn|nhi|ihs|brp|crn|hicn|bsn|pps|ppsn) )"
+    r"[a-z]{1,5}(?:-[a-z]{1,5})? [0-9]{2,6}(?: [0-9]{1,6}){1,3}(?![0-9])"
+    # or a Chinese office's prefix ending in 字 or 证: "穗居字0045938", "离字第1047号",
+    # "穗健证2023-118274"
+    r"|[\u4e00-\u9fff]{1,2}(?:字第?|证)[0-9]{4,12}(?:-[0-9]{2,8})?号?"
     # or letters, the digits, and a member's two-digit suffix apart: "VHI 4928173 05",
     # "U73829104 01"
     r"|(?!(?:is|was|no|of|at|id|my|the|and|or|for|are|its) )"
@@ -452,6 +465,14 @@ _ERA_YEAR_RE = re.compile(
     r"(民[国國]\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,4})\s*年|(?:明治|大正|昭和)\s*[0-9]{1,2}\s*年"
     r"|[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥]年(?:正月|[一二三四五六七八九十冬腊]{1,2}月)?)"
     r"(?=次|\s*(?:生(?!病|气|意|活)|出生|出世))"
+)
+# A staff, employee or student number after its cue may be short: "staff no C-11092", "工牌号
+# SZ-08372", "员工卡号E10023", "Employee number: 48827"
+_STAFF_NUMBER_RE = re.compile(
+    r"(?:(?<![a-z])(?:staff|employee|student|pupil)(?: card)?\s*(?:id|no\.?|number|#)?"
+    r"|工牌号?|员工(?:卡)?号|雇员编号|僱員編號|员工编号|学生证号?)"
+    r"\s*(?:is|:|：|是)?\s*"
+    r"((?=[a-z\-]*[0-9]{4})[a-z]{0,4}-?[0-9]{4,10}[a-z]?)(?![0-9a-z])"
 )
 _DOB_LATER_RE = re.compile(
     r"(?<![0-9])("
@@ -878,6 +899,7 @@ class _NumberScan(_Scan):
             (_WECHAT_FIRST_RE, "WECHAT_ID"),
             (_WECHAT_NEAR_RE, "WECHAT_ID"),
             (_PERMIT_RE, "OTHER_ID"),
+            (_STAFF_NUMBER_RE, "OTHER_ID"),
         ):
             for m in rx.finditer(self.t):
                 if kind == "WECHAT_ID" and channel_word(m.group()):

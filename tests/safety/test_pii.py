@@ -2404,3 +2404,26 @@ def test_a_person_and_the_year_they_were_born(text: str, dob: str) -> None:
 )
 def test_a_year_of_a_film_a_time_or_an_illness_is_no_birth(text: str) -> None:
     assert all(k != "DOB" for k, _ in _kinds(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("staff ID KT-0417 公司体检约在周二", "KT-0417"),
+        ("员工卡号E20417，体检能改期吗", "E20417"),
+        ("member ID AET 7781 2209 03，可以直接 bill 吗", "AET 7781 2209 03"),
+        ("男方居住证编号深居字0099381", "深居字0099381"),
+        ("居留许可号码 SZ2024R0019920 要带吗", "SZ2024R0019920"),
+        ("护照号 EJ2039184 和 visa V07719920 都要吗", "V07719920"),
+        ("Cigna group 4471920 for the pre-op", "4471920"),
+    ],
+)
+def test_staff_numbers_permits_visas_and_member_numbers_in_groups(text: str, value: str) -> None:
+    assert ("OTHER_ID", value) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["staff said to wait 20 minutes", "我身份证是1993/07/16出生的那个"]
+)
+def test_a_staff_remark_and_a_verb_before_a_date_are_no_identifier(text: str) -> None:
+    assert all(k != "OTHER_ID" for k, _ in _kinds(text))
