@@ -435,7 +435,8 @@ _DOB_RE = re.compile(
     + r"|(?<=born in )[0-9]{2}(?![0-9]|\s*(?:weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|%))"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号])"
     # a day and month after an English birthday cue: "my birthday is 20 March"
-    + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on)(?:\s+(?:is|was))?\s*[:：]?\s*(?:the\s+)?"
+    + r"|(?:birthday|date of birth|dob|d\.o\.b\.?|born on|born)(?:\s+(?:is|was))?"
+    + r"\s*[:：]?\s*(?:the\s+)?"
     + rf"([0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?)"
     + r"(?![0-9a-z])"
 )
@@ -473,6 +474,16 @@ _STAFF_NUMBER_RE = re.compile(
     r"|工牌号?|员工(?:卡)?号|雇员编号|僱員編號|员工编号|学生证号?)"
     r"\s*(?:is|:|：|是)?\s*"
     r"((?=[a-z\-]*[0-9]{4})[a-z]{0,4}-?[0-9]{4,10}[a-z]?)(?![0-9a-z])"
+)
+# English ways with a birth year: "a 1985 baby", "a Dec 2021 baby", "born spring 1932";
+# a birth date run together or spaced after its cue: "dob 090282", "DOB 01 01 1990"
+_EN_BIRTH_YEAR_RE = re.compile(
+    rf"(?<![a-z0-9])a\s+((?:{_MONTH}\s+)?(?:19|20)[0-9]{{2}})\s+baby(?![a-z])"
+    r"|(?<![a-z])born\s+(?:in\s+)?(?:the\s+)?(?:spring|summer|autumn|fall|winter|early|late|mid)"
+    r"(?:\s+of)?\s+((?:19|20)[0-9]{2})(?![0-9])"
+    r"|(?<![a-z])(?:dob|d\.o\.b\.?|date of birth|生日(?:是)?)\s*[:：]?\s*"
+    r"((?:[0-3][0-9][01][0-9]|[0-9]{2}[01][0-9][0-3][0-9])[0-9]{0,2}(?![0-9])"
+    r"|[0-3]?[0-9] [01]?[0-9] (?:19|20)[0-9]{2}(?![0-9]))"
 )
 _DOB_LATER_RE = re.compile(
     r"(?<![0-9])("
@@ -961,6 +972,8 @@ class _NumberScan(_Scan):
         for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
+        for m in _EN_BIRTH_YEAR_RE.finditer(self.t):
+            self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
         for m in _DOB_LATER_RE.finditer(self.t):
             self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
         births = [c.end for c in self.cands if c.kind == "DOB"]

@@ -2427,3 +2427,20 @@ def test_staff_numbers_permits_visas_and_member_numbers_in_groups(text: str, val
 )
 def test_a_staff_remark_and_a_verb_before_a_date_are_no_identifier(text: str) -> None:
     assert all(k != "OTHER_ID" for k, _ in _kinds(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("My husband is a 1979 baby, is he due a screening?", "1979"),
+        ("Grandma was born winter 1933, no certificate", "1933"),
+        ("dob 170384 please book me in", "170384"),
+        ("my son was born March 9th and isn't enrolled", "March 9th"),
+    ],
+)
+def test_english_birth_years_and_dates_as_people_write_them(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+def test_a_year_before_a_babies_clinic_is_no_birth() -> None:
+    assert all(k != "DOB" for k, _ in _kinds("the 2019 baby clinic is full"))
