@@ -6,6 +6,7 @@ accounts, licence plates, dates of birth and e-mail addresses.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from safety.pii.base import (
@@ -399,8 +400,9 @@ _AGE_TURN_DOB_RE = re.compile(
     + r")"
 )
 _DOB_RE = re.compile(
-    r"(?:出生日期|出生年月日?|生日|出生于|出生在|生于|出生|生年月日|date of birth|birth date|"
-    r"birthdate|birthday|dob|d\.o\.b\.?|born(?: on| in)?|n[ée]e? le|geboren am)"
+    r"(?:出生日期|出生年月日?|出生年份|出世年份|生日|出生于|出生在|生于|出生|生年月日|"
+    r"date of birth|birth date|birthdate|birthday|dob|d\.o\.b\.?|born(?: on| in)?|n[ée]e? le|"
+    r"geboren am)"
     + _CUE_GAP
     + r"("
     + _DATE
@@ -424,7 +426,9 @@ _DOB_RE = re.compile(
     + r"|(?<![0-9])((?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{2,4})年)"
     + r"(?=\s*(?:的\s*)?属[鼠牛虎兔龙蛇马羊猴鸡狗猪])"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
-    + r"|(?:出生年月|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in|born)\s*[:：]?\s*"
+    + r"|(?:出生年月|出生年份|出世年份|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in"
+    + r"|born)"
+    + r"\s*(?:是|为|係|系|填成了?|印成了?|写成了?)?\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年/\-]|\.[0-9])"
     + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
     # the same in Chinese numerals ("生于一九七八年", "生日：八月十五"), and "born in '85"
@@ -456,12 +460,20 @@ _BORN_YEAR = (
 _PERSON_YEAR_RE = re.compile(
     r"(?:我|他|她|本人|老公|老婆|儿子|女儿|宝宝|孩子|大宝|二宝|老人|外婆|外公|爷爷|奶奶|阿爷|阿嫲"
     r"|[爸妈爹娘哥姐弟妹])"
-    r"\s*(?:是|系|係)?\s*(?<![0-9])(" + _BORN_YEAR + r")(?:次)?\s*"
+    r"\s*(?:是|系|係)?\s*(?<![0-9])(" + _DATE + r"|" + _BORN_YEAR + r")(?:次)?\s*"
     r"(?=(?:的|嘅)(?!\s*(?:时候|時候|报告|片子|单子|检查|病历|结果|记录|药|卡|事|手术|体检))"
     r"|生(?!病|气|意|活|产|了病)|出生|出世)"
 )
 # A year of an era or of the sixty-year cycle before 生 / 出世 / 年次, no person needed:
 # "民國62年次", "大正15年生", "甲子年正月生人"
+# A birth year (and month) standing alone as a clause, as a form or a list says it: "85年的 男",
+# "病人是我爸，1947年的", "她1962年，我1990年" has a person; "，1966年的，" none but 的 and the
+# clause's end
+_CLAUSE_YEAR_RE = re.compile(
+    r"(?:^|(?<=[\s，,。；;：:（(）)]))("
+    + _BORN_YEAR
+    + r")\s*(?:的|嘅)(?=[\s，,。！？!?；;]|$|[男女])"
+)
 _ERA_YEAR_RE = re.compile(
     r"(民[国國]\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,4})\s*年|(?:明治|大正|昭和)\s*[0-9]{1,2}\s*年"
     r"|[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥]年(?:正月|[一二三四五六七八九十冬腊]{1,2}月)?)"
@@ -622,6 +634,20 @@ _SIBLING_REACH = 40
 
 
 _MASKED_CARD_MIN_DIGITS = 7  # the first four and the last three at least
+_RECENT_YEARS = 4
+
+
+def _recent_year(text: str) -> bool:
+    """Does ``text`` (a year, perhaps with its month) name one of the last few years? A year
+    of two digits is read as this century's when it is not past this year."""
+    digits = re.match(r"[0-9]+", text)
+    if digits is None:
+        return False  # in Chinese numerals or of an era: an old year
+    year = int(digits.group())
+    now = dt.date.today().year
+    if year < 100:
+        year += 2000 if year <= now % 100 else 1900
+    return year > now - _RECENT_YEARS
 
 
 def _iban_ok(value: str) -> bool:
@@ -969,8 +995,10 @@ class _NumberScan(_Scan):
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
-        for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE):
+        for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE, _CLAUSE_YEAR_RE):
             for m in rx.finditer(self.t):
+                if rx is _CLAUSE_YEAR_RE and _recent_year(m.group(1)):
+                    continue  # "2023年的，体检报告": a recent year alone is a report's, a visit's
                 self.add("DOB", *m.span(1))
         for m in _EN_BIRTH_YEAR_RE.finditer(self.t):
             self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))

@@ -2444,3 +2444,23 @@ def test_english_birth_years_and_dates_as_people_write_them(text: str, dob: str)
 
 def test_a_year_before_a_babies_clinic_is_no_birth() -> None:
     assert all(k != "DOB" for k, _ in _kinds("the 2019 baby clinic is full"))
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("82年的 女 体检查出甲状腺结节", "82年"),
+        ("病人是我外公，1938年的，走不了路", "1938年"),
+        ("我奶奶是1941年农历二月初六的，身份证上是阳历", "1941年农历二月初六"),
+        ("出生年份1999，学生保险能报吗", "1999"),
+    ],
+)
+def test_a_birth_year_as_a_clause_of_its_own_or_after_its_cue(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["2024年的，复查报告在哪拿", "抽烟30年的，戒不掉", "30年的老病号了"]
+)
+def test_a_recent_year_or_a_span_of_years_is_no_birth(text: str) -> None:
+    assert all(k != "DOB" for k, _ in _kinds(text))
