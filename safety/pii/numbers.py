@@ -259,7 +259,7 @@ _PLATE_RE = re.compile(
 # typo is still their number): a few words may stand between ("身份证号我发你：…").
 _CUE_GAP = (
     r"(?:[^0-9a-z。.!?！？\n]|[0-9]{1,2}\s*(?:位|digits?)|number|no\.|num|is|was|as|of|my|her|his|"
-    r"the|to|into|please|pls|id){0,8}?"
+    r"the|to|into|please|pls|id|should|be|actually){0,8}?"
 )
 # An ID number after its cue, or before it ("…是我身份证号"); 15 to 18 digits and a final X,
 # so a digit too many or too few (a typo) is still masked
@@ -515,11 +515,14 @@ _DOB_LATER_RE = re.compile(
 # A date written as the record has it or as it should be, soon after a birth date was named
 _DOB_AGAIN_REACH = 60
 _DOB_AGAIN_RE = re.compile(
-    r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|"
+    r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|实际是|明明是|显示|"
     r"打错了[，,]?\s*是|"
-    r"(?<![a-z])(?:actually|should be|says|shows|written as|put as|wrong as))"
+    r"(?<![a-z])(?:actually|should be|says|shows|written as|put as|wrong as)"
+    # "not" right after the date it corrects: "… 1992年8月3日 not 1992年3月8日", "…21, not …"
+    r"|(?:(?<=[0-9月日号] )|(?<=[0-9月日号][，,] )|(?<=[0-9月日号][，,]))not(?![a-z]))"
     r"\s*(?:了|是|it's|it is)?\s*[:：]?\s*("
     + _DATE
+    + r"|(?:19|20)[0-9]{2}年(?![0-9一二三四五六七八九十])"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号]|"
     + rf"{_ZH_MONTH}(?:{_ZH_DAY})"
     + r")"

@@ -2464,3 +2464,15 @@ def test_a_birth_year_as_a_clause_of_its_own_or_after_its_cue(text: str, dob: st
 )
 def test_a_recent_year_or_a_span_of_years_is_no_birth(text: str) -> None:
     assert all(k != "DOB" for k, _ in _kinds(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "dobs"),
+    [
+        ("出生日期应为1979年5月，现在显示1997年5月，数字反了", ["1979年5月", "1997年5月"]),
+        ("出生年份填成2002年了，我明明是1992年", ["2002年", "1992年"]),
+        ("my DOB should be 1988.04.21, not 1988.04.12", ["1988.04.21", "1988.04.12"]),
+    ],
+)
+def test_a_birth_date_and_its_correction(text: str, dobs: list[str]) -> None:
+    assert [v for k, v in _kinds(text) if k == "DOB"] == dobs
