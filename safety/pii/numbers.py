@@ -512,7 +512,27 @@ _DOB_LATER_RE = re.compile(
     + r"(?:(?:19|20)?[0-9]{2}|[〇零一二三四五六七八九]{2,4})年)"
     + r"(?:的(?![\u4e00-\u9fff]{0,2}(?:报告|片子|单子|检查|病历|结果|记录|药|卡))|生人)"
 )
+# A whole date (day, month and a year of four digits) some years back is, in a patient's
+# message, a birth date ("患者 女 1962.04.11 高血压", "my wife is 10/03/1988") unless an event
+# is told with it: a stay, an operation, a diagnosis, a test ("出院记录上的日期是2019年11月4日")
+_OLD_DATE_RE = re.compile(r"(?<![0-9a-z])(" + _DATE + r")")
+_OLD_DATE_YEARS = 5
+_EVENT_WORDS = (
+    r"住院|出院|入院|手术|开刀|确诊|诊断|查出|检查|体检|复查|复诊|就诊|看病|挂号|化疗|放疗|"
+    r"发病|发作|摔|去世|过世|死亡|病逝|接种|打针|做的|做过|开始|以来|至今|到期|有效期|签发|"
+    r"发现|出现|感到|觉得|得了|患上|怀孕|分娩|生产|剖腹|顺产|月经|停经|受伤|骨折|车祸|服药|吃药|"
+    r"(?<=[日号])(?:起|后|前|以后|之后|以前|之前)|"
+    r"(?<![a-z])(?:admitted|discharged|surgery|operat(?:ed|ion)|diagnosed|seen|visit(?:ed)?|"
+    r"scan(?:ned)?|tested|test|since|until|expir(?:es|y|ed)|issued|valid|died|passed away|"
+    r"started|appointment|vaccinated)(?![a-z])"
+)
+_EVENT_NEAR_RE = re.compile(_EVENT_WORDS)
+_EVENT_REACH = 16
 # A date written as the record has it or as it should be, soon after a birth date was named
+_YEAR4_RE = re.compile(r"(?:19|20)[0-9]{2}")
+_DIGIT_GROUP_RE = re.compile(r"[0-9]+")
+_LETTER_RE = re.compile(r"[a-z]")
+_CLAUSE_CUT_RE = re.compile(r"[，,。；;！？!?\n]")
 _DOB_AGAIN_REACH = 60
 _DOB_AGAIN_RE = re.compile(
     r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|实际是|明明是|显示|"
@@ -1007,6 +1027,9 @@ class _NumberScan(_Scan):
             self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
         for m in _DOB_LATER_RE.finditer(self.t):
             self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
+        for m in _OLD_DATE_RE.finditer(self.t):
+            if self._old_full_date(m.group(1)) and not self._event_near(*m.span(1)):
+                self.add("DOB", *m.span(1), validated=False)
         births = [c.end for c in self.cands if c.kind == "DOB"]
         if births:
             # the birth date again soon after, as a record has it wrong or as corrected
@@ -1030,6 +1053,27 @@ class _NumberScan(_Scan):
                 card = _IDENTITY_CUE_RE.match(m.group()) is not None
                 kind = "ID_CARD" if card and _id_shaped(digits.replace("x", "0")) else "OTHER_ID"
                 self.add(kind, s, e, validated=False)
+
+    @staticmethod
+    def _old_full_date(date: str) -> bool:
+        """A day, a month and a year of four digits at least a few years back."""
+        year = _YEAR4_RE.search(date)
+        groups = _DIGIT_GROUP_RE.findall(date)
+        whole = len(groups) >= 3 or (len(groups) == 2 and _LETTER_RE.search(date) is not None)
+        return (
+            year is not None
+            and whole
+            and int(year.group()) <= dt.date.today().year - _OLD_DATE_YEARS
+        )
+
+    def _event_near(self, start: int, end: int) -> bool:
+        """Is an event told within a few characters of a date, in its clause?"""
+        lo, hi = max(0, start - _EVENT_REACH), min(len(self.t), end + _EVENT_REACH)
+        cut = _CLAUSE_CUT_RE.search(self.t, end, hi)
+        hi = cut.start() if cut else hi
+        for cut in _CLAUSE_CUT_RE.finditer(self.t, lo, start):
+            lo = cut.end()
+        return _EVENT_NEAR_RE.search(self.t, lo, hi) is not None
 
     def _numbered(self, found: list[_Cand]) -> list[tuple[_Cand, str]]:
         """The identifiers found with enough digits to be written again, and their text."""

@@ -2480,3 +2480,33 @@ def test_a_recent_year_or_a_span_of_years_is_no_birth(text: str) -> None:
 )
 def test_a_birth_date_and_its_correction(text: str, dobs: list[str]) -> None:
     assert [v for k, v in _kinds(text) if k == "DOB"] == dobs
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("患者 女 1962.04.11 高血压十年", ["1962.04.11"]),
+        (
+            "my wife is 10/03/1988 and I'm 03/10/1988, the system merged us",
+            ["10/03/1988", "03/10/1988"],
+        ),
+        ("Mother: Rosa, 2 May 1940, needs an interpreter", ["2 May 1940"]),
+    ],
+)
+def test_a_whole_date_of_years_ago_is_a_birth_date(text: str, dates: list[str]) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+    assert found == dates
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我2010年3月5日做过阑尾手术，现在还疼",
+        "出院记录上的日期是2015年11月4日，想复印",
+        "diagnosed on 12 March 2009 with diabetes",
+        "2012年6月1日起一直吃二甲双胍",
+        f"{datetime.date.today().year - 1}年6月1日在你们医院生的孩子",
+    ],
+)
+def test_a_whole_date_told_with_an_event_is_no_birth_date(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "DOB"]
