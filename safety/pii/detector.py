@@ -34,6 +34,23 @@ _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]
 _NOT_A_PHONE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS + r"\s*(?:number|no\.?|#|号码?|单号)?\s*(?:is|was|:|：|是|为)?\s*$"
 )
+# A code of letters and five digits or more that nothing else took ("MOL-88021-3310",
+# "BVH2019/0027813", "5TQ9-HA2-XK41") is someone's identifier, unless the words before it make
+# it a document's or a thing's: an invoice, a claim, an order, a batch, a device's model
+_CODE_RE = re.compile(
+    r"(?<![A-Za-z0-9_\-/.])(?=[A-Za-z0-9\-/.]*[0-9])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*"
+    r"(?![A-Za-z0-9_\-/@])"
+)
+_CODE_MIN_DIGITS = 5
+_AMOUNT_RE = re.compile(r"[0-9.,]+[a-z]{1,4}")  # 12.5mg, 500ml, 1000iu
+_NOT_A_CODE_BEFORE_RE = re.compile(
+    NOT_PERSONAL_WORDS[:-1]
+    + r"|claim|estimate|refund|quot(?:e|ation)|batch|lot|model|serial|approval|version|waybill|"
+    r"group|sample|specimen|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|版本|理赔|赔案|挂号单|样本|标本)"
+)
+_NOT_A_CODE_REACH = 40  # before the code; and after it, in its clause
+_NOT_A_CODE_AFTER = 12
+_CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]")
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
 )
@@ -152,6 +169,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()
         self.dates_after_names()
+        self.codes()
         self.cands = [c for c in self.cands if not self._service_number(c)]
         return self.resolve()
 
@@ -174,6 +192,29 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             return False
         # 1-800-… is also the shape of a mainland mobile (180…): the layout tells them apart
         return not valid_cn_mobile(digits) or _NANP_LAYOUT_RE.fullmatch(raw) is not None
+
+    def codes(self) -> None:
+        """A code of letters and digits that no other finding holds (``_CODE_RE``)."""
+        for m in _CODE_RE.finditer(self.t):
+            code = m.group()
+            s, e = m.span()
+            if (
+                sum(ch.isdigit() for ch in code) < _CODE_MIN_DIGITS
+                or not any(ch.isalpha() for ch in code)
+                or _AMOUNT_RE.fullmatch(code)
+                or any(c.start < e and s < c.end for c in self.cands)
+                or self._thing_code(s, e)
+            ):
+                continue
+            self.add("OTHER_ID", s, e, validated=False)
+
+    def _thing_code(self, start: int, end: int) -> bool:
+        """Do the words before a code, or after it in its clause, name a document or a thing?"""
+        if _NOT_A_CODE_BEFORE_RE.search(self.t, max(0, start - _NOT_A_CODE_REACH), start):
+            return True
+        stop = min(len(self.t), end + _NOT_A_CODE_AFTER)
+        cut = _CLAUSE_END_RE.search(self.t, end, stop)
+        return _NOT_A_CODE_BEFORE_RE.search(self.t, end, cut.start() if cut else stop) is not None
 
     def dates_after_names(self) -> None:
         """A date of some years ago right after a person's name is that person's birth date:

@@ -951,7 +951,10 @@ def test_more_identifiers_of_other_countries(text: str, kind: str, value: str) -
 
 def test_codes_and_ranges_are_not_phones() -> None:
     assert _kinds("Gluten information. Re:NDC# 0115-0672-50") == []
-    assert _kinds("S1234567A is not a checked NRIC") == []
+    # an NRIC's shape whose check letter fails is no checked NRIC, but still a code nothing
+    # else took: masked, unvalidated
+    found = pii.mask("S1234567A is not a checked NRIC").entities
+    assert [(e.kind, e.validated) for e in found] == [("OTHER_ID", False)]
 
 
 @pytest.mark.parametrize(
@@ -2510,3 +2513,31 @@ def test_a_whole_date_of_years_ago_is_a_birth_date(text: str, dates: list[str]) 
 )
 def test_a_whole_date_told_with_an_event_is_no_birth_date(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "DOB"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Our twins were born in 2023, I only have MOL-88021-3310 on the letter", "MOL-88021-3310"),
+        ("could you look up my records? BVH2019/0027813", "BVH2019/0027813"),
+        ("Medicare Beneficiary Identifier 5TQ9-HA2-XK41 - I turned 65", "5TQ9-HA2-XK41"),
+    ],
+)
+def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
+    text: str, code: str
+) -> None:
+    assert ("OTHER_ID", code) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoice INV-2024-00815 was paid twice",
+        "国药准字H20003263 这个药是正规的吗",
+        "my booking ref for the health screening is HSP-88271, does it include a mammogram",
+        "请问 GP-2024-0871 这个是挂号单号吗",
+        "HbA1c 7.2, 每天 500mg 二甲双胍",
+    ],
+)
+def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "OTHER_ID"]
