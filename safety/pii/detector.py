@@ -35,18 +35,24 @@ _NOT_A_PHONE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS + r"\s*(?:number|no\.?|#|号码?|单号)?\s*(?:is|was|:|：|是|为)?\s*$"
 )
 # A code of letters and five digits or more that nothing else took ("MOL-88021-3310",
-# "BVH2019/0027813", "5TQ9-HA2-XK41") is someone's identifier, unless the words before it make
-# it a document's or a thing's: an invoice, a claim, an order, a batch, a device's model
+# "BVH2019/0027813", "5TQ9-HA2-XK41"), or of nine digits or more ("医保 444894257320"), is
+# someone's identifier, unless the words before it make it a document's or a thing's: an
+# invoice, a claim, an order, a batch, a device's model, a bank's routing number
 _CODE_RE = re.compile(
     r"(?<![A-Za-z0-9_\-/.])(?=[A-Za-z0-9\-/.]*[0-9])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*"
     r"(?![A-Za-z0-9_\-/@])"
 )
 _CODE_MIN_DIGITS = 5
+_RUN_MIN_DIGITS = 9  # digits alone: longer than any count or amount a patient writes
+_DECIMAL_END_RE = re.compile(r"[0-9][.,][0-9]{1,2}$")
+# an area code or a service number's prefix, then a dash: a phone's layout, which the phone
+# rules have judged (a switchboard's, a 400 line's: kept)
+_PHONE_LAYOUT_RE = re.compile(r"(?:0[0-9]{2,3}|[48]00)-")
 _AMOUNT_RE = re.compile(r"[0-9.,]+[a-z]{1,4}")  # 12.5mg, 500ml, 1000iu
 _NOT_A_CODE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS[:-1]
     + r"|claim|estimate|refund|quot(?:e|ation)|batch|lot|model|serial|approval|version|waybill|"
-    r"group|sample|specimen|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|版本|理赔|赔案|挂号单|样本|标本)"
+    r"group|sample|specimen|routing|aba|swift|transaction|rx|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|版本|理赔|赔案|挂号单|样本|标本)"
 )
 _NOT_A_CODE_REACH = 40  # before the code; and after it, in its clause
 _NOT_A_CODE_AFTER = 12
@@ -198,10 +204,12 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         for m in _CODE_RE.finditer(self.t):
             code = m.group()
             s, e = m.span()
+            digits = sum(ch.isdigit() for ch in code)
             if (
-                sum(ch.isdigit() for ch in code) < _CODE_MIN_DIGITS
-                or not any(ch.isalpha() for ch in code)
+                digits < (_CODE_MIN_DIGITS if any(ch.isalpha() for ch in code) else _RUN_MIN_DIGITS)
                 or _AMOUNT_RE.fullmatch(code)
+                or _DECIMAL_END_RE.search(code)
+                or (code[0].isdigit() and _PHONE_LAYOUT_RE.match(code))
                 or any(c.start < e and s < c.end for c in self.cands)
                 or self._thing_code(s, e)
             ):

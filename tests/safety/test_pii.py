@@ -128,9 +128,11 @@ def test_id_card_needs_real_region_and_date() -> None:
 def test_phone_prefixes_and_longer_digit_runs() -> None:
     assert _kinds("手机13812345678") == [("PHONE", "13812345678")]
     assert _kinds("call +86 138 1234 5678 please") == [("PHONE", "+86 138 1234 5678")]
-    # 120 is not a mobile prefix; a mobile inside a longer run is none, though after an
-    # identifier's cue such a number is still masked as one
-    assert _kinds("号码12012345678") == []
+    # 120 is not a mobile prefix: no phone, though eleven digits nothing else took are masked
+    # as some identifier; a mobile inside a longer run is none, though after an identifier's
+    # cue such a number is still masked as one
+    found = pii.mask("号码12012345678").entities
+    assert [(e.kind, e.validated) for e in found] == [("OTHER_ID", False)]
     assert _kinds("订单号9913812345678012") == []
     assert _kinds("检查单编号13812345678901") == [("OTHER_ID", "13812345678901")]
 
@@ -2521,6 +2523,8 @@ def test_a_whole_date_told_with_an_event_is_no_birth_date(text: str) -> None:
         ("Our twins were born in 2023, I only have MOL-88021-3310 on the letter", "MOL-88021-3310"),
         ("could you look up my records? BVH2019/0027813", "BVH2019/0027813"),
         ("Medicare Beneficiary Identifier 5TQ9-HA2-XK41 - I turned 65", "5TQ9-HA2-XK41"),
+        ("身份证 371402195804188953, 医保 444894257320", "444894257320"),
+        ("tessera sanitaria 80380615582480846444, Italian tourist", "80380615582480846444"),
     ],
 )
 def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
@@ -2537,6 +2541,9 @@ def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
         "my booking ref for the health screening is HSP-88271, does it include a mammogram",
         "请问 GP-2024-0871 这个是挂号单号吗",
         "HbA1c 7.2, 每天 500mg 二甲双胍",
+        "你们总机0311-86095114一直占线",
+        "reimbursement: routing 026009593, account at Chase",
+        "支付宝交易号 2024031622001482736 退款了吗",
     ],
 )
 def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
