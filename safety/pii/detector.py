@@ -42,6 +42,9 @@ _CODE_RE = re.compile(
     r"(?<![A-Za-z0-9_\-/.])(?=[A-Za-z0-9\-/.]*[0-9])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*"
     r"(?![A-Za-z0-9_\-/@])"
 )
+# or digits in three groups or more, as a card prints them ("3676 3741 6039")
+_SPACED_CODE_RE = re.compile(r"(?<![0-9A-Za-z.,:])[0-9]{2,6}(?: [0-9]{3,6}){2,4}(?![0-9A-Za-z.,:])")
+_SPACED_MIN_DIGITS = 10
 _CODE_MIN_DIGITS = 5
 _RUN_MIN_DIGITS = 9  # digits alone: longer than any count or amount a patient writes
 _DECIMAL_END_RE = re.compile(r"[0-9][.,][0-9]{1,2}$")
@@ -201,12 +204,14 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
     def codes(self) -> None:
         """A code of letters and digits that no other finding holds (``_CODE_RE``)."""
-        for m in _CODE_RE.finditer(self.t):
+        spaced = [m for m in _SPACED_CODE_RE.finditer(self.t) if m.group().count(" ") >= 2]
+        for m in [*_CODE_RE.finditer(self.t), *spaced]:
             code = m.group()
             s, e = m.span()
             digits = sum(ch.isdigit() for ch in code)
             if (
                 digits < (_CODE_MIN_DIGITS if any(ch.isalpha() for ch in code) else _RUN_MIN_DIGITS)
+                or (" " in code and digits < _SPACED_MIN_DIGITS)
                 or _AMOUNT_RE.fullmatch(code)
                 or _DECIMAL_END_RE.search(code)
                 or (code[0].isdigit() and _PHONE_LAYOUT_RE.match(code))

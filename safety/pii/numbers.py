@@ -515,7 +515,7 @@ _DOB_LATER_RE = re.compile(
 # A whole date (day, month and a year of four digits) some years back is, in a patient's
 # message, a birth date ("患者 女 1962.04.11 高血压", "my wife is 10/03/1988") unless an event
 # is told with it: a stay, an operation, a diagnosis, a test ("出院记录上的日期是2019年11月4日")
-_OLD_DATE_RE = re.compile(r"(?<![0-9a-z])(" + _DATE + r")")
+_OLD_DATE_RE = re.compile(r"(?<![0-9a-z\-/])(" + _DATE + r")(?![\-/][0-9a-z])")
 _OLD_DATE_YEARS = 5
 _EVENT_WORDS = (
     r"住院|出院|入院|手术|开刀|确诊|诊断|查出|检查|体检|复查|复诊|就诊|看病|挂号|化疗|放疗|"
@@ -1059,7 +1059,11 @@ class _NumberScan(_Scan):
         """A day, a month and a year of four digits at least a few years back."""
         year = _YEAR4_RE.search(date)
         groups = _DIGIT_GROUP_RE.findall(date)
-        whole = len(groups) >= 3 or (len(groups) == 2 and _LETTER_RE.search(date) is not None)
+        whole = (
+            len(groups) >= 3
+            or (len(groups) == 2 and _LETTER_RE.search(date) is not None)
+            or (len(date) == 8 and date.isdigit() and _real_birth_date(date))  # 19610618
+        )
         return (
             year is not None
             and whole

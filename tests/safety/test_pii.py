@@ -2496,6 +2496,8 @@ def test_a_birth_date_and_its_correction(text: str, dobs: list[str]) -> None:
             ["10/03/1988", "03/10/1988"],
         ),
         ("Mother: Rosa, 2 May 1940, needs an interpreter", ["2 May 1940"]),
+        ("韦丽艳 19820525 女 神经内科初诊", ["19820525"]),
+        ("personnummer 19850417-2384, Sweden", []),
     ],
 )
 def test_a_whole_date_of_years_ago_is_a_birth_date(text: str, dates: list[str]) -> None:
@@ -2525,6 +2527,7 @@ def test_a_whole_date_told_with_an_event_is_no_birth_date(text: str) -> None:
         ("Medicare Beneficiary Identifier 5TQ9-HA2-XK41 - I turned 65", "5TQ9-HA2-XK41"),
         ("身份证 371402195804188953, 医保 444894257320", "444894257320"),
         ("tessera sanitaria 80380615582480846444, Italian tourist", "80380615582480846444"),
+        ("3676 3741 6039 pls update, the old one on file was wrong", "3676 3741 6039"),
     ],
 )
 def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
