@@ -361,6 +361,15 @@ _EN_DAY_WORD = (
     r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
     r"|nineteenth|twentieth|thirtieth"
 )
+# A year in English words: "nineteen seventy-five", "twenty eighteen", "two thousand and five"
+_EN_UNIT = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_EN_YEAR = (
+    r"(?:nineteen|twenty)[ \-](?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+    rf"(?:[ \-]{_EN_UNIT})?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    rf"eighteen|nineteen|o[h]?[ \-]{_EN_UNIT})"
+    rf"|two thousand(?:\s+and)?(?:[ \-](?:{_EN_UNIT}|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty(?:[ \-](?:one|two|three|four))?))?"
+)
 _ZH_DAY = r"(?:[一二三四五六七八九十]{1,3}[日号]?|初[一二三四五六七八九十]|廿[一二三四五六七八九])"
 _DATE = (
     # (a year of an era: 民國68年, Japan's 平成4年)
@@ -378,11 +387,15 @@ _DATE = (
     # a two-digit year first, with dots or slashes: "87.3.5", "87/03/05"
     r"|[0-9]{2}[./][01]?[0-9][./][0-3]?[0-9](?![0-9./])"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"
-    rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    # ("the" belongs to a day with its ordinal: "the 9th of October 1990")
+    rf"|(?:the\s+(?=[0-3]?[0-9](?:st|nd|rd|th)))?[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?"
+    rf"\s+(?:19|20)[0-9]{{2}}"
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+['’][0-9]{{2}}"
     rf"|{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+['’][0-9]{{2}}"
-    rf"|(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
+    rf"|(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH},?\s+(?:(?:19|20)[0-9]{{2}}|{_EN_YEAR})"
+    # the year first, in words: "nineteen eighty-two, the fourth of July"
+    rf"|{_EN_YEAR},?\s+(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH}"
     rf"|[0-3]?[0-9][\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
 )
 # A registration form pasted in, the date right after the sex ("王建国/男/1962-07-14/…");
@@ -435,6 +448,7 @@ _DOB_RE = re.compile(
     + r"|[〇零一二三四五六七八九]{4}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
     + rf"|{_ZH_MONTH}(?:{_ZH_DAY})"
     + r"|['’][0-9]{2}(?![0-9])"
+    + rf"|(?:{_EN_YEAR})(?![a-z\-])"
     # "born in 62": two digits alone, no weeks or hours after them
     + r"|(?<=born in )[0-9]{2}(?![0-9]|\s*(?:weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|%))"
     + r"|[01]?[0-9]月[0-3]?[0-9][日号])"

@@ -2551,3 +2551,22 @@ def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
 )
 def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "OTHER_ID"]
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        (
+            "date of birth: the thirty-first of December nineteen ninety-nine",
+            "the thirty-first of December nineteen ninety-nine",
+        ),
+        ("he was born in nineteen twenty-nine, in Leeds", "nineteen twenty-nine"),
+        ("Born: the 2nd of May, 1940", "the 2nd of May, 1940"),
+        (
+            "the nineteenth of August twenty eighteen is her birthday",
+            "the nineteenth of August twenty eighteen",
+        ),
+    ],
+)
+def test_english_birth_dates_with_years_in_words_and_the_ordinal_day(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
