@@ -68,7 +68,11 @@ _SERVICE_NUMBER_RE = re.compile(
 _UK_03_RE = re.compile(r"(?:\+44\s?|0)3[0-9]{2}\s[0-9]{3}\s[0-9]{4}")
 # a date right after a name is a birth date when it is at least this many years ago
 _BIRTH_MIN_YEARS_AGO = 2
-_DATE_AFTER_NAME_RE = re.compile(r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")")
+_DATE_AFTER_NAME_RE = re.compile(
+    # (a form of address may stand between: "宋女士，1972年11月")
+    r"(?:女士|先生|小姐|阿姨|叔叔|伯伯|大爷|大妈|奶奶|爷爷|老师|师傅|同学)?"
+    r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")"
+)
 _YEAR4_RE = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
 # the word before one part of a Latin name recurring on its own that makes it a place

@@ -471,10 +471,12 @@ _BORN_YEAR = (
     r"|(?:明治|大正|昭和|平成|令和)\s*[0-9]{1,2}\s*年"
     r"|[甲乙丙丁戊己庚辛壬癸][子丑寅卯辰巳午未申酉戌亥]年)"
 )
-_PERSON_YEAR_RE = re.compile(
+_PERSON_WORD = (
     r"(?:我|他|她|本人|老公|老婆|儿子|女儿|宝宝|孩子|大宝|二宝|老人|外婆|外公|爷爷|奶奶|阿爷|阿嫲"
-    r"|[爸妈爹娘哥姐弟妹])"
-    r"\s*(?:是|系|係)?\s*(?<![0-9])(" + _DATE + r"|" + _BORN_YEAR + r")(?:次)?\s*"
+    r"|男方|女方|[爸妈爹娘哥姐弟妹])"
+)
+_PERSON_YEAR_RE = re.compile(
+    _PERSON_WORD + r"\s*(?:是|系|係)?\s*(?<![0-9])(" + _DATE + r"|" + _BORN_YEAR + r")(?:次)?\s*"
     r"(?=(?:的|嘅)(?!\s*(?:时候|時候|报告|片子|单子|检查|病历|结果|记录|药|卡|事|手术|体检))"
     r"|生(?!病|气|意|活|产|了病)|出生|出世)"
 )
@@ -487,6 +489,14 @@ _CLAUSE_YEAR_RE = re.compile(
     r"(?:^|(?<=[\s，,。；;：:（(）)]))("
     + _BORN_YEAR
     + r")\s*(?:的|嘅)(?=[\s，,。！？!?；;]|$|[男女])"
+)
+# A person and a year (and month) that end the clause: "她1962年，我1990年", "男方1994年5月，"
+# (not one of the last few years: "我2024年，…" tells of a visit)
+_PERSON_YEAR_END_RE = re.compile(
+    r"(?:^|(?<=[\s，,。；;：:、]))"
+    + _PERSON_WORD
+    + r"\s*(?:是|系|係)?\s*(?<![0-9])((?:19|20)[0-9]{2}\s*年(?:\s*[01]?[0-9]\s*月)?)"
+    + r"(?=\s*[，,。；;]|\s*$)"
 )
 _ERA_YEAR_RE = re.compile(
     r"(民[国國]\s*(?:[0-9]{1,3}|[一二三四五六七八九十]{1,4})\s*年|(?:明治|大正|昭和)\s*[0-9]{1,2}\s*年"
@@ -1032,9 +1042,9 @@ class _NumberScan(_Scan):
         for rx in (_FORM_DOB_RE, _AGE_TURN_DOB_RE):
             for m in rx.finditer(self.t):
                 self.add("DOB", *m.span(1))
-        for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE, _CLAUSE_YEAR_RE):
+        for rx in (_PERSON_YEAR_RE, _ERA_YEAR_RE, _CLAUSE_YEAR_RE, _PERSON_YEAR_END_RE):
             for m in rx.finditer(self.t):
-                if rx is _CLAUSE_YEAR_RE and _recent_year(m.group(1)):
+                if rx in (_CLAUSE_YEAR_RE, _PERSON_YEAR_END_RE) and _recent_year(m.group(1)):
                     continue  # "2023年的，体检报告": a recent year alone is a report's, a visit's
                 self.add("DOB", *m.span(1))
         for m in _EN_BIRTH_YEAR_RE.finditer(self.t):

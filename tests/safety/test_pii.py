@@ -2570,3 +2570,19 @@ def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
 )
 def test_english_birth_dates_with_years_in_words_and_the_ordinal_day(text: str, dob: str) -> None:
     assert ("DOB", dob) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("两个人想一起约体检，她1962年，我1990年", ["1962年", "1990年"]),
+        ("婚检：男方1994年5月，女方1997年10月，都是外地户口", ["1994年5月", "1997年10月"]),
+        ("请帮忙预约：宋女士，1972年11月，医保号已经发了", ["1972年11月"]),
+        (f"我{datetime.date.today().year - 1}年，在你们这做过手术", []),
+    ],
+)
+def test_a_person_and_the_year_that_ends_the_clause_are_a_birth(
+    text: str, dates: list[str]
+) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+    assert found == dates
