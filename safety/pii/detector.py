@@ -25,7 +25,7 @@ from safety.pii.names_en import (
 )
 from safety.pii.names_zh import _ZhNames
 from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
-from safety.pii.numbers import _DATE, NOT_PERSONAL_WORDS, _NumberScan
+from safety.pii.numbers import _DATE, EVENT_WORDS, NOT_PERSONAL_WORDS, _NumberScan
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
@@ -73,6 +73,13 @@ _DATE_AFTER_NAME_RE = re.compile(
     r"(?:女士|先生|小姐|阿姨|叔叔|伯伯|大爷|大妈|奶奶|爷爷|老师|师傅|同学)?"
     r"[ \t,，:：、/(（]{0,3}(" + _DATE + ")"
 )
+# (a word of receiving or calling may stand between: "何志偉收，6628 3107", "Faiz, tel 8766 3574")
+_PHONE_AFTER_NAME_RE = re.compile(
+    r"(?:收|先生|女士|小姐|太太)?[ \t,，:：、/(（]{0,3}(?:tel|mob|phone|电话|電話)?[ \t.:：]{0,2}"
+    r"([2-9][0-9]{3}[ \-]?[0-9]{4})(?![0-9])"
+)
+# an event told right after a date (not a record's name: 住院号)
+_EVENT_NEXT_RE = re.compile(r"\s*(?:" + EVENT_WORDS + r")(?![号號卡证證])")
 _YEAR4_RE = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _YEAR2_RE = re.compile(r"^([0-9]{2})(?:\s*年|[./])|['’]([0-9]{2})$")
 # the word before one part of a Latin name recurring on its own that makes it a place
@@ -182,6 +189,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()
         self.dates_after_names()
+        self.phones_after_names()
         self.codes()
         self.cands = [c for c in self.cands if not self._service_number(c)]
         return self.resolve()
@@ -233,6 +241,16 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         cut = _CLAUSE_END_RE.search(self.t, end, stop)
         return _NOT_A_CODE_BEFORE_RE.search(self.t, end, cut.start() if cut else stop) is not None
 
+    def phones_after_names(self) -> None:
+        """A local number of eight digits right after a person's name is their phone: a
+        contact line as people write it ("陳美玲 9123 4876", "何志偉收，6628 3107")."""
+        for c in [c for c in self.cands if c.kind == "PERSON"]:
+            m = _PHONE_AFTER_NAME_RE.match(self.t, c.end)
+            if m is not None and not any(
+                o.start < m.end(1) and m.start(1) < o.end for o in self.cands
+            ):
+                self.add("PHONE", *m.span(1), validated=False)
+
     def dates_after_names(self) -> None:
         """A date of some years ago right after a person's name is that person's birth date:
         a list of people ("刘建 1972.3.5，王梅 1974.7.9"), "Kenji Watanabe, 1979-11-30"."""
@@ -246,6 +264,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             if (
                 year is not None
                 and year <= latest
+                and not _EVENT_NEXT_RE.match(self.t, e)  # "张伟 2024年3月5日复诊": a visit's
                 and not any(o.start < e and s < o.end for o in self.cands)
             ):
                 self.add("DOB", s, e, validated=False)

@@ -541,7 +541,7 @@ _DOB_LATER_RE = re.compile(
 # is told with it: a stay, an operation, a diagnosis, a test ("出院记录上的日期是2019年11月4日")
 _OLD_DATE_RE = re.compile(r"(?<![0-9a-z\-/])(" + _DATE + r")(?![\-/][0-9a-z])")
 _OLD_DATE_YEARS = 5
-_EVENT_WORDS = (
+EVENT_WORDS = (
     r"住院|出院|入院|手术|开刀|确诊|诊断|查出|检查|体检|复查|复诊|就诊|看病|挂号|化疗|放疗|"
     r"发病|发作|摔|去世|过世|死亡|病逝|接种|打针|做的|做过|开始|以来|至今|到期|有效期|签发|"
     r"发现|出现|感到|觉得|得了|患上|怀孕|分娩|生产|剖腹|顺产|月经|停经|受伤|骨折|车祸|服药|吃药|"
@@ -550,7 +550,7 @@ _EVENT_WORDS = (
     r"scan(?:ned)?|tested|test|since|until|expir(?:es|y|ed)|issued|valid|died|passed away|"
     r"started|appointment|vaccinated)(?![a-z])"
 )
-_EVENT_NEAR_RE = re.compile(_EVENT_WORDS)
+_EVENT_NEAR_RE = re.compile(EVENT_WORDS)
 _EVENT_REACH = 16
 # A date written as the record has it or as it should be, soon after a birth date was named
 _YEAR4_RE = re.compile(r"(?:19|20)[0-9]{2}")
@@ -572,9 +572,9 @@ _DOB_AGAIN_RE = re.compile(
     + r")"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
-    r"(?:车牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
+    r"(?:车牌|車牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
     r"licen[cs]e|car)(?![a-z]))"
-    r"(?:\s*(?:号码|号|number|no\.?))?\s*(?:是|为|:|is)?\s*"
+    r"(?:\s*(?:号码|號碼|号|號|number|no\.?))?\s*(?:是|为|係|系|:|is)?\s*"
     r"((?!(?:reg|rego|plate|number|no|is|registration)\b)"
     r"(?:[a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8}))(?![a-z0-9])"
 )

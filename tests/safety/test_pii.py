@@ -2586,3 +2586,24 @@ def test_a_person_and_the_year_that_ends_the_clause_are_a_birth(
 ) -> None:
     found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
     assert found == dates
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("粉嶺華明邨耀明樓\n23樓2315室\n陳美玲 9123 4876", "9123 4876"),
+        ("報告請寄到家，何志偉收，6628 3107", "6628 3107"),
+        ("Driver Muhammad Faiz bin Osman, 87663574.", "87663574"),
+    ],
+)
+def test_a_local_number_right_after_a_name_is_their_phone(text: str, phone: str) -> None:
+    assert ("PHONE", phone) in _kinds(text)
+
+
+def test_a_date_after_a_name_with_a_visit_told_is_no_birth() -> None:
+    assert not [e for e in mask("张伟 2024年3月5日复诊，带什么").entities if e.kind == "DOB"]
+    assert ("DOB", "1934.2.7") in _kinds("张桂兰 1934.2.7 住院号0391827 要复印CT报告")
+
+
+def test_a_plate_after_its_cue_in_traditional_characters() -> None:
+    assert ("PLATE", "PK 8823") in _kinds("部車牌係 PK 8823，啱啱喺急症室門口落咗我阿爸")
