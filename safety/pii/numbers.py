@@ -165,6 +165,14 @@ _WECHAT_NEAR_RE = re.compile(
     + r"[^。.!?！？\n]{0,16}?"
     + _WECHAT_WORD
 )
+# After a WeChat cue, a handle further on in the message (corrected, a second one, after a
+# question): "以前是wl19880312 现在是wanglei_run", "add me on WeChat? My ID is jake_miller_sh";
+# one with "_" or three digits, which no word has
+_WECHAT_CUE_RE = re.compile(_WECHAT_WORD)
+_HANDLE_RE = re.compile(_HANDLE)
+_WECHAT_LATER_REACH = 60
+_OFFICIAL_ACCOUNT_RE = re.compile(r"official|公众号|服务号|订阅号|小程序|视频号")
+_HANDLE_MARK_RE = re.compile(r"_|[0-9].*[0-9].*[0-9]")
 _OWNER_AFTER = (
     r"[，,]?\s*(?:这个|这|那个)?\s*(?:就)?(?:是|係|系|is)\s*"
     r"(?:我|他|她|我妈|我爸|my|his|her)?\s*(?:的)?\s*"
@@ -996,6 +1004,15 @@ class _NumberScan(_Scan):
                 if kind == "MRN" and self.t[m.start() : s] == "hn":
                     s = m.start()  # the cue's letters are the number's own: HN18273645
                 self.add(kind, s, e)
+        for cue in _WECHAT_CUE_RE.finditer(self.t):
+            if _OFFICIAL_ACCOUNT_RE.search(self.t, max(0, cue.start() - 12), cue.end() + 12):
+                continue  # an organisation's account: "your WeChat official account HVH_Care"
+            stop = min(len(self.t), cue.end() + _WECHAT_LATER_REACH)
+            for m in _HANDLE_RE.finditer(self.t, cue.end(), stop):
+                if _HANDLE_MARK_RE.search(m.group(1)) and not any(
+                    c.start < m.end(1) and m.start(1) < c.end for c in self.cands
+                ):
+                    self.add("WECHAT_ID", *m.span(1), validated=False)
         for m in _NAMED_AFTER_RE.finditer(self.t):
             self.add(_NAMED_AFTER_KINDS[str(m.lastgroup)], *m.span(1), validated=False)
         for m in _PASSPORT_BARE_RE.finditer(self.t):

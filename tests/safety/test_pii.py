@@ -2607,3 +2607,16 @@ def test_a_date_after_a_name_with_a_visit_told_is_no_birth() -> None:
 
 def test_a_plate_after_its_cue_in_traditional_characters() -> None:
     assert ("PLATE", "PK 8823") in _kinds("部車牌係 PK 8823，啱啱喺急症室門口落咗我阿爸")
+
+
+@pytest.mark.parametrize(
+    ("text", "handles"),
+    [
+        ("微信号改了 以前是wl19880312 现在是wanglei_run", ["wl19880312", "wanglei_run"]),
+        ("Can the physio add me on WeChat? My ID is jake_miller_sh", ["jake_miller_sh"]),
+        ("Which is your real WeChat official account? I found HVH_Care and HarbourviewIntl", []),
+    ],
+)
+def test_a_handle_further_on_after_a_wechat_cue(text: str, handles: list[str]) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "WECHAT_ID"]
+    assert found == handles
