@@ -661,7 +661,8 @@ _SPLIT_RUN_RE = re.compile(
 # A Malaysian mobile as written there: "019-661 5514", "011-2345 6789"
 _MY_MOBILE_RE = re.compile(r"(?<![0-9])01[0-9]-[0-9]{3,4} ?[0-9]{4}(?![0-9])")
 _PHONE_CUE_RE = re.compile(
-    r"(电话|手机|座机|联系|联络|号码|热线|打|致电|拨|tel|phone|call|fax|mobile|cell|ring|whatsapp|"
+    r"(电话|電話|手机|手機|座机|联系|聯絡|聯繫|联络|号码|號碼|热线|打|致电|拨|tel|phone|call|fax|mobile|"
+    r"cell|ring|whatsapp|(?:home|my|her|his|our) line|"
     r"text|contact|landline|office|reach|📱|☎|(?<![a-z])(?:hp|h/p)(?![a-z])|i['’]?m on)"
 )
 

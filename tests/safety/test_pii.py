@@ -2620,3 +2620,20 @@ def test_a_plate_after_its_cue_in_traditional_characters() -> None:
 def test_a_handle_further_on_after_a_wechat_cue(text: str, handles: list[str]) -> None:
     found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "WECHAT_ID"]
     assert found == handles
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("home line 2815 3309 (HK), she only speaks Cantonese", "2815 3309"),
+        ("姓名 Mak Wai Kit, 電話 5071 8621.", "5071 8621"),
+    ],
+)
+def test_a_local_number_after_a_cue_in_traditional_characters_or_a_home_line(
+    text: str, phone: str
+) -> None:
+    assert ("PHONE", phone) in _kinds(text)
+
+
+def test_a_ward_line_is_no_ones_phone() -> None:
+    assert not [e for e in mask("ward line 2468 5800 nobody picks up").entities]
