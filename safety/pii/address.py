@@ -187,7 +187,25 @@ def _longest(text: str, start: int) -> int:
 
 
 def zh_addresses(text: str) -> list[tuple[int, int]]:
-    """Spans of Chinese addresses in ``text`` (normalised), left to right, not overlapping."""
+    """Spans of Chinese addresses in ``text`` (normalised), left to right, not overlapping.
+    An address typed with spaces between its parts (嘉兴市南湖区 中山东路 1346 号 2 幢 601) is
+    read with them taken out; a flat named by its building's entrance (8号楼4单元302, 3单元5楼)
+    is an address on its own."""
+    out = _chains(text)
+    if _PART_SPACE_RE.search(text):
+        kept = [i for i in range(len(text)) if not _dropped_space(text, i)]
+        compact = "".join(text[i] for i in kept)
+        for s, e in _chains(compact):
+            start, end = kept[s], kept[e - 1] + 1
+            if not any(a < end and start < b for a, b in out):
+                out.append((start, end))
+    for m in _FLAT_RE.finditer(text):
+        if not any(a < m.end() and m.start() < b for a, b in out):
+            out.append(m.span())
+    return sorted(out)
+
+
+def _chains(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos = 0
     n = len(text)
@@ -199,6 +217,37 @@ def zh_addresses(text: str) -> list[tuple[int, int]]:
         else:
             pos += 1
     return out
+
+
+# A space between two parts of a Chinese address: Chinese or a digit on both sides
+_PART_SPACE_RE = re.compile(rf"[{_CJK}0-9][ \t]+[{_CJK}0-9]")
+_JOINABLE_RE = re.compile(rf"[{_CJK}0-9]")
+
+
+def _dropped_space(text: str, i: int) -> bool:
+    """Is ``text[i]`` a space or tab inside a run of them with Chinese or digits on both sides?"""
+    if text[i] not in " \t":
+        return False
+    a, b = i, i
+    while a > 0 and text[a - 1] in " \t":
+        a -= 1
+    while b < len(text) - 1 and text[b + 1] in " \t":
+        b += 1
+    return (
+        a > 0
+        and b < len(text) - 1
+        and _JOINABLE_RE.match(text[a - 1]) is not None
+        and _JOINABLE_RE.match(text[b + 1]) is not None
+        and not (text[a - 1].isdigit() and text[b + 1].isdigit())  # two numbers stay two
+    )
+
+
+# A building's entrance and a flat or floor in it: 8号楼4单元302, 2单元8楼1号, 1单元602 (a
+# hospital's buildings have no 单元)
+_FLAT_RE = re.compile(
+    rf"(?<![0-9])(?:[0-9{_NUM}]{{1,3}}(?:号楼|栋|幢|座))?[0-9{_NUM}]{{1,2}}单元"
+    r"(?:[0-9]{1,2}(?:楼|层)(?:[0-9]{1,2}号|[0-9]{3,4}室?)?|[0-9]{3,4}(?:室|号)?)(?![0-9])"
+)
 
 
 # The hospital's own place named just before an address: the address is the hospital's, not a

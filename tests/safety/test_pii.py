@@ -2637,3 +2637,23 @@ def test_a_local_number_after_a_cue_in_traditional_characters_or_a_home_line(
 
 def test_a_ward_line_is_no_ones_phone() -> None:
     assert not [e for e in mask("ward line 2468 5800 nobody picks up").entities]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "嘉兴市南湖区 中山东路 1346 号 2 幢 601，麻烦寄过来",
+            "嘉兴市南湖区 中山东路 1346 号 2 幢 601",
+        ),
+        ("寄到番禺区 市桥街 易发街 12号 之二 402", "番禺区 市桥街 易发街 12号 之二 402"),
+        ("我住8号楼4单元302，老人腿脚不便", "8号楼4单元302"),
+        ("2单元8楼1号，电梯坏了", "2单元8楼1号"),
+    ],
+)
+def test_an_address_typed_with_spaces_or_a_flat_by_its_entrance(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
+
+
+def test_a_floor_of_the_hospital_is_no_flat() -> None:
+    assert _kinds("住院部8号楼3楼的护士站在哪") == []
