@@ -261,6 +261,34 @@ _INSTITUTION_BEFORE_RE = re.compile(
 _INSTITUTION_REACH = 24
 
 
+# A mainland address written in pinyin, as people without a Chinese keyboard type it: regions
+# with their words (sheng, shi, qu, xian, zhen), a road and its number (… lu 90 hao), or an
+# estate and its building (dongyuan xiaoqu 3 zhuang 201)
+_PY_NAME = r"(?!(?:in|at|to|is|my|the|and|live|send|address)\b)[a-z]{2,10}(?: [a-z]{2,10})?"
+_PY_REGION = rf"{_PY_NAME} (?:sheng|shi|qu|xian|zhen|xiang|jiedao)"
+_PY_ROAD = (
+    rf"{_PY_NAME} (?:(?:dong|xi|nan|bei|zhong) )?(?:lu|jie|dajie|dadao|dao|hutong|nong)"
+    r"(?: (?:dong|xi|nan|bei|zhong)(?: duan)?)?"
+)
+_PY_ESTATE = rf"{_PY_NAME} (?:xiaoqu|huayuan|gongyu|dasha|jiayuan|xincun)"
+_PY_UNIT = r"(?:[0-9a-z]{1,3} ?(?:zuo|zhuang|dong|danyuan|lou|ceng|hao lou)|[0-9]{3,4}(?: ?shi)?)"
+_PINYIN_ADDRESS_RE = re.compile(
+    rf"(?<![a-z])(?:{_PY_REGION} ){{0,4}}"
+    rf"(?:{_PY_ROAD} [0-9]{{1,4}} ?hao(?: ?yuan)?(?: {_PY_ESTATE})?|{_PY_ESTATE})"
+    rf"(?: {_PY_UNIT}){{0,3}}(?![a-z0-9])"
+)
+
+
+def pinyin_addresses(text: str) -> list[tuple[int, int]]:
+    """Spans of mainland addresses written in pinyin in ``text`` (normalised): a road with its
+    house number, or an estate with a building or flat after it."""
+    out = []
+    for m in _PINYIN_ADDRESS_RE.finditer(text):
+        if " hao" in m.group() or re.search(rf" {_PY_UNIT}$", m.group()):
+            out.append(m.span())
+    return out
+
+
 def institution_before(text: str, start: int) -> bool:
     """Is the address at ``start`` named as the hospital's (or a clinic's, a pharmacy's)?"""
     before = _INSTITUTION_BEFORE_RE.search(text, max(0, start - _INSTITUTION_REACH), start)

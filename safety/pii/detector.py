@@ -54,9 +54,19 @@ _PHONE_LAYOUT_RE = re.compile(r"(?:0[0-9]{2,3}|[48]00)-")
 _AMOUNT_RE = re.compile(r"[0-9.,]+[a-z]{1,4}")  # 12.5mg, 500ml, 1000iu
 _NOT_A_CODE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS[:-1]
-    + r"|claim|estimate|refund|quot(?:e|ation)|batch|lot|model|serial|approval|version|waybill|"
-    r"group|sample|specimen|routing|aba|swift|transaction|rx|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|版本|理赔|赔案|挂号单|样本|标本)"
+    # a claim, a bill, a payment; a thing's batch, model, serial or registration; a sample's
+    # accession; a parcel's carrier; a bank's routing code; a code of a diagnosis; a password
+    + r"|(?<![a-z])(?:claim|estimate|refund|quote|quotation|statement|bill|transaction|batch|lot|"
+    r"model|serial|s/n|approval|version|waybill|dhl|fedex|ups|ems|group|sample|specimen|"
+    r"accession|acc|routing|aba|swift|cnaps|rx|icd|wi-?fi|password)s?(?![a-z])|"
+    r"交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|械注|注准|注进|版本|理赔|"
+    r"赔案|挂号单|样本|标本|编码|密码|顺丰)"
 )
+# a diagnosis's code (E11.900, O24.4): a letter, two digits, a dot
+_ICD_RE = re.compile(r"[a-z][0-9]{2}\.[0-9a-z]{1,4}")
+# a code after one judged a thing's, joined to it ("transaction IDs 4200… and 4200…")
+_CODE_LIST_JOIN_RE = re.compile(r"\s*(?:and|or|&|和|及|与|、|,|，|/)\s*$")
+_CODE_LIST_REACH = 8
 _NOT_A_CODE_REACH = 40  # before the code; and after it, in its clause
 _NOT_A_CODE_AFTER = 12
 _CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]")
@@ -217,6 +227,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
     def codes(self) -> None:
         """A code of letters and digits that no other finding holds (``_CODE_RE``)."""
         spaced = [m for m in _SPACED_CODE_RE.finditer(self.t) if m.group().count(" ") >= 2]
+        things: list[int] = []  # where the codes judged a thing's end
         for m in [*_CODE_RE.finditer(self.t), *spaced]:
             code = m.group()
             s, e = m.span()
@@ -226,10 +237,17 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 or (" " in code and digits < _SPACED_MIN_DIGITS)
                 or _AMOUNT_RE.fullmatch(code)
                 or _DECIMAL_END_RE.search(code)
+                or _ICD_RE.fullmatch(code)
                 or (code[0].isdigit() and _PHONE_LAYOUT_RE.match(code))
                 or any(c.start < e and s < c.end for c in self.cands)
-                or self._thing_code(s, e)
             ):
+                continue
+            if self._thing_code(s, e) or any(
+                0 <= s - end <= _CODE_LIST_REACH
+                and _CODE_LIST_JOIN_RE.match(self.t[end:s]) is not None
+                for end in things
+            ):
+                things.append(e)
                 continue
             self.add("OTHER_ID", s, e, validated=False)
 
@@ -416,6 +434,11 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             spans += address.zh_addresses(self.t)
         if _DIGIT_RE.search(self.t):
             spans += address.en_addresses(self.t, self.n.cased, _NOT_ADDRESS_WORDS)
+            spans += [
+                (s, e)
+                for s, e in address.pinyin_addresses(self.t)
+                if not any(a < e and s < b for a, b in spans)
+            ]
         for s, e in spans:
             if not address.institution_before(self.t, s):
                 self.add("ADDRESS", s, e)

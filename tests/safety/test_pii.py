@@ -2528,6 +2528,10 @@ def test_a_whole_date_told_with_an_event_is_no_birth_date(text: str) -> None:
         ("身份证 371402195804188953, 医保 444894257320", "444894257320"),
         ("tessera sanitaria 80380615582480846444, Italian tourist", "80380615582480846444"),
         ("3676 3741 6039 pls update, the old one on file was wrong", "3676 3741 6039"),
+        (
+            "Is an Ontario health card accepted at the walk-in clinic? Mine is 9876 543 210 AB",
+            "9876 543 210",
+        ),
     ],
 )
 def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
@@ -2547,6 +2551,11 @@ def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
         "你们总机0311-86095114一直占线",
         "reimbursement: routing 026009593, account at Chase",
         "支付宝交易号 2024031622001482736 退款了吗",
+        "Transaction IDs 4200002156202403118765432101 and 4200002156202403118765439987",
+        "My CPAP machine (ResMed AirSense 10, S/N 23171458832) keeps showing a motor fault",
+        "医保结算单上写的诊断编码是E11.900，应该是O24.4吧",
+        "my radiology report says ACC 7720458193 and the CT was on March 11",
+        "这个国械注准20193141234的血糖仪是正规的吗",
     ],
 )
 def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
@@ -2657,3 +2666,17 @@ def test_an_address_typed_with_spaces_or_a_flat_by_its_entrance(text: str, addre
 
 def test_a_floor_of_the_hospital_is_no_flat() -> None:
     assert _kinds("住院部8号楼3楼的护士站在哪") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "my address: hangzhou xihu qu wensan lu 90 hao, thanks",
+            "hangzhou xihu qu wensan lu 90 hao",
+        ),
+        ("we live in dongyuan xiaoqu 3 zhuang 201", "dongyuan xiaoqu 3 zhuang 201"),
+    ],
+)
+def test_a_mainland_address_in_pinyin(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
