@@ -60,7 +60,7 @@ _NOT_A_CODE_BEFORE_RE = re.compile(
     r"model|serial|s/n|approval|version|waybill|dhl|fedex|ups|ems|group|sample|specimen|"
     r"accession|acc|routing|aba|swift|cnaps|rx|icd|wi-?fi|password)s?(?![a-z])|"
     r"交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|械注|注准|注进|版本|理赔|"
-    r"赔案|挂号单|样本|标本|编码|密码|顺丰)"
+    r"赔案|挂号单|样本|标本|密码|顺丰)"
 )
 # a diagnosis's code (E11.900, O24.4): a letter, two digits, a dot
 _ICD_RE = re.compile(r"[a-z][0-9]{2}\.[0-9a-z]{1,4}")
@@ -187,6 +187,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.numbers()
         self.cued()
         self.emails()
+        self.cued_phones()
         self.corrections()
         self.siblings()
         self.addresses()

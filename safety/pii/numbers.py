@@ -667,6 +667,25 @@ _PHONE_CUE_RE = re.compile(
 )
 
 
+# A person's own phone cue (not a hotline's or a switchboard's), and digits in groups after it
+_PERSONAL_PHONE_CUE_RE = re.compile(
+    r"(?<![a-z])(?:mobile|cell|landline|whatsapp|call me|reach me|i['’]?m on|"
+    r"(?:my|her|his|our|their)(?: own| home| mobile)? (?:phone|number|line|tel))(?![a-z])"
+    r"|手机|手機|座机|我的?电话|我的?電話"
+)
+_GROUPED_NUMBER_RE = re.compile(
+    r"(?<![0-9a-z+])\(?0?[0-9]{2,5}\)?(?:[ \-][0-9]{2,5}){1,4}(?![0-9a-z])"
+    r"|(?<![0-9a-z+])0[0-9]{9,11}(?![0-9])"
+)
+_DATE_START_RE = re.compile(r"(?:19|20)[0-9]{2}[ \-][01]?[0-9][ \-][0-3]?[0-9]$")
+_MIN_CUED_PHONE = 9
+# an organisation's number: "your pharmacy's phone", "科室电话", "the ward's line"
+_ORG_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:your|hospital|clinic|ward|desk|office|pharmacy|reception|department|centre|"
+    r"center|service)s?(?![a-z])|医院|诊所|科室|护士站|总机|前台|药房|中心|窗口|办公室|客服|热线"
+)
+_ORG_REACH = 30
+_MAX_CUED_PHONE = 13
 # Kinds whose second writing is not read for a correction: names and addresses are not numbers,
 # and a date of birth's shape is every date's
 _LOCAL_DIGITS = 8  # Hong Kong, Macau and Singapore numbers
@@ -905,6 +924,22 @@ class _NumberScan(_Scan):
             ):
                 self.cands = [c for c in self.cands if c not in inside]
                 self.add("PHONE", s, e)
+
+    def cued_phones(self) -> None:
+        """After a phone cue of a person's (mobile, landline, 手机 …), nine to thirteen digits in
+        groups are a phone even when no country's plan here knows them: the patient's number
+        as written at home ("Turkish mobile 0532 481 93 27", "手机090-4471-2386")."""
+        for m in _GROUPED_NUMBER_RE.finditer(self.t):
+            s, e = m.span()
+            digits = _NOT_DIGIT_RE.sub("", m.group())
+            if (
+                _MIN_CUED_PHONE <= len(digits) <= _MAX_CUED_PHONE
+                and _PERSONAL_PHONE_CUE_RE.search(self.t, max(0, s - _PHONE_CUE_WINDOW_LATIN), s)
+                and not _ORG_BEFORE_RE.search(self.t, max(0, s - _ORG_REACH), s)
+                and not _DATE_START_RE.match(m.group())
+                and not any(c.start < e and s < c.end for c in self.cands)
+            ):
+                self.add("PHONE", s, e, validated=False)
 
     def extensions(self) -> None:
         """A phone number's extension belongs to it: "…转8021", "ext. 204"; so does a country

@@ -2680,3 +2680,20 @@ def test_a_floor_of_the_hospital_is_no_flat() -> None:
 )
 def test_a_mainland_address_in_pinyin(text: str, address: str) -> None:
     assert ("ADDRESS", address) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Turkish mobile 0532 481 93 27 — my English is ok", "0532 481 93 27"),
+        ("我在日本工作 手机090-4471-2386 时差一小时 请上午打", "090-4471-2386"),
+        ("my landline 01632 960 417, ask for Maggie", "01632 960 417"),
+    ],
+)
+def test_a_persons_phone_of_any_country_after_their_cue(text: str, phone: str) -> None:
+    assert ("PHONE", phone) in _kinds(text)
+
+
+def test_a_hotline_of_an_unknown_plan_stays_and_an_e_voucher_code_is_masked() -> None:
+    assert _kinds("your pharmacy hotline 0532 481 93 27 never answers") == []
+    assert ("OTHER_ID", "E37450286813") in _kinds("医保电子凭证编码E37450286813，扫了提示未激活")
