@@ -180,6 +180,7 @@ _OWNER_AFTER = (
 _WECHAT_RE = re.compile(
     # (加我V：… — V for WeChat, after 加我 or before a colon)
     r"(?:微信|威信|薇信|vx|wx|v信|weixin|wechat|加我v|(?<![a-z0-9])v(?=\s*[:：]))"
+    r"(?!\s*(?:支付|pay|群|公众号|小程序))"  # (微信支付的商户单号: a payment's)
     r"(?:[^。.!?！？\n]{0,20}?(?:号码|账号|号|\bid\b)|\s*(?:id)?)"
     # a particle or verb between: "加我微信吧 lily_chen1990", "微信搜 …", "wechat係…", "on
     # WeChat as 'DrLoveMom_88'", "search 'annie_chen_1992'"
@@ -1045,6 +1046,8 @@ class _NumberScan(_Scan):
                 continue  # an organisation's account: "your WeChat official account HVH_Care"
             stop = min(len(self.t), cue.end() + _WECHAT_LATER_REACH)
             for m in _HANDLE_RE.finditer(self.t, cue.end(), stop):
+                if _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
+                    continue  # "微信支付的商户单号HZ…": an order's
                 if _HANDLE_MARK_RE.search(m.group(1)) and not any(
                     c.start < m.end(1) and m.start(1) < c.end for c in self.cands
                 ):
@@ -1134,18 +1137,26 @@ class _NumberScan(_Scan):
     @staticmethod
     def _old_full_date(date: str) -> bool:
         """A day, a month and a year of four digits at least a few years back."""
-        year = _YEAR4_RE.search(date)
+        four = _YEAR4_RE.search(date)
         groups = _DIGIT_GROUP_RE.findall(date)
         whole = (
             len(groups) >= 3
             or (len(groups) == 2 and _LETTER_RE.search(date) is not None)
             or (len(date) == 8 and date.isdigit() and _real_birth_date(date))  # 19610618
         )
-        return (
-            year is not None
-            and whole
-            and int(year.group()) <= dt.date.today().year - _OLD_DATE_YEARS
-        )
+        now = dt.date.today().year
+        if four is not None:
+            year = int(four.group())
+        elif len(groups) == 3 and all(len(g) <= 2 for g in groups):
+            # a year of two digits, last (24/12/62) or first when it can be no day (87.3.5)
+            yy_text = groups[0] if int(groups[0]) > 31 else groups[2]
+            if len(yy_text) != 2 or (yy_text == groups[2] and "." in date):
+                return False  # (3.9.12 is a version; 87.3.5 a date)
+            yy = int(yy_text)
+            year = yy + (2000 if yy <= now % 100 else 1900)
+        else:
+            return False
+        return whole and year <= now - _OLD_DATE_YEARS
 
     def _event_near(self, start: int, end: int) -> bool:
         """Is an event told within a few characters of a date, in its clause?"""

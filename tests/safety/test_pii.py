@@ -2697,3 +2697,20 @@ def test_a_persons_phone_of_any_country_after_their_cue(text: str, phone: str) -
 def test_a_hotline_of_an_unknown_plan_stays_and_an_e_voucher_code_is_masked() -> None:
     assert _kinds("your pharmacy hotline 0532 481 93 27 never answers") == []
     assert ("OTHER_ID", "E37450286813") in _kinds("医保电子凭证编码E37450286813，扫了提示未激活")
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("the clerk keeps writing 24/12/62 vs 12/24/62 lol", ["24/12/62", "12/24/62"]),
+        ("App version 3.9.12 on Android keeps crashing", []),
+        ("血压 12/8/5 是什么意思", []),
+    ],
+)
+def test_a_whole_date_with_a_two_digit_year_of_long_ago(text: str, dates: list[str]) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "DOB"]
+    assert found == dates
+
+
+def test_a_wechat_payments_order_number_is_no_handle() -> None:
+    assert _kinds("微信支付的商户单号HZ240314093155872，退款一直没到账") == []
