@@ -2714,3 +2714,19 @@ def test_a_whole_date_with_a_two_digit_year_of_long_ago(text: str, dates: list[s
 
 def test_a_wechat_payments_order_number_is_no_handle() -> None:
     assert _kinds("微信支付的商户单号HZ240314093155872，退款一直没到账") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("护照E 9 7 2 1 4 0 3 6，我一个一个打的，你们核对下", "PASSPORT", "E 9 7 2 1 4 0 3 6"),
+        ("车牌皖 A 9 2 K 7 1 今天来做透析 能停多久", "PLATE", "皖 A 9 2 K 7 1"),
+    ],
+)
+def test_an_identifier_typed_one_character_at_a_time(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+    assert mask(text).entities[0].validated is False
+
+
+def test_letters_one_at_a_time_are_no_identifier() -> None:
+    assert _kinds("I have a b c d e f on the list") == []
