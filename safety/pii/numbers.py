@@ -66,18 +66,26 @@ _EMAIL_RE = re.compile(
 )
 # An address spelt out against harvesters: "liwei2019 at qq dot com", "j.smith [at] outlook
 # [dot] com", "zhang_wei#qq.com" (ending in a known suffix, so "at home" is none)
-_SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*[＠@]\s*|\s*艾特\s*|#)"
+_SPELT_AT = r"(?:\s*[\[({]at[\])}]\s*|\s+at\s+|\s*[＠@]\s*|\s*(?:艾特|圈\s*a|圈圈|小老鼠)\s*|#)"
 _SPELT_DOT = r"(?:\s*[\[({]dot[\])}]\s*|\s+dot\s+|\s\.\s|\.|\s*点\s*)"
+_SPELT_JOIN = (
+    r"(?:\s+(?:dot|underscore|dash|hyphen)\s+|\s*[\[({](?:dot|underscore)[\])}]\s*"
+    r"|\s*(?:点|下划线|杠)\s*)"
+)
 _MAIL_SUFFIX = (
     r"(?:com|cn|net|org|edu|gov|hk|mo|tw|uk|co|io|me|info|jp|sg|au|ca|de|fr|fm|nz|in|kr|my|ph|"
-    r"ie|es|it|nl|ch|se|eu|us|biz|ac)"
+    r"ie|es|it|nl|ch|se|eu|us|biz|ac|pl|ru|br|za|vn|th|id|tr|ae|sa|at|be|dk|no|fi|pt|cz|gr|il|"
+    r"mx|ar|cl|pk|bd|lk|ng|ke|eg)"
 )
 _EMAIL_SPELT_RE = re.compile(
     # (the name before the "at" may be spelt out too: "maria dot gonzalez at hotmail dot com")
-    r"(?<![a-z0-9._%+-])(?:[a-z0-9][a-z0-9._%+-]*(?:\s+dot\s+|\s*[\[({]dot[\])}]\s*))*"
-    r"[a-z0-9][a-z0-9._%+-]{2,}"
+    # (or with its underscores and dashes: "tomasz underscore k", "zhaoyu 点 lin", "li 下划线 na")
+    r"(?<![a-z0-9._%+-])(?:[a-z0-9][a-z0-9._%+-]*(?:"
+    + _SPELT_JOIN
+    + r"[a-z0-9][a-z0-9._%+-]*)+|[a-z0-9][a-z0-9._%+-]{2,})"
     + _SPELT_AT
-    + r"[a-z0-9-]+(?:"
+    # (a provider named in Chinese: "艾特新浪点com")
+    + r"(?:[a-z0-9-]+|新浪|网易|搜狐|腾讯|谷歌)(?:"
     + _SPELT_DOT
     + r"[a-z0-9-]+)*?"
     + _SPELT_DOT

@@ -2730,3 +2730,19 @@ def test_an_identifier_typed_one_character_at_a_time(text: str, kind: str, value
 
 def test_letters_one_at_a_time_are_no_identifier() -> None:
     assert _kinds("I have a b c d e f on the list") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("邮箱是liuyan88艾特新浪点com，化验单拍照发我", "liuyan88艾特新浪点com"),
+        (
+            "My email's tomasz underscore k at wp dot pl (Polish provider)",
+            "tomasz underscore k at wp dot pl",
+        ),
+        ("邮箱是huxm1122 圈a foxmail 点 com，圈a就是那个@", "huxm1122 圈a foxmail 点 com"),
+        ("邮箱是 zhaoyu 点 lin 艾特 163 点 com", "zhaoyu 点 lin 艾特 163 点 com"),
+    ],
+)
+def test_more_spelt_out_emails(text: str, email: str) -> None:
+    assert ("EMAIL", email) in _kinds(text)
