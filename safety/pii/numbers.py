@@ -589,7 +589,8 @@ _DOB_AGAIN_RE = re.compile(
     + r")"
 )
 _LATIN_PLATE_CUE_RE = re.compile(
-    r"(?:车牌|車牌|(?<![a-z])(?:(?:licen[cs]e |number |car )?plate|registration|reg\.?|rego|"
+    r"(?:车牌|車牌|牌照|(?:香港|港|澳门|澳門|内地|內地|大陆|新加坡)牌|"
+    r"(?<![a-z])(?:(?:licen[cs]e |number |car )?plates?|registration|reg\.?|rego|"
     r"licen[cs]e|car)(?![a-z]))"
     r"(?:\s*(?:号码|號碼|号|號|number|no\.?))?\s*(?:是|为|係|系|:|is)?\s*"
     r"((?!(?:reg|rego|plate|number|no|is|registration)\b)"

@@ -2746,3 +2746,14 @@ def test_letters_one_at_a_time_are_no_identifier() -> None:
 )
 def test_more_spelt_out_emails(text: str, email: str) -> None:
     assert ("EMAIL", email) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plate"),
+    [
+        ("我开两地牌过来的 香港牌TX 8823 地面停车场收不收费", "TX 8823"),
+        ("It's the Volvo with Swedish plates KLM 48F, can it stay", "KLM 48F"),
+    ],
+)
+def test_plates_after_a_places_plate_or_plural_plates(text: str, plate: str) -> None:
+    assert ("PLATE", plate) in _kinds(text)
