@@ -128,6 +128,15 @@ _CAPITALISED_THEN_PLACE_RE = re.compile(
     rf"(?:\s+[A-Z][a-z]+){{1,3}}\s+(?i:{_PLACE_WORDS})(?![a-z])"
 )
 _POSSESSIVE_AFTER_RE = re.compile(r"['’]s?(?![a-z])")
+# a month's name with a day after it or a word of time before it is a date, no one's name
+_MONTH_WORD_RE = re.compile(
+    r"jan|feb|mar|apr|may|jun|june|jul|july|aug|sep|sept|oct|nov|dec|january|february|march|"
+    r"april|august|september|october|november|december"
+)
+_DAY_AFTER_RE = re.compile(r"\.?\s+[0-3]?[0-9](?:st|nd|rd|th)?(?![0-9])")
+_WHEN_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:since|until|till|in|by|from|early|late|mid|last|next)\s+$"
+)
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -339,6 +348,11 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             return False
         if _EPONYM_AFTER_RE.match(self.t, end):
             return True
+        if _MONTH_WORD_RE.fullmatch(word) and (
+            _DAY_AFTER_RE.match(self.t, end)
+            or _WHEN_BEFORE_RE.search(self.t, max(0, start - 8), start)
+        ):
+            return True  # "discharged Mar 4", "since Jan." (not "May Chan called")
         cues = _latin_cues()
         if word in cues.eponyms and not _TITLE_BEFORE_RE.search(self.t, max(0, start - 9), start):
             return True  # "Hashimoto 要吃什么药", "my mum's Parkinson's" (not "Dr. Parkinson")

@@ -2757,3 +2757,15 @@ def test_more_spelt_out_emails(text: str, email: str) -> None:
 )
 def test_plates_after_a_places_plate_or_plural_plates(text: str, plate: str) -> None:
     assert ("PLATE", plate) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "admitted Feb 27, discharged Mar 4, Room 1208.",
+        "Taking amlodipine 5mg since Jan.",
+        "my booking is for Mar 16 08:30 in rheumatology",
+    ],
+)
+def test_a_month_with_its_day_or_after_a_word_of_time_is_no_name(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
