@@ -332,11 +332,26 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
+                end = self._without_lowercase_tail(c.start, end)
                 if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
                     continue
                 c = _Cand("PERSON", c.start, end, c.validated)
             kept.append(c)
         self.cands = kept
+
+    def _without_lowercase_tail(self, start: int, end: int) -> int:
+        """A capitalised Latin name does not end in a word written in lower case: "my father
+        Emeka Okonkwo last week", "ZHANG Wei (surname first)" keep their words."""
+        words = self.n.cased[start:end].split(" ")
+        if (
+            len(words) >= 2
+            and words[0][:1].isupper()
+            and words[-1].isascii()
+            and words[-1].isalpha()
+            and words[-1].islower()
+        ):
+            return end - len(words[-1]) - 1
+        return end
 
     def _latin_word_not_a_person(self, start: int, end: int) -> bool:
         """One Latin word that is a place where someone goes or is ("flying to Jordan",

@@ -2769,3 +2769,9 @@ def test_plates_after_a_places_plate_or_plural_plates(text: str, plate: str) -> 
 )
 def test_a_month_with_its_day_or_after_a_word_of_time_is_no_name(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
+def test_a_capitalised_name_does_not_take_the_lowercase_word_after_it() -> None:
+    text = "thank you for seeing my father Emeka Okonkwo last week. He is doing well"
+    assert ("PERSON", "Emeka Okonkwo") in _kinds(text)
+    assert ("PERSON", "sarah connor") in _kinds("this is sarah connor, my mum's carer")
