@@ -34,8 +34,8 @@ MODEL_FILE = "name_crf_latin.txt"
 # Latin words (accents, inner apostrophes and hyphens: O'Brien, Jean-Luc; a possessive 's is
 # words of its own), numbers, runs of Chinese, or one other character
 _TOKEN_RE = re.compile(
-    r"[A-Za-zß-öø-ÿÀ-ÖØ-Þ\u0100-\u017f]+"
-    r"(?:['’\-](?![sS]\b)[A-Za-zß-öø-ÿÀ-ÖØ-Þ\u0100-\u017f]+)*"
+    r"[A-Za-zß-öø-ÿÀ-ÖØ-Þ\u0100-\u024f\u1e00-\u1eff]+"
+    r"(?:['’\-](?![sS]\b)[A-Za-zß-öø-ÿÀ-ÖØ-Þ\u0100-\u024f\u1e00-\u1eff]+)*"
     r"|[0-9]+|[\u4e00-\u9fff]+|\S"
 )
 _SENTENCE_END = frozenset(".!?。！？")

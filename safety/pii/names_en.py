@@ -40,8 +40,8 @@ _SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not
 _NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
 # Latin letters with the accents of European names (José, Müller, Wiśniewska, Petrović); the
 # Latin Extended-A block holds capitals and small letters in turns, so it is in both
-_LOWER = "a-zß-öø-ÿ\u0100-\u017f"
-_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LOWER = "a-zß-öø-ÿ\u0100-\u024f\u1e00-\u1eff"  # with Vietnamese (ầ, ố, ơ, ư)
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u024f\u1e00-\u1eff"
 _LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
 _PATRONYM_AFTER_RE = re.compile(
     r"\s+(?:bin|binti|bte|ibn|a/l|a/p)\s+[A-Z][a-z'’\-]+(?:\s+[A-Z][a-z'’\-]+)?"

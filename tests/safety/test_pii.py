@@ -2775,3 +2775,15 @@ def test_a_capitalised_name_does_not_take_the_lowercase_word_after_it() -> None:
     text = "thank you for seeing my father Emeka Okonkwo last week. He is doing well"
     assert ("PERSON", "Emeka Okonkwo") in _kinds(text)
     assert ("PERSON", "sarah connor") in _kinds("this is sarah connor, my mum's carer")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("my father is Trần Quốc Bảo, he has diabetes", "Trần Quốc Bảo"),
+        ("I am Nguyễn Thu Hà, I need a translator", "Nguyễn Thu Hà"),
+        ("patient Lê Thị Mai, 45, fever", "Lê Thị Mai"),
+    ],
+)
+def test_vietnamese_names_with_their_marks(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
