@@ -24,7 +24,13 @@ from safety.pii.names_en import (
     writer_capitalises,
 )
 from safety.pii.names_zh import _ZhNames
-from safety.pii.names_zh_data import _DISEASE_ENDINGS, _PLACE_NEXT_RE, _names, name_lexicon
+from safety.pii.names_zh_data import (
+    _DISEASE_ENDINGS,
+    _NAME_DOTS,
+    _PLACE_NEXT_RE,
+    _names,
+    name_lexicon,
+)
 from safety.pii.numbers import _DATE, EVENT_WORDS, NOT_PERSONAL_WORDS, _NumberScan
 from safety.pii.vault import Vault
 
@@ -212,7 +218,27 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.phones_after_names()
         self.codes()
         self.cands = [c for c in self.cands if not self._service_number(c)]
+        self._join_dotted_pieces()
         return self.resolve()
+
+    def _join_dotted_pieces(self) -> None:
+        """Pieces of one name found apart around its middle dot (乌云·其 and ·其木格) are one
+        name: overlapping person findings whose union holds a dot are joined."""
+        persons = sorted((c for c in self.cands if c.kind == "PERSON"), key=lambda c: c.start)
+        joined: list[_Cand] = []
+        for c in persons:
+            last = joined[-1] if joined else None
+            if (
+                last is not None
+                and c.start < last.end
+                and c.end > last.end
+                and any(ch in _NAME_DOTS for ch in self.t[last.start : c.end])
+            ):
+                joined[-1] = _Cand("PERSON", last.start, c.end, last.validated and c.validated)
+            else:
+                joined.append(c)
+        if len(joined) < len(persons):
+            self.cands = [c for c in self.cands if c.kind != "PERSON"] + joined
 
     def _service_number(self, c: _Cand) -> bool:
         """A phone number that only organisations have: China's 400 and 800 numbers, North

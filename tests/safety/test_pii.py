@@ -2787,3 +2787,14 @@ def test_a_capitalised_name_does_not_take_the_lowercase_word_after_it() -> None:
 )
 def test_vietnamese_names_with_their_marks(text: str, name: str) -> None:
     assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("家属乌云·其木格，患者是我父亲那顺", "乌云·其木格"),
+        ("我爸阿不都热合曼·库尔班住院了", "阿不都热合曼·库尔班"),
+    ],
+)
+def test_pieces_of_a_name_around_its_middle_dot_are_one_name(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
