@@ -79,6 +79,18 @@ _CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]")
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
 )
+# An organisation's number by the words before it in its clause, unless a person's come after
+_ORG_PHONE_RE = re.compile(
+    r"总机|總機|热线|熱線|护士站|護士站|科室|住院部|急诊|急診|前台|体检中心|医院|醫院|门诊|分院|药房|"
+    r"(?<![a-z])(?:hotline|switchboard|helpline|ward|reception|front desk|main line|general line|"
+    r"website|your|hospital|clinic|department|dept|pharmacy|nurses['’]? station)(?![a-z])"
+)
+_MY_PHONE_RE = re.compile(
+    r"我|他|她|家属|(?<![a-z])(?:my|mine|me|her|his|our|ours|we|their|mobile|cell|new|own)(?![a-z])"
+    r"|手机|家里|老公|老婆|妈|爸"
+)
+_ORG_CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]|\.(?=\s)")
+_ORG_PHONE_REACH = 30
 # and the UK's 03 numbers, which public bodies and charities have, as the UK writes them
 # ("0300 123 4567"; a Chinese 03xx area code is written 0310-1234567)
 _UK_03_RE = re.compile(r"(?:\+44\s?|0)3[0-9]{2}\s[0-9]{3}\s[0-9]{4}")
@@ -254,6 +266,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             return True  # "the invoice number is 88201934" (a mobile's number stays masked)
         if _UK_03_RE.fullmatch(raw):
             return True
+        if self._organisation_number(c):
+            return True
         digits = _NOT_DIGIT_RE.sub("", raw)
         if _SERVICE_NUMBER_RE.fullmatch(digits) is None:
             return False
@@ -304,6 +318,20 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 o.start < m.end(1) and m.start(1) < o.end for o in self.cands
             ):
                 self.add("PHONE", *m.span(1), validated=False)
+
+    def _organisation_number(self, c: _Cand) -> bool:
+        """A number named as the hospital's, a ward's or a desk's (总机, 热线, 护士站的电话,
+        "the hospital switchboard", "your hotline"), with no person's cue nearer to it."""
+        if valid_cn_mobile(_NOT_DIGIT_RE.sub("", self.t[c.start : c.end])):
+            return False  # a mobile is a person's
+        start = max(0, c.start - _ORG_PHONE_REACH)
+        cuts = list(_ORG_CLAUSE_END_RE.finditer(self.t, start, c.start))
+        if cuts:
+            start = cuts[-1].end()
+        orgs = list(_ORG_PHONE_RE.finditer(self.t, start, c.start))
+        if not orgs:
+            return False
+        return _MY_PHONE_RE.search(self.t, orgs[-1].end(), c.start) is None
 
     def dates_after_names(self) -> None:
         """A date of some years ago right after a person's name is that person's birth date:

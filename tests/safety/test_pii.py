@@ -204,7 +204,7 @@ def test_a_date_with_no_birth_cue_is_left() -> None:
         ("电话一三八一二三四五六七八，晚上打", "一三八一二三四五六七八"),
         ("手机 138 1234 5678", "138 1234 5678"),
         ("call me on 9123 4567 after six", "9123 4567"),
-        ("科室电话0571-87652913转8021", "0571-87652913转8021"),
+        ("公司电话0571-87652913转8021", "0571-87652913转8021"),
         ("ring +44 20 7946 0958 ext. 204 please", "+44 20 7946 0958 ext. 204"),
     ],
 )
@@ -2798,3 +2798,28 @@ def test_vietnamese_names_with_their_marks(text: str, name: str) -> None:
 )
 def test_pieces_of_a_name_around_its_middle_dot_are_one_name(text: str, name: str) -> None:
     assert ("PERSON", name) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医院总机0731-8432 6114打了半天没人接 我要找肾内科",
+        "the hospital switchboard (+852 3404 9678) transferred me twice",
+        "住院楼A座9楼护士站电话是0571-87236905对吗",
+        "Your hotline +86 571 8723 6000 keeps hanging up",
+    ],
+)
+def test_a_number_named_as_the_hospitals_is_no_ones_phone(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PHONE"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("你们总机一直占线，麻烦让骨科护士站回个电话15832107749，我姓郝", "15832107749"),
+        ("Insurance wants your fax — ours is (312) 555-0190.", "(312) 555-0190"),
+        ("急诊留观7床 家属温婷 0571-8700 3125", "0571-8700 3125"),
+    ],
+)
+def test_a_persons_number_near_the_hospitals_words_stays_masked(text: str, phone: str) -> None:
+    assert ("PHONE", phone) in _kinds(text)
