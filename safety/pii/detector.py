@@ -155,6 +155,15 @@ _DAY_AFTER_RE = re.compile(r"\.?\s+[0-3]?[0-9](?:st|nd|rd|th)?(?![0-9])")
 _WHEN_BEFORE_RE = re.compile(
     r"(?<![a-z])(?:since|until|till|in|by|from|early|late|mid|last|next)\s+$"
 )
+# What follows a name that a sign, a score, a test or a method is named after (巴宾斯基征,
+# 阿普加评分, 韦氏智力测验, 海姆立克急救法, 贝尔面瘫, 雷诺现象), and the last character of a
+# place's name (a building, a pond, a bridge, a temple: 嘉庚楼, 左家塘, 卢沟桥)
+_EPONYM_NOUN_NEXT_RE = re.compile(
+    r"征(?![求询集文得收])|评分|[^\s，,。]{0,2}量表|[^\s，,。]{0,3}测验|试验|"
+    r"[^\s，,。]{0,2}(?:急救法|呼吸法|疗法)|现象|效应|定律|指数|分级|分期|面瘫|体育馆|分院|院区|"
+    r"麻辣烫"
+)
+_PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2}[楼馆塘桥寺湾]$")
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -386,6 +395,10 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
+                if _EPONYM_NOUN_NEXT_RE.match(self.t, end) or _PLACE_END_RE.search(
+                    self.t, c.start, end
+                ):
+                    continue  # 巴宾斯基征, 阿普加评分, 汉密尔顿量表; 嘉庚楼, 左家塘, 卢沟桥
                 end = self._without_lowercase_tail(c.start, end)
                 if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
                     continue

@@ -2823,3 +2823,21 @@ def test_a_number_named_as_the_hospitals_is_no_ones_phone(text: str) -> None:
 )
 def test_a_persons_number_near_the_hospitals_words_stays_masked(text: str, phone: str) -> None:
     assert ("PHONE", phone) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生说我巴宾斯基征阳性 这个严重吗",
+        "孩子出生时阿普加评分8分，正常吗",
+        "汉密尔顿抑郁量表测了24分，这个算重度吗",
+        "嘉庚楼是不是核医学科啊，我要做骨扫描",
+    ],
+)
+def test_a_sign_a_score_or_a_building_named_after_someone_is_no_person(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
+def test_a_name_before_a_title_and_a_method_word_stays_a_name() -> None:
+    assert ("PERSON", "汪") in _kinds("昨天给我抽血的汪护士手法特别好，一点都不疼")
+    assert ("PERSON", "王芳") in _kinds("王芳运动后胸闷，要挂心内科吗")
