@@ -163,6 +163,11 @@ _EPONYM_NOUN_NEXT_RE = re.compile(
     r"[^\s，,。]{0,2}(?:急救法|呼吸法|疗法)|现象|效应|定律|指数|分级|分期|面瘫|体育馆|分院|院区|"
     r"麻辣烫"
 )
+# What only a medicine has after its name: a dose, side effects, a leaflet
+_DOSE_NEXT_RE = re.compile(
+    r"(?:的|儿童|小儿|成人|孕妇)?(?:剂量|用量|用法|副作用|说明书|不良反应|禁忌|适应症|药效|疗程|"
+    r"一天几次|一次几)"
+)
 _PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2}[楼馆塘桥寺湾]$")
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
@@ -395,6 +400,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _PLACE_NEXT_RE.match(self.t, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
+                if _DOSE_NEXT_RE.match(self.t, end):
+                    continue  # 达菲儿童剂量, 潘生丁的副作用: a medicine's
                 if _EPONYM_NOUN_NEXT_RE.match(self.t, end) or _PLACE_END_RE.search(
                     self.t, c.start, end
                 ):

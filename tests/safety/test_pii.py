@@ -2841,3 +2841,9 @@ def test_a_sign_a_score_or_a_building_named_after_someone_is_no_person(text: str
 def test_a_name_before_a_title_and_a_method_word_stays_a_name() -> None:
     assert ("PERSON", "汪") in _kinds("昨天给我抽血的汪护士手法特别好，一点都不疼")
     assert ("PERSON", "王芳") in _kinds("王芳运动后胸闷，要挂心内科吗")
+
+
+def test_a_medicine_before_its_dose_or_side_effects_is_no_person() -> None:
+    assert _kinds("达菲儿童剂量怎么算 孩子18公斤") == []
+    assert _kinds("潘生丁的副作用大吗") == []
+    assert ("PERSON", "王芳") in _kinds("王芳饭后胸闷，要挂什么科")
