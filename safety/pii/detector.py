@@ -139,9 +139,15 @@ _PLACE_WORDS = (
 )
 _PLACE_WORD_END_RE = re.compile(rf"\s{_PLACE_WORDS}$")
 # a place's word first: "Mount Elizabeth", "Mt Sinai", "Fort William"
-_PLACE_WORD_FIRST_RE = re.compile(r"(?:mount|mt|fort|lake|port)\.?\s")
+_PLACE_WORD_FIRST_RE = re.compile(r"(?:mount|mt|fort|lake|port|saint|st|san|santa)\.?\s")
 # a Latin "name" that is a disease's: "Kawasaki disease", "Lou Gehrig('s disease)"
 _DISEASE_WORD_END_RE = re.compile(r"\s(?:disease|syndrome|palsy|sign|test)$")
+# a score, a stage, a test or a sign named after someone follows the name ("Bishop score",
+# "Tanner stage 3", "Glasgow coma scale")
+_SCORE_AFTER_RE = re.compile(
+    r"\s+(?:coma\s+)?(?:score|stage|scale|criteria|classification|maneuver|manoeuvre|reflex|"
+    r"index|grade|method|procedure|test|sign)s?(?![a-z])"
+)
 _CAPITALISED_THEN_PLACE_RE = re.compile(
     rf"(?:\s+[A-Z][a-z]+){{1,3}}\s+(?i:{_PLACE_WORDS})(?![a-z])"
 )
@@ -472,6 +478,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             " " in self.t[start:end] and _EPONYM_AFTER_RE.match(self.t, end)
         ):
             return True
+        if _SCORE_AFTER_RE.match(self.t, end):
+            return True  # "Bishop score", "Tanner stage"
         return _CAPITALISED_THEN_PLACE_RE.match(cased, end) is not None
 
     def _place_before(self, start: int) -> bool:

@@ -2847,3 +2847,21 @@ def test_a_medicine_before_its_dose_or_side_effects_is_no_person() -> None:
     assert _kinds("达菲儿童剂量怎么算 孩子18公斤") == []
     assert _kinds("潘生丁的副作用大吗") == []
     assert ("PERSON", "王芳") in _kinds("王芳饭后胸闷，要挂什么科")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My Bishop score was 5 at 39 weeks, is induction likely",
+        "the endocrinologist said she's Tanner stage 3 already",
+        "I got my MMR at St. Jude as a kid, no reaction",
+    ],
+)
+def test_a_score_or_a_saints_place_named_after_someone_is_no_person(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
+def test_two_people_around_an_ampersand_stay_names() -> None:
+    assert ("PERSON", "Rekha Gupta") in _kinds(
+        "Sanjay & Rekha Gupta here - we both have appointments"
+    )
