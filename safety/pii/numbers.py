@@ -457,7 +457,7 @@ _DOB_RE = re.compile(
     + r"(?=\s*(?:的\s*)?属[鼠牛虎兔龙蛇马羊猴鸡狗猪])"
     # after a birth cue, a year alone or a month and day: "born in 1974", "生日：5月20日"
     + r"|(?:出生年月|出生年份|出世年份|出生于|生于|生日(?:是|为)?|birthday\s*(?:是|为)|born in"
-    + r"|born)"
+    + r"|born|birth year(?:\s+is)?|year of birth(?:\s+is)?|yob)"
     + r"\s*(?:是|为|係|系|填成了?|印成了?|写成了?)?\s*[:：]?\s*"
     + r"((?:19|20)[0-9]{2}(?![0-9年/\-]|\.[0-9])"
     + r"|(?:19|20)[0-9]{2}年(?!\s*[0-9一二三四五六七八九十元正冬腊])"
@@ -532,6 +532,8 @@ _STAFF_NUMBER_RE = re.compile(
 # a birth date run together or spaced after its cue: "dob 090282", "DOB 01 01 1990"
 _EN_BIRTH_YEAR_RE = re.compile(
     rf"(?<![a-z0-9])a\s+((?:{_MONTH}\s+)?(?:19|20)[0-9]{{2}})\s+baby(?![a-z])"
+    # the year, then "born" (in a mixed sentence: "老人 1938年 born")
+    r"|(?<![0-9])((?:19|20)[0-9]{2}年?)\s*born(?![a-z])"
     r"|(?<![a-z])born\s+(?:in\s+)?(?:the\s+)?(?:spring|summer|autumn|fall|winter|early|late|mid)"
     r"(?:\s+of)?\s+((?:19|20)[0-9]{2})(?![0-9])"
     r"|(?<![a-z])(?:dob|d\.o\.b\.?|date of birth|生日(?:是)?)\s*[:：]?\s*"
@@ -1113,7 +1115,7 @@ class _NumberScan(_Scan):
                     continue  # "2023年的，体检报告": a recent year alone is a report's, a visit's
                 self.add("DOB", *m.span(1))
         for m in _EN_BIRTH_YEAR_RE.finditer(self.t):
-            self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
+            self.add("DOB", *m.span(next(g for g in (1, 2, 3, 4) if m.group(g))))
         for m in _DOB_LATER_RE.finditer(self.t):
             self.add("DOB", *m.span(next(g for g in (1, 2, 3) if m.group(g))))
         for m in _OLD_DATE_RE.finditer(self.t):

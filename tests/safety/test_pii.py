@@ -2865,3 +2865,14 @@ def test_two_people_around_an_ampersand_stay_names() -> None:
     assert ("PERSON", "Rekha Gupta") in _kinds(
         "Sanjay & Rekha Gupta here - we both have appointments"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("老人 1938年 born，now 86，眼科 cataract surgery 风险大吗", "1938年"),
+        ("My father's birth year is 1939, the app won't let me pick it", "1939"),
+    ],
+)
+def test_a_birth_year_after_birth_year_or_before_born(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
