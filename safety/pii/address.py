@@ -621,8 +621,49 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
         start = _segments_before(cased, at, not_places)
         if cased.count(",", start, at) >= _WEAK_END_SEGMENTS:
             out.append((start, m.end()))
+    # the street first and its number, then a postcode and the town, as much of Europe writes
+    # them ("Prinsengracht 263-2, 1016 GV Amsterdam", "Drottninggatan 53, 111 21 Stockholm");
+    # Japan's block numbers and its -ku/-shi ("3-12-5 Hiroo, Shibuya-ku, Tokyo 150-0012");
+    # Korea's -ro/-gil and -gu ("25 Sejong-daero 9-gil, Jung-gu, Seoul 04513")
+    for rx, source in ((_CONTINENTAL_RE, cased), (_JAPAN_RE, text), (_KOREA_RE, text)):
+        for m in rx.finditer(source):
+            if rx is _CONTINENTAL_RE and not (
+                _STRONG_EU_POSTCODE_RE.search(m.group())
+                or _STREET_WORD_RE.search(cased, m.start(), m.end("street"))
+            ):
+                continue  # "Metformin 500, 2000 Units": no street, no postcode of its own shape
+            # (a part found alone before, "Hauptstraße 32", is taken into the whole)
+            inside = [(a, b) for a, b in out if m.start() <= a and b <= m.end()]
+            if not any(a < m.end() and m.start() < b for a, b in out if (a, b) not in inside):
+                out = [span for span in out if span not in inside]
+                out.append(m.span())
     out.sort()
     return out
+
+
+_STREET_WORD = (
+    r"(?:[\wÀ-ÿ'.\-]*(?:straat|gracht|laan|weg|gatan|vägen|gade|vej|strasse|straße|gasse|platz|"
+    r"allee|plein|kade|dijk|torget)|rue|avenue|av\.|via|viale|calle|avenida|rua|piazza|plaza)"
+)
+_CONTINENTAL_RE = re.compile(
+    r"(?<![\w])(?:[A-ZÀ-Þ][\wÀ-ÿ'.\-]*\s){0,3}(?P<street>[A-ZÀ-Þ][\wÀ-ÿ'.\-]*)\s[0-9]{1,4}[a-zA-Z]?"
+    r"(?:[/\-][0-9]{1,4}[a-zA-Z]?)?,\s*"
+    # a postcode of its own shape (1016 GV, 111 21), or four or five digits after a street's word
+    r"(?:[0-9]{4}\s?[A-Z]{2}|[0-9]{3}\s[0-9]{2}|(?:[A-Z]-)?[0-9]{4,5})\s+"
+    r"[A-ZÀ-Þ][\wÀ-ÿ\-]+(?:\s[A-ZÀ-Þ][\wÀ-ÿ\-]+)?(?![\w])"
+)
+_STRONG_EU_POSTCODE_RE = re.compile(r",\s*(?:[0-9]{4}\s?[A-Z]{2}|[0-9]{3}\s[0-9]{2})\s")
+_STREET_WORD_RE = re.compile(_STREET_WORD, re.IGNORECASE)
+_JAPAN_RE = re.compile(
+    r"(?<![0-9\-])[0-9]{1,2}-[0-9]{1,2}(?:-[0-9]{1,3})?,?\s+[a-z][a-z\-]+(?:,?\s+[a-z][a-z\-]+){0,2}"
+    r",?\s+[a-z]+-(?:ku|shi|cho|machi|gun)(?![a-z])(?:,?\s+(?!and\b|or\b|is\b)[a-z]+){0,2}"
+    r"(?:,?\s+[0-9]{3}-[0-9]{4})?"
+)
+_KOREA_RE = re.compile(
+    r"(?<![0-9\-])[0-9]{1,4}(?:-[0-9]{1,3})?\s+[a-z]+-(?:daero|ro|gil)(?:\s+[0-9]{1,3}(?:beon)?-gil)?"
+    r",?\s+[a-z]+-(?:gu|si|gun|dong|eup|myeon)(?![a-z])(?:,?\s+(?!and\b|or\b|is\b)[a-z]+)?"
+    r"(?:\s+[0-9]{5})?"
+)
 
 
 def _town_after(cased: str, end: int, not_places: frozenset[str]) -> int:

@@ -2876,3 +2876,30 @@ def test_two_people_around_an_ampersand_stay_names() -> None:
 )
 def test_a_birth_year_after_birth_year_or_before_born(text: str, dob: str) -> None:
     assert ("DOB", dob) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "send it to Prinsengracht 263-2, 1016 GV Amsterdam please",
+            "Prinsengracht 263-2, 1016 GV Amsterdam",
+        ),
+        (
+            "address Drottninggatan 53, 111 21 Stockholm, Sweden.",
+            "Drottninggatan 53, 111 21 Stockholm",
+        ),
+        ("Wiedner Hauptstraße 32/14, 1040 Wien", "Wiedner Hauptstraße 32/14, 1040 Wien"),
+        ("3-12-5 Hiroo, Shibuya-ku, Tokyo 150-0012", "3-12-5 Hiroo, Shibuya-ku, Tokyo 150-0012"),
+        (
+            "25 Sejong-daero 9-gil, Jung-gu, Seoul 04513",
+            "25 Sejong-daero 9-gil, Jung-gu, Seoul 04513",
+        ),
+    ],
+)
+def test_addresses_of_europe_japan_and_korea(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
+
+
+def test_a_dose_and_a_count_are_no_continental_address() -> None:
+    assert _kinds("I take Metformin 500, 2000 Units daily") == []
