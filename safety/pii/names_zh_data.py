@@ -94,7 +94,9 @@ _PLACE_NEXT_RE = re.compile(
     r"(?:(?:亲王|公主|皇后|女皇|夫人)?(?:纪念)?医院|人民医院|妇幼|诊所|卫生院|中学|小学|大学|学院|"
     r"医科大学|医学院|卫校|幼儿园|路|街|大道|大街|广场|公园|"
     r"大药房|药房|药店|药业|制药|集团|公司|餐厅|饭店|超市|麻辣烫|凉茶|牌|"
-    r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|\s*(?:hospital|clinic|road|street|"
+    r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|"
+    # (a place's surroundings or its station: 黄大仙附近, Jordan站)
+    r"\s*(?:附近|一带|地铁站|车站|站(?![起立着住岗]))|\s*(?:hospital|clinic|road|street|"
     r"avenue|ave|blvd|boulevard|school|college|university|building|centre|center|tower|house|"
     r"court|plaza|bank|pharmacy|county|"
     r"mansion|estate|gardens?|memorial|hall|square|station|mall|hotel|church)(?![a-z]))"

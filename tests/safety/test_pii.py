@@ -2903,3 +2903,18 @@ def test_addresses_of_europe_japan_and_korea(text: str, address: str) -> None:
 
 def test_a_dose_and_a_count_are_no_continental_address() -> None:
     assert _kinds("I take Metformin 500, 2000 Units daily") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "keep"),
+    [
+        ("黄大仙附近有没有你们合作的体检机构", "黄大仙"),
+        ("Jordan站出来过马路就是诊所吗", "Jordan"),
+    ],
+)
+def test_a_place_before_its_surroundings_or_station_is_no_person(text: str, keep: str) -> None:
+    assert keep in mask(text).text
+
+
+def test_a_person_standing_up_is_still_a_person() -> None:
+    assert ("PERSON", "王芳") in _kinds("王芳站起来就头晕，要挂什么科")
