@@ -167,14 +167,14 @@ _WHEN_BEFORE_RE = re.compile(
 _EPONYM_NOUN_NEXT_RE = re.compile(
     r"征(?![求询集文得收])|评分|[^\s，,。]{0,2}量表|[^\s，,。]{0,3}测验|试验|"
     r"[^\s，,。]{0,2}(?:急救法|呼吸法|疗法)|现象|效应|定律|指数|分级|分期|面瘫|体育馆|分院|院区|"
-    r"麻辣烫"
+    r"麻辣烫|犬|梗(?![概])"
 )
 # What only a medicine has after its name: a dose, side effects, a leaflet
 _DOSE_NEXT_RE = re.compile(
     r"(?:的|儿童|小儿|成人|孕妇)?(?:剂量|用量|用法|副作用|说明书|不良反应|禁忌|适应症|药效|疗程|"
     r"一天几次|一次几)"
 )
-_PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2}[楼馆塘桥寺湾]$")
+_PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2,}[楼馆塘桥寺湾犬梗]$")
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.

@@ -2918,3 +2918,10 @@ def test_a_place_before_its_surroundings_or_station_is_no_person(text: str, keep
 
 def test_a_person_standing_up_is_still_a_person() -> None:
     assert ("PERSON", "王芳") in _kinds("王芳站起来就头晕，要挂什么科")
+
+
+@pytest.mark.parametrize(
+    "text", ["秋田犬咬伤，伤口在小腿", "我家狗是杰克罗素梗，刚才把我手咬出血了"]
+)
+def test_a_dog_breed_is_no_person(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
