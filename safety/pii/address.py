@@ -394,6 +394,12 @@ _EN_RE = re.compile(
 # words after the units end in the region
 _EN_UNITS_RE = re.compile(rf"(?<![a-z0-9]){_UNIT}{{2,4}}(?=[a-z])")
 _FLOOR_RE = re.compile(r"(?<![a-z0-9])(?:[0-9]{1,3}/f|g/f|[0-9]{1,2}(?:st|nd|rd|th)\s+floor)")
+_HOME_UNIT_RE = re.compile(r"(?<![a-z])(?:flat|apt|apartment|unit|room|rm)\.?\s*#?[0-9]")
+_BLOCK_UNIT_RE = re.compile(r"(?<![a-z])(?:tower|block|blk|building|bldg)\.?\s*[0-9a-z]")
+_CLINICAL_RE = re.compile(
+    r"(?<![a-z])(?:hospital|clinic|ward|outpatient|inpatient|department|dept|centre|center|"
+    r"medical|surgery|theatre|icu|a&e|emergency)(?![a-z])"
+)
 _REGION_END_RE = re.compile(
     r"(?i:hong kong|kowloon|new territories|n\.t\.|macau|macao|lantau island)$"
 )
@@ -601,7 +607,15 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
                 break
             end = tail.end()
         if end > m.end() and (
-            _UNITS_END_RE.search(cased, m.end(), end) or _FLOOR_RE.search(text, m.start(), m.end())
+            _UNITS_END_RE.search(cased, m.end(), end)
+            or _FLOOR_RE.search(text, m.start(), m.end())
+            # a flat or room in a tower or block of a named estate ("Flat 11, Tower 3, Laguna
+            # City, Kwun Tong"), not a room of the hospital's
+            or (
+                _HOME_UNIT_RE.search(text, m.start(), m.end()) is not None
+                and _BLOCK_UNIT_RE.search(text, m.start(), m.end()) is not None
+                and _CLINICAL_RE.search(text, m.start(), end) is None
+            )
         ):
             # ends in a region or a city, or its units name a floor (a home: "Room 1507,
             # 15/F, Tower 2, Laguna City, Kwun Tong")

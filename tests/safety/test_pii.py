@@ -2925,3 +2925,9 @@ def test_a_person_standing_up_is_still_a_person() -> None:
 )
 def test_a_dog_breed_is_no_person(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
+def test_a_flat_in_a_tower_of_a_named_estate_is_an_address() -> None:
+    text = "please deliver to Flat 11, Tower 3, Laguna City, Kwun Tong"
+    assert ("ADDRESS", "Flat 11, Tower 3, Laguna City, Kwun Tong") in _kinds(text)
+    assert _kinds("go to Room 5, Block A, Main Hospital for the scan") == []
