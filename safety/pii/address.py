@@ -639,6 +639,15 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
     # them ("Prinsengracht 263-2, 1016 GV Amsterdam", "Drottninggatan 53, 111 21 Stockholm");
     # Japan's block numbers and its -ku/-shi ("3-12-5 Hiroo, Shibuya-ku, Tokyo 150-0012");
     # Korea's -ro/-gil and -gu ("25 Sejong-daero 9-gil, Jung-gu, Seoul 04513")
+    # a Singapore block and its #floor-unit, with the street before it ("Bedok North St 3, Blk
+    # 538 #09-211")
+    for m in _SG_BLOCK_UNIT_RE.finditer(text):
+        start = _segments_before(cased, m.start(), not_places)
+        start = (
+            start if start < m.start() and cased.count(",", start, m.start()) <= 2 else m.start()
+        )
+        if not any(a < m.end() and start < b for a, b in out):
+            out.append((start, m.end()))
     for rx, source in ((_CONTINENTAL_RE, cased), (_JAPAN_RE, text), (_KOREA_RE, text)):
         for m in rx.finditer(source):
             if rx is _CONTINENTAL_RE and not (
@@ -658,6 +667,10 @@ def en_addresses(text: str, cased: str, not_places: frozenset[str]) -> list[tupl
 _STREET_WORD = (
     r"(?:[\wÀ-ÿ'.\-]*(?:straat|gracht|laan|weg|gatan|vägen|gade|vej|strasse|straße|gasse|platz|"
     r"allee|plein|kade|dijk|torget)|rue|avenue|av\.|via|viale|calle|avenida|rua|piazza|plaza)"
+)
+_SG_BLOCK_UNIT_RE = re.compile(
+    r"(?<![a-z])(?:blk|block)\s*[0-9]{1,4}[a-z]?(?![0-9])[^#\n]{0,40}?#[0-9]{1,3}-[0-9]{1,5}[a-z]?"
+    r"(?![0-9])"
 )
 _CONTINENTAL_RE = re.compile(
     r"(?<![\w])(?:[A-ZÀ-Þ][\wÀ-ÿ'.\-]*\s){0,3}(?P<street>[A-ZÀ-Þ][\wÀ-ÿ'.\-]*)\s[0-9]{1,4}[a-zA-Z]?"

@@ -2931,3 +2931,8 @@ def test_a_flat_in_a_tower_of_a_named_estate_is_an_address() -> None:
     text = "please deliver to Flat 11, Tower 3, Laguna City, Kwun Tong"
     assert ("ADDRESS", "Flat 11, Tower 3, Laguna City, Kwun Tong") in _kinds(text)
     assert _kinds("go to Room 5, Block A, Main Hospital for the scan") == []
+
+
+def test_a_singapore_block_and_its_unit_with_the_street_before() -> None:
+    text = "新加坡 Bedok North St 3, Blk 538 #09-211"
+    assert ("ADDRESS", "Bedok North St 3, Blk 538 #09-211") in _kinds(text)
