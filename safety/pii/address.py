@@ -109,6 +109,14 @@ def _parts(lead: str) -> dict[str, re.Pattern[str]]:
         ),
         # building, entrance and room after a lane (金厦里7-2-303)
         "rooms": re.compile(r"[0-9]{1,4}(?:-[0-9]{1,4}){1,3}(?![0-9a-z])"),
+        # where the home is from a landmark: …58号海南大学|西边|紫菘公寓12栋, 万达广场|旁边的|…
+        "relation": re.compile(
+            r"\s?的?(?:对面|后面|后边|旁边|附近|隔壁|[东西南北]边|[东西南北]侧)(?:的|那个|那栋|那片)?\s?"
+        ),
+        "landmark": re.compile(
+            rf"{name_or_digit}{{1,10}}(?:广场|商场|商厦|大厦|中心|大学|医院|公园|市场|超市|学校|中学|小学)"
+            r"(?=\s?的?(?:对面|后面|后边|旁边|附近|隔壁|[东西南北]边|[东西南北]侧))"
+        ),
     }
 
 
@@ -118,7 +126,9 @@ for _parts_of in (_PARTS, _INNER_PARTS):
     _parts_of["leadunit"] = _parts_of["unit"]
 # Which part may follow which (a chain is read left to right, longest first at each step).
 _NEXT: dict[str, tuple[str, ...]] = {
-    "start": ("region", "road", "village", "home", "lead"),
+    "start": ("region", "road", "village", "home", "lead", "landmark"),
+    "landmark": ("relation",),
+    "relation": ("estate", "home", "road", "village", "named", "lead"),
     # a development of any name needs a building and then a flat or a floor (保利香槟国际7栋2304)
     "lead": ("leadunit",),
     "leadunit": ("unit", "tail", "side"),
@@ -126,12 +136,12 @@ _NEXT: dict[str, tuple[str, ...]] = {
     # a lane off a road (平江路大儒巷41号), a building named after the road (…路金城国际3号楼)
     "road": ("road", "number", "estate", "unit", "named", "rooms", "junction"),
     "junction": ("estate", "named", "home"),
-    "number": ("estate", "sub", "unit", "tail", "named", "side"),
+    "number": ("estate", "sub", "unit", "tail", "named", "side", "landmark"),
     "named": ("unit", "rooms"),
     # a hamlet inside a village (峡山村北岙自然村45号)
     "village": ("village", "group", "number", "estate", "unit"),
     "group": ("number", "unit", "tail"),
-    "estate": ("estate", "sub", "unit", "tail"),
+    "estate": ("estate", "sub", "unit", "tail", "relation"),
     "home": ("estate", "sub", "unit", "tail"),
     "sub": ("unit", "tail"),
     "unit": ("unit", "tail", "side", "number"),

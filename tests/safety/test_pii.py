@@ -2936,3 +2936,21 @@ def test_a_flat_in_a_tower_of_a_named_estate_is_an_address() -> None:
 def test_a_singapore_block_and_its_unit_with_the_street_before() -> None:
     text = "新加坡 Bedok North St 3, Blk 538 #09-211"
     assert ("ADDRESS", "Bedok North St 3, Blk 538 #09-211") in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("万达广场旁边的红旗小区5栋，快递放门卫", "万达广场旁边的红旗小区5栋"),
+        (
+            "包头市昆都仑区包钢医院对面的青年路小区12栋",
+            "包头市昆都仑区包钢医院对面的青年路小区12栋",
+        ),
+    ],
+)
+def test_a_home_told_from_a_landmark(text: str, address: str) -> None:
+    assert ("ADDRESS", address) in _kinds(text)
+
+
+def test_a_landmark_alone_is_no_address() -> None:
+    assert _kinds("人民医院对面有药店吗") == []
