@@ -49,7 +49,9 @@ _CODE_RE = re.compile(
     r"(?![A-Za-z0-9_\-/@])"
 )
 # or digits in three groups or more, as a card prints them ("3676 3741 6039")
-_SPACED_CODE_RE = re.compile(r"(?<![0-9A-Za-z.,:])[0-9]{2,6}(?: [0-9]{3,6}){2,4}(?![0-9A-Za-z.,:])")
+_SPACED_CODE_RE = re.compile(
+    r"(?<![0-9A-Za-z.,:])[0-9]{2,6}(?: [0-9]{3,6}){2,4}(?![0-9A-Za-z:]|[.,][0-9])"
+)
 _SPACED_MIN_DIGITS = 10
 _CODE_MIN_DIGITS = 5
 _RUN_MIN_DIGITS = 9  # digits alone: longer than any count or amount a patient writes
@@ -57,7 +59,7 @@ _DECIMAL_END_RE = re.compile(r"[0-9][.,][0-9]{1,2}$")
 # an area code or a service number's prefix, then a dash: a phone's layout, which the phone
 # rules have judged (a switchboard's, a 400 line's: kept)
 _PHONE_LAYOUT_RE = re.compile(r"(?:0[0-9]{2,3}|[48]00)-")
-_AMOUNT_RE = re.compile(r"[0-9.,]+[a-z]{1,4}")  # 12.5mg, 500ml, 1000iu
+_AMOUNT_RE = re.compile(r"[0-9][0-9.,]{0,6}[a-z]{1,4}")  # 12.5mg, 500ml, 1000iu
 _NOT_A_CODE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS[:-1]
     # a claim, a bill, a payment; a thing's batch, model, serial or registration; a sample's

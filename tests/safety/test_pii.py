@@ -2954,3 +2954,9 @@ def test_a_home_told_from_a_landmark(text: str, address: str) -> None:
 
 def test_a_landmark_alone_is_no_address() -> None:
     assert _kinds("人民医院对面有药店吗") == []
+
+
+def test_a_long_number_with_a_letter_is_no_amount_and_groups_before_a_comma_are_a_code() -> None:
+    assert ("OTHER_ID", "36112660S") in _kinds("DNI 36112660S, Spanish citizen")
+    assert ("OTHER_ID", "8143 4858 0105") in _kinds("マイナンバー 8143 4858 0105, 护照 pending")
+    assert _kinds("吃了 500mg, 1000iu 维生素D") == []
