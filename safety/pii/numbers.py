@@ -117,7 +117,9 @@ _MRN_RE = re.compile(
     r"report (?:id|no\.?|number)|pathology (?:ref|no\.?|number)|"
     r"mrn|(?:medical|health|hospital|patient|case|chart)\s+record(?:\s+(?:number|no\.?))?|"
     r"(?:hospital|inpatient|outpatient|patient|admission|case|chart|clinic|record|hosp)"
-    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id|(?<![a-z])hn(?![a-z]))"
+    r"\s+(?:number|no\.?|id|#|card(?:\s+(?:number|no\.?))?)|patient id|(?<![a-z])hn(?![a-z])"
+    # Australia's unit record number: "UR number 0384 7721", "URN 1234567"
+    r"|(?<![a-z])(?:ur|urn|unit record)(?:\s+(?:number|no\.?))?(?![a-z]))"
     + r"(?:"
     + _CUE_SEP
     + r"|"

@@ -2960,3 +2960,7 @@ def test_a_long_number_with_a_letter_is_no_amount_and_groups_before_a_comma_are_
     assert ("OTHER_ID", "36112660S") in _kinds("DNI 36112660S, Spanish citizen")
     assert ("OTHER_ID", "8143 4858 0105") in _kinds("マイナンバー 8143 4858 0105, 护照 pending")
     assert _kinds("吃了 500mg, 1000iu 维生素D") == []
+
+
+def test_an_australian_unit_record_number_is_a_record_number() -> None:
+    assert ("MRN", "0384 7721") in _kinds("UR number 0384 7721 from St Vincent's, transferring")
