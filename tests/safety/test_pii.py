@@ -2556,6 +2556,9 @@ def test_a_code_of_letters_and_digits_nothing_else_took_is_an_identifier(
         "医保结算单上写的诊断编码是E11.900，应该是O24.4吧",
         "my radiology report says ACC 7720458193 and the CT was on March 11",
         "这个国械注准20193141234的血糖仪是正规的吗",
+        "血压160/95mmHg，维生素D 20000iu 每周一次",
+        "表号 Form No.: MZ-DJ-2024-B8",
+        "Practice code: CN-BJ-30934  Tel: see letterhead",
     ],
 )
 def test_a_code_of_a_document_or_a_thing_is_kept(text: str) -> None:
