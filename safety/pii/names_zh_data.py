@@ -200,7 +200,11 @@ def _names() -> _Names:
             if not c.isspace()
         ),
         scores=scores,
-        left_strong=re.compile(f"(?:{_alternation(cues['left_strong'])})[\\s:：,，是为]*"),
+        # (a form's label may carry its English: "姓名 Name: 苏洋洋", "姓名/Name：…")
+        left_strong=re.compile(
+            f"(?:{_alternation(cues['left_strong'])})(?:\\s*/?\\s*[a-z]+(?: [a-z]+)?(?=\\s*[:：]))?"
+            "[\\s:：,，是为]*"
+        ),
         naming=re.compile(f"(?:{_alternation(cues['naming'])})[\\s:：,，是为]*"),
         left_weak=re.compile(f"(?:{_alternation(cues['left_weak'])}|(?:{kin}))[\\s:：,，是叫]*"),
         titles=tuple(sorted(cues["titles"], key=len, reverse=True)),

@@ -2967,3 +2967,14 @@ def test_a_long_number_with_a_letter_is_no_amount_and_groups_before_a_comma_are_
 
 def test_an_australian_unit_record_number_is_a_record_number() -> None:
     assert ("MRN", "0384 7721") in _kinds("UR number 0384 7721 from St Vincent's, transferring")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("[1] 姓名 Name: 苏洋洋  性别 Sex: 男", "苏洋洋"),
+        ("代办人：上官勇浩  电话：15890378091", "上官勇浩"),
+    ],
+)
+def test_a_name_after_a_bilingual_form_label_or_an_agent(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
