@@ -31,7 +31,13 @@ from safety.pii.names_zh_data import (
     _names,
     name_lexicon,
 )
-from safety.pii.numbers import _DATE, EVENT_WORDS, NOT_PERSONAL_WORDS, _NumberScan
+from safety.pii.numbers import (
+    _DATE,
+    EVENT_WORDS,
+    NOT_PERSONAL_WORDS,
+    SENTENCE_END_RE,
+    _NumberScan,
+)
 from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
@@ -78,7 +84,6 @@ _CODE_LIST_JOIN_RE = re.compile(r"\s*(?:and|or|&|和|及|与|、|,|，|/)\s*$")
 _CODE_LIST_REACH = 8
 _NOT_A_CODE_REACH = 40  # before the code; and after it, in its clause
 _NOT_A_CODE_AFTER = 12
-_CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]")
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
 )
@@ -92,7 +97,7 @@ _MY_PHONE_RE = re.compile(
     r"我|他|她|家属|(?<![a-z])(?:my|mine|me|her|his|our|ours|we|their|mobile|cell|new|own)(?![a-z])"
     r"|手机|家里|老公|老婆|妈|爸"
 )
-_ORG_CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]|\.(?=\s)")
+
 _ORG_PHONE_REACH = 30
 # and the UK's 03 numbers, which public bodies and charities have, as the UK writes them
 # ("0300 123 4567"; a Chinese 03xx area code is written 0310-1234567)
@@ -328,9 +333,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         """Do the words before a code, or after it in its clause, name a document or a thing?"""
         if _NOT_A_CODE_BEFORE_RE.search(self.t, max(0, start - _NOT_A_CODE_REACH), start):
             return True
-        stop = min(len(self.t), end + _NOT_A_CODE_AFTER)
-        cut = _CLAUSE_END_RE.search(self.t, end, stop)
-        return _NOT_A_CODE_BEFORE_RE.search(self.t, end, cut.start() if cut else stop) is not None
+        _, stop = self.clause_window(start, end, 0, _NOT_A_CODE_AFTER)
+        return _NOT_A_CODE_BEFORE_RE.search(self.t, end, stop) is not None
 
     def phones_after_names(self) -> None:
         """A local number of eight digits right after a person's name is their phone: a
@@ -347,10 +351,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         "the hospital switchboard", "your hotline"), with no person's cue nearer to it."""
         if valid_cn_mobile(_NOT_DIGIT_RE.sub("", self.t[c.start : c.end])):
             return False  # a mobile is a person's
-        start = max(0, c.start - _ORG_PHONE_REACH)
-        cuts = list(_ORG_CLAUSE_END_RE.finditer(self.t, start, c.start))
-        if cuts:
-            start = cuts[-1].end()
+        start, _ = self.clause_window(c.start, c.start, _ORG_PHONE_REACH, 0, SENTENCE_END_RE)
         orgs = list(_ORG_PHONE_RE.finditer(self.t, start, c.start))
         if not orgs:
             return False

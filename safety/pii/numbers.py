@@ -577,7 +577,9 @@ _EVENT_REACH = 16
 _YEAR4_RE = re.compile(r"(?:19|20)[0-9]{2}")
 _DIGIT_GROUP_RE = re.compile(r"[0-9]+")
 _LETTER_RE = re.compile(r"[a-z]")
-_CLAUSE_CUT_RE = re.compile(r"[，,。；;！？!?\n]")
+# where a clause ends (and, for English, a sentence's full stop)
+CLAUSE_END_RE = re.compile(r"[，,。；;！？!?\n]")
+SENTENCE_END_RE = re.compile(r"[，,。；;！？!?\n]|\.(?=\s)")
 _DOB_AGAIN_REACH = 60
 _DOB_AGAIN_RE = re.compile(
     r"(?:写成|登记成|录成|录入成|写的是|登记的是|录的是|错成|不是|应该是|其实是|实际是|明明是|显示|"
@@ -1171,13 +1173,21 @@ class _NumberScan(_Scan):
             return False
         return whole and year <= now - _OLD_DATE_YEARS
 
+    def clause_window(
+        self, start: int, end: int, before: int, after: int, cuts: re.Pattern[str] = CLAUSE_END_RE
+    ) -> tuple[int, int]:
+        """The stretch of ``start``..``end``'s clause reaching at most ``before`` characters
+        back and ``after`` on."""
+        lo, hi = max(0, start - before), min(len(self.t), end + after)
+        cut = cuts.search(self.t, end, hi)
+        hi = cut.start() if cut else hi
+        for cut in cuts.finditer(self.t, lo, start):
+            lo = cut.end()
+        return lo, hi
+
     def _event_near(self, start: int, end: int) -> bool:
         """Is an event told within a few characters of a date, in its clause?"""
-        lo, hi = max(0, start - _EVENT_REACH), min(len(self.t), end + _EVENT_REACH)
-        cut = _CLAUSE_CUT_RE.search(self.t, end, hi)
-        hi = cut.start() if cut else hi
-        for cut in _CLAUSE_CUT_RE.finditer(self.t, lo, start):
-            lo = cut.end()
+        lo, hi = self.clause_window(start, end, _EVENT_REACH, _EVENT_REACH)
         return _EVENT_NEAR_RE.search(self.t, lo, hi) is not None
 
     def _numbered(self, found: list[_Cand]) -> list[tuple[_Cand, str]]:
