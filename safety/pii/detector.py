@@ -97,7 +97,6 @@ _MY_PHONE_RE = re.compile(
     r"我|他|她|家属|(?<![a-z])(?:my|mine|me|her|his|our|ours|we|their|mobile|cell|new|own)(?![a-z])"
     r"|手机|家里|老公|老婆|妈|爸"
 )
-
 _ORG_PHONE_REACH = 30
 # and the UK's 03 numbers, which public bodies and charities have, as the UK writes them
 # ("0300 123 4567"; a Chinese 03xx area code is written 0310-1234567)
