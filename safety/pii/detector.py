@@ -87,9 +87,11 @@ _NOT_A_CODE_AFTER = 12
 _SERVICE_NUMBER_RE = re.compile(
     r"(?:86)?[48]00[0-9]{7}|1?8(?:00|33|44|55|66|77|88)[2-9][0-9]{6}|(?:44|0)80[08][0-9]{6,7}"
 )
-# An organisation's number by the words before it in its clause, unless a person's come after
+# An organisation's number by the words before it in its clause, unless a person's come after;
+# a fax machine is an office's, unless it is said to be someone's ("my fax")
 _ORG_PHONE_RE = re.compile(
     r"总机|總機|热线|熱線|护士站|護士站|科室|住院部|急诊|急診|前台|体检中心|医院|醫院|门诊|分院|药房|"
+    r"(?<![我他她]的)(?<!家里的)(?:传真|傳真)|(?<![a-z])(?<!my )(?<!our )(?<!home )fax(?![a-z])|"
     r"(?<![a-z])(?:hotline|switchboard|helpline|ward|reception|front desk|main line|general line|"
     r"website|your|hospital|clinic|department|dept|pharmacy|nurses['’]? station)(?![a-z])"
 )

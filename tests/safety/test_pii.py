@@ -2810,6 +2810,8 @@ def test_pieces_of_a_name_around_its_middle_dot_are_one_name(text: str, name: st
         "the hospital switchboard (+852 3404 9678) transferred me twice",
         "住院楼A座9楼护士站电话是0571-87236905对吗",
         "Your hotline +86 571 8723 6000 keeps hanging up",
+        "Records office, Fax: (415) 555-0163, please send the discharge summary",
+        "病历复印件请传真到 0571-8702 2776，谢谢",
     ],
 )
 def test_a_number_named_as_the_hospitals_is_no_ones_phone(text: str) -> None:
@@ -2822,6 +2824,8 @@ def test_a_number_named_as_the_hospitals_is_no_ones_phone(text: str) -> None:
         ("你们总机一直占线，麻烦让骨科护士站回个电话15832107749，我姓郝", "15832107749"),
         ("Insurance wants your fax — ours is (312) 555-0190.", "(312) 555-0190"),
         ("急诊留观7床 家属温婷 0571-8700 3125", "0571-8700 3125"),
+        ("我家里的传真 020-8765 4321，报告发这个就行", "020-8765 4321"),
+        ("my fax is 0161 496 0733 if email fails", "0161 496 0733"),
     ],
 )
 def test_a_persons_number_near_the_hospitals_words_stays_masked(text: str, phone: str) -> None:
