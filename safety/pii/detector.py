@@ -126,6 +126,7 @@ _LATIN_PART_RE = re.compile(r"\S+")
 # (the text's start, or after . ! ? or a line break, perhaps with quotes); a capitalised word
 # next (a family name: "Hope Lee")
 _TITLE_BEFORE_RE = re.compile(r"(?:\bdr|\bdoctor|\bprof|\bmr|\bmrs|\bms)\.?\s*$")
+_CYRILLIC_RE = re.compile("[а-яё]")  # names in Cyrillic take the Latin names' cues
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?。！？\n])[\s\"'“‘(]*$")
 _CAPITALISED_NEXT_RE = re.compile(r"[ \t]+[A-Z][a-z]")
 # what makes a person of the word before it: a title, or a verb of speech a few words on
@@ -250,7 +251,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.mentions()
         if _CJK_RE.search(self.t):
             self.zh_names()
-        if _LATIN_RE.search(self.t):
+        if _LATIN_RE.search(self.t) or _CYRILLIC_RE.search(self.t):
             self.en_names()
         self._name_bounds()
         self.recurring_names()  # what the bounds left of each name, wherever it recurs

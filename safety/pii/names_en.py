@@ -39,12 +39,13 @@ _SURNAME_FIRST_MIN = 3  # a family name this long may start a two-word name (not
 # A word after a given name that reads as a verb or adverb, not a family name (checking, asked)
 _NOT_SURNAME_RE = re.compile(r"[a-z]+(?:ing|ed|ly)")
 # Latin letters with the accents of European names (José, Müller, Wiśniewska, Petrović); the
-# Latin Extended-A block holds capitals and small letters in turns, so it is in both
-_LOWER = "a-zß-öø-ÿ\u0100-\u024f\u1e00-\u1eff"  # with Vietnamese (ầ, ố, ơ, ư)
-_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u024f\u1e00-\u1eff"
+# Latin Extended-A block holds capitals and small letters in turns, so it is in both; and
+# Cyrillic (Иван Петров)
+_LOWER = "a-zß-öø-ÿ\u0100-\u024f\u1e00-\u1effа-яё"  # with Vietnamese (ầ, ố, ơ, ư)
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u024f\u1e00-\u1effА-ЯЁ"
 _LATIN_WORD_RE = re.compile(rf"[ \t]{{0,2}}([{_LOWER}](?:[{_LOWER}'’\-]*[{_LOWER}])?)")
 _PATRONYM_AFTER_RE = re.compile(
-    r"\s+(?:bin|binti|bte|ibn|a/l|a/p)\s+[A-Z][a-z'’\-]+(?:\s+[A-Z][a-z'’\-]+)?"
+    r"\s+(?:bin|binti|bte|ibn|a/l|a/p|s/o|d/o)\s+[A-Z][a-z'’\-]+(?:\s+[A-Z][a-z'’\-]+)?"
 )
 _SIGNED_RE = re.compile(
     rf"(?:[.!?。！？\n]|\blol|\bthx|\bty)\s*([{_LOWER}][{_LOWER}'’\-]+(?:\s+[{_LOWER}][{_LOWER}'’\-]+){{1,2}})"

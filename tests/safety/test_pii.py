@@ -1563,10 +1563,24 @@ def test_no_with_a_number_is_no_address_alone() -> None:
         ("insurance won't cover it here i guess lol. megan frost", "megan frost"),
         ("就诊卡 ZY1234567, 名字 liu yang. 周三的胃镜", "liu yang"),
         ("Name as per IC: Farah Aminah binti Yusof. Thanks", "Farah Aminah binti Yusof"),
+        ("my husband Suresh s/o Ramasamy needs a wheelchair", "Suresh s/o Ramasamy"),
+        ("Name: Lakshmi d/o Govindan (daughter)", "Lakshmi d/o Govindan"),
     ],
 )
 def test_names_signed_after_a_chinese_cue_or_with_a_patronym(text: str, name: str) -> None:
     assert name in [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Здравствуйте, меня зовут Наталья Волкова, болит живот", "Наталья Волкова"),
+        ("My name is Дмитрий Соколов, I need a translator", "Дмитрий Соколов"),
+        ("mrn 5531907 pt emily chen, can she eat before the scan", "emily chen"),
+    ],
+)
+def test_cyrillic_names_and_a_patient_abbreviated_pt(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
 
 
 def test_a_closing_phrase_is_no_signature() -> None:
