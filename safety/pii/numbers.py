@@ -602,6 +602,20 @@ _LATIN_PLATE_CUE_RE = re.compile(
     r"((?!(?:reg|rego|plate|number|no|is|registration)\b)"
     r"(?:[a-z0-9]{1,4}(?:[ \-][a-z0-9]{1,4}){1,2}|[a-z0-9]{2,8}))(?![a-z0-9])"
 )
+# Any region's plate after a word that names it: a province's character with Chinese numerals
+# (京QDY七四三), a province in pinyin (yue b aw355), Japan's (品川 837 さ 40-50), Korea's
+# (04가 8631); at least three digits or numerals, a few groups at most
+_PLATE_CHARS = r"[a-z0-9\u3040-\u30ff\uac00-\ud7af〇零一二三四五六七八九]"
+_ANY_PLATE_CUE_RE = re.compile(
+    r"(?:车牌|車牌|牌照|(?<![a-z])(?:licen[cs]e plate|number plate|plate|car reg|rego)(?![a-z]))"
+    r"(?:\s*(?:号码|號碼|号|號|number|no\.?))?\s*(?:是|为|係|系|:|：|is)?\s*"
+    rf"((?:[\u4e00-\u9fff]{{1,2}}[ ·\-]?)?{_PLATE_CHARS}{{1,5}}"
+    rf"(?:[ ·\-]?{_PLATE_CHARS}{{1,5}}){{0,7}})"
+    r"(?![a-z0-9])"
+)
+_PLATE_DIGIT_RE = re.compile(r"[0-9〇零一二三四五六七八九]")
+_PLATE_GROUP_RE = re.compile(r"[^ ·\-]+")
+_PLATE_MAX_CHARS = 12
 _UK_PLATE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2} ?[A-Z]{3}(?![A-Za-z0-9])")
 # (and as printed on the card, "5/183920/4")
 _MACAU_ID_RE = re.compile(
@@ -1101,6 +1115,17 @@ class _NumberScan(_Scan):
             plate = m.group(1)
             if any(c.isdigit() for c in plate) and any(c.isalpha() for c in plate):
                 self.add("PLATE", *m.span(1))
+        for m in _ANY_PLATE_CUE_RE.finditer(self.t):
+            # the plate ends with its last group holding a digit ("04가 8631 korean")
+            ends = [
+                g.end()
+                for g in _PLATE_GROUP_RE.finditer(m.group(1))
+                if _PLATE_DIGIT_RE.search(g.group())
+            ]
+            plate = m.group(1)[: ends[-1]] if ends else ""
+            bare = re.sub(r"[ ·\-]", "", plate)
+            if len(_PLATE_DIGIT_RE.findall(bare)) >= 3 and len(bare) <= _PLATE_MAX_CHARS:
+                self.add("PLATE", m.start(1), m.start(1) + len(plate), validated=False)
         for m in _UK_PLATE_RE.finditer(self.n.cased):
             self.add("PLATE", *m.span())
         for m in _MACAU_ID_RE.finditer(self.t):

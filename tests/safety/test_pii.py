@@ -2777,6 +2777,27 @@ def test_plates_after_a_places_plate_or_plural_plates(text: str, plate: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("text", "plate"),
+    [
+        ("车牌是苏E二八五六九 我爸开的 能停急诊门口吗", "苏E二八五六九"),
+        ("车牌号 zhe a 7k23l 打字不方便", "zhe a 7k23l"),
+        ("plate 横浜 300 あ 12-34, we rented it at the airport", "横浜 300 あ 12-34"),
+        ("car reg 123가 4567 in the visitor car park", "123가 4567"),
+        ("车牌 鄂 A 5 8 Q 2 1 停在B2", "鄂 A 5 8 Q 2 1"),
+    ],
+)
+def test_any_regions_plate_after_a_plate_word(text: str, plate: str) -> None:
+    assert ("PLATE", plate) in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["车牌号码要登记吗", "车牌尾号是3 今天限行吗", "the plate 2 tablets"]
+)
+def test_a_plate_word_without_a_plate_masks_nothing(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PLATE"]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "admitted Feb 27, discharged Mar 4, Room 1208.",
