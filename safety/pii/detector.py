@@ -42,6 +42,8 @@ from safety.pii.vault import Vault
 
 _MIN_REMEMBERED_LEN = 2
 _NANP_LAYOUT_RE = re.compile(r"\+?1[ \-.]\(?[0-9]{3}\)?[ \-.][0-9]{3}[ \-.][0-9]{4}")
+# a Japanese mobile as Japan writes it (080-8346-0846), which the UK's 0808 numbers are not
+_JP_MOBILE_LAYOUT_RE = re.compile(r"0[789]0[ \-][0-9]{4}[ \-][0-9]{4}")
 # the number of an invoice, an order or a queue, which reads like a local phone number
 _NOT_A_PHONE_BEFORE_RE = re.compile(
     NOT_PERSONAL_WORDS + r"\s*(?:number|no\.?|#|号码?|单号)?\s*(?:is|was|:|：|是|为)?\s*$"
@@ -299,7 +301,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         if self._organisation_number(c):
             return True
         digits = _NOT_DIGIT_RE.sub("", raw)
-        if _SERVICE_NUMBER_RE.fullmatch(digits) is None:
+        if _SERVICE_NUMBER_RE.fullmatch(digits) is None or _JP_MOBILE_LAYOUT_RE.fullmatch(raw):
             return False
         # 1-800-… is also the shape of a mainland mobile (180…): the layout tells them apart
         return not valid_cn_mobile(digits) or _NANP_LAYOUT_RE.fullmatch(raw) is not None

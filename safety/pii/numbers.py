@@ -415,7 +415,7 @@ _DATE = (
     rf"|(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH},?\s+(?:(?:19|20)[0-9]{{2}}|{_EN_YEAR})"
     # the year first, in words: "nineteen eighty-two, the fourth of July"
     rf"|{_EN_YEAR},?\s+(?:the\s+)?(?:{_EN_DAY_WORD})\s+(?:of\s+)?{_MONTH}"
-    rf"|[0-3]?[0-9][\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
+    rf"|[0-3]?[0-9](?:st|nd|rd|th)?[\-/ ]{_MONTH}[\-/ ](?:19|20)?[0-9]{{2}})(?![0-9])"
 )
 # A registration form pasted in, the date right after the sex ("王建国/男/1962-07-14/…");
 # a birthday by the age it brings ("she turns 5 on the 9th of Feb", "I'll be 70 on 14 July")
@@ -697,11 +697,13 @@ _PHONE_CUE_RE = re.compile(
 )
 
 
-# A person's own phone cue (not a hotline's or a switchboard's), and digits in groups after it
+# A person's own phone cue (not a hotline's or a switchboard's), and digits in groups after it;
+# "mobile" as international patients write it at home (portable, Handy, celular, 携帯, 휴대폰)
 _PERSONAL_PHONE_CUE_RE = re.compile(
     r"(?<![a-z])(?:mobile|cell|landline|whatsapp|call me|reach me|i['’]?m on|"
+    r"portable|handy|celular|m[óo]vil|telem[óo]vel|cellulare|"
     r"(?:my|her|his|our|their)(?: own| home| mobile)? (?:phone|number|line|tel))(?![a-z])"
-    r"|手机|手機|座机|我的?电话|我的?電話"
+    r"|手机|手機|座机|我的?电话|我的?電話|携帯|휴대폰|핸드폰"
 )
 _GROUPED_NUMBER_RE = re.compile(
     r"(?<![0-9a-z+])\(?0?[0-9]{2,5}\)?(?:[ \-][0-9]{2,5}){1,4}(?![0-9a-z])"

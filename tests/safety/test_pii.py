@@ -2705,10 +2705,29 @@ def test_a_mainland_address_in_pinyin(text: str, address: str) -> None:
         ("Turkish mobile 0532 481 93 27 — my English is ok", "0532 481 93 27"),
         ("我在日本工作 手机090-4471-2386 时差一小时 请上午打", "090-4471-2386"),
         ("my landline 01632 960 417, ask for Maggie", "01632 960 417"),
+        ("japanese mobile 080-8512-3307, I speak little English", "080-8512-3307"),
+        ("mon portable 06 12 48 77 30, merci", "06 12 48 77 30"),
+        ("Handy 0176 3398 2210 bitte", "0176 3398 2210"),
+        ("celular 011 98765 4321 (Brasil)", "011 98765 4321"),
     ],
 )
 def test_a_persons_phone_of_any_country_after_their_cue(text: str, phone: str) -> None:
     assert ("PHONE", phone) in _kinds(text)
+
+
+def test_the_uks_freephone_stays_a_service_number() -> None:
+    assert _kinds("the free advice line 0808 164 2277 was closed") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "dob"),
+    [
+        ("born 3rd june 79, still fit for the op?", "3rd june 79"),
+        ("DOB 14th Aug 91", "14th Aug 91"),
+    ],
+)
+def test_a_birth_date_with_an_ordinal_and_a_two_digit_year(text: str, dob: str) -> None:
+    assert ("DOB", dob) in _kinds(text)
 
 
 def test_a_hotline_of_an_unknown_plan_stays_and_an_e_voucher_code_is_masked() -> None:
