@@ -187,6 +187,9 @@ _DOSE_NEXT_RE = re.compile(
     r"一天几次|一次几)"
 )
 _PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2,}[楼馆塘桥寺湾犬梗]$")
+# an everyday word and a department's, a road's or an institution's ending: 麻醉科, 林荫路, 修道院
+_UNIT_ENDINGS = frozenset("科路街院")
+_UNIT_WORD_FREQ = 50
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -420,6 +423,12 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     self.t, c.start, end
                 ):
                     continue  # 巴宾斯基征, 阿普加评分, 汉密尔顿量表; 嘉庚楼, 左家塘, 卢沟桥
+                if (
+                    end - c.start >= 3
+                    and self.t[end - 1] in _UNIT_ENDINGS
+                    and _text.word_freq(self.t[c.start : end - 1]) >= _UNIT_WORD_FREQ
+                ):
+                    continue
                 end = self._without_lowercase_tail(c.start, end)
                 if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
                     continue

@@ -2899,6 +2899,14 @@ def test_a_sign_a_score_or_a_building_named_after_someone_is_no_person(text: str
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["明天做肠镜，麻醉科要家属签字吗", "林荫路那家社区医院能打九价吗", "五官科在几楼"],
+)
+def test_a_department_or_road_made_of_an_everyday_word_is_no_person(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
 def test_a_name_before_a_title_and_a_method_word_stays_a_name() -> None:
     assert ("PERSON", "汪") in _kinds("昨天给我抽血的汪护士手法特别好，一点都不疼")
     assert ("PERSON", "王芳") in _kinds("王芳运动后胸闷，要挂心内科吗")
