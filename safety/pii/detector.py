@@ -128,7 +128,8 @@ _LATIN_PART_RE = re.compile(r"\S+")
 # (the text's start, or after . ! ? or a line break, perhaps with quotes); a capitalised word
 # next (a family name: "Hope Lee")
 _TITLE_BEFORE_RE = re.compile(r"(?:\bdr|\bdoctor|\bprof|\bmr|\bmrs|\bms)\.?\s*$")
-_CYRILLIC_RE = re.compile("[а-яё]")  # names in Cyrillic take the Latin names' cues
+_CYRILLIC_RE = re.compile("[а-яё]")
+_HANGUL_RE = re.compile("[가-힣]")  # names in Cyrillic take the Latin names' cues
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?。！？\n])[\s\"'“‘(]*$")
 _CAPITALISED_NEXT_RE = re.compile(r"[ \t]+[A-Z][a-z]")
 # what makes a person of the word before it: a title, or a verb of speech a few words on
@@ -258,6 +259,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
             self.zh_names()
         if _LATIN_RE.search(self.t) or _CYRILLIC_RE.search(self.t):
             self.en_names()
+        if _HANGUL_RE.search(self.t):
+            self.korean_names()
         self._name_bounds()
         self.recurring_names()  # what the bounds left of each name, wherever it recurs
         self._name_bounds()

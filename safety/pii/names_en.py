@@ -116,6 +116,15 @@ class _LatinCues:
     places: frozenset[str]
     word_names: frozenset[str]  # given names that are words at a sentence's start
     eponyms: frozenset[str]  # the names of diseases named after people
+    korean: re.Pattern[str]  # a Korean name in Hangul right after a cue
+    korean_cues: re.Pattern[str]
+
+
+# What follows a Korean name: a particle, an honorific, a space or punctuation
+_KOREAN_AFTER = (
+    r"입니다|이에요|예요|이고|이라고|라고|이랑|랑|은|는|이|가|을|를|의|씨|님|에게|한테|도|과|와|하고"
+    r"|[\s,.!?:;)，。！？、（(]|$"
+)
 
 
 def _cue_pattern(words: Iterable[str], tail: str = "") -> re.Pattern[str]:
@@ -147,6 +156,11 @@ def _latin_cues() -> _LatinCues:
         places=frozenset(cues["places"]),
         word_names=frozenset(cues["word_names"]),
         eponyms=frozenset(cues["eponyms"]),
+        korean=re.compile(
+            r"[\s:：,，]*([" + "".join(cues["korean_surnames"]) + r"][가-힣]{1,2})"
+            r"(?=" + _KOREAN_AFTER + r")"
+        ),
+        korean_cues=re.compile("|".join(map(re.escape, cues["korean_cues"]))),
     )
 
 
@@ -194,6 +208,16 @@ def english_given_names() -> frozenset[str]:
 
 class _LatinNames(_Scan):
     """The detectors of names in Latin letters."""
+
+    def korean_names(self) -> None:
+        """A Korean name in Hangul after a cue of any language here: "제 이름은 김민준입니다",
+        "my mother 박영희 is in ward 5", "患者：이서연"."""
+        cues = _latin_cues()
+        for rx in (cues.korean_cues, cues.naming, cues.titled, cues.weak):
+            for m in rx.finditer(self.t):
+                name = cues.korean.match(self.t, m.end())
+                if name is not None:
+                    self.add("PERSON", *name.span(1))
 
     def en_names(self) -> None:
         """Names in Latin letters, in any case, after their cues (``name_cues_en.toml``):

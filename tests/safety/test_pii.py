@@ -1583,6 +1583,23 @@ def test_cyrillic_names_and_a_patient_abbreviated_pt(text: str, name: str) -> No
     assert ("PERSON", name) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("안녕하세요, 제 이름은 한지민입니다. 진료 예약하고 싶어요", "한지민"),
+        ("my father 윤상철 has chest pain since morning", "윤상철"),
+        ("患者：송다은，女，41岁，要做胃镜", "송다은"),
+        ("저는 배수지예요, 내일 검사 있어요", "배수지"),
+    ],
+)
+def test_korean_names_in_hangul_after_a_cue_without_their_particle(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
+def test_korean_words_without_a_cue_are_no_names() -> None:
+    assert not mask("이 약은 하루에 두 번 드세요. 박스는 버려도 돼요").entities
+
+
 def test_a_closing_phrase_is_no_signature() -> None:
     assert not mask("I feel much better now. thank you").entities
 
