@@ -147,7 +147,8 @@ _GOING_TO_RE = re.compile(
 )
 _PLACE_WORDS = (
     r"(?:hospital|clinic|infirmary|centre|center|medical|university|college|school|road|street|"
-    r"avenue|ave|boulevard|blvd|square|station|bank|pharmacy|county|regional|lodge)"
+    r"avenue|ave|boulevard|blvd|square|station|bank|pharmacy|county|regional|lodge|"
+    r"foundation|trust|institute|fund|charity)"
     # (not Park, Lane: surnames)
 )
 _PLACE_WORD_END_RE = re.compile(rf"\s{_PLACE_WORDS}$")

@@ -95,11 +95,14 @@ _PLACE_NEXT_RE = re.compile(
     r"医科大学|医学院|卫校|幼儿园|路|街|大道|大街|广场|公园|"
     r"大药房|药房|药店|药业|制药|集团|公司|餐厅|饭店|超市|麻辣烫|凉茶|牌|"
     r"纪念馆|纪念堂|大厦|楼|村|镇|乡|县|市|区|小区|花园|"
+    r"\s?(?:基金会|基金|研究所|研究院|奖学金)|"
     # (a place's surroundings or its station: 黄大仙附近, Jordan站)
     r"\s*(?:附近|一带|地铁站|车站|站(?![起立着住岗]))|\s*(?:hospital|clinic|road|street|"
     r"avenue|ave|blvd|boulevard|school|college|university|building|centre|center|tower|house|"
     r"court|plaza|bank|pharmacy|county|"
-    r"mansion|estate|gardens?|memorial|hall|square|station|mall|hotel|church)(?![a-z]))"
+    r"mansion|estate|gardens?|memorial|hall|square|station|mall|hotel|church|"
+    # (an institution named after its founder: the Michael J Fox Foundation, 宋庆龄基金会)
+    r"foundation|fund|trust|institute|charity|pharmaceuticals|inc|ltd|corp|corporation)(?![a-z]))"
 )
 # What precedes a medicine, never a person: 吃|阿德福韦, 喝|神农金康.
 _INTAKE_BEFORE = (

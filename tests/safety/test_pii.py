@@ -2924,6 +2924,19 @@ def test_a_department_or_road_made_of_an_everyday_word_is_no_person(text: str) -
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "邵逸夫基金会的助学项目还招人吗",
+        "The Christopher Reeve Foundation sent me a wheelchair guide",
+        "Is the Wellcome Trust study still recruiting?",
+        "我在 Bill Gates 基金会的疫苗项目里做过志愿者",
+    ],
+)
+def test_an_institution_named_after_its_founder_is_no_person(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
 def test_a_name_before_a_title_and_a_method_word_stays_a_name() -> None:
     assert ("PERSON", "汪") in _kinds("昨天给我抽血的汪护士手法特别好，一点都不疼")
     assert ("PERSON", "王芳") in _kinds("王芳运动后胸闷，要挂心内科吗")
