@@ -62,7 +62,9 @@ _INITIALS_RE = re.compile(
 )
 # Two or three words in capitals that start with a given name: "FATOU DIALLO"
 _CAPS_RUN_RE = re.compile(
-    r"(?<![A-Za-z])([A-Z]{2,}(?:-[A-Z]{2,})?)(?=((?: [A-Z]{2,}(?:-[A-Z]{2,})?){1,2})(?![A-Za-z]))"
+    # (not a code's letters: "NHI PKR3719")
+    r"(?<![A-Za-z])([A-Z]{2,}(?:-[A-Z]{2,})?)"
+    r"(?=((?: [A-Z]{2,}(?:-[A-Z]{2,})?){1,2})(?![A-Za-z0-9]))"
 )
 # Beside a Latin name found: the next name of a list, an alias in brackets, the name before
 _NAME_WORDS = rf"[{_UPPER}][{_LOWER}]+(?:[ -][{_UPPER}][{_LOWER}]+){{0,2}}"

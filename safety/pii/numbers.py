@@ -242,17 +242,24 @@ _PERMIT_RE = re.compile(
     r"社会保障卡号|社会保障号|医保卡号|医保卡|医保号|健保卡号|健保卡|会员号|会员卡号|保单号|保险单号|"
     r"social security(?: number| no\.?)?|ssn|national insurance(?: number| no\.?)?|nhs number|"
     r"insurance (?:number|no\.?|id)|member(?:ship)? (?:id|no\.?|number)|"
-    r"policy (?:number|no\.?)|medicare(?: number| no\.?)?|medicaid(?: number| no\.?)?)(?:"
+    r"policy (?:number|no\.?)|medicare(?: number| no\.?)?|medicaid(?: number| no\.?)?|"
+    # France's social security number, spaced as its card prints it (1 57 10 13 691 994 74)
+    r"(?:num[ée]ro de )?s[ée]cu(?:rit[ée] sociale)?|(?<![a-z])nir(?![a-z]))(?:"
     + _CUE_SEP
     + r"|"
     + _EN_FILLER
     + r")"
-    + r"([a-z]{0,4}-?[0-9][0-9 \-]{5,14}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10}"
+    + r"([a-z]{0,4}-?[0-9][0-9 \-]{5,20}[0-9](?:\([0-9a]\))?|[a-z]{0,2}[0-9]{7,10}"
     + r"|(?=(?:[a-z\-]*[0-9]){5})[a-z0-9][a-z0-9\-]{5,19})(?![a-z0-9])"
 )
 # (also in groups, as read off the card: "K 781 092 (A)", "XD 294017 (0)")
 _HKID_RE = re.compile(
     r"(?<![A-Za-z0-9])([A-Z]{1,2} ?[0-9]{3} ?[0-9]{3})\s?\(?([0-9A])\)?(?![A-Za-z0-9])"
+)
+# New Zealand's NHI number after its cue: three letters, then four digits or two and two letters
+_NHI_RE = re.compile(
+    r"(?<![a-z])nhi(?:\s*(?:number|no\.?|#))?\s*[:：]?\s*([a-z]{3}[0-9]{4}|[a-z]{3}[0-9]{2}[a-z]{2})"
+    r"(?![a-z0-9])"
 )
 _HKID_CUE_RE = re.compile(r"身份证|证件|hkid|id card|identity card")
 _TWID_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][12][0-9]{8})(?![A-Za-z0-9])")
@@ -1087,6 +1094,8 @@ class _NumberScan(_Scan):
             self.add(_NAMED_AFTER_KINDS[str(m.lastgroup)], *m.span(1), validated=False)
         for m in _PASSPORT_BARE_RE.finditer(self.t):
             self.add("PASSPORT", *m.span(1))
+        for m in _NHI_RE.finditer(self.t):
+            self.add("OTHER_ID", *m.span(1), validated=False)
         for m in _HKID_RE.finditer(self.n.cased):
             body = m.group(1).replace(" ", "")
             if valid_hkid(body[:-6], body[-6:], m.group(2)):

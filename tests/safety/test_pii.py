@@ -2732,6 +2732,19 @@ def test_a_persons_phone_of_any_country_after_their_cue(text: str, phone: str) -
     assert ("PHONE", phone) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("mon numéro de sécu 2 91 03 69 387 112 08, pour la mutuelle", "2 91 03 69 387 112 08"),
+        ("Sécurité sociale : 1 63 07 13 055 218 96", "1 63 07 13 055 218 96"),
+        ("whānau here for Tama, NHI PKR3719, room 4", "PKR3719"),
+        ("NHI number ZHW52BN please", "ZHW52BN"),
+    ],
+)
+def test_frances_social_security_spaced_and_new_zealands_nhi(text: str, number: str) -> None:
+    assert ("OTHER_ID", number) in _kinds(text)
+
+
 def test_the_uks_freephone_stays_a_service_number() -> None:
     assert _kinds("the free advice line 0808 164 2277 was closed") == []
 
