@@ -129,15 +129,22 @@ def labelled(toks: list[Token]) -> tuple[str, list[str]]:
 
 
 def read_spans(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """Normalised text and B/I/O labels of a JSONL file of texts with person spans."""
+    """Normalised text and B/I/O labels of a JSONL file of texts with person spans: NER lines
+    (``"persons": [[s, e], …]``) or labelled PII lines (``"entities"``, of which the PERSON
+    ones count; a message with no Chinese character in it is left out: the CRF reads Chinese)."""
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if not line.strip():
                 continue
             row = json.loads(line)
             text = row["text"]
+            persons = row.get("persons", [])
+            if "entities" in row:
+                if not any("\u4e00" <= c <= "\u9fff" for c in text):
+                    continue
+                persons = [(e["start"], e["end"]) for e in row["entities"] if e["kind"] == "PERSON"]
             labels = ["O"] * len(text)
-            for start, end in row.get("persons", []):
+            for start, end in persons:
                 for k in range(start, end):
                     labels[k] = "B" if k == start else "I"
             norm = _text.normalize(text)
@@ -178,8 +185,8 @@ def train(
             feats = [[f for f in fs if f not in _PERSON_FEATURES] for fs in feats]
         trainer.append(feats, labels)
     for spec in extra or ():
-        path, weight = _extra_spec(spec, extra_weight)
-        for text, labels in read_spans(path):
+        paths, weight = _extra_spec(spec, extra_weight)
+        for text, labels in (pair for path in paths for pair in read_spans(path)):
             feats = name_model.features(text, lex)
             for _ in range(weight):
                 if rng.random() < _DROP_PERSON_SHARE:
@@ -189,7 +196,10 @@ def train(
                 else:
                     trainer.append(feats, labels)
     info = fit(trainer, c1, c2, _ITERATIONS, _MIN_FEATURE_FREQ)
-    source = "".join(f" --extra {Path(p).name}" for p in extra or ())
+    source = "".join(
+        f" --extra {spec if any(c in spec for c in '*?[') else Path(spec).name}"
+        for spec in extra or ()
+    )
     if extra and extra_weight != _EXTRA_WEIGHT:
         source += f" --extra-weight {extra_weight}"
     if (c1, c2) != (_C1, _C2):
@@ -223,12 +233,18 @@ def fit(trainer: Any, c1: float, c2: float, iterations: int, minfreq: int) -> An
         return tagger.info()
 
 
-def _extra_spec(spec: str, default: int) -> tuple[Path, int]:
-    """``FILE`` or ``FILE:WEIGHT``."""
+def _extra_spec(spec: str, default: int) -> tuple[list[Path], int]:
+    """``FILE`` or ``FILE:WEIGHT``; FILE may be a pattern (``bench/data/train/pii_train_*.jsonl``),
+    its files taken in name order."""
     path, _, weight = spec.rpartition(":")
-    if path and weight.isdigit():
-        return Path(path), int(weight)
-    return Path(spec), default
+    if not (path and weight.isdigit()):
+        path, weight = spec, str(default)
+    if any(c in path for c in "*?["):
+        found = sorted(Path().glob(path))
+        if not found:
+            raise SystemExit(f"--extra {path}: no file matches")
+        return found, int(weight)
+    return [Path(path)], int(weight)
 
 
 def write_model(
