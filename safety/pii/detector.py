@@ -28,6 +28,7 @@ from safety.pii.names_zh_data import (
     _DISEASE_ENDINGS,
     _NAME_DOTS,
     _PLACE_NEXT_RE,
+    _TRANSLIT,
     _names,
     name_lexicon,
 )
@@ -423,8 +424,14 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     continue
                 if _DOSE_NEXT_RE.match(self.t, end):
                     continue  # 达菲儿童剂量, 潘生丁的副作用: a medicine's
-                if _EPONYM_NOUN_NEXT_RE.match(self.t, end) or _PLACE_END_RE.search(
-                    self.t, c.start, end
+                # (past the rest of a transliterated name: 巴宾斯|基征)
+                rest = end
+                while rest < len(self.t) and rest - end < 2 and self.t[rest] in _TRANSLIT:
+                    rest += 1
+                if (
+                    _EPONYM_NOUN_NEXT_RE.match(self.t, end)
+                    or _EPONYM_NOUN_NEXT_RE.match(self.t, rest)
+                    or _PLACE_END_RE.search(self.t, c.start, end)
                 ):
                     continue  # 巴宾斯基征, 阿普加评分, 汉密尔顿量表; 嘉庚楼, 左家塘, 卢沟桥
                 if (

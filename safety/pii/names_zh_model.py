@@ -49,7 +49,8 @@ class _ZhModelNames(_ZhShapes):
             inside = [(a, b) for a, b in taken if start < b and a < end]
             if (
                 inside
-                and end - start <= _MODEL_MAX_WHOLE
+                # (or one name around its middle dot: 阿不都热合曼·库尔班 holds 库尔班)
+                and (end - start <= _MODEL_MAX_WHOLE or "·" in self.t[start + 1 : end - 1])
                 and all(start <= a and b <= end for a, b in inside)
                 and self._model_ok(start, end, p)
             ):
@@ -127,4 +128,6 @@ class _ZhModelNames(_ZhShapes):
             return True
         if len(cand) >= _MIN_FOREIGN_LEN and all(c in _TRANSLIT for c in cand.replace("·", "")):
             return cand[-1] not in _DRUG_TAIL  # 克林顿, not 阿莫西林
+        if "·" in cand[1:-1]:
+            return True  # a name of two parts around its middle dot: 阿不都热合曼·库尔班
         return p >= MODEL_SURE and cand[-1] not in _DRUG_ONLY_TAIL  # 艾普拉唑
