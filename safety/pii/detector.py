@@ -155,6 +155,10 @@ _PLACE_WORDS = (
 _PLACE_WORD_END_RE = re.compile(rf"\s{_PLACE_WORDS}$")
 # a place's word first: "Mount Elizabeth", "Mt Sinai", "Fort William"
 _PLACE_WORD_FIRST_RE = re.compile(r"(?:mount|mt|fort|lake|port|saint|st|san|santa)\.?\s")
+# (or right before a name found on its own: "Mount | Elizabeth", where Elizabeth recurs)
+_PLACE_WORD_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:mount|mt|fort|lake|port|saint|st|san|santa)\.?\s$"
+)
 # a Latin "name" that is a disease's: "Kawasaki disease", "Lou Gehrig('s disease)"
 _DISEASE_WORD_END_RE = re.compile(r"\s(?:disease|syndrome|palsy|sign|test)$")
 # a score, a stage, a test or a sign named after someone follows the name ("Bishop score",
@@ -498,8 +502,10 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         cased = self.n.cased
         if not cased[start:end].isascii():
             return False
-        if _PLACE_WORD_END_RE.search(self.t, start, end) or _PLACE_WORD_FIRST_RE.match(
-            self.t, start, end
+        if (
+            _PLACE_WORD_END_RE.search(self.t, start, end)
+            or _PLACE_WORD_FIRST_RE.match(self.t, start, end)
+            or _PLACE_WORD_BEFORE_RE.search(self.t, max(0, start - 8), start)
         ):
             return True
         if _DISEASE_WORD_END_RE.search(self.t, start, end) or (

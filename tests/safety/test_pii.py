@@ -2950,6 +2950,12 @@ def test_an_institution_named_after_its_founder_is_no_person(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
 
 
+def test_a_place_named_after_a_saint_stays_when_the_name_recurs_as_a_persons() -> None:
+    text = "Scans from Mount Sinai? Patient: Sinai Cohen. Also seen at St. Agnes by Agnes Wu"
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"]
+    assert found == ["Sinai Cohen", "Agnes Wu"]
+
+
 def test_a_name_before_a_title_and_a_method_word_stays_a_name() -> None:
     assert ("PERSON", "汪") in _kinds("昨天给我抽血的汪护士手法特别好，一点都不疼")
     assert ("PERSON", "王芳") in _kinds("王芳运动后胸闷，要挂心内科吗")
