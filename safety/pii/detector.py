@@ -667,8 +667,42 @@ def _detect(text: str, known: Iterable[tuple[str, str]]) -> list[_Cand]:
             ):
                 out.append(_Cand(c.kind, start, end, False))
         out.sort(key=lambda c: c.start)
+    breaks = [m.span() for m in _DIGIT_LINE_BREAK_RE.finditer(text)]
+    if breaks:
+        out = _rejoined(text, known, out, breaks)
     return out
 
+
+def _rejoined(
+    text: str, known: Iterable[tuple[str, str]], out: list[_Cand], breaks: list[tuple[int, int]]
+) -> list[_Cand]:
+    """A number a line break cut in two (a form pasted from a narrow window: 身份证：1501021980
+    / 06073589) is read whole: with the break taken out, an identifier found across it
+    replaces the pieces found on either side, if they were only unvalidated identifiers (two
+    numbers on two lines make a run too long for any identifier: nothing is found across)."""
+    kept = [i for i in range(len(text)) if not any(a <= i < b for a, b in breaks)]
+    compact = "".join(text[i] for i in kept)
+    for c in _found(compact, known):
+        start, end = kept[c.start], kept[c.end - 1] + 1
+        if c.kind not in _REJOINED_KINDS:
+            continue
+        if not any(start < a and b < end for a, b in breaks):
+            continue
+        pieces = [o for o in out if o.start < end and start < o.end]
+        if any(
+            o.kind in _NOT_IDENTIFIERS or o.validated or o.start < start or o.end > end
+            for o in pieces
+        ):
+            continue
+        out = [o for o in out if o not in pieces] + [_Cand(c.kind, start, end, c.validated)]
+    return sorted(out, key=lambda c: c.start)
+
+
+# the kinds whose shape says where they end (a code of any length would run on into the next
+# line's numbering)
+_REJOINED_KINDS = frozenset({"ID_CARD", "PHONE", "BANK_CARD", "PASSPORT"})
+# a line break (and the spaces around it) between two digits
+_DIGIT_LINE_BREAK_RE = re.compile(r"(?<=[0-9])[ \t]*\r?\n[ \t]*(?=[0-9])")
 
 # five characters or more, each alone between spaces
 _SPACED_CHARS_RE = re.compile(

@@ -2745,6 +2745,22 @@ def test_frances_social_security_spaced_and_new_zealands_nhi(text: str, number: 
     assert ("OTHER_ID", number) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("身份证：3301061985\n03124417\n电话见下", "ID_CARD", "3301061985\n03124417"),
+        ("my mobile is\n07700\n900461\nsorry it split", "PHONE", "07700\n900461"),
+    ],
+)
+def test_a_number_cut_by_a_line_break_is_read_whole(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in _kinds(text)
+
+
+def test_two_numbers_on_two_lines_stay_two() -> None:
+    text = "家属电话\n13912345678\n13812345679"
+    assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
+
+
 def test_the_uks_freephone_stays_a_service_number() -> None:
     assert _kinds("the free advice line 0808 164 2277 was closed") == []
 
