@@ -678,8 +678,10 @@ def _rejoined(
 ) -> list[_Cand]:
     """A number a line break cut in two (a form pasted from a narrow window: 身份证：1501021980
     / 06073589) is read whole: with the break taken out, an identifier found across it
-    replaces the pieces found on either side, if they were only unvalidated identifiers (two
-    numbers on two lines make a run too long for any identifier: nothing is found across)."""
+    replaces the pieces found on either side, if they were only unvalidated identifiers. Two
+    numbers on two lines make a run too long for any identifier: nothing is found across.
+    (``split_lines`` takes the numbers whose check holds with no cue; this reads the rest after
+    their cue, and other countries' phones.)"""
     kept = [i for i in range(len(text)) if not any(a <= i < b for a, b in breaks)]
     compact = "".join(text[i] for i in kept)
     for c in _found(compact, known):

@@ -144,7 +144,9 @@ _PASSPORT_CUE_RE = re.compile(
     + r")"
     + r"(?:,\s*)?"  # ("a French passport, 18FR20947")
     # (a Russian passport's series and number, "70 7718725")
-    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}|[0-9]{2} [0-9]{7}"
+    # (not the first group of an ID card's number as printed, 110105 20150921 7776)
+    + r"((?=[a-z0-9]*[0-9][a-z0-9]*[0-9])[a-z0-9]{6,12}(?![ \-][0-9]{8}[ \-][0-9]{3}[0-9x])"
+    + r"|[0-9]{2} [0-9]{7}"
     # a letter apart from the digits, as the booklet prints it ("P 3918274 A", "X 2918374"),
     # or nine digits in threes
     + r"|[a-z]{1,2} [0-9]{6,8}(?: [a-z](?![a-z]))?|[0-9]{3} [0-9]{3} [0-9]{3})(?![a-z0-9])"

@@ -2756,6 +2756,11 @@ def test_a_number_cut_by_a_line_break_is_read_whole(text: str, kind: str, value:
     assert (kind, value) in _kinds(text)
 
 
+def test_an_id_card_number_printed_in_groups_after_a_passport_cue_is_the_id_card() -> None:
+    text = "身份证 / Passport: 440106 20160314 5537 / EK3381720"
+    assert _kinds(text) == [("ID_CARD", "440106 20160314 5537"), ("PASSPORT", "EK3381720")]
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
