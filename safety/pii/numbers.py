@@ -97,7 +97,9 @@ _EMAIL_SPELT_RE = re.compile(
     + r")?(?![a-z0-9])"
 )
 _CUE_SEP = r"\s*(?:号码|卡号|号)?\s*(?:以前|之前|原来|现在|目前)?\s*(?:是|为|系|:|#)?\s*"
-_EN_FILLER = r"(?:\s+(?:is|was|there|here|at|of|to|number|no\.?|#|id|:)){0,4}\s*(?::|系|是)?\s*"
+_EN_FILLER = (
+    r"(?:\s+(?:is|was|there|here|at|of|to|number|no\.?|#|id|:|it['’]?s|—|–)){0,4}\s*(?::|系|是)?\s*"
+)
 # A card named, then its number a few words later: "my clinic card …, the number is C0045821"
 _CARD_NUMBER_RE = re.compile(
     r"(?:clinic|hospital|patient|outpatient|inpatient|medical|health|insurance|member(?:ship)?)"
@@ -106,7 +108,10 @@ _CARD_NUMBER_RE = re.compile(
 )
 _MRN_VALUE = (
     r"([0-9]{3,6}(?: [0-9]{3,6}){1,3}(?:\s?\([0-9a-z]\))?"
-    r"|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}(?:-[0-9]{2,6})?"
+    r"|(?!(?:is|was|no|of|at|id|my|the) )[a-z]{1,3} [0-9]{4,12}"
+    r"(?:-[0-9]{2,6}|(?: [0-9]{3,6}){1,2})?"
+    # (letters and a digit, then groups: RJ1 884 2031)
+    r"|[a-z]{1,3}[0-9]{1,2} [0-9]{3,6}(?: [0-9]{3,6}){1,2}"
     # (a check digit in brackets: HN07712043(4); a case number with slashes: 2024/OPD/18821)
     r"|(?=[a-z\-/]*[0-9])[a-z0-9][a-z0-9\-/]{3,19}(?:\([0-9a-z]\))?)(?![a-z0-9])"
 )

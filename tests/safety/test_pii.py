@@ -2761,6 +2761,17 @@ def test_an_id_card_number_printed_in_groups_after_a_passport_cue_is_the_id_card
     assert _kinds(text) == [("ID_CARD", "440106 20160314 5537"), ("PASSPORT", "EK3381720")]
 
 
+@pytest.mark.parametrize(
+    ("text", "mrn"),
+    [
+        ("his hospital number is KB2 415 3390, can I visit", "KB2 415 3390"),
+        ("my Patient Record No. — it's PR 0071 5523 on the band", "PR 0071 5523"),
+    ],
+)
+def test_record_numbers_in_groups_with_their_letters(text: str, mrn: str) -> None:
+    assert ("MRN", mrn) in _kinds(text)
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
