@@ -128,7 +128,8 @@ class _ZhNames(_ZhModelNames):
             return None  # cand[:2]: a family word never starts a name (孩子阿姨|带的)
         sl = self._surname_len(start)
         given = cand[sl:]
-        if not given or given[0] == cand[0] or (given in names.never and not left):
+        # (a given name that is also a word, 小雨, 平安, after a cue: 姓名：郑小雨)
+        if not given or given[0] == cand[0] or (given in names.never and not (left or strong)):
             return None
         if any(self.t.startswith(w, start + sl) for w in names.titles):
             return None  # 汪|阿姨, 王|老师: the title is no part of the name

@@ -2772,6 +2772,14 @@ def test_record_numbers_in_groups_with_their_letters(text: str, mrn: str) -> Non
     assert ("MRN", mrn) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("姓名：郑小雨\n性别：女", "郑小雨"), ("患者姓名 林平安，男，45岁", "林平安")],
+)
+def test_a_given_name_that_is_also_a_word_stays_whole_after_a_cue(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
