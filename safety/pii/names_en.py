@@ -61,6 +61,7 @@ _INITIALS_RE = re.compile(
     rf"(?<![A-Za-z.])(?:[A-Z]\.\s?){{1,2}}([{_UPPER}][{_LOWER}]{{2,}}(?:-[{_UPPER}][{_LOWER}]+)?)(?![{_LOWER}])"
 )
 # Two or three words in capitals that start with a given name: "FATOU DIALLO"
+_CAPITALISED_WORD_NEXT_RE = re.compile(rf" [{_UPPER}][{_LOWER}]{{2,}}(?![{_LOWER}{_UPPER}])")
 _CAPS_RUN_RE = re.compile(
     # (not a code's letters: "NHI PKR3719")
     r"(?<![A-Za-z])([A-Z]{2,}(?:-[A-Z]{2,})?)"
@@ -400,6 +401,17 @@ class _LatinNames(_Scan):
             return False
         return self._capitalised(start, after_title)
 
+    def _word_name_with_surname(self, start: int, end: int) -> bool:
+        """A given name that is also a word (Will, May, Sue), written with its capital inside a
+        sentence and followed by a capitalised family name: "my son Will Tran"."""
+        cased = self.n.cased
+        return (
+            self.t[start:end] in given_names()
+            and cased[start].isupper()
+            and not cased[start:end].isupper()
+            and _CAPITALISED_WORD_NEXT_RE.match(cased, end) is not None
+        )
+
     def _lower_word_at(self, at: int) -> bool:
         """The word starting at ``at`` (after spaces) is written in lower case."""
         m = _LATIN_WORD_RE.match(self.t, at)
@@ -440,10 +452,17 @@ class _LatinNames(_Scan):
                 return None  # Parkinson's disease, Crohn's 患者: a disease named after someone
             if possessive:  # "sarah's mum": the name without the 's
                 word, e = word[: possessive.start()], s + possessive.start()
-            if word in cues.not_names or len(word) < 2:
+            word_name = (
+                after_title
+                and not words
+                and word in cues.not_names
+                and self._word_name_with_surname(s, e)
+            )
+            if len(word) < 2 or (word in cues.not_names and not word_name):
                 break
             if not (
-                (first_any and not words)
+                word_name
+                or (first_any and not words)
                 or self._latin_plausible(
                     s, word, listed_only=listed_only and not words, after_title=after_title
                 )

@@ -2780,6 +2780,17 @@ def test_a_given_name_that_is_also_a_word_stays_whole_after_a_cue(text: str, nam
     assert ("PERSON", name) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My son Will Tran has had a fever since Monday", "Will Tran"),
+        ("my sister May Okafor is bringing the forms", "May Okafor"),
+    ],
+)
+def test_a_given_name_that_is_a_word_with_its_family_name_after_a_cue(text: str, name: str) -> None:
+    assert ("PERSON", name) in _kinds(text)
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
