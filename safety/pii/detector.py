@@ -21,6 +21,7 @@ from safety.pii.names_en import (
     _LATIN_PART_MIN,
     _latin_cues,
     _LatinNames,
+    given_names,
     writer_capitalises,
 )
 from safety.pii.names_zh import _ZhNames
@@ -275,7 +276,48 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.codes()
         self.cands = [c for c in self.cands if not self._service_number(c)]
         self._join_dotted_pieces()
+        self._join_family_name_first()
         return self.resolve()
+
+    def _join_family_name_first(self) -> None:
+        """A family name, a comma, then the given names, as forms write them after their label
+        ("Patient name: Turner, Mia", "Applicant 2: KONG, BO", "Name O'Connor, Sean"), found as
+        two names, is one: the first word is in capitals or no given name (a list of given
+        names, "Sarah, Tom", stays two; "Dr Okafor, Mary Jones here" has no form's label)."""
+        persons = sorted(
+            {(c.start, c.end): c for c in self.cands if c.kind == "PERSON"}.values(),
+            key=lambda c: c.start,
+        )
+        cased = self.n.cased
+        joined: list[_Cand] = []
+        for c in persons:
+            last = joined[-1] if joined else None
+            first = cased[last.start : last.end] if last is not None else ""
+            before = joined[-2] if len(joined) > 1 else None
+            if (
+                last is not None
+                # (not the family name of a given name before it, in a list: "Sophie | Clarke,
+                # Hannah Lewis"; a family name of two words may be: "Dela | Cruz, Angelica")
+                and (
+                    before is None
+                    or last.start - before.end > 1
+                    or cased[before.start : before.end].split()[-1].lower() not in given_names()
+                )
+                and _FAMILY_COMMA_RE.fullmatch(self.t, last.end, c.start)
+                and _FORM_LABEL_BEFORE_RE.search(self.t, max(0, last.start - 30), last.start)
+                and _LATIN_ONE_WORD_RE.fullmatch(first)
+                and (first.isupper() or first.lower() not in given_names())
+                and cased[c.start : c.end].isascii()
+                and not any(
+                    o.kind != "PERSON" and o.start < c.end and last.start < o.end
+                    for o in self.cands
+                )
+            ):
+                joined[-1] = _Cand("PERSON", last.start, c.end, last.validated and c.validated)
+            else:
+                joined.append(c)
+        if len(joined) < len(persons):
+            self.cands = [c for c in self.cands if c.kind != "PERSON"] + joined
 
     def _join_dotted_pieces(self) -> None:
         """Pieces of one name found apart around its middle dot (乌云·其 and ·其木格) are one
@@ -606,6 +648,13 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
 
 _NOT_IDENTIFIERS = frozenset({"PERSON", "ADDRESS"})
+_FAMILY_COMMA_RE = re.compile(r", ?")
+# a form's label before a name written family name first ("Patient name:", "Applicant 2:",
+# "姓名/Name：", "put exactly:")
+_FORM_LABEL_BEFORE_RE = re.compile(
+    r"(?:name|姓名|applicant|patient|holder|insured|member|exactly)[^\n,.;]{0,14}[:：]?\s*$"
+)
+_LATIN_ONE_WORD_RE = re.compile(r"(?:[A-Z][a-z]?['’])?[A-Z][A-Za-z'’\-]+")
 
 
 def _year_of(date: str) -> int | None:

@@ -2791,6 +2791,25 @@ def test_a_given_name_that_is_a_word_with_its_family_name_after_a_cue(text: str,
     assert ("PERSON", name) in _kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Patient name: Hartley, Joan\nDOB: see card", ["Hartley, Joan"]),
+        ("Applicant 1: ZHOU, MING (周明)", ["ZHOU, MING", "周明"]),
+        ("Tom, Sarah and I will come at 3", ["Tom", "Sarah"]),
+        ("in class: Sophie Clarke, Hannah Lewis and Olivia Bennett", None),
+    ],
+)
+def test_a_family_name_a_comma_and_the_given_names_are_one_name(
+    text: str, names: list[str] | None
+) -> None:
+    found = [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"]
+    if names is None:  # a list of full names stays a list
+        assert all(", " not in f for f in found)
+    else:
+        assert found == names
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
