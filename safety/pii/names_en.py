@@ -61,6 +61,15 @@ _INITIALS_RE = re.compile(
     rf"(?<![A-Za-z.])(?:[A-Z]\.\s?){{1,2}}([{_UPPER}][{_LOWER}]{{2,}}(?:-[{_UPPER}][{_LOWER}]+)?)(?![{_LOWER}])"
 )
 # Two or three words in capitals that start with a given name: "FATOU DIALLO"
+# "dr" as a title, and the words that follow it that name no one (my dr appointment, dr said)
+_DR_RE = re.compile(r"dr\.?|doctor")
+_DR_NAME_MIN = 3
+_AFTER_DR_WORD_RE = re.compile(
+    r"(?:appointment|appt|visit|office|note|letter|clinic|surgery|referral|report|said|says|"
+    r"told|tells|asked|asks|wants|wanted|thinks|thought|gave|prescribed|recommended|"
+    r"suggested|mentioned|called|wrote|put|ordered|checked|and|or|today|yesterday|tomorrow|"
+    r"please|pls|who|what|when|where|why|how|here|there|visit|consult|consultation)"
+)
 _CAPITALISED_WORD_NEXT_RE = re.compile(rf" [{_UPPER}][{_LOWER}]{{2,}}(?![{_LOWER}{_UPPER}])")
 _CAPS_RUN_RE = re.compile(
     # (not a code's letters: "NHI PKR3719")
@@ -235,7 +244,9 @@ class _LatinNames(_Scan):
         careful = writer_capitalises(self.n.cased)
         for m in cues.titled.finditer(self.t):
             if not (careful and self._lower_word_at(m.end())):
-                self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
+                found = self._latin_name(m.end(), first_any=False, after_title=True, titled=True)
+                if found is None and not careful:
+                    self._doctor_in_lower_case(m)
         for m in cues.weak.finditer(self.t):  # ("Hi it's bethany": one's own name, any case)
             self._latin_name(m.end(), first_any=False, listed_only=True, after_title=True)
         for m in cues.listed.finditer(self.t):
@@ -400,6 +411,23 @@ class _LatinNames(_Scan):
         if len(word) <= _ACRONYM_MAX and cased.isupper() and self.n.cased.upper() != self.n.cased:
             return False
         return self._capitalised(start, after_title)
+
+    def _doctor_in_lower_case(self, cue: re.Match[str]) -> None:
+        """In a message all in lower case, the word after "dr" is the doctor's name whatever
+        list knows it ("is dr patel in on friday", "tell dr adeyemi"), unless it is a word
+        that follows "dr" as a noun or a verb does ("my dr appointment", "dr said")."""
+        if _DR_RE.fullmatch(cue.group().strip()) is None:
+            return
+        word = _LATIN_WORD_RE.match(self.t, cue.end())
+        if word is None:
+            return
+        w = word.group(1)
+        if (
+            len(w) >= _DR_NAME_MIN
+            and w not in _latin_cues().not_names
+            and _AFTER_DR_WORD_RE.fullmatch(w) is None
+        ):
+            self.add("PERSON", *word.span(1))
 
     def _word_name_with_surname(self, start: int, end: int) -> bool:
         """A given name that is also a word (Will, May, Sue), written with its capital inside a

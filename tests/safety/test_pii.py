@@ -2810,6 +2810,17 @@ def test_a_family_name_a_comma_and_the_given_names_are_one_name(
         assert found == names
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("is dr okonjo in on friday? need my results", ["okonjo"]),
+        ("my dr appointment got moved, the dr said to fast", []),
+    ],
+)
+def test_the_word_after_dr_in_a_lower_case_message(text: str, names: list[str]) -> None:
+    assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"] == names
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
