@@ -70,6 +70,7 @@ _AFTER_DR_WORD_RE = re.compile(
     r"suggested|mentioned|called|wrote|put|ordered|checked|and|or|today|yesterday|tomorrow|"
     r"please|pls|who|what|when|where|why|how|here|there|visit|consult|consultation)"
 )
+_VERB_PARTICLE_NEXT_RE = re.compile(r" (?:in|on|up|out|about|back|for|with)(?![a-z])")
 _CAPITALISED_WORD_NEXT_RE = re.compile(rf" [{_UPPER}][{_LOWER}]{{2,}}(?![{_LOWER}{_UPPER}])")
 _CAPS_RUN_RE = re.compile(
     # (not a code's letters: "NHI PKR3719")
@@ -325,6 +326,13 @@ class _LatinNames(_Scan):
         cues = _latin_cues()
         for s, e, _ in latin_name_model.name_spans(self.n.cased, MODEL_ACCEPT):
             words = self.t[s:e].split()
+            # a verb and its particle after a name: "sarah checking in", "tom following up"
+            if (
+                len(words) > 1
+                and _VERB_PARTICLE_NEXT_RE.match(self.t, e)
+                and words[-1].endswith("ing")
+            ):
+                e -= len(words.pop()) + 1
             if (
                 any(w in cues.not_names for w in words)
                 or self.t[s:e] in cues.places
