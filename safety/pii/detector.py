@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from safety import _text, name_model
@@ -275,68 +275,58 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         self.phones_after_names()
         self.codes()
         self.cands = [c for c in self.cands if not self._service_number(c)]
-        self._join_dotted_pieces()
-        self._join_family_name_first()
+        self._join_persons(self._dotted_pieces)
+        self._join_persons(self._family_name_first)
         return self.resolve()
 
-    def _join_family_name_first(self) -> None:
-        """A family name, a comma, then the given names, as forms write them after their label
-        ("Patient name: Turner, Mia", "Applicant 2: KONG, BO", "Name O'Connor, Sean"), found as
-        two names, is one: the first word is in capitals or no given name (a list of given
-        names, "Sarah, Tom", stays two; "Dr Okafor, Mary Jones here" has no form's label)."""
+    def _join_persons(self, joins: Callable[[_Cand | None, _Cand, _Cand], bool]) -> None:
+        """Two person findings, in order, are made one where ``joins(before, last, next)``
+        says so (``before``: the finding before ``last``, if any)."""
         persons = sorted(
             {(c.start, c.end): c for c in self.cands if c.kind == "PERSON"}.values(),
             key=lambda c: c.start,
         )
-        cased = self.n.cased
         joined: list[_Cand] = []
         for c in persons:
-            last = joined[-1] if joined else None
-            first = cased[last.start : last.end] if last is not None else ""
-            before = joined[-2] if len(joined) > 1 else None
-            if (
-                last is not None
-                # (not the family name of a given name before it, in a list: "Sophie | Clarke,
-                # Hannah Lewis"; a family name of two words may be: "Dela | Cruz, Angelica")
-                and (
-                    before is None
-                    or last.start - before.end > 1
-                    or cased[before.start : before.end].split()[-1].lower() not in given_names()
-                )
-                and _FAMILY_COMMA_RE.fullmatch(self.t, last.end, c.start)
-                and _FORM_LABEL_BEFORE_RE.search(self.t, max(0, last.start - 30), last.start)
-                and _LATIN_ONE_WORD_RE.fullmatch(first)
-                and (first.isupper() or first.lower() not in given_names())
-                and cased[c.start : c.end].isascii()
-                and not any(
-                    o.kind != "PERSON" and o.start < c.end and last.start < o.end
-                    for o in self.cands
-                )
-            ):
+            if joined and joins(joined[-2] if len(joined) > 1 else None, joined[-1], c):
+                last = joined[-1]
                 joined[-1] = _Cand("PERSON", last.start, c.end, last.validated and c.validated)
             else:
                 joined.append(c)
         if len(joined) < len(persons):
             self.cands = [c for c in self.cands if c.kind != "PERSON"] + joined
 
-    def _join_dotted_pieces(self) -> None:
+    def _dotted_pieces(self, _before: _Cand | None, last: _Cand, c: _Cand) -> bool:
         """Pieces of one name found apart around its middle dot (乌云·其 and ·其木格) are one
-        name: overlapping person findings whose union holds a dot are joined."""
-        persons = sorted((c for c in self.cands if c.kind == "PERSON"), key=lambda c: c.start)
-        joined: list[_Cand] = []
-        for c in persons:
-            last = joined[-1] if joined else None
-            if (
-                last is not None
-                and c.start < last.end
-                and c.end > last.end
-                and any(ch in _NAME_DOTS for ch in self.t[last.start : c.end])
-            ):
-                joined[-1] = _Cand("PERSON", last.start, c.end, last.validated and c.validated)
-            else:
-                joined.append(c)
-        if len(joined) < len(persons):
-            self.cands = [c for c in self.cands if c.kind != "PERSON"] + joined
+        name: overlapping person findings whose union holds a dot."""
+        return c.start < last.end < c.end and any(
+            ch in _NAME_DOTS for ch in self.t[last.start : c.end]
+        )
+
+    def _family_name_first(self, before: _Cand | None, last: _Cand, c: _Cand) -> bool:
+        """A family name, a comma, then the given names, as forms write them after their label
+        ("Patient name: Turner, Mia", "Applicant 2: KONG, BO", "Name O'Connor, Sean"), found as
+        two names, are one: the first word is in capitals or no given name (a list of given
+        names, "Sarah, Tom", stays two; "Dr Okafor, Mary Jones here" has no form's label)."""
+        cased = self.n.cased
+        first = cased[last.start : last.end]
+        return bool(
+            # (not the family name of a given name before it, in a list: "Sophie | Clarke,
+            # Hannah Lewis"; a family name of two words may be: "Dela | Cruz, Angelica")
+            (
+                before is None
+                or last.start - before.end > 1
+                or cased[before.start : before.end].split()[-1].lower() not in given_names()
+            )
+            and _FAMILY_COMMA_RE.fullmatch(self.t, last.end, c.start)
+            and _FORM_LABEL_BEFORE_RE.search(self.t, max(0, last.start - 30), last.start)
+            and _LATIN_ONE_WORD_RE.fullmatch(first)
+            and (first.isupper() or first.lower() not in given_names())
+            and cased[c.start : c.end].isascii()
+            and not any(
+                o.kind != "PERSON" and o.start < c.end and last.start < o.end for o in self.cands
+            )
+        )
 
     def _service_number(self, c: _Cand) -> bool:
         """A phone number that only organisations have: China's 400 and 800 numbers, North
