@@ -456,7 +456,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     end -= len(title)  # 张医生 read whole: the name is 张
                 if end <= c.start:
                     continue
-                if _PLACE_NEXT_RE.match(self.t, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
+                if self._place_next(c.start, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
                 if _DOSE_NEXT_RE.match(self.t, end):
                     continue  # 达菲儿童剂量, 潘生丁的副作用: a medicine's
@@ -482,6 +482,15 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 c = _Cand("PERSON", c.start, end, c.validated)
             kept.append(c)
         self.cands = kept
+
+    def _place_next(self, start: int, end: int) -> bool:
+        """A place's word follows the name (孙逸仙|纪念医院), or starts in its last characters
+        and runs on past it (玛丽公|主医院: the name took the royal title's first character)."""
+        for k in (end, end - 1, end - 2):
+            m = _PLACE_NEXT_RE.match(self.t, k) if k > start else None
+            if m is not None and m.end() > end:
+                return True
+        return False
 
     def _without_lowercase_tail(self, start: int, end: int) -> int:
         """A capitalised Latin name does not end in a word written in lower case: "my father
