@@ -210,7 +210,7 @@ class NameModel:
             if not line or line.startswith("#"):
                 continue
             key, *vals = line.rsplit("\t", len(LABELS))
-            b, i, o = (float(v) for v in vals)
+            b, i, o = map(float, vals)
             if key.startswith(TRANSITION_PREFIX):
                 transitions[key.removeprefix(TRANSITION_PREFIX)] = (b, i, o)
             else:
