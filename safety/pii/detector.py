@@ -38,6 +38,7 @@ from safety.pii.numbers import (
     EVENT_WORDS,
     NOT_PERSONAL_WORDS,
     SENTENCE_END_RE,
+    THING_WORDS,
     _NumberScan,
 )
 from safety.pii.vault import Vault
@@ -70,17 +71,7 @@ _DECIMAL_END_RE = re.compile(r"[0-9][.,][0-9]{1,2}$")
 # rules have judged (a switchboard's, a 400 line's: kept)
 _PHONE_LAYOUT_RE = re.compile(r"(?:0[0-9]{2,3}|[48]00)-")
 _AMOUNT_RE = re.compile(r"[0-9]{1,5}(?:[.,/][0-9]{1,4}){0,2}[a-z]{1,5}")  # 12.5mg, 500ml, 1000iu
-_NOT_A_CODE_BEFORE_RE = re.compile(
-    NOT_PERSONAL_WORDS[:-1]
-    # a claim, a bill, a payment; a thing's batch, model, serial or registration; a sample's
-    # accession; a parcel's carrier; a bank's routing code; a code of a diagnosis; a password
-    + r"|(?<![a-z])(?:claim|estimate|refund|quote|quotation|statement|bill|transaction|batch|lot|"
-    r"model|serial|s/n|approval|version|waybill|dhl|fedex|ups|ems|group|sample|specimen|"
-    r"accession|acc|routing|aba|swift|cnaps|rx|icd|wi-?fi|password|form (?:no|number|code)|"
-    r"practice|facility)s?(?![a-z])|表号|机构代码|医院代码|"
-    r"交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|械注|注准|注进|版本|理赔|"
-    r"赔案|挂号单|样本|标本|密码|顺丰)"
-)
+_NOT_A_CODE_BEFORE_RE = re.compile(NOT_PERSONAL_WORDS[:-1] + "|" + THING_WORDS + ")")
 # a diagnosis's code (E11.900, O24.4): a letter, two digits, a dot
 _ICD_RE = re.compile(r"[a-z][0-9]{2}\.[0-9a-z]{1,4}")
 # a code after one judged a thing's, joined to it ("transaction IDs 4200… and 4200…")

@@ -360,6 +360,28 @@ NOT_PERSONAL_WORDS = (
     r"订单|快递|运单|发票|取药|排队|物流|流水|叫号)"
 )
 _NOT_PERSONAL_BEFORE_RE = re.compile(NOT_PERSONAL_WORDS + r"\s*$")
+# The words that make a code a thing's: a claim, a bill, a payment; a thing's batch, model,
+# serial or registration; a sample's accession (acc); a parcel's carrier; a bank's routing
+# code; a code of a diagnosis; a password
+_THINGS_LATIN = (
+    r"claim|estimate|refund|quote|quotation|statement|bill|transaction|batch|lot|"
+    r"model|serial|s/n|approval|version|waybill|dhl|fedex|ups|ems|group|sample|specimen|"
+    r"accession|routing|aba|swift|cnaps|rx|icd|wi-?fi|password|form (?:no|number|code)|"
+    r"practice|facility"
+)
+_THINGS_ZH = (
+    r"表号|机构代码|医院代码|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|械注|"
+    r"注准|注进|版本|理赔|赔案|挂号单|样本|标本|密码|顺丰"
+)
+THING_WORDS = rf"(?<![a-z])(?:{_THINGS_LATIN}|acc)s?(?![a-z])|{_THINGS_ZH}"
+# a sample's, a device's or an appointment's word right before an identifier's generic cue:
+# "sample no. …", "appointment #…" (a claim's number there stays a person's: "the claim # is …")
+_THING_BEFORE_RE = re.compile(
+    r"(?:(?<![a-z])(?:sample|specimen|accession|batch|lot|model|serial|s/n|version|waybill|"
+    r"appointment|appt|icd|wi-?fi|password)s?(?![a-z])"
+    r"|表号|机构代码|医院代码|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|版本|样本|"
+    r"标本|密码|顺丰)\s*$"
+)
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"
     r"退到|退回|退款到|打到|转到|汇到|"
@@ -1177,8 +1199,10 @@ class _NumberScan(_Scan):
                 if near and not any(c.start < m.end(1) and m.start(1) < c.end for c in self.cands):
                     self.add("DOB", *m.span(1), validated=False)
         for m in _ANY_ID_CUE_RE.finditer(self.t):
-            if _NOT_PERSONAL_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
-                continue  # the number of an order, a parcel, a queue: no one's identifier
+            if _NOT_PERSONAL_BEFORE_RE.search(
+                self.t, max(0, m.start() - 16), m.start()
+            ) or _THING_BEFORE_RE.search(self.t, max(0, m.start() - 16), m.start()):
+                continue  # the number of an order, a parcel, a sample: no one's identifier
             s, e = m.span(1)
             if _VERSION_CODE_RE.search(self.t, s, e) and not self.n.cased[e - 2 : e].isupper():
                 e -= 3  # two letters after the groups are a version code only in capitals

@@ -2821,6 +2821,21 @@ def test_the_word_after_dr_in_a_lower_case_message(text: str, names: list[str]) 
     assert [text[e.start : e.end] for e in mask(text).entities if e.kind == "PERSON"] == names
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lead level 82, sample no. S240311-0922, is that high?",
+        "please confirm my appointment #40021877 on Apr 11",
+    ],
+)
+def test_a_things_number_after_a_generic_cue_is_no_ones(text: str) -> None:
+    assert _kinds(text) == []
+
+
+def test_an_account_number_after_acc_no_stays_masked() -> None:
+    assert "71234598" in [v for _, v in _kinds("sort code 40-11-62, acc no 71234598")]
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
