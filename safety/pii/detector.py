@@ -445,8 +445,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 )
                 if title and self.t[c.start - 1 : c.start] != "@":  # a handle stays whole
                     end -= len(title)  # 张医生 read whole: the name is 张
-                if end <= c.start:
-                    continue
+                if end <= c.start or not any(ch.isalpha() for ch in self.t[c.start : end]):
+                    continue  # (digits alone name no one: "password hosp@2024")
                 if self._place_next(c.start, end) or _STREET_TAKEN_RE.match(self.t, end - 1):
                     continue
                 if _DOSE_NEXT_RE.match(self.t, end):

@@ -58,7 +58,7 @@ _NAME_HERE_RE = re.compile(
 )
 # Initials and a family name: "J. Smith", "A.J. Thompson", "K. Osei"
 _INITIALS_RE = re.compile(
-    rf"(?<![A-Za-z.])(?:[A-Z]\.\s?){{1,2}}([{_UPPER}][{_LOWER}]{{2,}}(?:-[{_UPPER}][{_LOWER}]+)?)(?![{_LOWER}])"
+    rf"(?<![A-Za-z./])(?:[A-Z]\.\s?){{1,2}}([{_UPPER}][{_LOWER}]{{2,}}(?:-[{_UPPER}][{_LOWER}]+)?)(?![{_LOWER}])"
 )
 # Two or three words in capitals that start with a given name: "FATOU DIALLO"
 # "dr" as a title, and the words that follow it that name no one (my dr appointment, dr said)

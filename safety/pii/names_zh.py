@@ -257,8 +257,12 @@ class _ZhNames(_ZhModelNames):
                     self._token_head(k, found)
                 if k.start not in found and k.text[-1] not in _DRUG_TAIL and self._foreign_token(k):
                     found[k.start] = (k.start, k.end)  # 毕加索, 兰德里: a surname starts them
-                if k.start not in found and len(k.text) == 1:
-                    # a lone surname before a title: 江主席, 王医生
+                if (
+                    k.start not in found
+                    and len(k.text) == 1
+                    and not self.t[k.start - 1 : k.start].isdigit()
+                ):
+                    # a lone surname before a title: 江主席, 王医生 (not a floor's: 9楼护士站)
                     rest = self.t[k.end : k.end + 4]
                     if any(rest.startswith(w) for w in names.titles) and (
                         k.text not in _FUNCTION_SURNAMES

@@ -2836,6 +2836,18 @@ def test_an_account_number_after_acc_no_stays_masked() -> None:
     assert "71234598" in [v for _, v in _kinds("sort code 40-11-62, acc no 71234598")]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "blood lead came back 82 μg/L. Reference range below 100?",
+        "the guest Wi-Fi password is ward@2024, it does not connect",
+        "住院楼B座7楼护士站电话多少",
+    ],
+)
+def test_a_unit_a_password_or_a_floor_holds_no_name(text: str) -> None:
+    assert not [e for e in mask(text).entities if e.kind == "PERSON"]
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
