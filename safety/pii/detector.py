@@ -72,6 +72,8 @@ _DECIMAL_END_RE = re.compile(r"[0-9][.,][0-9]{1,2}$")
 _PHONE_LAYOUT_RE = re.compile(r"(?:0[0-9]{2,3}|[48]00)-")
 _AMOUNT_RE = re.compile(r"[0-9]{1,5}(?:[.,/][0-9]{1,4}){0,2}[a-z]{1,5}")  # 12.5mg, 500ml, 1000iu
 _NOT_A_CODE_BEFORE_RE = re.compile(NOT_PERSONAL_WORDS[:-1] + "|" + THING_WORDS + ")")
+# the code's own label names an employer's or a form's number (单位编号：…, 表格编号：…)
+_ORGANISATIONS_CODE_RE = re.compile(r"(?:单位|表格)(?:编号|代码)\s*[:：]?\s*$")
 # a diagnosis's code (E11.900, O24.4): a letter, two digits, a dot
 _ICD_RE = re.compile(r"[a-z][0-9]{2}\.[0-9a-z]{1,4}")
 # a code after one judged a thing's, joined to it ("transaction IDs 4200… and 4200…")
@@ -189,6 +191,10 @@ _PLACE_END_RE = re.compile(r"[\u4e00-\u9fff]{2,}[楼馆塘桥寺湾犬梗]$")
 # an everyday word and a department's, a road's or an institution's ending: 麻醉科, 林荫路, 修道院
 _UNIT_ENDINGS = frozenset("科路街院")
 _UNIT_WORD_FREQ = 50
+# an insurer named like a person ("Insurance: William Russell", "insurance 是 Bupa")
+_INSURER_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:insurance|insurer|insurance company|保险公司|保险)\s*(?:[:：]|是|is|=)\s*$"
+)
 _EPONYM_AFTER_RE = re.compile(r"(?:['’]s?)?\s*(?:disease|syndrome|palsy|病|症|综合征)")
 
 # Priority when candidates overlap: explicit cues beat shapes, shapes beat guesses.
@@ -370,7 +376,9 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
 
     def _thing_code(self, start: int, end: int) -> bool:
         """Do the words before a code, or after it in its clause, name a document or a thing?"""
-        if _NOT_A_CODE_BEFORE_RE.search(self.t, max(0, start - _NOT_A_CODE_REACH), start):
+        if _NOT_A_CODE_BEFORE_RE.search(
+            self.t, max(0, start - _NOT_A_CODE_REACH), start
+        ) or _ORGANISATIONS_CODE_RE.search(self.t, max(0, start - 16), start):
             return True
         _, stop = self.clause_window(start, end, 0, _NOT_A_CODE_AFTER)
         return _NOT_A_CODE_BEFORE_RE.search(self.t, end, stop) is not None
@@ -468,7 +476,14 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                 ):
                     continue
                 end = self._without_lowercase_tail(c.start, end)
-                if self._latin_word_not_a_person(c.start, end) or self._named_place(c.start, end):
+                if (
+                    self._latin_word_not_a_person(c.start, end)
+                    or self._named_place(c.start, end)
+                    or (
+                        self.t[c.start : end].isascii()
+                        and _INSURER_BEFORE_RE.search(self.t, max(0, c.start - 16), c.start)
+                    )
+                ):
                     continue
                 c = _Cand("PERSON", c.start, end, c.validated)
             kept.append(c)

@@ -367,7 +367,7 @@ _THINGS_LATIN = (
     r"claim|estimate|refund|quote|quotation|statement|bill|transaction|batch|lot|"
     r"model|serial|s/n|approval|version|waybill|dhl|fedex|ups|ems|group|sample|specimen|"
     r"accession|routing|aba|swift|cnaps|rx|icd|wi-?fi|password|form (?:no|number|code)|"
-    r"practice|facility"
+    r"practice|facility|provider|vendor|merchant"
 )
 _THINGS_ZH = (
     r"表号|机构代码|医院代码|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|准字|械注|"
@@ -380,7 +380,8 @@ _THING_BEFORE_RE = re.compile(
     r"(?:(?<![a-z])(?:sample|specimen|accession|batch|lot|model|serial|s/n|version|waybill|"
     r"appointment|appt|icd|wi-?fi|password)s?(?![a-z])"
     r"|表号|机构代码|医院代码|交易|配送|收据|收據|收费|收費|预约|預約|单号|批号|型号|序列号|版本|样本|"
-    r"标本|密码|顺丰)\s*$"
+    # (an employer's, a form's own number: 单位编号, 表格编号)
+    r"标本|密码|顺丰|单位|表格)\s*$"
 )
 _BANK_CUE_RE = re.compile(
     r"(?:银行卡|银行|卡号|账号|帐号|借记卡|信用卡|储蓄卡|工资卡|[工建农中交招]行卡|"

@@ -2848,6 +2848,22 @@ def test_a_unit_a_password_or_a_floor_holds_no_name(text: str) -> None:
     assert not [e for e in mask(text).entities if e.kind == "PERSON"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "单位编号：TJ2024-118  套餐：入职体检",
+        "Provider code: PRV-GZ-40127, dates of treatment below",
+        "Insurance: William Russell, please send the itemised bill",
+    ],
+)
+def test_an_employers_a_providers_or_an_insurers_name_or_number_is_no_ones(text: str) -> None:
+    assert _kinds(text) == []
+
+
+def test_a_name_after_insured_stays_masked() -> None:
+    assert ("PERSON", "Mei Lin Tan") in _kinds("insured: Mei Lin Tan, member ID 4471882")
+
+
 def test_two_numbers_on_two_lines_stay_two() -> None:
     text = "家属电话\n13912345678\n13812345679"
     assert _kinds(text) == [("PHONE", "13912345678"), ("PHONE", "13812345679")]
