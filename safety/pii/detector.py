@@ -92,6 +92,10 @@ _ORG_PHONE_RE = re.compile(
     r"(?<![a-z])(?:hotline|switchboard|helpline|ward|reception|front desk|main line|general line|"
     r"website|your|hospital|clinic|department|dept|pharmacy|nurses['’]? station)(?![a-z])"
 )
+# the desk named in brackets after its number
+_ORG_IN_BRACKETS_AFTER_RE = re.compile(
+    r"\s*[（(]\s*(?:" + _ORG_PHONE_RE.pattern + r")[^)）]{0,6}[)）]"
+)
 _MY_PHONE_RE = re.compile(
     r"我|他|她|家属|(?<![a-z])(?:my|mine|me|her|his|our|ours|we|their|mobile|cell|new|own)(?![a-z])"
     r"|手机|家里|老公|老婆|妈|爸"
@@ -398,6 +402,8 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
         "the hospital switchboard", "your hotline"), with no person's cue nearer to it."""
         if valid_cn_mobile(_NOT_DIGIT_RE.sub("", self.t[c.start : c.end])):
             return False  # a mobile is a person's
+        if _ORG_IN_BRACKETS_AFTER_RE.match(self.t, c.end):
+            return True  # "020-87755766（护士站）"
         start, _ = self.clause_window(c.start, c.start, _ORG_PHONE_REACH, 0, SENTENCE_END_RE)
         orgs = list(_ORG_PHONE_RE.finditer(self.t, start, c.start))
         if not orgs:

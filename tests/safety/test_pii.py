@@ -3020,6 +3020,7 @@ def test_pieces_of_a_name_around_its_middle_dot_are_one_name(text: str, name: st
         "Your hotline +86 571 8723 6000 keeps hanging up",
         "Records office, Fax: (415) 555-0163, please send the discharge summary",
         "病历复印件请传真到 0571-8702 2776，谢谢",
+        "出院小结：随访电话 020-8391 7765（护士站），主治医师见下",
     ],
 )
 def test_a_number_named_as_the_hospitals_is_no_ones_phone(text: str) -> None:
