@@ -127,8 +127,8 @@ _LATIN_PART_RE = re.compile(r"\S+")
 # (the text's start, or after . ! ? or a line break, perhaps with quotes); a capitalised word
 # next (a family name: "Hope Lee")
 _TITLE_BEFORE_RE = re.compile(r"(?:\bdr|\bdoctor|\bprof|\bmr|\bmrs|\bms)\.?\s*$")
-_CYRILLIC_RE = re.compile("[а-яё]")
-_HANGUL_RE = re.compile("[가-힣]")  # names in Cyrillic take the Latin names' cues
+_CYRILLIC_RE = re.compile("[а-яё]")  # names in Cyrillic take the Latin names' cues
+_HANGUL_RE = re.compile("[가-힣]")  # names in Hangul follow a cue of any language here
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?。！？\n])[\s\"'“‘(]*$")
 _CAPITALISED_NEXT_RE = re.compile(r"[ \t]+[A-Z][a-z]")
 # what makes a person of the word before it: a title, or a verb of speech a few words on
@@ -480,7 +480,7 @@ class _Detector(_NumberScan, _ZhNames, _LatinNames):
                     and self.t[end - 1] in _UNIT_ENDINGS
                     and _text.word_freq(self.t[c.start : end - 1]) >= _UNIT_WORD_FREQ
                 ):
-                    continue
+                    continue  # 麻醉科, 林荫路: a department's, a road's
                 end = self._without_lowercase_tail(c.start, end)
                 if (
                     self._latin_word_not_a_person(c.start, end)
