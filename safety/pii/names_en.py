@@ -68,7 +68,7 @@ _AFTER_DR_WORD_RE = re.compile(
     r"(?:appointment|appt|visit|office|note|letter|clinic|surgery|referral|report|said|says|"
     r"told|tells|asked|asks|wants|wanted|thinks|thought|gave|prescribed|recommended|"
     r"suggested|mentioned|called|wrote|put|ordered|checked|and|or|today|yesterday|tomorrow|"
-    r"please|pls|who|what|when|where|why|how|here|there|visit|consult|consultation)"
+    r"please|pls|who|what|when|where|why|how|here|there|consult|consultation)"
 )
 _VERB_PARTICLE_NEXT_RE = re.compile(r" (?:in|on|up|out|about|back|for|with)(?![a-z])")
 _CAPITALISED_WORD_NEXT_RE = re.compile(rf" [{_UPPER}][{_LOWER}]{{2,}}(?![{_LOWER}{_UPPER}])")
