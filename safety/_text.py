@@ -291,11 +291,34 @@ def tokenizer() -> Any:
                 logging.getLogger("jieba").setLevel(logging.WARNING)
                 jieba.setLogLevel(logging.WARNING)
                 tok = jieba.Tokenizer()
-                tok.initialize()
+                if not _read_jieba_cache(jieba, tok):
+                    tok.initialize()  # builds the cache (about 1.5 s) and writes it
                 for provider in _word_providers:
                     _add_words(tok, provider())
                 _tokenizer = tok
     return _tokenizer
+
+
+def _read_jieba_cache(jieba: Any, tok: Any) -> bool:
+    """Fill ``tok`` from the cache jieba keeps of its default dictionary, as
+    ``Tokenizer.initialize`` would, but read in one piece: jieba hands ``marshal.load`` the open
+    file, which then reads it a string at a time (some 500,000 reads, 0.7 s of a 1.5 s
+    start-up, against 0.25 s for the same bytes read at once). False when there is no such
+    cache or it does not hold what jieba writes; the caller then lets jieba build it."""
+    import marshal
+    import tempfile
+
+    if tok.dictionary != jieba.DEFAULT_DICT or tok.initialized:
+        return False
+    path = Path(tok.tmp_dir or tempfile.gettempdir(), tok.cache_file or "jieba.cache")
+    try:
+        freq, total = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return False
+    if not (isinstance(freq, dict) and freq and isinstance(total, int)):
+        return False
+    tok.FREQ, tok.total, tok.initialized = freq, total, True
+    return True
 
 
 PERSON_TAGS = frozenset({"nr", "nrt", "nrfg"})
