@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import importlib.util
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -159,12 +160,16 @@ class PinyinReader:
         # Preferred words of two to four characters with one character masked ("呼吸困?"):
         # a span of the message that matches one this way is a candidate slip.
         self._masked: dict[str, list[tuple[str, int]]] = {}
-        self._chars: set[str] = set()  # the characters of those words
+        # the characters at each place of those words, by the words' length: a span is a slip
+        # of one only if all but one of its characters stand where one of them has them
+        at: dict[int, list[set[str]]] = {}
         for word in sorted(boosted):
             if 2 <= len(word) <= MAX_RESPELL and all(_CJK_RE.match(c) for c in word):
-                self._chars.update(word)
-                for k in range(len(word)):
+                places = at.setdefault(len(word), [set() for _ in word])
+                for k, c in enumerate(word):
+                    places[k].add(c)
                     self._masked.setdefault(f"{word[:k]}?{word[k + 1 :]}", []).append((word, k))
+        self._at = {size: tuple(map(frozenset, places)) for size, places in at.items()}
         # (in a fixed order: of two words with one reading and one cost the first is kept, and
         # a set's order changes from one process to the next)
         for word in sorted(boosted):
@@ -186,15 +191,13 @@ class PinyinReader:
         reading (one slip of the input method), is not itself a word
         of jieba's dictionary and cuts none in two. A word of one character is never changed."""
         table = _table()
-        # A slip keeps all but one character of the word: a span needs that many characters
-        # that occur in preferred words at all (most spans have none).
-        known = [c in self._chars for c in text]
+        placed = self._placed(text)
         out: list[str] = []
         i, n = 0, len(text)
         while i < n:
             found = None
             for size in range(min(MAX_RESPELL, n - i), 1, -1):
-                if sum(known[i : i + size]) >= size - 1:
+                if placed[size][i] >= size - 1:
                     found = self._slip(text, i, size, table)
                     if found is not None:
                         break
@@ -205,6 +208,23 @@ class PinyinReader:
                 out.append(found)
                 i += len(found)
         return "".join(out)
+
+    def _placed(self, text: str) -> dict[int, list[int]]:
+        """For each word length, how many characters of the span starting at each place of
+        ``text`` stand where a preferred word of that length has them. A slip keeps all but one
+        character of its word, so only a span with that many is looked at (most have none);
+        counted a place at a time, with ``map``, so the work per character runs in C."""
+        out: dict[int, list[int]] = {}
+        n = len(text)
+        for size in range(2, MAX_RESPELL + 1):
+            starts = max(n - size + 1, 0)
+            counts = [0] * starts
+            for k, chars in enumerate(self._at.get(size, ())):
+                counts = list(
+                    map(operator.add, counts, map(chars.__contains__, text[k : k + starts]))
+                )
+            out[size] = counts
+        return out
 
     def _slip(
         self, text: str, start: int, size: int, table: dict[str, tuple[str, ...]]
