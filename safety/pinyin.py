@@ -170,6 +170,12 @@ class PinyinReader:
                     places[k].add(c)
                     self._masked.setdefault(f"{word[:k]}?{word[k + 1 :]}", []).append((word, k))
         self._at = {size: tuple(map(frozenset, places)) for size, places in at.items()}
+        # the usual readings of the masked characters of each pattern: a slip reads as one
+        table = _table()
+        self._slip_readings = {
+            key: frozenset(table[w[k]][0] for w, k in entries if w[k] in table)
+            for key, entries in self._masked.items()
+        }
         # (in a fixed order: of two words with one reading and one cost the first is kept, and
         # a set's order changes from one process to the next)
         for word in sorted(boosted):
@@ -234,7 +240,11 @@ class PinyinReader:
         if span in self._known:
             return None
         for k in range(size):
-            for word, at in self._masked.get(f"{span[:k]}?{span[k + 1 :]}", ()):
+            key = f"{span[:k]}?{span[k + 1 :]}"
+            readings = self._slip_readings.get(key)
+            if not readings or table.get(span[k], ("",))[0] not in readings:
+                continue  # no word with this pattern, or none its character sounds like
+            for word, at in self._masked[key]:
                 slip = span[at]
                 if (
                     at == k
