@@ -171,10 +171,13 @@ class PinyinReader:
                     self._masked.setdefault(f"{word[:k]}?{word[k + 1 :]}", []).append((word, k))
         self._at = {size: tuple(map(frozenset, places)) for size, places in at.items()}
         # the usual readings of the masked characters of each pattern: a slip reads as one
+        # (one set object for each distinct set: most are a single reading)
         table = _table()
+        shared: dict[frozenset[str], frozenset[str]] = {}
         self._slip_readings = {
-            key: frozenset(table[w[k]][0] for w, k in entries if w[k] in table)
+            key: shared.setdefault(readings, readings)
             for key, entries in self._masked.items()
+            for readings in (frozenset(table[w[k]][0] for w, k in entries if w[k] in table),)
         }
         # (in a fixed order: of two words with one reading and one cost the first is kept, and
         # a set's order changes from one process to the next)
