@@ -21,7 +21,7 @@ log = logging.getLogger("careline")
 # Modules that add commands: each has ``register_cli(subparsers)`` adding parsers whose
 # defaults carry ``run=function(settings, args) -> exit code``.
 # Channels add theirs through their spec (adapters.registry).
-CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit")
+CLI_PLUGINS: tuple[str, ...] = ("bot.evaluation", "bot.staff", "bot.audit", "bot.knowledge.cli")
 
 # Library loggers that are chatty at INFO (httpx logs every request line).
 QUIET_LOGGERS = ("httpx", "httpcore", "jieba", "openai", "asyncio")

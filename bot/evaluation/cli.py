@@ -44,9 +44,38 @@ def run_eval(
     return EXIT_OK
 
 
+def run_eval_kb(
+    path: Path, base: list[Path] | None, as_json: bool, show_text: bool, out: TextIO, err: TextIO
+) -> int:
+    """``careline eval kb``: the questions against the base in ``base`` (files or folders),
+    or the example base when none is given."""
+    from bot.evaluation.kb import evaluate_kb
+    from bot.knowledge import EXAMPLE_DIR, Index, KnowledgeError, read_paths
+
+    try:
+        rows = load_jsonl(path)
+        index = Index(read_paths(base or [EXAMPLE_DIR]))
+        report = evaluate_kb(rows, index)
+    except (EvalInputError, KnowledgeError) as exc:
+        err.write(f"careline eval: {exc}\n")
+        return EXIT_BAD_INPUT
+    except (KeyError, TypeError, ValueError) as exc:
+        err.write(
+            f"careline eval: {path}: rows do not match the kb format ({type(exc).__name__})\n"
+        )
+        return EXIT_BAD_INPUT
+    (render_json if as_json else render_text)(report, show_text, out)
+    return EXIT_OK
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     del settings  # evaluation needs no service
     try:
+        if args.task == "kb":
+            base = [Path(p) for p in args.base] if args.base else None
+            return run_eval_kb(
+                Path(args.file), base, args.json, args.show_text, sys.stdout, sys.stderr
+            )
         return run_eval(
             args.task, Path(args.file), args.json, args.show_text, sys.stdout, sys.stderr
         )
@@ -64,6 +93,7 @@ def register_cli(subparsers: Any) -> None:
         ("emergency", "emergency escalation"),
         ("pii", "PII masking"),
         ("guard", "the output guard on model answers"),
+        ("kb", "the knowledge search on questions ({id, lang, text, expect})"),
     ):
         t = tasks.add_parser(task, help=f"evaluate {what}")
         t.add_argument("file", help="JSON Lines file (labelled, NER, or unlabelled messages)")
@@ -73,4 +103,11 @@ def register_cli(subparsers: Any) -> None:
             action="store_true",
             help="also print the text of misses to this terminal (never logged)",
         )
+        if task == "kb":
+            t.add_argument(
+                "--base",
+                action="append",
+                metavar="PATH",
+                help="knowledge files or folders to search (default: the example base)",
+            )
         t.set_defaults(run=_run)
