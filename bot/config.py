@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # A second, independent emergency check: the model's triage verdict on messages the
     # lexicon lets through, asked alongside the answer (bot.triage).
     model_triage: bool = True
+    # A question the knowledge base answers confidently by one entry, with nothing in it for
+    # the emergency check, is answered with that entry's text, without the model (bot.knowledge).
+    kb_direct_answers: bool = True
 
     # Server
     host: str = "127.0.0.1"

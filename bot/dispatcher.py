@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from bot.config import Settings
 from bot.context import ContextStore, Exchange
 from bot.handoff import HandoffState, HandoffStore
 from bot.intake import OFF_LOOP_CHARS, IntakeCheck
+from bot.knowledge import Entry as KnowledgeEntry
+from bot.knowledge.runtime import Knowledge
 from bot.llm import LLMClient
 from bot.models import (
     ButtonId,
@@ -67,6 +70,31 @@ STAFF_ALERT_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 STAFF_ALERT_RETRY_S = 900.0
 
 
+_CITATION_RE = re.compile(r" ?\[([^\[\]\s]{1,80})\]")
+
+
+def cited(reply: str, passages: Sequence[KnowledgeEntry]) -> tuple[str, list[str]]:
+    """The reply without its citations of the given entries ("[kb-004]"), and the ids it
+    cited, in order. Other bracketed text (a masked value such as [电话1], an id the model
+    made up) is no citation: a made-up id is dropped, a placeholder left alone."""
+    given = {e.id for e in passages}
+    ids: list[str] = []
+
+    def drop(match: re.Match[str]) -> str:
+        ident = match.group(1)
+        if ident in given:
+            if ident not in ids:
+                ids.append(ident)
+            return ""
+        return "" if _LOOKS_LIKE_ID_RE.match(ident) else match.group()
+
+    return _CITATION_RE.sub(drop, reply).strip(), ids
+
+
+# an id the model made up in the entries' style ("kb-017" when no such entry was given)
+_LOOKS_LIKE_ID_RE = re.compile(r"^kb-[\w.\-/]+$", re.I)
+
+
 def _mask_and_assess(turn: Turn) -> tuple[str, Assessment]:
     """The masked text (``turn.vault`` learns its values) and the full safety assessment."""
     return mask(turn.msg.text, turn.vault, turn.lang).text, assess(turn.msg.text, turn.lang)
@@ -79,6 +107,7 @@ class Dispatcher:
         "gate",
         "mask",
         "handoff",
+        "knowledge",
         "generate",
         "guard",
         "remember",
@@ -114,6 +143,7 @@ class Dispatcher:
         # process only takes webhooks (role "web").
         self.worker: StreamWorker | None = None
         self.writer = AnswerWriter(settings, llm, senders)
+        self.knowledge = Knowledge(redis, prefix)
         self._lanes: dict[str, Lane] = {}
         # Keys of busy lanes whose next message waits for a worker, in turn; at most
         # ``max_concurrent`` workers take them one message at a time.
@@ -473,7 +503,32 @@ class Dispatcher:
             return False
         return True
 
+    async def _step_knowledge(self, turn: Turn) -> bool:
+        """What the hospital's knowledge base has for the (masked) question: the model is
+        given it; a question one entry answers by itself, with nothing in it for the
+        emergency check, gets that entry's text without the model."""
+        if not turn.masked.strip():
+            return True
+        found = await self.knowledge.find(turn.masked, turn.lang)
+        turn.searched = True
+        turn.passages = found.passages
+        if (
+            found.direct is not None
+            and self.settings.kb_direct_answers
+            and not turn.flagged
+            and turn.safety_line is None
+        ):
+            turn.direct = found.direct
+        return True
+
     async def _step_generate(self, turn: Turn) -> bool:
+        if turn.direct is not None:
+            entry = turn.direct
+            head = self.hospital.render("knowledge_direct", turn.lang, title=entry.title)
+            turn.reply = f"{head}\n{entry.text}"
+            turn.sources = [entry.id]
+            metrics.KNOWLEDGE.labels("direct").inc()
+            return True
         started = time.monotonic()
         written = await self.writer.write(turn)
         outcome = "failed" if written.failure is not None else "answered"
@@ -492,6 +547,11 @@ class Dispatcher:
 
     async def _step_guard(self, turn: Turn) -> bool:
         disclaimer = self.hospital.render("disclaimer", turn.lang)
+        if turn.direct is None and turn.passages:
+            turn.reply, turn.sources = cited(turn.reply, turn.passages)
+            metrics.KNOWLEDGE.labels("cited" if turn.sources else "uncited").inc()
+        elif turn.searched and turn.direct is None:
+            metrics.KNOWLEDGE.labels("none").inc()
         guarded = self.writer.judge(turn, turn.reply, disclaimer)
         outcome = "withheld" if guarded.withheld else "trimmed" if guarded.reasons else "sent"
         metrics.GUARD.labels(outcome).inc()
@@ -509,6 +569,15 @@ class Dispatcher:
             return True
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
         text = guarded.text
+        if turn.sources and turn.direct is None:
+            titles = [e.title for e in turn.passages if e.id in turn.sources]
+            line = self.hospital.render(
+                "knowledge_source",
+                turn.lang,
+                titles=("；" if turn.lang == "zh" else "; ").join(titles),
+            )
+            text = f"{turn.reply}\n\n{line}{text[len(turn.reply) :]}"
+            turn.reply = f"{turn.reply}\n\n{line}"
         if turn.safety_line is not None:
             line = self.hospital.render(turn.safety_line, turn.lang)
             text = f"{turn.reply}\n\n{line}{text[len(turn.reply) :]}"

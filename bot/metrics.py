@@ -50,6 +50,13 @@ ESCALATIONS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+KNOWLEDGE = Counter(
+    "careline_knowledge_answers",
+    "Answers by what the knowledge base gave: direct (an entry's text, no model), cited (the "
+    "model cited entries), uncited (entries given, none cited), none (nothing relevant).",
+    ["how"],
+    registry=REGISTRY,
+)
 GUARD = Counter(
     "careline_guard_answers",
     "Model answers the output guard read, by outcome (sent, trimmed, withheld).",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.context import Exchange
 from bot.handoff import HandoffState
+from bot.knowledge import Entry as KnowledgeEntry
 from bot.models import Inbound, Outbound
 from bot.stream import Entry
 from safety.pii import Vault
@@ -35,6 +36,13 @@ class Turn:
     # then treats reassurance in the answer as unsafe.
     flagged: bool = False
     reply: str = ""
+    # The knowledge base was searched (the model is told what it found, or that it found
+    # nothing); the entries it found, best first; the one that answers by itself (the reply is
+    # then its text, without the model); the entries the reply used.
+    searched: bool = False
+    passages: list[KnowledgeEntry] = field(default_factory=list)
+    direct: KnowledgeEntry | None = None
+    sources: list[str] = field(default_factory=list)
     out: Outbound | None = None
     replied: bool = False
     entry: Entry | None = None  # the intake stream's entry it came in

@@ -76,6 +76,8 @@ class AnswerWriter:
 
     def _messages(self, turn: Turn) -> list[ChatMessage]:
         prompt = system_prompt(turn.lang).format(hospital_name=self.hospital_name)
+        if turn.searched:
+            prompt = f"{prompt}\n\n{self._knowledge(turn)}"
         messages = [ChatMessage("system", prompt)]
         for past in turn.history:
             messages.append(ChatMessage("user", past.user))
@@ -83,6 +85,15 @@ class AnswerWriter:
                 messages.append(ChatMessage("assistant", past.assistant))
         messages.append(ChatMessage("user", turn.masked))
         return messages
+
+    def _knowledge(self, turn: Turn) -> str:
+        """What the knowledge base found for the question, for the system prompt: its entries
+        with their ids, or that it has nothing."""
+        hospital = self.settings.hospital
+        if not turn.passages:
+            return hospital.render("knowledge_none", turn.lang)
+        passages = "\n\n".join(f"[{e.id}] {e.title}\n{e.text}" for e in turn.passages)
+        return hospital.render("knowledge", turn.lang, passages=passages)
 
     async def write(self, turn: Turn) -> Written:
         messages = self._messages(turn)

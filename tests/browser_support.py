@@ -111,7 +111,9 @@ async def running_console(
     await accounts.add("head", PASSWORD, "lead")
     channel = RecordingChannel()
     async with FakeOllama(reply=reply) as fake:
-        settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, **overrides)
+        # the console is under test, with the model's answers (not the FAQ's)
+        values: dict[str, Any] = {"kb_direct_answers": False} | overrides
+        settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, **values)
         server = TestServer(build_app(settings, adapters=[channel]), host="127.0.0.1")
         await server.start_server()
         try:

@@ -10,7 +10,8 @@ sick note/medical certificate). Entries are scored by BM25 with those weights, t
 
 ``confident`` says whether the best entry answers the question: most of the question's
 weight (each term by its rarity; words no entry has count as the rarest) must be found in it,
-and it must stand clear of the second.
+and it must stand clear of the second, and hold a word of the question, not only pieces of
+words.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ OTHER_LANG = 0.7  # an entry in the other language scores this much of its score
 CONFIDENT_COVERAGE = 0.55
 CONFIDENT_LEAD = 1.15
 MIN_TRIPLE_WORD = 5
+_PIECE_MARKS = "#%"  # the marks of character pairs and triples (terms, not words)
 
 _CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD_RE = re.compile(r"[a-z0-9][a-z0-9'&\-]*")
@@ -50,6 +52,8 @@ class Hit:
     id: str
     score: float
     title: str
+    coverage: float = 0.0  # the share of the question's weight found in this entry
+    words: bool = False  # a word of the question (not only character pieces) is in it
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def terms(text: str) -> dict[str, float]:
         for i in range(len(run) - 1):
             out["#" + run[i : i + 2]] += PAIR_WEIGHT
     for word in _LATIN_WORD_RE.findall(norm):
-        if word in stop:
+        if word in stop or word.isdigit():  # a number alone names no topic ("问题1", "2 pm")
             continue
         out[_stem(word)] += 1.0
         if len(word) >= MIN_TRIPLE_WORD:
@@ -133,6 +137,7 @@ class Index:
 
     def __init__(self, entries: Sequence[Entry]) -> None:
         self.entries = list(entries)
+        self._by_id = {e.id: e for e in self.entries}
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
         for k, entry in enumerate(self.entries):
@@ -161,35 +166,53 @@ class Index:
         lang = lang if lang in ("zh", "en") else detect(text)
         scores: dict[int, float] = defaultdict(float)
         found: dict[int, float] = defaultdict(float)
+        with_words: set[int] = set()
         for term, qw in query.items():
             postings = self._postings.get(term)
             if not postings:
                 continue
             idf = self._idf[term]
+            piece = term[0] in _PIECE_MARKS
             for k, tf in postings:
                 scores[k] += qw * idf * tf * (K1 + 1) / (tf + self._norm[k])
                 found[k] += qw * idf
+                if not piece:
+                    with_words.add(k)
         for k in scores:
             if self.entries[k].lang != lang:
                 scores[k] *= OTHER_LANG
         ranked = sorted(scores, key=lambda k: (-scores[k], k))[: max(top, 2)]
-        hits = [Hit(self.entries[k].id, scores[k], self.entries[k].title) for k in ranked]
-        return SearchResult(hits[:top], self._confident(query, ranked, scores, found))
+        weight = self._weight(query)
+        hits = [
+            Hit(
+                self.entries[k].id,
+                scores[k],
+                self.entries[k].title,
+                found[k] / weight,
+                k in with_words,
+            )
+            for k in ranked
+        ]
+        return SearchResult(hits[:top], self._confident(hits))
 
-    def _confident(
-        self,
-        query: dict[str, float],
-        ranked: list[int],
-        scores: dict[int, float],
-        found: dict[int, float],
-    ) -> bool:
-        if not ranked:
+    def entry(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def _weight(self, query: dict[str, float]) -> float:
+        """A question's whole weight: each term by its rarity, unknown ones as the rarest."""
+        return sum(qw * self._idf.get(t, self._max_idf) for t, qw in query.items()) or 1.0
+
+    @staticmethod
+    def _confident(hits: list[Hit]) -> bool:
+        if not hits:
             return False
-        weight = sum(qw * self._idf.get(t, self._max_idf) for t, qw in query.items())
-        best = ranked[0]
-        coverage = found[best] / weight if weight else 0.0
-        second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-        return coverage >= CONFIDENT_COVERAGE and scores[best] >= CONFIDENT_LEAD * second
+        second = hits[1].score if len(hits) > 1 else 0.0
+        best = hits[0]
+        return (
+            best.words
+            and best.coverage >= CONFIDENT_COVERAGE
+            and best.score >= CONFIDENT_LEAD * second
+        )
 
 
 def build(entries: Iterable[Entry]) -> Index:

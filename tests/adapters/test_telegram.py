@@ -92,6 +92,8 @@ async def harness(
             "telegram_webhook_secret": SECRET,
             "telegram_api_base": api.url,
             "hospital_region": "CN",
+            # the channel is under test, with the model's answer (not the FAQ's)
+            "kb_direct_answers": False,
         }
         settings = make_settings(redis_url, prefix, tmp_path, **(values | overrides))
         channel = TelegramChannel(settings)

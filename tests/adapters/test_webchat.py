@@ -105,10 +105,30 @@ async def webchat(
     redis_url: str, prefix: str, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[tuple[Served, FakeOllama]]:
     async with FakeOllama(reply=ANSWER) as fake:
-        values = {"webchat_enabled": True, "webchat_origins": SITE} | overrides
+        # the channel is under test, with the model's answer (not the FAQ's)
+        values = {"webchat_enabled": True, "webchat_origins": SITE, "kb_direct_answers": False}
+        values |= overrides
         settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url, **values)
         async with served(build_app(settings)) as server:
             yield server, fake
+
+
+async def test_a_question_the_hospitals_faq_answers_gets_that_answer_without_the_model(
+    redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    async with webchat(redis_url, prefix, tmp_path, kb_direct_answers=True) as (server, fake):
+        visitor = await new_visitor(server.client)
+        async with visitor.stream() as stream:
+            await stream.next()  # the welcome
+            assert (await visitor.say("请问门诊几点开门？", "m1")).status == 202
+            answer = await stream.next()
+    assert answer.data["kind"] == "answer"
+    assert answer.data["text"].startswith(
+        "以下内容摘自测试医院的资料（门诊几点开门？周末看门诊吗？）"
+    )
+    assert "周一至周五 8:00–12:00" in answer.data["text"] and "不能代替医生" in answer.data["text"]
+    assert [b["id"] for b in answer.data["buttons"]] == ["human", "emergency_numbers"]
+    assert fake.requests == []
 
 
 async def test_a_visitor_is_greeted_asks_and_gets_the_answer_with_its_choices(
@@ -130,6 +150,8 @@ async def test_a_visitor_is_greeted_asks_and_gets_the_answer_with_its_choices(
 
         # The patient's words are not kept in Redis: only the token's hash and sealed replies.
         for key in [k async for k in redis_client.scan_iter(match=f"{prefix}:*")]:
+            if key.startswith(f"{prefix}:kb:".encode()):
+                continue  # the hospital's own FAQ, which words this question as the patient did
             kind = await redis_client.type(key)
             if kind == b"string":
                 assert "门诊几点".encode() not in (await redis_client.get(key) or b"")
@@ -304,7 +326,12 @@ async def test_a_reply_written_on_one_replica_reaches_a_stream_on_another(
 ) -> None:
     async with FakeOllama(reply=ANSWER) as fake:
         settings = make_settings(
-            redis_url, prefix, tmp_path, ollama_host=fake.url, webchat_enabled=True
+            redis_url,
+            prefix,
+            tmp_path,
+            ollama_host=fake.url,
+            webchat_enabled=True,
+            kb_direct_answers=False,
         )
         async with served(build_app(settings)) as a, served(build_app(settings)) as b:
             visitor = await new_visitor(a.client)

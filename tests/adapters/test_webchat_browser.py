@@ -47,7 +47,12 @@ async def test_a_patient_uses_the_web_chat_page(
     await StaffAccounts(redis_client, prefix).add("nurse", PASSWORD)
     async with FakeOllama(reply=ANSWER) as fake:
         settings = make_settings(
-            redis_url, prefix, tmp_path, ollama_host=fake.url, webchat_enabled=True
+            redis_url,
+            prefix,
+            tmp_path,
+            ollama_host=fake.url,
+            webchat_enabled=True,
+            kb_direct_answers=False,  # the page shows the model's answer, not the FAQ's
         )
         async with (
             served(build_app(settings)) as server,
@@ -137,6 +142,7 @@ async def test_another_site_embeds_the_chat_and_only_listed_sites_may(
                 ollama_host=fake.url,
                 webchat_enabled=True,
                 webchat_origins=site_origin,
+                kb_direct_answers=False,
             )
             async with served(build_app(settings)) as careline, browser_page() as page:
                 base = f"http://127.0.0.1:{careline.port}"

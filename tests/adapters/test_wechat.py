@@ -108,6 +108,7 @@ async def harness(
             prefix,
             tmp_path,
             ollama_host=ollama.url,
+            kb_direct_answers=False,  # the channel is under test, with the model's answer
             wechat_token=TOKEN,
             wechat_app_id=APP_ID,
             wechat_app_secret=SECRET,

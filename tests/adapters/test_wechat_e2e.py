@@ -58,6 +58,7 @@ async def careline_serve(
         "CARELINE_HOST": "127.0.0.1",
         "CARELINE_PORT": str(port),
         "CARELINE_OLLAMA_HOST": ollama,
+        "CARELINE_KB_DIRECT_ANSWERS": "false",  # the model's answers are followed
         "CARELINE_LLM_TIMEOUT_S": "10",
         "CARELINE_WECHAT_TOKEN": TOKEN,
         "CARELINE_WECHAT_APP_ID": APP_ID,

@@ -17,8 +17,11 @@ from adapters.base import NotAccepted
 from bot import intake as intake_module
 from bot.config import Settings
 from bot.context import ContextStore, Exchange
-from bot.dispatcher import OFF_LOOP_CHARS, Dispatcher
+from bot.dispatcher import OFF_LOOP_CHARS, Dispatcher, cited
 from bot.handoff import HandoffState, HandoffStore
+from bot.knowledge import EXAMPLE_DIR, read_paths
+from bot.knowledge import Entry as KnowledgeEntry
+from bot.knowledge import runtime as kb_runtime
 from bot.llm import make_llm
 from bot.models import (
     EXTRA_DRAFTS,
@@ -526,7 +529,7 @@ async def test_flood_from_one_chat_gets_one_notice_and_spares_others(
     try:
         for i in range(8):
             await dispatcher.submit(inbound(f"刷屏消息{i}", "flood"))
-        await dispatcher.submit(inbound("我想问一下体检预约", "calm"))
+        await dispatcher.submit(inbound("最近总是失眠，怎么办？", "calm"))
         await dispatcher.drain()
         flood = recorder.to("flood")
         assert [o.kind for o in flood].count(OutboundKind.ANSWER) == 3
@@ -878,3 +881,83 @@ async def test_a_redis_crash_under_load_loses_nothing_acknowledged(
     for chat in chats:
         [answer] = recorder.to(chat)
         assert f"答:复诊需要带什么材料？{chat}" in answer.text
+
+
+# ------------------------------------------------------------------ knowledge base
+
+KB_ENTRIES = {e.id: e for e in read_paths([EXAMPLE_DIR])}
+
+
+def system_of(body: dict[str, Any]) -> str:
+    return str(body["messages"][0]["content"])
+
+
+async def test_a_question_one_entry_answers_gets_that_entry_without_the_model(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("ICU探视时间是几点"))
+    [out] = await recorder.wait_for(1)
+    assert out.kind is OutboundKind.ANSWER
+    assert out.text.startswith("以下内容摘自测试医院的资料（住院病人的探视时间是几点？）")
+    assert KB_ENTRIES["kb-004"].text in out.text
+    assert out.text.count("仅供健康参考") == 1  # the disclaimer, as on every answer
+    assert fake.answer_bodies == []
+
+
+async def test_the_model_is_given_the_entries_and_its_citations_become_a_source_line(
+    fake: FakeOllama, redis_url: str, prefix: str, tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    settings = make_settings(
+        redis_url, prefix, tmp_path, ollama_host=fake.url, kb_direct_answers=False
+    )
+    recorder = Recorder()
+    dispatcher = await start(settings, recorder, redis_client)
+    fake.reply = (
+        "普通病房每天下午三点到晚上八点可以探视 [kb-004]，ICU 另有时间 [kb-999]。请致电 [电话1]。"
+    )
+    try:
+        await dispatcher.submit(inbound("我爸住院了，想问下几点可以去看望他"))
+        [out] = await recorder.wait_for(1)
+    finally:
+        await dispatcher.aclose()
+        await dispatcher.llm.aclose()
+    prompt = system_of(fake.answer_bodies[0])
+    assert "[kb-004] 住院病人的探视时间是几点？" in prompt and KB_ENTRIES["kb-004"].text in prompt
+    assert "[kb-" not in out.text  # the given id became the source line; the made-up one went
+    assert "[电话1]" not in out.text or "请致电" in out.text  # a placeholder is no citation
+    assert "资料来源：住院病人的探视时间是几点？" in out.text
+    assert out.text.index("资料来源") < out.text.index("仅供健康参考")
+
+
+async def test_when_the_base_has_nothing_the_model_is_told_so(
+    pipeline: Any, fake: FakeOllama
+) -> None:
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("最近总是失眠，怎么办？"))
+    [out] = await recorder.wait_for(1)
+    prompt = system_of(fake.answer_bodies[0])
+    assert "资料中没有与这个问题相关的内容" in prompt and "[kb-" not in prompt
+    assert "资料来源" not in out.text
+
+
+async def test_an_import_changes_what_the_pipeline_finds(
+    pipeline: Any, fake: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kb_runtime, "VERSION_CHECK_S", 0.0)
+    dispatcher, recorder = pipeline
+    await dispatcher.knowledge.store.replace(
+        [KnowledgeEntry("own-1", "zh", "医院食堂几点开门", "食堂早上六点半开门。", (), "own.jsonl")]
+    )
+    await dispatcher.submit(inbound("医院食堂几点开门"))
+    [out] = await recorder.wait_for(1)
+    assert "食堂早上六点半开门。" in out.text and fake.answer_bodies == []
+
+
+def test_citations_of_given_entries_only() -> None:
+    given = [KB_ENTRIES["kb-004"], KB_ENTRIES["kb-006"]]
+    text, ids = cited(
+        "探视时间见下 [kb-006]，另见 [kb-004][kb-006]。电话 [电话1]，[kb-123]。", given
+    )
+    assert ids == ["kb-006", "kb-004"]
+    assert text == "探视时间见下，另见。电话 [电话1]，。"

@@ -42,7 +42,9 @@ async def console(
     await accounts.add("bob", PASSWORD)
     channel = RecordingChannel()
     async with FakeOllama(reply=BOT_REPLY) as fake:
-        settings = make_settings(redis_url, prefix, tmp_path, ollama_host=fake.url)
+        settings = make_settings(
+            redis_url, prefix, tmp_path, ollama_host=fake.url, kb_direct_answers=False
+        )
         async with TestClient(TestServer(build_app(settings, adapters=[channel]))) as client:
             yield client, channel, redis_client
 
