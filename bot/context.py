@@ -21,15 +21,20 @@ import redis.asyncio as aioredis
 class Exchange:
     user: str
     assistant: str
+    sources: tuple[str, ...] = ()  # the knowledge entries the answer used (for staff)
 
     def to_json(self) -> str:
-        return json.dumps({"u": self.user, "a": self.assistant}, ensure_ascii=False)
+        data: dict[str, object] = {"u": self.user, "a": self.assistant}
+        if self.sources:
+            data["s"] = list(self.sources)
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Exchange | None:
         try:
             data = json.loads(raw)
-            return cls(user=str(data["u"]), assistant=str(data["a"]))
+            sources = tuple(str(s) for s in data.get("s") or ())
+            return cls(user=str(data["u"]), assistant=str(data["a"]), sources=sources)
         except (ValueError, KeyError, TypeError):
             return None
 

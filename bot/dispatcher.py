@@ -615,7 +615,9 @@ class Dispatcher:
             return
         blob = self.cipher.seal(turn.vault) if len(turn.vault) != turn.vault_size else None
         try:
-            await self.context.append(turn.key, Exchange(turn.masked, reply), blob)
+            await self.context.append(
+                turn.key, Exchange(turn.masked, reply, tuple(turn.sources)), blob
+            )
         except REDIS_ERRORS as exc:
             log.warning(
                 "context not saved conv=%s (%s)", conversation_tag(turn.key), type(exc).__name__

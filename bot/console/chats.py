@@ -184,7 +184,10 @@ class ChatRoutes:
         now = parts.store.clock()
         lines = await parts.transcript.read(conversation)
         if not lines and episodes:
-            lines = [Line(x["role"], x["text"]) for x in episodes[0].transcript]  # type: ignore[arg-type]
+            lines = [
+                Line(x["role"], x["text"], tuple(x.get("sources") or ()))
+                for x in episodes[0].transcript
+            ]
         view: dict[str, Any] = (
             self.view(record, now)
             if record
@@ -270,7 +273,7 @@ class ChatRoutes:
         await parts.audit.record(
             session.name, "reveal", conversation, f"values={len(vault)}", parts.store.clock()
         )
-        shown = [Line(x.role, vault.restore(x.text)) for x in lines]
+        shown = [Line(x.role, vault.restore(x.text), x.sources) for x in lines]
         return as_json(
             {
                 "transcript": [asdict(x) for x in shown],

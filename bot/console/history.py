@@ -40,7 +40,7 @@ class Episode:
     since: float
     claimed_by: str
     lang: str
-    transcript: list[dict[str, str]] = field(default_factory=list)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def channel(self) -> str:

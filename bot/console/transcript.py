@@ -42,6 +42,7 @@ return 2
 class Line:
     role: Role
     text: str
+    sources: tuple[str, ...] = ()  # the knowledge entries a bot answer used
 
 
 def window_key(prefix: str, conversation: str) -> str:
@@ -60,7 +61,9 @@ def parse_window(raw: list[Any]) -> list[Line]:
         if user:
             lines.append(Line("patient", user))
         if answer:
-            lines.append(Line("staff" if data.get("by") == STAFF_MARK else "bot", answer))
+            staff = data.get("by") == STAFF_MARK
+            sources = () if staff else tuple(str(s) for s in data.get("s") or ())
+            lines.append(Line("staff" if staff else "bot", answer, sources))
     return lines
 
 

@@ -961,3 +961,18 @@ def test_citations_of_given_entries_only() -> None:
     )
     assert ids == ["kb-006", "kb-004"]
     assert text == "探视时间见下，另见。电话 [电话1]，。"
+
+
+async def test_the_entries_an_answer_used_are_kept_for_the_staff_console(
+    pipeline: Any, fake: FakeOllama, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    from bot.console.transcript import Transcript
+
+    dispatcher, recorder = pipeline
+    await dispatcher.submit(inbound("ICU探视时间是几点", "kbchat"))
+    await recorder.wait_for(1)
+    await dispatcher.drain()
+    lines = await Transcript(redis_client, prefix, 10, 60).read(f"{CHANNEL}:kbchat")
+    assert [(line.role, line.sources) for line in lines] == [("patient", ()), ("bot", ("kb-004",))]
+    history = await dispatcher.context.read(f"{CHANNEL}:kbchat")
+    assert history[0].sources == ("kb-004",)  # and the window still reads as before

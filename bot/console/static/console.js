@@ -307,6 +307,12 @@ function renderTranscript(lines) {
     } else {
       item.append(document.createTextNode(line.text));
     }
+    if (line.sources && line.sources.length) {
+      const used = document.createElement("div");
+      used.className = "sources";
+      used.textContent = "Knowledge used: " + line.sources.join(", ");
+      item.append(used);
+    }
     list.append(item);
   }
   list.scrollTop = list.scrollHeight;
