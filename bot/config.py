@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # A question the knowledge base answers confidently by one entry, with nothing in it for
     # the emergency check, is answered with that entry's text, without the model (bot.knowledge).
     kb_direct_answers: bool = True
+    # An answer to a question with no conversation before it and no personal details in it is
+    # kept this long for the same question (keyed by the knowledge base's version); 0: never.
+    kb_answer_cache_ttl_s: int = Field(default=86_400, ge=0)
 
     # Server
     host: str = "127.0.0.1"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -521,7 +522,36 @@ class Dispatcher:
             turn.direct = found.direct
         return True
 
+    def _cache_key(self, turn: Turn) -> str | None:
+        """Where an answer to this question may be kept: a question with no conversation
+        before it, no personal details and nothing for the emergency check, answered with one
+        version of the knowledge base (an import changes the key: the old answers go unused
+        and expire)."""
+        version = self.knowledge.version
+        if (
+            not self.settings.kb_answer_cache_ttl_s
+            or version is None
+            or turn.history
+            or len(turn.vault)
+            or turn.flagged
+            or turn.safety_line is not None
+        ):
+            return None
+        digest = hashlib.sha256(f"{turn.lang}\n{turn.masked.strip()}".encode()).hexdigest()
+        return f"{self.settings.redis_prefix}:kb:answer:{version}:{digest[:40]}"
+
     async def _step_generate(self, turn: Turn) -> bool:
+        turn.cache_key = self._cache_key(turn) if turn.direct is None else None
+        if turn.cache_key is not None:
+            try:
+                kept = await self.redis.get(turn.cache_key)
+            except REDIS_ERRORS:
+                kept = None
+            metrics.ANSWER_CACHE.labels("hit" if kept else "miss").inc()
+            if kept:
+                turn.reply = kept.decode() if isinstance(kept, bytes) else str(kept)
+                turn.cached = True
+                return True
         if turn.direct is not None:
             entry = turn.direct
             head = self.hospital.render("knowledge_direct", turn.lang, title=entry.title)
@@ -547,6 +577,7 @@ class Dispatcher:
 
     async def _step_guard(self, turn: Turn) -> bool:
         disclaimer = self.hospital.render("disclaimer", turn.lang)
+        turn.model_reply = turn.reply
         if turn.direct is None and turn.passages:
             turn.reply, turn.sources = cited(turn.reply, turn.passages)
             metrics.KNOWLEDGE.labels("cited" if turn.sources else "uncited").inc()
@@ -567,6 +598,13 @@ class Dispatcher:
             turn.reply = turn.out.text
             await self.escalate(turn.key, "answer_withheld")
             return True
+        if turn.cache_key is not None and not turn.cached and not guarded.reasons:
+            # the model's own words, before citations were taken out (kept answers are read
+            # again the same way); only an answer the guard let through whole
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.redis.set(
+                    turn.cache_key, turn.model_reply, ex=self.settings.kb_answer_cache_ttl_s
+                )
         turn.reply = guarded.text.removesuffix(disclaimer).rstrip()
         text = guarded.text
         if turn.sources and turn.direct is None:

@@ -57,6 +57,13 @@ KNOWLEDGE = Counter(
     ["how"],
     registry=REGISTRY,
 )
+ANSWER_CACHE = Counter(
+    "careline_answer_cache",
+    "Questions that may take a kept answer (no conversation before, no personal details), by "
+    "outcome: hit (the kept answer, no model), miss.",
+    ["outcome"],
+    registry=REGISTRY,
+)
 GUARD = Counter(
     "careline_guard_answers",
     "Model answers the output guard read, by outcome (sent, trimmed, withheld).",

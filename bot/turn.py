@@ -36,6 +36,9 @@ class Turn:
     # then treats reassurance in the answer as unsafe.
     flagged: bool = False
     reply: str = ""
+    cache_key: str | None = None  # where an answer to this very question is kept (if it may be)
+    cached: bool = False  # the reply came from there, not from the model
+    model_reply: str = ""  # the reply as the model wrote it (citations and all)
     # The knowledge base was searched (the model is told what it found, or that it found
     # nothing); the entries it found, best first; the one that answers by itself (the reply is
     # then its text, without the model); the entries the reply used.

@@ -64,6 +64,11 @@ class Knowledge:
                 log.warning("knowledge base not read (%s)", type(exc).__name__)
         return self._index
 
+    @property
+    def version(self) -> str | None:
+        """The version of the base last read (None before any was)."""
+        return self._version
+
     async def find(self, masked: str, lang: str) -> Found:
         index = await self.index()
         if index is None or not masked.strip():

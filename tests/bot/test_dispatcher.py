@@ -976,3 +976,31 @@ async def test_the_entries_an_answer_used_are_kept_for_the_staff_console(
     assert [(line.role, line.sources) for line in lines] == [("patient", ()), ("bot", ("kb-004",))]
     history = await dispatcher.context.read(f"{CHANNEL}:kbchat")
     assert history[0].sources == ("kb-004",)  # and the window still reads as before
+
+
+async def test_a_question_asked_again_out_of_the_blue_gets_the_kept_answer(
+    pipeline: Any, fake: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kb_runtime, "VERSION_CHECK_S", 0.0)
+    dispatcher, recorder = pipeline
+    question = "最近总是失眠，怎么办？"
+    await dispatcher.submit(inbound(question, "first"))
+    await recorder.wait_for(1)
+    await dispatcher.submit(inbound(question, "second"))  # another patient, nothing before
+    await recorder.wait_for(2)
+    assert len(fake.answer_bodies) == 1
+    assert recorder.to("first")[0].text == recorder.to("second")[0].text
+    # ... not for a patient who wrote before (the answer may rest on that), nor with a
+    # personal detail in the question, nor after an import (the base changed)
+    await dispatcher.submit(inbound(question, "first"))
+    await recorder.wait_for(3)
+    await dispatcher.submit(inbound(question + "我叫王小明，电话13812345678", "third"))
+    await recorder.wait_for(4)
+    await dispatcher.submit(inbound(question + "我叫王小明，电话13812345678", "third-b"))
+    await recorder.wait_for(5)
+    assert len(fake.answer_bodies) == 4
+    await dispatcher.knowledge.store.ensure_example()
+    await dispatcher.knowledge.store.replace(read_paths([EXAMPLE_DIR]))
+    await dispatcher.submit(inbound(question, "fourth"))
+    await recorder.wait_for(6)
+    assert len(fake.answer_bodies) == 5
