@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -138,22 +139,30 @@ class Index:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self.entries = list(entries)
         self._by_id = {e.id: e for e in self.entries}
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
         for k, entry in enumerate(self.entries):
             counts = terms(entry.text)
             for term, weight in terms(" ".join((entry.title, *entry.tags))).items():
                 counts[term] += TITLE_WEIGHT * weight
             for term, weight in counts.items():
-                self._postings[term].append((k, weight))
+                postings[term].append((k, weight))
             lengths.append(sum(counts.values()))
         n = len(self.entries)
         self._avg = (sum(lengths) / n) if n else 1.0
         self._norm = [K1 * (1 - B + B * length / self._avg) for length in lengths]
-        self._idf = {
-            term: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5))
-            for term, p in self._postings.items()
-        }
+        # Postings kept flat, one array of entries and one of weights, each term a slice of
+        # them: a tuple per posting would cost some ten times the memory.
+        self._docs = array("I")
+        self._weights = array("f")
+        self._span: dict[str, tuple[int, int]] = {}
+        self._idf: dict[str, float] = {}
+        for term, items in postings.items():
+            start = len(self._docs)
+            self._docs.extend(k for k, _ in items)
+            self._weights.extend(w for _, w in items)
+            self._span[term] = (start, len(self._docs))
+            self._idf[term] = math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5))
         self._max_idf = max(self._idf.values(), default=1.0)
 
     def __len__(self) -> int:
@@ -168,12 +177,13 @@ class Index:
         found: dict[int, float] = defaultdict(float)
         with_words: set[int] = set()
         for term, qw in query.items():
-            postings = self._postings.get(term)
-            if not postings:
+            span = self._span.get(term)
+            if span is None:
                 continue
+            start, end = span
             idf = self._idf[term]
             piece = term[0] in _PIECE_MARKS
-            for k, tf in postings:
+            for k, tf in zip(self._docs[start:end], self._weights[start:end], strict=True):
                 scores[k] += qw * idf * tf * (K1 + 1) / (tf + self._norm[k])
                 found[k] += qw * idf
                 if not piece:
