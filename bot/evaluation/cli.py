@@ -14,6 +14,7 @@ from bot.evaluation.emergency import evaluate_emergency
 from bot.evaluation.guard import evaluate_guard
 from bot.evaluation.pii import evaluate_pii
 from bot.evaluation.render import render_json, render_text
+from bot.knowledge.entries import KnowledgeError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -27,12 +28,18 @@ EVALUATORS: dict[str, Callable[[list[Row]], Report]] = {
 
 
 def run_eval(
-    task: str, path: Path, as_json: bool, show_text: bool, out: TextIO, err: TextIO
+    task: str,
+    path: Path,
+    as_json: bool,
+    show_text: bool,
+    out: TextIO,
+    err: TextIO,
+    evaluate: Callable[[list[Row]], Report] | None = None,
 ) -> int:
     try:
         rows = load_jsonl(path)
-        report = EVALUATORS[task](rows)
-    except EvalInputError as exc:
+        report = (evaluate or EVALUATORS[task])(rows)
+    except (EvalInputError, KnowledgeError) as exc:
         err.write(f"careline eval: {exc}\n")
         return EXIT_BAD_INPUT
     except (KeyError, TypeError, ValueError) as exc:
@@ -50,22 +57,12 @@ def run_eval_kb(
     """``careline eval kb``: the questions against the base in ``base`` (files or folders),
     or the example base when none is given."""
     from bot.evaluation.kb import evaluate_kb
-    from bot.knowledge import EXAMPLE_DIR, Index, KnowledgeError, read_paths
+    from bot.knowledge import EXAMPLE_DIR, Index, read_paths
 
-    try:
-        rows = load_jsonl(path)
-        index = Index(read_paths(base or [EXAMPLE_DIR]))
-        report = evaluate_kb(rows, index)
-    except (EvalInputError, KnowledgeError) as exc:
-        err.write(f"careline eval: {exc}\n")
-        return EXIT_BAD_INPUT
-    except (KeyError, TypeError, ValueError) as exc:
-        err.write(
-            f"careline eval: {path}: rows do not match the kb format ({type(exc).__name__})\n"
-        )
-        return EXIT_BAD_INPUT
-    (render_json if as_json else render_text)(report, show_text, out)
-    return EXIT_OK
+    def evaluate(rows: list[Row]) -> Report:
+        return evaluate_kb(rows, Index(read_paths(base or [EXAMPLE_DIR])))
+
+    return run_eval("kb", path, as_json, show_text, out, err, evaluate)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
